@@ -1,0 +1,44 @@
+"""personakit: typed Amazon Personalize and SageMaker JumpStart workflows, with an offline twin.
+
+One import, few nouns::
+
+    import personakit as pk
+
+    schema = pk.Schema.infer(interactions, "interactions")
+    report = pk.validate(interactions, items=items)
+    report.raise_for_problems()
+"""
+
+from __future__ import annotations
+
+import logging
+
+from personakit._report import DataReport, Problem
+from personakit._version import __version__
+from personakit.errors import (
+    BudgetExceededError,
+    ConfigurationError,
+    PersonakitError,
+    ResourceFailedError,
+    ValidationError,
+    WaitTimeoutError,
+)
+from personakit.schema import DatasetType, Domain, Field, Schema
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+__all__ = [
+    "BudgetExceededError",
+    "ConfigurationError",
+    "DataReport",
+    "DatasetType",
+    "Domain",
+    "Field",
+    "PersonakitError",
+    "Problem",
+    "ResourceFailedError",
+    "Schema",
+    "ValidationError",
+    "WaitTimeoutError",
+    "__version__",
+]

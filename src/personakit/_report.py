@@ -1,0 +1,211 @@
+"""Problems and the report that collects them.
+
+Layer 1 (pure, no I/O): used by ``schema.check()`` and ``validate()`` alike, so a
+schema problem and a data problem look the same to the user.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Literal
+
+import attrs
+
+from personakit.errors import ValidationError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["DataReport", "Problem", "Severity"]
+
+Severity = Literal["error", "warning"]
+
+_MAX_EXAMPLES = 5
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@attrs.frozen
+class Problem:
+    """One broken rule.
+
+    Attributes:
+        severity: ``"error"`` (Personalize would reject or fail the import or the
+            training) or ``"warning"`` (accepted, but probably not what you want).
+        rule: a stable identifier, e.g. ``"timestamp-milliseconds"``; safe to match on.
+        message: what is wrong, in words.
+        column: the column (or schema field) concerned, if any.
+        count: how many rows (or fields) break the rule.
+        rows: positions (0-based) of a few example rows.
+        values: the offending values of those rows, as short reprs.
+        fix: what to do about it, when there is a clear answer.
+    """
+
+    severity: Severity
+    rule: str
+    message: str
+    column: str | None = None
+    count: int = 0
+    rows: tuple[int, ...] = attrs.field(default=(), converter=tuple)
+    values: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    fix: str | None = None
+
+    @classmethod
+    def with_examples(
+        cls,
+        severity: Severity,
+        rule: str,
+        message: str,
+        *,
+        column: str | None = None,
+        count: int = 0,
+        rows: Iterable[int] = (),
+        values: Iterable[object] = (),
+        fix: str | None = None,
+    ) -> Problem:
+        """Build a problem keeping at most five example rows and values."""
+        return cls(
+            severity,
+            rule,
+            message,
+            column=column,
+            count=count,
+            rows=tuple(int(r) for r in list(rows)[:_MAX_EXAMPLES]),
+            values=tuple(_short(v) for v in list(values)[:_MAX_EXAMPLES]),
+            fix=fix,
+        )
+
+    def __str__(self) -> str:
+        where = f"[{self.column}] " if self.column else ""
+        text = f"{self.severity.upper()} {self.rule}: {where}{self.message}"
+        if self.rows and len(self.values) == len(self.rows):
+            pairs = zip(self.rows, self.values, strict=True)
+            text += " (e.g. " + ", ".join(f"row {r}: {v}" for r, v in pairs) + ")"
+        elif self.rows:
+            text += " (e.g. rows " + ", ".join(map(str, self.rows)) + ")"
+        elif self.values:
+            text += f" (e.g. {', '.join(self.values)})"
+        if self.fix:
+            text += f"\n    fix: {self.fix}"
+        return text
+
+
+@attrs.frozen
+class DataReport:
+    """Everything found wrong with a schema or a data set, plus diagnostics.
+
+    ``ok`` is true when there are no errors (warnings are allowed).
+    ``raise_for_problems()`` raises one :class:`~personakit.ValidationError`
+    listing every error. ``stats`` holds the diagnostics a data scientist wants
+    before paying for training (cold-start share, repeat rate, ...).
+    """
+
+    problems: tuple[Problem, ...] = attrs.field(default=(), converter=tuple)
+    stats: Mapping[str, float] = attrs.field(factory=dict)
+    subject: str = "data"
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        """The problems that would make Personalize reject the data."""
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        """Problems Personalize accepts but you probably did not intend."""
+        return tuple(p for p in self.problems if p.severity == "warning")
+
+    @property
+    def ok(self) -> bool:
+        """True when there are no errors."""
+        return not self.errors
+
+    def rules(self) -> set[str]:
+        """The set of rule identifiers that fired (errors and warnings)."""
+        return {p.rule for p in self.problems}
+
+    def merge(self, other: DataReport) -> DataReport:
+        """A report holding the problems and stats of both."""
+        return DataReport(
+            self.problems + other.problems, {**self.stats, **other.stats}, self.subject
+        )
+
+    def raise_for_problems(self, *, warnings_as_errors: bool = False) -> None:
+        """Raise one ValidationError listing every error (and warning, if asked)."""
+        bad = self.problems if warnings_as_errors else self.errors
+        if bad:
+            lines = "\n".join(f"  - {p}" for p in bad)
+            raise ValidationError(
+                f"{len(bad)} problem(s) in {self.subject}:\n{lines}", problems=bad
+            )
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row a problem: severity, rule, column, count, message, rows, values, fix."""
+        import pandas as pd
+
+        columns = ["severity", "rule", "column", "count", "message", "rows", "values", "fix"]
+        return pd.DataFrame(
+            [
+                [
+                    p.severity,
+                    p.rule,
+                    p.column,
+                    p.count,
+                    p.message,
+                    list(p.rows),
+                    list(p.values),
+                    p.fix,
+                ]
+                for p in self.problems
+            ],
+            columns=columns,
+        )
+
+    def __str__(self) -> str:
+        head = f"{self.subject}: {len(self.errors)} error(s), {len(self.warnings)} warning(s)"
+        body = [f"  - {p}" for p in self.problems]
+        if self.stats:
+            body.append("  stats:")
+            body.extend(f"    {k}: {_fmt(v)}" for k, v in self.stats.items())
+        return "\n".join([head, *body])
+
+    def _repr_html_(self) -> str:
+        colour = {"error": "#b00020", "warning": "#9a6700"}
+        rows = "".join(
+            "<tr>"
+            f"<td style='color:{colour[p.severity]}'>{p.severity}</td>"
+            f"<td><code>{html.escape(p.rule)}</code></td>"
+            f"<td>{html.escape(p.column or '')}</td>"
+            f"<td>{p.count}</td>"
+            f"<td>{html.escape(p.message)}</td>"
+            f"<td>{html.escape(', '.join(map(str, p.rows)))}</td>"
+            f"<td>{html.escape(p.fix or '')}</td>"
+            "</tr>"
+            for p in self.problems
+        )
+        stats = "".join(
+            f"<tr><td>{html.escape(k)}</td><td>{html.escape(_fmt(v))}</td></tr>"
+            for k, v in self.stats.items()
+        )
+        verdict = "OK" if self.ok else "NOT OK"
+        out = (
+            f"<div><b>{html.escape(self.subject)}: {verdict}</b> "
+            f"({len(self.errors)} errors, {len(self.warnings)} warnings)"
+        )
+        if rows:
+            out += (
+                "<table><tr><th>severity</th><th>rule</th><th>column</th><th>count</th>"
+                f"<th>message</th><th>example rows</th><th>fix</th></tr>{rows}</table>"
+            )
+        if stats:
+            out += f"<table><tr><th>stat</th><th>value</th></tr>{stats}</table>"
+        return out + "</div>"
+
+
+def _fmt(value: float) -> str:
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:.4g}"
+    return f"{int(value):,}" if isinstance(value, (int, float)) else str(value)
