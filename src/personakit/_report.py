@@ -29,6 +29,14 @@ def _short(value: object, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _int_tuple(values: Iterable[int]) -> tuple[int, ...]:
+    return tuple(int(v) for v in values)
+
+
+def _str_tuple(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(str(v) for v in values)
+
+
 @attrs.frozen
 class Problem:
     """One broken rule.
@@ -50,8 +58,8 @@ class Problem:
     message: str
     column: str | None = None
     count: int = 0
-    rows: tuple[int, ...] = attrs.field(default=(), converter=tuple)
-    values: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    rows: tuple[int, ...] = attrs.field(default=(), converter=_int_tuple)
+    values: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
     fix: str | None = None
 
     @classmethod
@@ -94,6 +102,10 @@ class Problem:
         return text
 
 
+def _problem_tuple(values: Iterable[Problem]) -> tuple[Problem, ...]:
+    return tuple(values)
+
+
 @attrs.frozen
 class DataReport:
     """Everything found wrong with a schema or a data set, plus diagnostics.
@@ -104,7 +116,7 @@ class DataReport:
     before paying for training (cold-start share, repeat rate, ...).
     """
 
-    problems: tuple[Problem, ...] = attrs.field(default=(), converter=tuple)
+    problems: tuple[Problem, ...] = attrs.field(default=(), converter=_problem_tuple)
     stats: Mapping[str, float] = attrs.field(factory=dict)
     subject: str = "data"
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from personakit.validate import Problem
+    from personakit._report import Problem
 
 __all__ = [
     "BudgetExceededError",

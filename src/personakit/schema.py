@@ -403,6 +403,14 @@ def _fields_converter(value: Iterable[Field]) -> tuple[Field, ...]:
     return tuple(value)
 
 
+def _to_dataset_type(value: str | DatasetType) -> DatasetType:
+    return DatasetType.parse(value)
+
+
+def _to_domain(value: str | Domain | None) -> Domain | None:
+    return Domain.parse(value)
+
+
 @attrs.frozen
 class Schema:
     """A Personalize dataset schema (frozen).
@@ -412,9 +420,9 @@ class Schema:
     exact Avro JSON ``CreateSchema`` takes.
     """
 
-    dataset_type: DatasetType = attrs.field(converter=DatasetType.parse)
+    dataset_type: DatasetType = attrs.field(converter=_to_dataset_type)
     fields: tuple[Field, ...] = attrs.field(converter=_fields_converter)
-    domain: Domain | None = attrs.field(default=None, converter=Domain.parse)
+    domain: Domain | None = attrs.field(default=None, converter=_to_domain)
     version: str = "1.0"
 
     # ------------------------------------------------------------------ access
@@ -499,7 +507,7 @@ class Schema:
     # ------------------------------------------------------------------ rules
     def check(self) -> DataReport:
         """Apply every schema rule of reference §1 and return all problems found."""
-        return DataReport(tuple(_check_schema(self)), subject=f"{self.dataset_type.value} schema")
+        return DataReport(_check_schema(self), subject=f"{self.dataset_type.value} schema")
 
     def raise_for_problems(self) -> Schema:
         """Raise ValidationError if :meth:`check` finds errors; return self otherwise."""
@@ -733,6 +741,7 @@ def to_arrow(frame: FrameLike) -> pa.Table:
         return frame
     if isinstance(frame, pa.RecordBatch):
         return pa.Table.from_batches([frame])
+    import numpy as np
     import pandas as pd
 
     if not isinstance(frame, pd.DataFrame):
@@ -751,25 +760,32 @@ def to_arrow(frame: FrameLike) -> pa.Table:
         try:
             pa.array(frame[col], from_pandas=True)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
-            series = frame[col].dropna()
-            kinds = series.map(lambda v: type(v).__name__)
-            first = kinds.iloc[0] if len(kinds) else "?"
-            odd = series[kinds != first].head(5)
+            raw = frame[col].to_numpy(dtype=object)
+            kinds = np.array([type(v).__name__ for v in raw], dtype=object)
+            present = frame[col].notna().to_numpy()
+            majority = pd.Series(kinds[present]).mode().iloc[0] if present.any() else ""
+            odd = np.flatnonzero(present & (kinds != majority))
             problems.append(
                 Problem.with_examples(
                     "error",
                     "mixed-types",
-                    f"values of several types ({', '.join(sorted(set(kinds)))}) cannot form one "
-                    f"column: {exc}",
+                    f"values of several types ({', '.join(sorted(set(kinds[present])))}) cannot "
+                    f"form one Arrow column ({exc})",
                     column=str(col),
-                    count=int((kinds != first).sum()),
-                    rows=[frame.index.get_loc(i) for i in odd.index],
-                    values=list(odd),
+                    count=len(odd),
+                    rows=odd[:5].tolist(),
+                    values=[raw[i] for i in odd[:5]],
                     fix="cast the column to one type (e.g. .astype(str))",
                 )
             )
-    DataReport(tuple(problems), subject="frame").raise_for_problems()
+    DataReport(problems, subject="frame").raise_for_problems()
     raise ValidationError("frame could not be converted to Arrow")  # pragma: no cover
+
+
+def _value_type(t: pa.DataType) -> pa.DataType:
+    """The value type of a dictionary or list type."""
+    value: pa.DataType = getattr(t, "value_type")  # noqa: B009 - not in the stubs' DataType
+    return value
 
 
 def _is_string(t: pa.DataType) -> bool:
@@ -777,7 +793,7 @@ def _is_string(t: pa.DataType) -> bool:
     import pyarrow.types as pat
 
     if pat.is_dictionary(t):
-        return _is_string(t.value_type)
+        return _is_string(_value_type(t))
     return bool(pat.is_string(t) or pat.is_large_string(t) or t == pa.string_view())
 
 
@@ -798,8 +814,8 @@ def avro_type_for(t: pa.DataType, field_name: str) -> str | None:
     import pyarrow.types as pat
 
     if pat.is_dictionary(t):
-        return avro_type_for(t.value_type, field_name)
-    if _is_string(t) or (_is_list(t) and _is_string(t.value_type)):
+        return avro_type_for(_value_type(t), field_name)
+    if _is_string(t) or (_is_list(t) and _is_string(_value_type(t))):
         return "string"
     if pat.is_boolean(t):
         return "boolean"
@@ -820,13 +836,13 @@ def avro_type_for(t: pa.DataType, field_name: str) -> str | None:
     return None
 
 
-def _string_sample(col: pa.ChunkedArray) -> list[str]:
+def _string_sample(col: pa.ChunkedArray[Any]) -> list[str]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
     sample = col.slice(0, min(len(col), _SAMPLE * 4)).drop_null()
     if pa.types.is_dictionary(sample.type):
-        sample = sample.cast(sample.type.value_type)
+        sample = sample.cast(_value_type(sample.type))
     if len(sample) > _SAMPLE:
         step = max(1, len(sample) // _SAMPLE)
         sample = pc.take(sample, pa.array(range(0, len(sample), step)))
@@ -929,7 +945,9 @@ def _infer(
             if rule is not None:
                 categorical = rule.categorical is True
                 is_textual = rule.textual
-            elif _is_list((pat.is_dictionary(arrow_type) and arrow_type.value_type) or arrow_type):
+            elif _is_list(
+                (pat.is_dictionary(arrow_type) and _value_type(arrow_type)) or arrow_type
+            ):
                 categorical = True
             else:
                 categorical = True
@@ -972,7 +990,7 @@ def _infer(
     schema = cls(dtype, fields, domain=domain)
     if not problems:
         problems.extend(schema.check().errors)
-    report = DataReport(tuple(problems), subject=f"{dtype.value} frame")
+    report = DataReport(problems, subject=f"{dtype.value} frame")
     if not report.ok:
         present = ", ".join(f"{c} -> {roles.get(c) or field_name_for(c)}" for c in names)
         raise ValidationError(
