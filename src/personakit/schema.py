@@ -534,7 +534,7 @@ class Schema:
                 or ``"action_interactions"``.
             domain: ``None`` (custom) or ``"ECOMMERCE"`` / ``"VIDEO_ON_DEMAND"``.
             columns: explicit column -> field name mapping; wins over recognition.
-                Map a column to ``None``... not allowed: drop it from the frame instead.
+                Columns you do not want imported must be dropped from the frame.
             booleans: ``"flag"`` keeps boolean columns as ``boolean`` (reported by
                 :meth:`check` as ignored by Personalize); ``"categorical"`` makes them
                 categorical strings ``"True"``/``"False"``, which can be filtered on.

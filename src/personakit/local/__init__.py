@@ -1,0 +1,1 @@
+"""The embedded local engine: offline twins of the AWS clients personakit uses."""

@@ -1,0 +1,1 @@
+"""Recommender algorithms behind the local engine's recipes (numpy/scipy, sparse)."""
