@@ -7,7 +7,9 @@ Every exception personakit raises on purpose derives from one root, so
     ├── ValidationError          bad input, found before anything is uploaded (also a ValueError)
     ├── ConfigurationError       a setting is missing or contradictory (also a ValueError)
     ├── ResourceFailedError      a resource reached a failed state (arn, status, failure_reason)
+    │   └── ResourceStoppedError a resource was stopped before it was ready (e.g. CREATE STOPPED)
     ├── WaitTimeoutError         a wait passed its deadline (arn, last_status)
+    ├── QuotaExceededError       an AWS quota refused the request (quota, how_to_fix)
     └── BudgetExceededError      creating something would break the CostGuard budget
 
 Errors coming from AWS itself are left as ``botocore.exceptions.ClientError``
@@ -26,7 +28,9 @@ __all__ = [
     "BudgetExceededError",
     "ConfigurationError",
     "PersonakitError",
+    "QuotaExceededError",
     "ResourceFailedError",
+    "ResourceStoppedError",
     "ValidationError",
     "WaitTimeoutError",
 ]
@@ -63,6 +67,10 @@ class ResourceFailedError(PersonakitError):
         self.failure_reason = failure_reason
 
 
+class ResourceStoppedError(ResourceFailedError):
+    """A resource was stopped before it was ready (a solution version in ``CREATE STOPPED``)."""
+
+
 class WaitTimeoutError(PersonakitError, TimeoutError):
     """A wait passed its deadline before the resource reached a terminal state."""
 
@@ -72,6 +80,34 @@ class WaitTimeoutError(PersonakitError, TimeoutError):
         self.arn = arn
         self.last_status = last_status
         self.waited_s = waited_s
+
+
+class QuotaExceededError(PersonakitError):
+    """An AWS service quota refused the request, and waiting will not help (or did not, in time).
+
+    ``quota`` names the quota (e.g. "active campaigns per dataset group (default 5,
+    adjustable)"), ``how_to_fix`` says what to do about it, ``operation`` and
+    ``code`` are AWS's operation name and error code, ``detail`` is AWS's message.
+    The original ``botocore.exceptions.ClientError`` is the ``__cause__``.
+    """
+
+    def __init__(
+        self,
+        quota: str,
+        how_to_fix: str,
+        *,
+        operation: str = "",
+        code: str = "",
+        detail: str = "",
+    ) -> None:
+        where = f"{operation}: " if operation else ""
+        said = f" [{code}: {detail}]" if code or detail else ""
+        super().__init__(f"{where}quota exceeded: {quota}{said}. How to fix: {how_to_fix}")
+        self.quota = quota
+        self.how_to_fix = how_to_fix
+        self.operation = operation
+        self.code = code
+        self.detail = detail
 
 
 class BudgetExceededError(PersonakitError):

@@ -1,0 +1,554 @@
+"""One poller for every resource: a deadline, a growing poll interval, typed outcomes.
+
+Personalize has no botocore waiters (reference §8.1) and SageMaker's poll every
+30 s for a fixed number of attempts, so personakit polls with :func:`wait_for`:
+
+* the first ``Describe*`` is sent at once; between polls the interval grows from
+  ``poll_s`` by ``backoff`` up to ``max_poll_s`` and never sleeps past the deadline;
+  one last poll is made at the deadline;
+* a status in the spec's ``ok`` set returns a :class:`WaitResult`;
+* a failed status (in ``failed``, or ending in ``FAILED`` where the spec says so)
+  raises :class:`~personakit.errors.ResourceFailedError` at once, with the ARN,
+  the status and the resource's ``failureReason``; a stopped one (``CREATE STOPPED``)
+  raises its subclass :class:`~personakit.errors.ResourceStoppedError`;
+* passing the deadline raises :class:`~personakit.errors.WaitTimeoutError` with the
+  last status seen;
+* for deletions (:func:`wait_gone`), the "not found" error of ``Describe*`` means
+  done (``ResourceNotFoundException`` for Personalize, ``ValidationException`` for
+  SageMaker's ``DescribeEndpoint``, as botocore's ``EndpointDeleted`` waiter has it).
+
+Every ``Describe*`` goes through :class:`~personakit._retry.Retrier` with its
+deadlines clamped to the time left; a throttling storm that outlasts the retry
+budget costs a poll, not the wait. Statuses are compared after normalisation
+(upper case, ``_`` read as a space), so ``IN_PROGRESS`` and ``IN PROGRESS`` and
+SageMaker's ``InService`` and ``INSERVICE`` match.
+
+Logging (logger ``personakit._wait``): each status change at INFO with
+``event="personakit.wait.status"``, success at INFO ``personakit.wait.done``,
+failure at WARNING ``personakit.wait.failed``, deadline at WARNING
+``personakit.wait.timeout``; ``extra`` carries ``arn``, ``status``, ``label``,
+``waited_s`` and ``polls``. A tqdm progress bar (``tqdm.auto``, imported lazily,
+an optional extra) is shown when ``progress=True``, or with ``progress=None``
+when stderr is a terminal or the code runs in a Jupyter kernel.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Literal, TypeAlias
+
+import attrs
+
+from personakit._retry import Retrier, classify, error_code
+from personakit.errors import ResourceFailedError, ResourceStoppedError, WaitTimeoutError
+
+__all__ = [
+    "PERSONALIZE_CREATE",
+    "PERSONALIZE_DATA_DELETION",
+    "PERSONALIZE_DELETE",
+    "PERSONALIZE_SETTLED",
+    "PERSONALIZE_START",
+    "PERSONALIZE_STOP",
+    "PERSONALIZE_UPDATE",
+    "SAGEMAKER_ENDPOINT",
+    "SAGEMAKER_ENDPOINT_DELETE",
+    "WaitResult",
+    "WaitSpec",
+    "normalize_status",
+    "wait_for",
+    "wait_gone",
+]
+
+logger = logging.getLogger(__name__)
+
+Response: TypeAlias = Mapping[str, Any]
+#: A dotted path into the response (``"solutionVersion.status"``) or a function of it.
+Extractor: TypeAlias = str | Callable[[Response], str | None]
+Verdict = Literal["ok", "failed", "stopped", "pending"]
+
+
+def normalize_status(status: str) -> str:
+    """``"create in_progress"`` -> ``"CREATE IN PROGRESS"``: upper case, ``_`` as space."""
+    return " ".join(status.replace("_", " ").upper().split())
+
+
+def _normalized(statuses: Iterable[str]) -> frozenset[str]:
+    return frozenset(normalize_status(s) for s in statuses)
+
+
+def _dig(response: Response, path: str) -> str | None:
+    node: Any = response
+    for key in path.split("."):
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(key)
+    return None if node is None else str(node)
+
+
+def _extract(extractor: Extractor, response: Response) -> str | None:
+    if isinstance(extractor, str):
+        return _dig(response, extractor)
+    return extractor(response)
+
+
+# ------------------------------------------------------------------ Personalize shapes
+
+
+def personalize_resource(response: Response) -> Mapping[str, Any]:
+    """The resource in a Personalize ``Describe*`` response (``{"campaign": {...}}``)."""
+    found = [
+        value
+        for key, value in response.items()
+        if key != "ResponseMetadata" and isinstance(value, Mapping)
+    ]
+    return found[0] if len(found) == 1 else {}
+
+
+def personalize_status(response: Response) -> str | None:
+    """``status`` of the resource in a Personalize ``Describe*`` response."""
+    status = personalize_resource(response).get("status")
+    return None if status is None else str(status)
+
+
+def personalize_reason(response: Response) -> str | None:
+    """``failureReason`` of the resource in a Personalize ``Describe*`` response."""
+    reason = personalize_resource(response).get("failureReason")
+    return None if reason is None else str(reason)
+
+
+def _latest_update(resource: Mapping[str, Any]) -> Mapping[str, Any]:
+    for key, value in resource.items():
+        if key.startswith("latest") and key.endswith("Update") and isinstance(value, Mapping):
+            return value
+    return {}
+
+
+def personalize_update_status(response: Response) -> str | None:
+    """Status of an update (campaign, solution, recommender).
+
+    The resource's own status while it is not ``ACTIVE`` (``UPDATE IN_PROGRESS``),
+    else the status of its ``latest*Update`` (``CREATE IN_PROGRESS`` -> ``ACTIVE``
+    | ``CREATE FAILED``, botocore's ``CampaignUpdateSummary``).
+    """
+    resource = personalize_resource(response)
+    status = resource.get("status")
+    if status is not None and normalize_status(str(status)) != "ACTIVE":
+        return str(status)
+    update_status = _latest_update(resource).get("status")
+    if update_status is not None:
+        return str(update_status)
+    return None if status is None else str(status)
+
+
+def personalize_update_reason(response: Response) -> str | None:
+    """``failureReason`` of the latest update, else of the resource."""
+    resource = personalize_resource(response)
+    reason = _latest_update(resource).get("failureReason") or resource.get("failureReason")
+    return None if reason is None else str(reason)
+
+
+def personalize_not_found(exc: BaseException) -> bool:
+    """``Describe*`` of a deleted Personalize resource raises ``ResourceNotFoundException``."""
+    return error_code(exc) == "ResourceNotFoundException"
+
+
+def sagemaker_not_found(exc: BaseException) -> bool:
+    """``DescribeEndpoint`` of a deleted endpoint raises ``ValidationException``.
+
+    botocore's ``EndpointDeleted`` waiter accepts any ``ValidationException`` as success.
+    """
+    return error_code(exc) == "ValidationException"
+
+
+# ------------------------------------------------------------------ specs
+
+
+@attrs.frozen(kw_only=True)
+class WaitSpec:
+    """What to read from a ``Describe*`` response and which statuses end the wait.
+
+    Args:
+        status: Dotted path or function giving the status.
+        reason: Dotted path or function giving the failure reason.
+        ok: Statuses that end the wait successfully (checked first).
+        failed: Statuses that raise :class:`~personakit.errors.ResourceFailedError`.
+        failed_suffix: A status ending in this (``"FAILED"``) is failed too; ``None``
+            to rely on ``failed`` alone.
+        stopped: Statuses that raise :class:`~personakit.errors.ResourceStoppedError`.
+        gone: Tells whether an exception from ``Describe*`` means the resource is
+            gone (deletion waits); ``None`` lets every exception propagate.
+        name: A name for logs and reprs.
+
+    Specs are frozen; derive one with ``attrs.evolve(PERSONALIZE_CREATE, ok={...})``.
+    """
+
+    status: Extractor
+    reason: Extractor
+    ok: frozenset[str] = attrs.field(converter=_normalized)
+    failed: frozenset[str] = attrs.field(default=frozenset(), converter=_normalized)
+    failed_suffix: str | None = "FAILED"
+    stopped: frozenset[str] = attrs.field(default=frozenset(), converter=_normalized)
+    gone: Callable[[BaseException], bool] | None = None
+    name: str = ""
+
+    def verdict(self, status: str | None) -> Verdict:
+        """Whether ``status`` ends the wait, and how."""
+        if status is None:
+            return "pending"
+        norm = normalize_status(status)
+        if norm in self.ok:
+            return "ok"
+        if norm in self.failed or (
+            self.failed_suffix is not None and norm.endswith(normalize_status(self.failed_suffix))
+        ):
+            return "failed"
+        if norm in self.stopped:
+            return "stopped"
+        return "pending"
+
+    def status_of(self, response: Response) -> str | None:
+        """The status in a ``Describe*`` response."""
+        return _extract(self.status, response)
+
+    def reason_of(self, response: Response) -> str | None:
+        """The failure reason in a ``Describe*`` response."""
+        return _extract(self.reason, response)
+
+
+#: Any Personalize resource or job until ``ACTIVE`` (reference §8.1); ``CREATE STOPPED``
+#: raises ``ResourceStoppedError``. Batch jobs walk ``PENDING`` -> ``IN PROGRESS`` -> ``ACTIVE``.
+PERSONALIZE_CREATE = WaitSpec(
+    name="personalize-create",
+    status=personalize_status,
+    reason=personalize_reason,
+    ok={"ACTIVE"},
+    stopped={"CREATE STOPPED"},
+)
+#: Campaign, solution or recommender updates: the resource's ``UPDATE ...`` status, then
+#: its ``latest*Update`` until ``ACTIVE``.
+PERSONALIZE_UPDATE = WaitSpec(
+    name="personalize-update",
+    status=personalize_update_status,
+    reason=personalize_update_reason,
+    ok={"ACTIVE"},
+)
+#: Deletion: ``DELETE PENDING`` -> ``DELETE IN_PROGRESS`` -> ``ResourceNotFoundException``.
+#: Only ``DELETE FAILED`` fails: a first describe may still show the old ``CREATE FAILED``.
+PERSONALIZE_DELETE = WaitSpec(
+    name="personalize-delete",
+    status=personalize_status,
+    reason=personalize_reason,
+    ok=(),
+    failed={"DELETE FAILED"},
+    failed_suffix=None,
+    gone=personalize_not_found,
+)
+#: Recommender stop: ``STOP PENDING`` -> ``STOP IN_PROGRESS`` -> ``INACTIVE``.
+PERSONALIZE_STOP = WaitSpec(
+    name="personalize-stop",
+    status=personalize_status,
+    reason=personalize_reason,
+    ok={"INACTIVE"},
+)
+#: Recommender start: ``START PENDING`` -> ``START IN_PROGRESS`` -> ``ACTIVE``.
+PERSONALIZE_START = attrs.evolve(PERSONALIZE_CREATE, name="personalize-start")
+#: Data deletion jobs: ``PENDING`` -> ``IN_PROGRESS`` -> ``COMPLETED`` | ``FAILED``.
+PERSONALIZE_DATA_DELETION = WaitSpec(
+    name="personalize-data-deletion",
+    status=personalize_status,
+    reason=personalize_reason,
+    ok={"COMPLETED"},
+)
+#: Teardown: wait until nothing is in flight, whatever the outcome (never raises on a
+#: terminal status), e.g. import jobs that cannot be deleted, or a stopped training.
+PERSONALIZE_SETTLED = WaitSpec(
+    name="personalize-settled",
+    status=personalize_status,
+    reason=personalize_reason,
+    ok={"ACTIVE", "CREATE FAILED", "CREATE STOPPED", "INACTIVE", "COMPLETED", "FAILED"},
+    failed_suffix=None,
+)
+#: SageMaker ``DescribeEndpoint`` until ``InService``; ``Failed`` (and
+#: ``UpdateRollbackFailed``) raise with ``FailureReason``.
+SAGEMAKER_ENDPOINT = WaitSpec(
+    name="sagemaker-endpoint",
+    status="EndpointStatus",
+    reason="FailureReason",
+    ok={"InService"},
+    failed={"Failed"},
+)
+#: SageMaker endpoint deletion: ``Deleting`` -> ``ValidationException`` ("Could not find
+#: endpoint"); ``Failed`` raises, as in botocore's ``EndpointDeleted`` waiter.
+SAGEMAKER_ENDPOINT_DELETE = WaitSpec(
+    name="sagemaker-endpoint-delete",
+    status="EndpointStatus",
+    reason="FailureReason",
+    ok=(),
+    failed={"Failed"},
+    failed_suffix=None,
+    gone=sagemaker_not_found,
+)
+
+
+@attrs.frozen
+class WaitResult:
+    """How a wait ended well.
+
+    Attributes:
+        arn: What was waited for.
+        outcome: ``"ok"`` (an ``ok`` status) or ``"gone"`` (deleted).
+        status: The last status seen (``None`` if none was ever read).
+        waited_s: Seconds from the first poll to the end.
+        polls: ``Describe*`` calls made (retries inside a poll not counted).
+        statuses: Every distinct status seen, in order.
+        response: The last ``Describe*`` response (``None`` when gone).
+    """
+
+    arn: str
+    outcome: Literal["ok", "gone"]
+    status: str | None
+    waited_s: float
+    polls: int
+    statuses: tuple[str, ...] = ()
+    response: Response | None = attrs.field(default=None, repr=False)
+
+
+# ------------------------------------------------------------------ progress
+
+
+def _in_notebook() -> bool:
+    ipython = sys.modules.get("IPython")
+    get_ipython = getattr(ipython, "get_ipython", None)
+    shell = get_ipython() if callable(get_ipython) else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def _interactive() -> bool:
+    stream = sys.stderr
+    try:
+        tty = stream is not None and stream.isatty()
+    except (AttributeError, ValueError):  # closed or odd streams
+        tty = False
+    return tty or _in_notebook()
+
+
+def _open_bar(progress: bool | None, desc: str, total_s: float) -> Any:
+    """A tqdm bar counting waited seconds against the deadline, or ``None``."""
+    wanted = _interactive() if progress is None else progress
+    if not wanted:
+        return None
+    try:
+        tqdm_auto = importlib.import_module("tqdm.auto")
+    except ImportError:
+        if progress:
+            logger.debug("progress=True but tqdm is missing: pip install 'personakit[progress]'")
+        return None
+    return tqdm_auto.tqdm(
+        total=round(total_s),
+        desc=desc,
+        unit="s",
+        leave=True,
+        bar_format="{desc}: {postfix} |{bar}| {n:.0f}/{total:.0f}s",
+    )
+
+
+# ------------------------------------------------------------------ the poller
+
+
+def _check_args(timeout_s: float, poll_s: float, max_poll_s: float, backoff: float) -> None:
+    if not timeout_s >= 0:
+        raise ValueError(f"timeout_s must be >= 0, got {timeout_s!r}")
+    if not poll_s > 0:
+        raise ValueError(f"poll_s must be > 0, got {poll_s!r}")
+    if not max_poll_s >= poll_s:
+        raise ValueError(f"max_poll_s must be >= poll_s, got {max_poll_s!r} < {poll_s!r}")
+    if not backoff >= 1:
+        raise ValueError(f"backoff must be >= 1, got {backoff!r}")
+
+
+def wait_for(
+    describe: Callable[[], Response],
+    *,
+    arn: str,
+    timeout_s: float,
+    spec: WaitSpec = PERSONALIZE_CREATE,
+    poll_s: float = 5.0,
+    max_poll_s: float = 60.0,
+    backoff: float = 1.5,
+    progress: bool | None = None,
+    label: str = "",
+    retrier: Retrier | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> WaitResult:
+    """Poll ``describe()`` until ``spec`` says the wait is over.
+
+    Args:
+        describe: Sends the ``Describe*`` request, e.g.
+            ``lambda: client.describe_solution_version(solutionVersionArn=arn)``.
+        arn: What is waited for (ARN or name), for errors, logs and the bar.
+        timeout_s: The deadline, in seconds from the first poll.
+        spec: Where the status is and which statuses end the wait.
+        poll_s: First interval between polls.
+        max_poll_s: Largest interval between polls.
+        backoff: Factor the interval grows by after each poll.
+        progress: Show a tqdm bar: ``True``, ``False``, or ``None`` for "when stderr
+            is a terminal or in a notebook".
+        label: Short name for logs and the bar (default: the end of ``arn``).
+        retrier: Runs each ``describe()``; default: the default policy on ``sleep``
+            and ``clock``.
+        sleep: Sleeps between polls (inject a fake in tests).
+        clock: Monotonic seconds (inject a fake in tests).
+
+    Returns:
+        The :class:`WaitResult` (``outcome="ok"``, or ``"gone"`` when ``spec.gone``
+        recognised the ``Describe*`` error).
+
+    Raises:
+        ResourceFailedError: The resource reached a failed status.
+        ResourceStoppedError: The resource reached a stopped status.
+        WaitTimeoutError: ``timeout_s`` passed first.
+        botocore.exceptions.ClientError: ``describe()`` failed for a reason that is
+            neither retryable nor ``spec.gone``.
+    """
+    _check_args(timeout_s, poll_s, max_poll_s, backoff)
+    retrier = retrier if retrier is not None else Retrier(sleep=sleep, clock=clock)
+    label = label or arn.rsplit(":", 1)[-1]
+    start = clock()
+    deadline = start + timeout_s
+    interval = poll_s
+    polls = 0
+    last: str | None = None
+    statuses: list[str] = []
+    bar = _open_bar(progress, label, timeout_s)
+    shown = 0.0
+
+    def extra(event: str, **more: Any) -> dict[str, Any]:
+        return {
+            "event": event,
+            "arn": arn,
+            "label": label,
+            "status": last,
+            "waited_s": clock() - start,
+            "polls": polls,
+            "spec": spec.name,
+            **more,
+        }
+
+    try:
+        while True:
+            polls += 1
+            response: Response | None = None
+            try:
+                response = retrier.with_deadline(deadline - clock()).call(describe)
+            except Exception as exc:
+                if spec.gone is not None and spec.gone(exc):
+                    waited = clock() - start
+                    logger.info(
+                        "%s is gone after %.0fs", label, waited, extra=extra("personakit.wait.done")
+                    )
+                    return WaitResult(arn, "gone", last, waited, polls, tuple(statuses))
+                if not classify(exc).retryable:
+                    raise
+                # The retrier gave up on throttling within this poll: a missed poll, and
+                # the wait goes on until its own deadline.
+            if response is not None:
+                status = spec.status_of(response)
+                if status is not None and status != last:
+                    logger.info(
+                        "%s: %s -> %s",
+                        label,
+                        last or "(start)",
+                        status,
+                        extra=extra("personakit.wait.status", status=status, previous=last),
+                    )
+                    statuses.append(status)
+                    if bar is not None:
+                        bar.set_postfix_str(status, refresh=True)
+                last = status if status is not None else last
+                verdict = spec.verdict(status)
+                if verdict == "ok":
+                    waited = clock() - start
+                    logger.info(
+                        "%s is %s after %.0fs",
+                        label,
+                        status,
+                        waited,
+                        extra=extra("personakit.wait.done"),
+                    )
+                    return WaitResult(arn, "ok", status, waited, polls, tuple(statuses), response)
+                if verdict in ("failed", "stopped"):
+                    assert status is not None
+                    reason = spec.reason_of(response)
+                    logger.warning(
+                        "%s is %s: %s",
+                        label,
+                        status,
+                        reason or "no reason given",
+                        extra=extra("personakit.wait.failed", reason=reason),
+                    )
+                    if verdict == "stopped":
+                        raise ResourceStoppedError(arn, status, reason)
+                    raise ResourceFailedError(arn, status, reason)
+            now = clock()
+            if now >= deadline:
+                logger.warning(
+                    "%s: no terminal status after %.0fs (last: %s)",
+                    label,
+                    now - start,
+                    last,
+                    extra=extra("personakit.wait.timeout"),
+                )
+                raise WaitTimeoutError(arn, last, now - start)
+            step = min(interval, deadline - now)
+            sleep(step)
+            interval = min(interval * backoff, max_poll_s)
+            if bar is not None:
+                elapsed = min(clock() - start, timeout_s)
+                bar.update(elapsed - shown)
+                shown = elapsed
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def wait_gone(
+    describe: Callable[[], Response],
+    *,
+    arn: str,
+    timeout_s: float,
+    spec: WaitSpec = PERSONALIZE_DELETE,
+    poll_s: float = 5.0,
+    max_poll_s: float = 60.0,
+    backoff: float = 1.5,
+    progress: bool | None = None,
+    label: str = "",
+    retrier: Retrier | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> WaitResult:
+    """Poll ``describe()`` until it says the resource is gone (see :func:`wait_for`).
+
+    ``spec`` must have a ``gone`` test (:data:`PERSONALIZE_DELETE`,
+    :data:`SAGEMAKER_ENDPOINT_DELETE`); an ``ok`` status also ends the wait.
+    """
+    if spec.gone is None:
+        raise ValueError(f"spec {spec.name or spec!r} cannot tell when a resource is gone")
+    return wait_for(
+        describe,
+        arn=arn,
+        timeout_s=timeout_s,
+        spec=spec,
+        poll_s=poll_s,
+        max_poll_s=max_poll_s,
+        backoff=backoff,
+        progress=progress,
+        label=label,
+        retrier=retrier,
+        sleep=sleep,
+        clock=clock,
+    )
