@@ -12,6 +12,7 @@ import personakit as pk
 from personakit import errors
 
 PUBLIC = [
+    "AccessReport",
     "BudgetExceededError",
     "ConfigurationError",
     "DataReport",
@@ -24,9 +25,11 @@ PUBLIC = [
     "ResourceFailedError",
     "ResourceStoppedError",
     "Schema",
+    "Session",
     "ValidationError",
     "WaitTimeoutError",
     "__version__",
+    "iam",
 ]
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 
+from personakit import iam
 from personakit._report import DataReport, Problem
 from personakit._version import __version__
 from personakit.errors import (
@@ -26,10 +27,12 @@ from personakit.errors import (
     WaitTimeoutError,
 )
 from personakit.schema import DatasetType, Domain, Field, Schema
+from personakit.session import AccessReport, Session
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "AccessReport",
     "BudgetExceededError",
     "ConfigurationError",
     "DataReport",
@@ -42,7 +45,9 @@ __all__ = [
     "ResourceFailedError",
     "ResourceStoppedError",
     "Schema",
+    "Session",
     "ValidationError",
     "WaitTimeoutError",
     "__version__",
+    "iam",
 ]
