@@ -15,6 +15,7 @@ PUBLIC = [
     "AccessReport",
     "BudgetExceededError",
     "ConfigurationError",
+    "CsvResult",
     "DataReport",
     "DatasetType",
     "Domain",
@@ -30,6 +31,7 @@ PUBLIC = [
     "WaitTimeoutError",
     "__version__",
     "iam",
+    "write_csv",
 ]
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 
 from personakit import iam
+from personakit._csv import CsvResult, write_csv
 from personakit._report import DataReport, Problem
 from personakit._version import __version__
 from personakit.errors import (
@@ -35,6 +36,7 @@ __all__ = [
     "AccessReport",
     "BudgetExceededError",
     "ConfigurationError",
+    "CsvResult",
     "DataReport",
     "DatasetType",
     "Domain",
@@ -50,4 +52,5 @@ __all__ = [
     "WaitTimeoutError",
     "__version__",
     "iam",
+    "write_csv",
 ]

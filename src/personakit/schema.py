@@ -1004,14 +1004,14 @@ def _infer(
 def _coerce_reserved(avro: str, arrow_type: pa.DataType, rule: _Reserved) -> str:
     """Reserved fields have fixed types; convert what converts losslessly on write.
 
-    Integer ids become strings, numbers and datetimes take the reserved numeric type
-    (TIMESTAMP long, EVENT_VALUE float); anything else keeps its type and ``check``
-    reports it.
+    Integer ids (and float ids, which pandas makes of integer ids with nulls) become
+    strings; numbers and datetimes take the reserved numeric type (TIMESTAMP long,
+    EVENT_VALUE float); anything else keeps its type and ``check`` reports it.
     """
     import pyarrow.types as pat
 
     numeric_rule = sorted(rule.types & NUMERIC_TYPES, key=["long", "float", "int", "double"].index)
-    if "string" in rule.types and pat.is_integer(arrow_type):
+    if "string" in rule.types and (pat.is_integer(arrow_type) or pat.is_floating(arrow_type)):
         return "string"
     if numeric_rule and (avro in NUMERIC_TYPES):
         return numeric_rule[0]

@@ -1,0 +1,881 @@
+"""Personalize-ready CSV files, written with pyarrow one bounded chunk at a time.
+
+Layer 2 helper (I/O): turns pandas/pyarrow data into the CSV a dataset import job
+reads. :func:`prepare_table` holds the conversions (also used by the S3 upload and
+the local engine); :func:`write_csv` streams them to a file or a binary file object.
+
+What Personalize asks of a bulk CSV (``shared/reference/personalize.md`` §2.3):
+
+* one header row with the schema's field names, in schema order, **not quoted**
+  ([DG:data-prep-formatting]: "Don't enclose headers in quotation marks");
+* UTF-8;
+* textual values wrapped in double quotes, with ``"`` and ``\\`` escaped by a
+  backslash. Source, the Developer Guide's items page
+  (awsdocs/amazon-personalize-developer-guide, ``doc_source/items-datasets.md`` @
+  ``3ef2abc``, "Unstructured text metadata"): *"For bulk CSV files, wrap the text in
+  double quotes. Use the ``\\`` character to escape any double quotes or ``\\``
+  characters in your data."* That is not RFC 4180 (which doubles quotes: ``""``), so
+  pyarrow's own quoting cannot be used for such values; see :func:`_quote`.
+
+Quoting rules (documented in ``docs/csv.md``):
+
+* textual fields: every non-null value is quoted, ``\\`` -> ``\\\\`` and ``"`` ->
+  ``\\"``; line breaks (``\\r\\n``, ``\\r``, ``\\n``) become one space each, since
+  Personalize strips whitespace formatting from textual data before using it
+  ([DG23:items-datasets]; AWS ML blog "Unlock information in unstructured text ...",
+  June 2022 update) and a one-line record is what every CSV reader agrees on;
+* every other string (ids, categorical values): written bare, unless it contains a
+  comma, a double quote, a backslash or a line break, in which case it is quoted and
+  escaped exactly like textual values (one escaping dialect per file). Line breaks
+  are kept, inside the quotes: silently changing an id or a category would be worse,
+  and such values are data errors for validation to report;
+* numbers, booleans: bare; nulls (and NaN): an empty field.
+
+The common case (no such characters, no textual field) goes through
+``pyarrow.csv.write_csv`` with ``quoting_style="none"``; a chunk that needs quoting is
+rendered with ``pyarrow.compute`` instead (:func:`_render`), producing the same bytes
+for the same values, so how the input is chunked never changes the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import itertools
+import logging
+import os
+import secrets
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Union
+
+import attrs
+
+from personakit._report import Problem
+from personakit.errors import ConfigurationError, ValidationError
+from personakit.schema import DatasetType, Field, Schema, to_arrow
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+__all__ = ["CsvResult", "prepare_table", "write_csv"]
+
+logger = logging.getLogger(__name__)
+
+#: One item of a stream: what :func:`write_csv` accepts inside an iterable.
+Chunk = Union["pd.DataFrame", "pa.Table", "pa.RecordBatch"]
+#: Everything :func:`write_csv` reads.
+CsvSource = Union[
+    "pd.DataFrame",
+    "pa.Table",
+    "pa.RecordBatch",
+    "pa.RecordBatchReader",
+    "ds.Dataset",
+    Iterable[Chunk],
+]
+
+#: Arrow arrays inside this module. pyarrow-stubs type compute functions per scalar
+#: type; the conversions here dispatch on runtime types, so arrays are ``Any`` here
+#: and the public functions keep precise types.
+_Array = Any
+
+#: Bytes that force a string value into quotes (and the slow path).
+_SPECIAL = b',"\\\r\n'
+_SPECIAL_RE = r'[,"\\\r\n]'
+#: Rows pyarrow's CSV writer converts per step, and rows per slice handed to a worker
+#: thread (about 4 MB of CSV text for an interactions row).
+_WRITER_BATCH = 65_536
+_RENDER_ROWS = 131_072
+#: Most worker threads rendering slices (pyarrow releases the GIL while converting).
+_MAX_WORKERS = 4
+_INT64_LIMIT = 2.0**63
+
+
+# --------------------------------------------------------------------------- result
+
+
+@attrs.frozen
+class CsvResult:
+    """What :func:`write_csv` wrote.
+
+    Attributes:
+        rows: data rows written (the header not counted).
+        bytes: size of the file in bytes, header included.
+        sha256: hex SHA-256 of exactly those bytes, computed while writing.
+        path: the file written, or ``None`` when writing to a file object.
+        columns: the header: field names in schema order.
+    """
+
+    rows: int
+    bytes: int
+    sha256: str
+    path: Path | None
+    columns: tuple[str, ...]
+
+    def _repr_html_(self) -> str:
+        where = html.escape(str(self.path)) if self.path is not None else "file object"
+        cols = ", ".join(f"<code>{html.escape(c)}</code>" for c in self.columns)
+        return (
+            f"<div><b>CSV</b> {where}: {self.rows:,} rows, {self.bytes:,} bytes<br>"
+            f"columns: {cols}<br>sha256: <code>{self.sha256}</code></div>"
+        )
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def write_csv(
+    data: CsvSource,
+    dest: str | os.PathLike[str] | IO[bytes],
+    schema: Schema | None = None,
+    *,
+    dataset_type: str | DatasetType = DatasetType.INTERACTIONS,
+    chunk_rows: int = 1_000_000,
+) -> CsvResult:
+    """Write ``data`` as the CSV a Personalize dataset import job expects.
+
+    Args:
+        data: a pandas DataFrame, a pyarrow Table or RecordBatch, a
+            ``pyarrow.RecordBatchReader``, a ``pyarrow.dataset.Dataset`` (scanned in
+            batches, only the schema's columns read), or any iterable of DataFrames,
+            Tables or RecordBatches. Nothing is concatenated: input is converted in
+            chunks of at most ``chunk_rows`` rows, about two of them held at once.
+        dest: a path (written to a temporary file in the same folder, then renamed
+            over ``dest``, so a failure leaves no partial file and an existing file
+            untouched) or a binary file object (written to as is, not closed).
+        schema: the dataset schema; each field is read from ``Field.column``. When
+            omitted it is inferred with :meth:`Schema.infer` from the data (from the
+            first non-empty chunk of a stream).
+        dataset_type: used only to infer the schema when ``schema`` is omitted.
+        chunk_rows: the most rows converted at once; bounds memory.
+
+    Returns:
+        a :class:`CsvResult` with rows, bytes, sha256, path and header.
+
+    Raises:
+        ValidationError: a column is missing, or values cannot take their field's
+            type (fractions in a ``long`` field, unparsable numbers, ...).
+        ConfigurationError: ``chunk_rows`` is not positive.
+    """
+    if chunk_rows < 1:
+        raise ConfigurationError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
+    schema, chunks = _open_source(data, schema, DatasetType.parse(dataset_type), chunk_rows)
+    header = _header(schema)
+    if isinstance(dest, (str, os.PathLike)):
+        path = Path(dest)
+        with _atomic_file(path) as fh:
+            rows, sink = _write(chunks, schema, fh, header)
+    else:
+        path = None
+        rows, sink = _write(chunks, schema, dest, header)
+    result = CsvResult(rows, sink.size, sink.hexdigest(), path, schema.names)
+    logger.debug("wrote %s rows (%s bytes) to %s", f"{rows:,}", f"{sink.size:,}", path or "stream")
+    return result
+
+
+def prepare_table(table: pa.Table | pa.RecordBatch, schema: Schema) -> pa.Table:
+    """Apply the Personalize conversions and return a table of the schema's fields.
+
+    Columns are named by field and ordered as the schema; each is read from
+    ``Field.column``. Output types: ``string`` fields -> ``string``; ``int``/``long``
+    -> ``int64``; ``float``/``double`` -> ``float64`` (``float32`` input stays
+    ``float32``, so its text does not change); ``boolean`` -> ``bool``. See
+    ``docs/csv.md`` for the conversion table. Textual fields keep their text as is
+    here (line breaks included); quoting is the CSV writer's business.
+
+    Raises:
+        ValidationError: a column is missing or its values cannot take the field's type.
+    """
+    import pyarrow as pa
+
+    batches = table.to_batches() if isinstance(table, pa.Table) else [table]
+    if not batches:
+        batches = [_empty_batch(table.schema)]
+    out: list[pa.RecordBatch] = []
+    offset = 0
+    for batch in batches:
+        columns = _select(batch, schema)
+        arrays = [
+            _convert(col, f, for_csv=False, row_offset=offset)
+            for col, f in zip(columns, schema.fields, strict=True)
+        ]
+        out.append(pa.RecordBatch.from_arrays(arrays, names=list(schema.names)))
+        offset += batch.num_rows
+    return pa.Table.from_batches(out)
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def _open_source(
+    data: CsvSource, schema: Schema | None, dataset_type: DatasetType, chunk_rows: int
+) -> tuple[Schema, Iterator[pa.RecordBatch]]:
+    """The schema to write and an iterator of RecordBatches of at most ``chunk_rows``."""
+    import pandas as pd
+    import pyarrow as pa
+
+    if isinstance(data, pd.DataFrame):
+        if schema is None:
+            schema = Schema.infer(data, dataset_type)
+        return schema, _frame_batches(data, schema, chunk_rows)
+    if isinstance(data, (pa.Table, pa.RecordBatch)):
+        if schema is None:
+            schema = Schema.infer(data, dataset_type)
+        return schema, _slices(data, chunk_rows)
+    dataset = _as_dataset(data)
+    if dataset is not None:
+        if schema is not None:
+            names = set(dataset.schema.names)
+            _check_columns(names, schema)
+            wanted = list(dict.fromkeys(f.column for f in schema.fields))
+            batches: Iterable[Any] = dataset.to_batches(columns=wanted, batch_size=chunk_rows)
+        else:
+            batches = dataset.to_batches(batch_size=chunk_rows)
+        return _stream(batches, schema, dataset_type, chunk_rows)
+    if isinstance(data, pa.RecordBatchReader):
+        return _stream(data, schema, dataset_type, chunk_rows)
+    if isinstance(data, Iterable) and not isinstance(data, (str, bytes, os.PathLike)):
+        return _stream(data, schema, dataset_type, chunk_rows)
+    raise ValidationError(
+        "write_csv reads a pandas DataFrame, a pyarrow Table, RecordBatch, "
+        "RecordBatchReader or dataset, or an iterable of DataFrames/Tables/RecordBatches; "
+        f"got {type(data).__name__}"
+    )
+
+
+def _as_dataset(data: object) -> ds.Dataset | None:
+    module = type(data).__module__
+    if not module.startswith("pyarrow"):
+        return None
+    import pyarrow.dataset as ds
+
+    return data if isinstance(data, ds.Dataset) else None
+
+
+def _stream(
+    items: Iterable[Any], schema: Schema | None, dataset_type: DatasetType, chunk_rows: int
+) -> tuple[Schema, Iterator[pa.RecordBatch]]:
+    """Batches of a stream; the schema inferred from its first non-empty chunk if needed."""
+    batches = (
+        piece
+        for item in items
+        for batch in _chunk_batches(item, schema)
+        for piece in _slices(batch, chunk_rows)
+    )
+    if schema is not None:
+        return schema, batches
+    seen: list[pa.RecordBatch] = []
+    for batch in batches:
+        seen.append(batch)
+        if batch.num_rows:
+            break
+    if not seen:
+        raise ValidationError(
+            "the input has no data to infer a schema from; pass schema= to write an empty file"
+        )
+    schema = Schema.infer(seen[-1], dataset_type)
+    return schema, itertools.chain(seen, batches)
+
+
+def _chunk_batches(item: object, schema: Schema | None) -> Iterator[pa.RecordBatch]:
+    import pandas as pd
+    import pyarrow as pa
+
+    if isinstance(item, pa.RecordBatch):
+        yield item
+    elif isinstance(item, pa.Table):
+        yield from item.to_batches()
+    elif isinstance(item, pd.DataFrame):
+        if schema is not None:
+            item = item[_frame_labels(item, schema)]
+        table = to_arrow(item)
+        batches = table.to_batches()
+        yield from batches if batches else [_empty_batch(table.schema)]
+    else:
+        raise ValidationError(
+            "a stream for write_csv must yield pandas DataFrames, pyarrow Tables or "
+            f"RecordBatches; got {type(item).__name__}"
+        )
+
+
+def _frame_batches(
+    frame: pd.DataFrame, schema: Schema, chunk_rows: int
+) -> Iterator[pa.RecordBatch]:
+    """Convert a DataFrame ``chunk_rows`` rows at a time, only the schema's columns."""
+    sub = frame[_frame_labels(frame, schema)]
+    for start in range(0, max(len(sub), 1), chunk_rows):
+        table = to_arrow(sub.iloc[start : start + chunk_rows])
+        batches = table.to_batches()
+        yield from batches if batches else [_empty_batch(table.schema)]
+
+
+def _frame_labels(frame: pd.DataFrame, schema: Schema) -> list[Any]:
+    """The frame's column labels the schema reads (labels may be non-strings)."""
+    by_name: dict[str, Any] = {}
+    for label in frame.columns:
+        by_name.setdefault(str(label), label)
+    _check_columns(set(by_name), schema)
+    return list(dict.fromkeys(by_name[f.column] for f in schema.fields))
+
+
+def _slices(data: pa.Table | pa.RecordBatch, chunk_rows: int) -> Iterator[pa.RecordBatch]:
+    import pyarrow as pa
+
+    batches = data.to_batches() if isinstance(data, pa.Table) else [data]
+    if not batches:
+        batches = [_empty_batch(data.schema)]
+    for batch in batches:
+        if batch.num_rows <= chunk_rows:
+            yield batch
+            continue
+        for start in range(0, batch.num_rows, chunk_rows):
+            yield batch.slice(start, chunk_rows)
+
+
+def _empty_batch(arrow_schema: pa.Schema) -> pa.RecordBatch:
+    import pyarrow as pa
+
+    return pa.RecordBatch.from_arrays(
+        [pa.array([], type=f.type) for f in arrow_schema], schema=arrow_schema
+    )
+
+
+def _check_columns(names: set[str], schema: Schema) -> None:
+    missing = [f for f in schema.fields if f.column not in names]
+    if not missing:
+        return
+    problems = [
+        Problem(
+            "error",
+            "column-missing",
+            f"column {f.column!r} (field {f.name}) is not in the data",
+            column=f.column,
+            fix="rename the column, or map it with Schema.infer(..., columns={...})",
+        )
+        for f in missing
+    ]
+    listed = ", ".join(
+        repr(f.column) + (f" (field {f.name})" if f.column != f.name else "") for f in missing
+    )
+    raise ValidationError(
+        f"missing column(s) {listed}; the data has: {', '.join(sorted(names))}",
+        problems=problems,
+    )
+
+
+def _select(batch: pa.RecordBatch, schema: Schema) -> list[_Array]:
+    """The batch's columns for each field, in schema order."""
+    names = batch.schema.names
+    _check_columns(set(names), schema)
+    out = []
+    for f in schema.fields:
+        if names.count(f.column) > 1:
+            raise ValidationError(
+                f"column {f.column!r} appears more than once in the data",
+                problems=[Problem("error", "column-duplicate", "duplicate column", f.column)],
+            )
+        out.append(batch.column(names.index(f.column)))
+    return out
+
+
+# --------------------------------------------------------------------------- conversions
+
+
+def _convert(col: _Array, field: Field, *, for_csv: bool, row_offset: int) -> _Array:
+    """One column converted for its field.
+
+    With ``for_csv`` the result only has to produce the right CSV text, so casts that
+    do not change the text (integers, dictionaries, large strings) are skipped.
+    """
+    import pyarrow as pa
+    import pyarrow.types as pat
+
+    t = col.type
+    if pat.is_dictionary(t):
+        if for_csv and field.type == "string" and _is_text(t.value_type):
+            return col
+        col = col.dictionary_decode()
+        t = col.type
+    if getattr(pat, "is_string_view", lambda _: False)(t):  # pyarrow >= 16
+        col, t = col.cast(pa.string()), pa.string()
+    if pat.is_null(t):
+        return pa.nulls(len(col), _target_type(field))
+    if field.type == "string":
+        return _to_string(col, field, for_csv=for_csv, row_offset=row_offset)
+    if field.type in ("int", "long"):
+        return _to_integer(col, field, for_csv=for_csv, row_offset=row_offset)
+    if field.type in ("float", "double"):
+        out = _to_float(col, field, row_offset=row_offset)
+        return out if for_csv or pat.is_floating(out.type) else out.cast(pa.float64())
+    return _to_boolean(col, field, row_offset=row_offset)
+
+
+def _target_type(field: Field) -> Any:
+    import pyarrow as pa
+
+    types: dict[str, Any] = {
+        "string": pa.string(),
+        "int": pa.int64(),
+        "long": pa.int64(),
+        "float": pa.float64(),
+        "double": pa.float64(),
+    }
+    return types.get(field.type, pa.bool_())
+
+
+def _is_text(t: pa.DataType) -> bool:
+    import pyarrow.types as pat
+
+    return bool(pat.is_string(t) or pat.is_large_string(t))
+
+
+def _is_list(t: pa.DataType) -> bool:
+    import pyarrow.types as pat
+
+    return bool(pat.is_list(t) or pat.is_large_list(t) or pat.is_fixed_size_list(t))
+
+
+def _to_string(col: _Array, field: Field, *, for_csv: bool, row_offset: int) -> _Array:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.types as pat
+
+    t = col.type
+    if _is_text(t):
+        return col if for_csv or pat.is_string(t) else col.cast(pa.string())
+    if pat.is_integer(t):
+        # integer ids: their decimal text (the CSV writer prints integers identically)
+        return col if for_csv else col.cast(pa.string())
+    if pat.is_floating(t):
+        return _float_ids_to_string(col)
+    if pat.is_boolean(t):
+        return pc.if_else(col, "True", "False")
+    if _is_list(t):
+        return _join_list(col, field, row_offset=row_offset)
+    if pat.is_timestamp(t) or pat.is_date(t):
+        return _epoch_seconds(col).cast(pa.string())
+    if pat.is_decimal(t):
+        return col.cast(pa.string())
+    raise _type_error(field, t, "text")
+
+
+def _float_ids_to_string(col: _Array) -> _Array:
+    """Floats in a string field (ids read as float because of NaN): ``123.0`` -> ``"123"``.
+
+    Whole values within int64 are printed as integers; others keep pyarrow's
+    shortest round-trip text. NaN becomes null. Decided per value, not per column,
+    so chunking cannot change the text.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    col = _nan_to_null(col)
+    whole = _whole(col)  # null where col is null, so nulls stay null below
+    as_int = pc.if_else(whole, col, 0).cast(pa.int64()).cast(pa.string())
+    return pc.if_else(whole, as_int, col.cast(pa.string()))
+
+
+def _whole(col: _Array) -> _Array:
+    """True where a float is finite, whole and within int64; null stays null."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    finite: _Array = pc.is_finite(col)
+    safe: _Array = pc.if_else(finite, col, 0.0)
+    return pc.and_(
+        finite,
+        pc.and_(pc.equal(pc.floor(safe), safe), pc.less(pc.abs(safe), pa.scalar(_INT64_LIMIT))),
+    )
+
+
+def _nan_to_null(col: _Array) -> _Array:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    nan = pc.is_nan(col)
+    if not pc.any(nan).as_py():
+        return col
+    return pc.if_else(nan, pa.scalar(None, col.type), col)
+
+
+def _join_list(col: _Array, field: Field, *, row_offset: int) -> _Array:
+    """list<...> -> ``a|b|c`` (null elements dropped, a null list stays null)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.types as pat
+
+    value_type = col.type.value_type
+    if pat.is_dictionary(value_type):
+        value_type = value_type.value_type
+    if not (_is_text(value_type) or pat.is_integer(value_type) or pat.is_floating(value_type)):
+        raise _type_error(field, col.type, "a list of strings or numbers")
+    col = col.cast(pa.list_(pa.string()))
+    flat: _Array = pc.list_flatten(col)
+    if flat.null_count:
+        value_lengths: _Array = pc.list_value_length(col)
+        parent_indices: _Array = pc.list_parent_indices(col)
+        lengths = pc.fill_null(value_lengths, 0).to_numpy(zero_copy_only=False)
+        parents = parent_indices.to_numpy(zero_copy_only=False)
+        nulls = flat.is_null().to_numpy(zero_copy_only=False)
+        lengths = lengths - np.bincount(parents[nulls], minlength=len(col))
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+        col = pa.ListArray.from_arrays(
+            pa.array(offsets, pa.int32()), flat.filter(flat.is_valid()), mask=col.is_null()
+        )
+    return pc.binary_join(col, "|")
+
+
+def _epoch_seconds(col: _Array) -> _Array:
+    """Timestamps and dates -> int64 seconds since the Unix epoch, floored.
+
+    Arrow stores tz-aware timestamps as UTC instants; naive ones are taken as UTC.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.types as pat
+
+    t = col.type
+    ticks: _Array
+    if pat.is_date32(t):
+        return pc.multiply(col.cast(pa.int32()).cast(pa.int64()), 86_400)
+    if pat.is_date64(t):
+        ticks, per_second = col.cast(pa.int64()), 1_000
+    else:
+        ticks = col.cast(pa.int64())
+        per_second = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[t.unit]
+    if per_second == 1:
+        return ticks
+    per = pa.scalar(per_second, pa.int64())
+    quotient: _Array = pc.divide(ticks, per)  # truncates toward zero
+    negative = pc.less(ticks, pa.scalar(0, pa.int64()))
+    if not pc.any(negative).as_py():
+        return quotient
+    inexact = pc.not_equal(pc.multiply(quotient, per), ticks)
+    one = pa.scalar(1, pa.int64())
+    return pc.if_else(pc.and_(negative, inexact), pc.subtract(quotient, one), quotient)
+
+
+def _to_integer(col: _Array, field: Field, *, for_csv: bool, row_offset: int) -> _Array:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.types as pat
+
+    t = col.type
+    if pat.is_integer(t):
+        if for_csv and not pat.is_uint64(t):
+            return col  # the CSV text of any integer type is the same
+        return _cast(col, pa.int64(), field, row_offset)  # uint64 beyond int64 is an error
+    if pat.is_timestamp(t) or pat.is_date(t):
+        return _epoch_seconds(col)
+    if pat.is_boolean(t):
+        return col.cast(pa.int64())
+    if pat.is_floating(t):
+        col = _nan_to_null(col)
+        bad = pc.and_(col.is_valid(), pc.invert(pc.fill_null(_whole(col), False)))
+        if pc.any(bad).as_py():
+            raise _value_error(
+                field,
+                col,
+                pc.indices_nonzero(bad).to_pylist(),
+                row_offset,
+                "has values with a fraction (or out of the int64 range)",
+                "round them (e.g. .round().astype('Int64')) or make the field a float",
+            )
+        return pc.if_else(_whole(col), col, 0).cast(pa.int64())
+    if pat.is_decimal(t) or _is_text(t):
+        return _cast(col, pa.int64(), field, row_offset)
+    raise _type_error(field, t, "integers")
+
+
+def _to_float(col: _Array, field: Field, *, row_offset: int) -> _Array:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.types as pat
+
+    t = col.type
+    if pat.is_floating(t):
+        if pat.is_float16(t):
+            col = col.cast(pa.float32())
+        inf: _Array = pc.is_inf(col)
+        if pc.any(inf).as_py():
+            rows: _Array = pc.indices_nonzero(pc.fill_null(inf, False))
+            raise _value_error(
+                field,
+                col,
+                rows.to_pylist(),
+                row_offset,
+                "has infinite values, which Personalize cannot parse",
+                "replace them (e.g. with NaN, written as an empty field)",
+            )
+        return _nan_to_null(col)
+    if pat.is_integer(t):
+        return col
+    if pat.is_timestamp(t) or pat.is_date(t):
+        return _epoch_seconds(col)
+    if pat.is_boolean(t):
+        return col.cast(pa.int64())
+    if pat.is_decimal(t) or _is_text(t):
+        return _nan_to_null(_cast(col, pa.float64(), field, row_offset))
+    raise _type_error(field, t, "numbers")
+
+
+def _to_boolean(col: _Array, field: Field, *, row_offset: int) -> _Array:
+    import pyarrow as pa
+    import pyarrow.types as pat
+
+    t = col.type
+    if pat.is_boolean(t):
+        return col
+    if pat.is_integer(t) or _is_text(t):
+        return _cast(col, pa.bool_(), field, row_offset)
+    raise _type_error(field, t, "booleans")
+
+
+def _cast(col: _Array, to: pa.DataType, field: Field, row_offset: int) -> _Array:
+    """A safe cast; values that do not convert become one ValidationError with examples."""
+    import pyarrow as pa
+
+    try:
+        return col.cast(to)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    idx = _failing_rows(col, to)
+    raise _value_error(
+        field,
+        col,
+        idx,
+        row_offset,
+        f"has values that are not {to} (first {len(idx)} shown)",
+        f"clean the column to {to}",
+    )
+
+
+def _failing_rows(col: _Array, to: pa.DataType, limit: int = 5) -> list[int]:
+    """The first ``limit`` rows whose value fails a safe cast, found by bisection.
+
+    Only used to report an error: each step is one vectorised cast of a slice, so a
+    bad value among millions costs about ``2 * log2(n)`` casts, not a Python loop.
+    """
+    import pyarrow as pa
+
+    found: list[int] = []
+
+    def visit(start: int, length: int) -> None:
+        if len(found) >= limit or length == 0:
+            return
+        try:
+            col.slice(start, length).cast(to)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            if length == 1:
+                found.append(start)
+                return
+            half = length // 2
+            visit(start, half)
+            visit(start + half, length - half)
+
+    visit(0, len(col))
+    return found
+
+
+def _type_error(field: Field, t: pa.DataType, wanted: str) -> ValidationError:
+    message = f"field {field.name} is {field.type}, but column {field.column!r} is {t}"
+    return ValidationError(
+        f"{message}; personakit can write {wanted} here",
+        problems=[Problem("error", "column-type", message, column=field.column, count=1)],
+    )
+
+
+def _value_error(
+    field: Field, col: _Array, idx: list[int], row_offset: int, what: str, fix: str
+) -> ValidationError:
+    problem = Problem.with_examples(
+        "error",
+        "value-type",
+        f"field {field.name} ({field.type}, column {field.column!r}) {what}",
+        column=field.column,
+        count=len(idx),
+        rows=[row_offset + i for i in idx],
+        values=[col[i].as_py() for i in idx[:5]],
+        fix=fix,
+    )
+    return ValidationError(str(problem), problems=[problem])
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _header(schema: Schema) -> bytes:
+    """The header line, written by hand: pyarrow quotes column names by default
+    (``WriteOptions(quoting_header=...)`` only exists in newer pyarrow), and
+    Personalize says not to quote headers."""
+    bad = [n for n in schema.names if any(chr(b) in n for b in _SPECIAL) or not n]
+    if bad:
+        raise ValidationError(
+            f"field names {bad!r} would need quoting in the CSV header, which Personalize "
+            "does not accept; use names matching [A-Za-z_][A-Za-z0-9_]*"
+        )
+    return (",".join(schema.names) + "\n").encode("utf-8")
+
+
+class _HashingSink:
+    """Forwards writes to a binary file object, counting and hashing the bytes."""
+
+    def __init__(self, target: IO[bytes]) -> None:
+        self._target = target
+        self._sha = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: Any) -> None:
+        view = memoryview(data)
+        self._sha.update(view)  # hashlib releases the GIL for large buffers
+        self.size += view.nbytes
+        self._target.write(view)
+
+    def hexdigest(self) -> str:
+        return self._sha.hexdigest()
+
+
+def _write(
+    chunks: Iterable[pa.RecordBatch], schema: Schema, target: IO[bytes], header: bytes
+) -> tuple[int, _HashingSink]:
+    """Render chunks in worker threads, write and hash them in order on this thread.
+
+    Each chunk is cut into slices of ``_RENDER_ROWS`` rows; at most ``workers + 1``
+    slices are in flight, so memory stays a few slices of CSV text whatever the input
+    size. pyarrow releases the GIL while converting, so the workers run in parallel.
+    """
+    import pyarrow as pa
+
+    sink = _HashingSink(target)
+    sink.write(header)
+    workers = max(1, min(_MAX_WORKERS, pa.cpu_count()))
+    pending: deque[Future[Any]] = deque()
+    rows = 0
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="personakit-csv")
+    try:
+        for batch in chunks:
+            columns = _select(batch, schema)
+            for start in range(0, max(batch.num_rows, 1), _RENDER_ROWS):
+                piece = [col.slice(start, _RENDER_ROWS) for col in columns]
+                pending.append(pool.submit(_csv_bytes, piece, schema, rows + start))
+                while len(pending) > workers:
+                    sink.write(pending.popleft().result())
+            rows += batch.num_rows
+        while pending:
+            sink.write(pending.popleft().result())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    target.flush()
+    return rows, sink
+
+
+def _csv_bytes(columns: Sequence[_Array], schema: Schema, row_offset: int) -> Any:
+    """The CSV text of one slice (no header): pyarrow's writer, or :func:`_render`."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    converted = [
+        _convert(col, f, for_csv=True, row_offset=row_offset)
+        for col, f in zip(columns, schema.fields, strict=True)
+    ]
+    if not converted or len(converted[0]) == 0:
+        return b""
+    if _needs_render(converted, schema.fields):
+        return _render(converted, schema.fields)
+    out = pa.BufferOutputStream()
+    batch = pa.RecordBatch.from_arrays(converted, names=list(schema.names))
+    options = pacsv.WriteOptions(
+        include_header=False, quoting_style="none", batch_size=_WRITER_BATCH
+    )
+    pacsv.write_csv(batch, out, options)
+    return out.getvalue()
+
+
+def _needs_render(columns: Sequence[_Array], fields: Sequence[Field]) -> bool:
+    """Whether a chunk has a textual field or a string with a character that needs quotes."""
+    return any(f.textual or _has_special(col) for col, f in zip(columns, fields, strict=True))
+
+
+def _has_special(col: _Array) -> bool:
+    """Scan a string column's data buffer for ``, " \\ \\r \\n`` (numpy, no per-row work)."""
+    import numpy as np
+    import pyarrow.types as pat
+
+    if pat.is_dictionary(col.type):
+        col = col.dictionary
+    if not _is_text(col.type) or len(col) == 0:
+        return False
+    offsets_buf, data_buf = col.buffers()[1], col.buffers()[2]
+    if data_buf is None or offsets_buf is None:
+        return False
+    width = np.int64 if pat.is_large_string(col.type) else np.int32
+    offsets = np.frombuffer(memoryview(offsets_buf), dtype=width, count=len(col) + 1 + col.offset)
+    start, end = int(offsets[col.offset]), int(offsets[col.offset + len(col)])
+    data = np.frombuffer(memoryview(data_buf), dtype=np.uint8, count=end - start, offset=start)
+    return any(bool((data == byte).any()) for byte in _SPECIAL)
+
+
+def _render(columns: Sequence[_Array], fields: Sequence[Field]) -> pa.Buffer:
+    """CSV lines for one chunk with pyarrow.compute; same text as the CSV writer gives."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.types as pat
+
+    texts = []
+    for col, f in zip(columns, fields, strict=True):
+        if pat.is_dictionary(col.type):
+            col = col.dictionary_decode()
+        is_text = _is_text(col.type)
+        text = col.cast(pa.large_string())
+        if f.textual:
+            for brk in ("\r\n", "\r", "\n"):
+                text = pc.replace_substring(text, brk, " ")
+            text = _quote(text)
+        elif is_text:
+            special = pc.match_substring_regex(text, _SPECIAL_RE)
+            if pc.any(special).as_py():
+                text = pc.if_else(special, _quote(text), text)
+        texts.append(text)
+    large = pa.large_string()
+    lines = pc.binary_join_element_wise(
+        *texts, pa.scalar(",", large), null_handling="replace", null_replacement=""
+    )
+    lines = pc.binary_join_element_wise(lines, pa.scalar("\n", large), pa.scalar("", large))
+    offsets = np.frombuffer(memoryview(lines.buffers()[1]), dtype=np.int64)
+    start, end = int(offsets[lines.offset]), int(offsets[lines.offset + len(lines)])
+    data: pa.Buffer = lines.buffers()[2]
+    return data.slice(start, end - start)
+
+
+def _quote(text: _Array) -> _Array:
+    """``a"b\\c`` -> ``"a\\"b\\\\c"``: Personalize's backslash escaping (see module doc)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pc.replace_substring(text, "\\", "\\\\")
+    text = pc.replace_substring(text, '"', '\\"')
+    quote = pa.scalar('"', pa.large_string())
+    return pc.binary_join_element_wise(quote, text, quote, pa.scalar("", pa.large_string()))
+
+
+@contextmanager
+def _atomic_file(path: Path) -> Iterator[IO[bytes]]:
+    """A new file next to ``path``, renamed over it only if the block succeeds."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    # os.open with 0o666 lets the umask decide the mode, as open() would.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with open(fd, "wb") as fh:
+            yield fh
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
