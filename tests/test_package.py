@@ -31,6 +31,7 @@ PUBLIC = [
     "WaitTimeoutError",
     "__version__",
     "iam",
+    "prep",
     "write_csv",
 ]
 

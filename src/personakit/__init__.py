@@ -11,7 +11,9 @@ One import, few nouns::
 
 from __future__ import annotations
 
+import importlib
 import logging
+from typing import TYPE_CHECKING, Any
 
 from personakit import iam
 from personakit._csv import CsvResult, write_csv
@@ -30,7 +32,21 @@ from personakit.errors import (
 from personakit.schema import DatasetType, Domain, Field, Schema
 from personakit.session import AccessReport, Session
 
+if TYPE_CHECKING:
+    from personakit import prep as prep
+
 logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+#: Submodules reached as attributes (``pk.prep``), imported on first use so that
+#: ``import personakit`` stays cheap.
+_LAZY_SUBMODULES = frozenset({"prep"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AccessReport",
@@ -52,5 +68,6 @@ __all__ = [
     "WaitTimeoutError",
     "__version__",
     "iam",
+    "prep",
     "write_csv",
 ]
