@@ -32,6 +32,7 @@ PUBLIC = [
     "__version__",
     "iam",
     "prep",
+    "validate",
     "write_csv",
 ]
 
@@ -74,10 +75,8 @@ def test_library_logging_is_silent_by_default() -> None:
 
 
 def test_import_does_not_pull_heavy_or_optional_modules() -> None:
-    code = (
-        "import sys, personakit; "
-        "print(','.join(m for m in ('sagemaker', 'matplotlib', 'tqdm', 'scipy') if m in sys.modules))"
-    )
+    heavy = ("sagemaker", "matplotlib", "tqdm", "scipy")
+    code = f"import sys, personakit; print(','.join(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
 
@@ -122,3 +121,11 @@ def test_report_renders_for_terminals_frames_and_notebooks() -> None:
     assert frame["rule"].tolist() == ["timestamp-milliseconds", "boolean-ignored"]
     assert "timestamp-milliseconds" in report._repr_html_()
     assert "NOT OK" in report._repr_html_()
+
+
+def test_validate_is_the_function_even_after_its_module_is_imported() -> None:
+    import importlib
+
+    module = importlib.import_module("personakit.validate")
+    assert module is not pk.validate
+    assert pk.validate is module.validate

@@ -77,9 +77,7 @@ def test_explicit_mapping_wins_and_a_second_item_column_clashes() -> None:
 
 
 def test_explicit_mapping_leaves_other_columns_as_metadata() -> None:
-    frame = pd.DataFrame(
-        {"who": ["a"], "what": ["x"], "when": [1_600_000_000], "device": ["ios"]}
-    )
+    frame = pd.DataFrame({"who": ["a"], "what": ["x"], "when": [1_600_000_000], "device": ["ios"]})
     schema = pk.Schema.infer(
         frame, columns={"who": "USER_ID", "what": "ITEM_ID", "when": "TIMESTAMP"}
     )
@@ -258,14 +256,16 @@ def test_textual_can_be_chosen_or_turned_off() -> None:
 def test_free_text_in_users_stays_categorical() -> None:
     users = pd.DataFrame({"user_id": ["a", "b", "c"], "bio": DESCRIPTIONS})
     schema = pk.Schema.infer(users, "users")
-    assert schema["BIO"].categorical and not schema["BIO"].textual
+    assert schema["BIO"].categorical
+    assert not schema["BIO"].textual
 
 
 def test_pipe_joined_values_are_categorical_not_textual() -> None:
     long_pipes = ["|".join(f"tag number {i} of {k}" for i in range(8)) for k in range(3)]
     items = pd.DataFrame({"item_id": ["a", "b", "c"], "tags": long_pipes})
     field = pk.Schema.infer(items, "items")["TAGS"]
-    assert field.categorical and not field.textual
+    assert field.categorical
+    assert not field.textual
 
 
 # ---------------------------------------------------------------- domains
@@ -362,7 +362,11 @@ def test_from_json_reads_the_lab_movies_schema() -> None:
 )
 def test_from_json_rejects_what_personalize_rejects(field: dict[str, object], match: str) -> None:
     text = json.dumps(
-        {"type": "record", "name": "Items", "fields": [{"name": "ITEM_ID", "type": "string"}, field]}
+        {
+            "type": "record",
+            "name": "Items",
+            "fields": [{"name": "ITEM_ID", "type": "string"}, field],
+        }
     )
     with pytest.raises(pk.ValidationError, match=match):
         pk.Schema.from_json(text)

@@ -31,6 +31,7 @@ from personakit.errors import (
 )
 from personakit.schema import DatasetType, Domain, Field, Schema
 from personakit.session import AccessReport, Session
+from personakit.validate import validate
 
 if TYPE_CHECKING:
     from personakit import prep as prep
@@ -69,5 +70,6 @@ __all__ = [
     "__version__",
     "iam",
     "prep",
+    "validate",
     "write_csv",
 ]

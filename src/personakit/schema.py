@@ -399,6 +399,14 @@ class Field:
         )
 
 
+def _check_pair(dataset_type: DatasetType, domain: Domain | None) -> None:
+    if (dataset_type, domain) not in RESERVED:
+        raise ValidationError(
+            f"{dataset_type.value} datasets exist only in custom dataset groups (domain=None), "
+            f"not in {domain.value if domain else 'custom'} ones"
+        )
+
+
 def _fields_converter(value: Iterable[Field]) -> tuple[Field, ...]:
     return tuple(value)
 
@@ -424,6 +432,9 @@ class Schema:
     fields: tuple[Field, ...] = attrs.field(converter=_fields_converter)
     domain: Domain | None = attrs.field(default=None, converter=_to_domain)
     version: str = "1.0"
+
+    def __attrs_post_init__(self) -> None:
+        _check_pair(self.dataset_type, self.domain)
 
     # ------------------------------------------------------------------ access
     @property
@@ -737,6 +748,7 @@ def to_arrow(frame: FrameLike) -> pa.Table:
     """
     import pyarrow as pa
 
+    _ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError)
     if isinstance(frame, pa.Table):
         return frame
     if isinstance(frame, pa.RecordBatch):
@@ -753,13 +765,28 @@ def to_arrow(frame: FrameLike) -> pa.Table:
         raise ValidationError(f"duplicate column names: {', '.join(dup)}")
     try:
         return pa.Table.from_pandas(frame, preserve_index=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+    except _ARROW_ERRORS:
         pass
     problems = []
     for col in frame.columns:
         try:
             pa.array(frame[col], from_pandas=True)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+        except OverflowError:
+            raw = frame[col].to_numpy(dtype=object)
+            big = np.flatnonzero([isinstance(v, int) and not -(2**63) <= v < 2**63 for v in raw])
+            problems.append(
+                Problem.with_examples(
+                    "error",
+                    "integer-overflow",
+                    "integers outside the signed 64-bit range cannot be stored as numbers",
+                    column=str(col),
+                    count=len(big),
+                    rows=big[:5].tolist(),
+                    values=[raw[i] for i in big[:5]],
+                    fix="store these values as strings (.astype(str)); ids are strings anyway",
+                )
+            )
+        except _ARROW_ERRORS as exc:
             raw = frame[col].to_numpy(dtype=object)
             kinds = np.array([type(v).__name__ for v in raw], dtype=object)
             present = frame[col].notna().to_numpy()
@@ -910,6 +937,7 @@ def _infer(
 ) -> Schema:
     import pyarrow.types as pat
 
+    _check_pair(dtype, domain)
     table = to_arrow(frame)
     names = [str(n) for n in table.column_names]
     roles = _role_columns(names, dtype, domain, explicit)
