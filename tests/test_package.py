@@ -30,6 +30,7 @@ PUBLIC = [
     "ValidationError",
     "WaitTimeoutError",
     "__version__",
+    "datasets",
     "iam",
     "prep",
     "validate",

@@ -34,13 +34,14 @@ from personakit.session import AccessReport, Session
 from personakit.validate import validate
 
 if TYPE_CHECKING:
+    from personakit import datasets as datasets
     from personakit import prep as prep
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 #: Submodules reached as attributes (``pk.prep``), imported on first use so that
 #: ``import personakit`` stays cheap.
-_LAZY_SUBMODULES = frozenset({"prep"})
+_LAZY_SUBMODULES = frozenset({"datasets", "prep"})
 
 
 def __getattr__(name: str) -> Any:
@@ -68,6 +69,7 @@ __all__ = [
     "ValidationError",
     "WaitTimeoutError",
     "__version__",
+    "datasets",
     "iam",
     "prep",
     "validate",

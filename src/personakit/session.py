@@ -394,7 +394,8 @@ class Session:
                 into it, yours win (see :func:`merge_config`).
             clients: ready clients by service name (``{"personalize": c}``), used
                 as given: no config merge, no region change.
-            run_id, tags: see :class:`Session`.
+            run_id: the run id for tags; see :class:`Session`.
+            tags: extra tags for every resource; see :class:`Session`.
 
         Raises:
             ConfigurationError: no region anywhere, or a malformed setting.

@@ -1,1 +1,163 @@
-"""Recommender algorithms behind the local engine's recipes (numpy/scipy, sparse)."""
+"""Recommender algorithms behind the local engine's recipes (numpy/scipy, sparse).
+
+``train(recipe, data, hyperparameters, seed=...)`` returns a :class:`Model`;
+``model.save(folder)`` writes ``model.json`` + ``arrays.npz`` (no pickle) and
+``load(folder)`` reads them back. :data:`RECIPES` maps each supported recipe
+name (the last part of ``arn:aws:personalize:::recipe/<name>``) to its recipe
+type. Which algorithm serves which recipe (recsys.md §6):
+
+=====================================  ======================================================
+recipe                                 local algorithm
+=====================================  ======================================================
+aws-user-personalization(-v2), hrnn*   EASE (<= 20k items) or iALS, recency-weighted fold-in
+aws-personalized-ranking(-v2)          the same user model, scored on the input list
+aws-item-affinity, -attribute-affinity the same user model, transposed: score share x activity
+aws-popularity-count                   distinct users per item
+aws-trending-now                       growth in the newest window against the one before
+aws-sims                               co-interaction neighbours (top-k CSR)
+aws-similar-items, semantic-similarity co-interaction + metadata (TF-IDF) neighbours
+aws-ecomm-* / aws-vod-*                the closest of the above, on the use case's event type
+=====================================  ======================================================
+
+Hyperparameters arrive as strings. Common ones: ``event_type``,
+``event_value_threshold`` (events used; all of them by default). User models:
+``algorithm`` (auto|ease|ials), ``hpo`` (auto|true|false), ``l2``, ``factors``,
+``alpha``, ``iterations``, ``recency_half_life`` (events; ``inf`` = off),
+``apply_recency_bias``, ``exclude_seen``, ``ease_max_items``. SIMS:
+``min_cointeraction_count``, ``popularity_discount_factor``, ``neighbours``,
+``metadata_weight``, ``cold_item_threshold``. Trending: ``trend_discovery_frequency``.
+Unknown keys are ignored (Personalize's own, e.g. ``bptt``, have no local meaning);
+a bad value for a known key raises ``ValueError``. ``hpo=true`` is what
+CreateSolution's ``performHPO`` maps to.
+
+Scores are the models' raw scores (higher is better, comparable within one
+response; popularity recipes: the share of users; SIMS padding: 0.0). ``rank``
+gives ``nan`` to the items it cannot score (unknown ids, items without
+interactions), which the service returns without a score. Every model also
+carries ``hyperparameters`` (the effective values, as strings, tuned ones
+included) and ``info`` (JSON-able: algorithm, HPO grid and validation NDCG@10).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Final
+
+from personakit.local.algorithms._common import BaseModel, Hyper, load_model
+from personakit.local.algorithms.base import Model, Scored, TrainingData
+from personakit.local.algorithms.personalization import (
+    UserPersonalizationModel,
+    train_personalization,
+)
+from personakit.local.algorithms.popularity import PopularityModel, train_popularity, train_trending
+from personakit.local.algorithms.sims import SimsModel, train_sims
+
+__all__ = [
+    "RECIPES",
+    "BaseModel",
+    "Model",
+    "PopularityModel",
+    "Scored",
+    "SimsModel",
+    "TrainingData",
+    "UserPersonalizationModel",
+    "load",
+    "recipe_event_type",
+    "recipe_name",
+    "recipe_type",
+    "train",
+]
+
+USER_PERSONALIZATION: Final = "USER_PERSONALIZATION"
+POPULAR_ITEMS: Final = "POPULAR_ITEMS"
+RELATED_ITEMS: Final = "RELATED_ITEMS"
+PERSONALIZED_RANKING: Final = "PERSONALIZED_RANKING"
+USER_SEGMENTATION: Final = "USER_SEGMENTATION"
+
+# recipe -> (recipe type, local algorithm, the use case's event type)
+_TABLE: Final[dict[str, tuple[str, str, str | None]]] = {
+    "aws-user-personalization": (USER_PERSONALIZATION, "personalization", None),
+    "aws-user-personalization-v2": (USER_PERSONALIZATION, "personalization", None),
+    "aws-hrnn": (USER_PERSONALIZATION, "personalization", None),
+    "aws-hrnn-metadata": (USER_PERSONALIZATION, "personalization", None),
+    "aws-hrnn-coldstart": (USER_PERSONALIZATION, "personalization", None),
+    "aws-popularity-count": (POPULAR_ITEMS, "popularity", None),
+    "aws-trending-now": (POPULAR_ITEMS, "trending", None),
+    "aws-sims": (RELATED_ITEMS, "sims", None),
+    "aws-similar-items": (RELATED_ITEMS, "similar-items", None),
+    "aws-semantic-similarity": (RELATED_ITEMS, "similar-items", None),
+    "aws-personalized-ranking": (PERSONALIZED_RANKING, "personalization", None),
+    "aws-personalized-ranking-v2": (PERSONALIZED_RANKING, "personalization", None),
+    "aws-item-affinity": (USER_SEGMENTATION, "segmentation", None),
+    "aws-item-attribute-affinity": (USER_SEGMENTATION, "segmentation", None),
+    # domain use cases (recommenders)
+    "aws-ecomm-popular-items-by-views": (POPULAR_ITEMS, "popularity", "View"),
+    "aws-ecomm-popular-items-by-purchases": (POPULAR_ITEMS, "popularity", "Purchase"),
+    "aws-ecomm-frequently-bought-together": (RELATED_ITEMS, "sims", "Purchase"),
+    "aws-ecomm-customers-who-viewed-x-also-viewed": (RELATED_ITEMS, "sims", "View"),
+    "aws-ecomm-recommended-for-you": (USER_PERSONALIZATION, "personalization", None),
+    "aws-vod-because-you-watched-x": (RELATED_ITEMS, "sims", "Watch"),
+    "aws-vod-more-like-x": (RELATED_ITEMS, "similar-items", None),
+    "aws-vod-most-popular": (POPULAR_ITEMS, "popularity", "Watch"),
+    "aws-vod-trending-now": (POPULAR_ITEMS, "trending", None),
+    "aws-vod-top-picks": (USER_PERSONALIZATION, "personalization", None),
+}
+
+#: supported recipe name -> recipe type (USER_PERSONALIZATION, POPULAR_ITEMS, ...)
+RECIPES: Final[dict[str, str]] = {name: kind for name, (kind, _, _) in _TABLE.items()}
+
+_ARN_PREFIX = "arn:aws:personalize:::recipe/"
+
+
+def recipe_name(recipe: str) -> str:
+    """``arn:aws:personalize:::recipe/aws-sims`` or ``aws-sims`` -> ``aws-sims``."""
+    name = recipe.rsplit("/", 1)[-1] if recipe.startswith("arn:") else recipe
+    if name not in _TABLE:
+        raise ValueError(f"recipe {recipe!r} is not supported locally; supported: {sorted(_TABLE)}")
+    return name
+
+
+def recipe_type(recipe: str) -> str:
+    return RECIPES[recipe_name(recipe)]
+
+
+def recipe_event_type(recipe: str) -> str | None:
+    """The event type a domain use case trains on (``Purchase``, ``View``, ``Watch``), if any."""
+    return _TABLE[recipe_name(recipe)][2]
+
+
+def train(
+    recipe: str,
+    data: TrainingData,
+    hyperparameters: Mapping[str, str] = {},
+    *,
+    seed: int = 0,
+) -> Model:
+    """Train the local model for ``recipe`` on ``data``; seeded, so reproducible."""
+    name = recipe_name(recipe)
+    _, algorithm, event_type = _TABLE[name]
+    hyper = Hyper(hyperparameters)
+    model: BaseModel
+    if algorithm == "popularity":
+        model = train_popularity(name, data, hyper, default_event_type=event_type)
+    elif algorithm == "trending":
+        model = train_trending(name, data, hyper)
+    elif algorithm in {"sims", "similar-items"}:
+        model = train_sims(
+            name,
+            data,
+            hyper,
+            use_metadata=algorithm == "similar-items",
+            default_event_type=event_type,
+        )
+    else:
+        model = train_personalization(
+            name, data, hyper, seed=seed, segmentation=algorithm == "segmentation"
+        )
+    return model
+
+
+def load(folder: Path) -> Model:
+    """Read a model written by ``Model.save``."""
+    return load_model(Path(folder))

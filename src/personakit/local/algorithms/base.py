@@ -97,8 +97,9 @@ class Model(Protocol):
         """Top-``n`` items related to an item (RELATED_ITEMS); popular items for unknown ones."""
         ...
 
-    def rank(self, user_id: str, items: Sequence[str], *,
-             history: Sequence[tuple[str, int]] = ()) -> Scored:
+    def rank(
+        self, user_id: str, items: Sequence[str], *, history: Sequence[tuple[str, int]] = ()
+    ) -> Scored:
         """``items`` re-ranked for the user (PERSONALIZED_RANKING); unknown items last."""
         ...
 
