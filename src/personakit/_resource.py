@@ -1,0 +1,934 @@
+"""Machinery shared by the Personalize resource classes: calls, waits, adoption, teardown.
+
+Layer 3 helper. :mod:`personakit.dataset`, :mod:`personakit.solution` and
+:mod:`personakit.campaign` (and later ``events``, recommenders, batch jobs) build on
+four pieces:
+
+* :class:`Timing`: how long and how often to retry and poll, with injectable
+  ``sleep`` and ``clock`` so tests run in no time;
+* :class:`Ctx`: a session plus a timing. Every control-plane call goes through
+  :class:`~personakit._retry.Retrier` (:meth:`Ctx.call`), every wait through
+  :func:`~personakit._wait.wait_for` / :func:`~personakit._wait.wait_gone`;
+* :func:`create_or_adopt`: a ``Create*`` that fails with
+  ``ResourceAlreadyExistsException`` adopts the existing resource by name after
+  checking it is the same thing. An adopted resource is personakit's to delete only
+  when it carries this run's ``personakit:run`` tag (a retried ``Create*`` whose
+  first response was lost comes back as "already exists" but was created by this run);
+* :class:`Teardown`: a stack of what this run created, each entry with its delete
+  call, its ``Describe*`` and its rank in the teardown order of reference §8.2::
+
+      0  stop in-progress training; let import and batch jobs settle (they cannot be deleted)
+      1  campaigns, recommenders
+      2  solutions (with all their versions)
+      3  event trackers
+      4  filters, metric attributions
+      5  datasets
+      6  the dataset group
+      7  schemas personakit created
+      8  objects personakit uploaded to S3
+
+  :meth:`Teardown.run` deletes rank by rank (within a rank, newest first; deletes of
+  one rank are issued together, then waited for until ``Describe*`` raises
+  ``ResourceNotFoundException``), retries ``ResourceInUseException`` while
+  dependents are still deleting (bounded by :attr:`Timing.in_use_timeout_s`), is
+  idempotent, and deletes only what this run created unless asked otherwise.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+from botocore.exceptions import ClientError
+
+from personakit._retry import DEFAULT_POLICY, Retrier, RetryPolicy, error_code
+from personakit._wait import (
+    PERSONALIZE_CREATE,
+    PERSONALIZE_DELETE,
+    PERSONALIZE_SETTLED,
+    WaitResult,
+    WaitSpec,
+    normalize_status,
+    personalize_not_found,
+    personalize_resource,
+    wait_for,
+    wait_gone,
+)
+from personakit.errors import ConfigurationError, PersonakitError
+from personakit.session import RUN_TAG
+
+if TYPE_CHECKING:
+    from mypy_boto3_personalize import PersonalizeClient
+
+    from personakit.session import Session
+
+__all__ = [
+    "KINDS",
+    "SETTLED",
+    "Adopted",
+    "Ctx",
+    "Entry",
+    "Kind",
+    "Teardown",
+    "TeardownError",
+    "Timing",
+    "create_or_adopt",
+    "find_all",
+    "find_by",
+    "in_flight",
+    "resource_name",
+    "run_guarded",
+    "short_hash",
+]
+
+logger = logging.getLogger(__name__)
+
+_NAME_BAD = re.compile(r"[^A-Za-z0-9_-]+")
+MAX_NAME = 63
+
+#: Statuses after which nothing is in flight (or a delete already is): safe to delete.
+SETTLED = attrs.evolve(
+    PERSONALIZE_SETTLED,
+    name="personalize-settled",
+    ok={
+        "ACTIVE",
+        "INACTIVE",
+        "COMPLETED",
+        "FAILED",
+        "CREATE FAILED",
+        "CREATE STOPPED",
+        "UPDATE FAILED",
+        "DELETE FAILED",
+        "DELETE PENDING",
+        "DELETE IN_PROGRESS",
+    },
+    gone=personalize_not_found,
+)
+
+_IN_FLIGHT = re.compile(r"(PENDING|IN PROGRESS|STOPPING)$")
+
+
+def in_flight(status: str | None) -> bool:
+    """Whether a status is transitional (``CREATE PENDING``, ``UPDATE IN_PROGRESS``, ...)."""
+    return status is not None and bool(_IN_FLIGHT.search(normalize_status(status)))
+
+
+def _deleting(status: str | None) -> bool:
+    return status is not None and normalize_status(status).startswith("DELETE")
+
+
+# --------------------------------------------------------------------------- names
+
+
+def short_hash(*parts: object, n: int = 8) -> str:
+    """A short hex digest of ``parts`` (for names derived from content)."""
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode("utf-8")).hexdigest()
+    return digest[:n]
+
+
+def resource_name(*parts: str, limit: int = MAX_NAME) -> str:
+    """A valid Personalize resource name (``^[a-zA-Z0-9][a-zA-Z0-9\\-_]*``, 1-63 chars).
+
+    Parts are joined with ``-``; characters Personalize refuses become ``-``. A name
+    that has to be shortened keeps its start and gets a hash of the whole, so two
+    long names stay distinct.
+    """
+    text = "-".join(p for p in parts if p)
+    text = _NAME_BAD.sub("-", text).strip("-_") or "pk"
+    if not text[0].isalnum():
+        text = "pk" + text
+    if len(text) <= limit:
+        return text
+    tail = short_hash(text, n=8)
+    return text[: limit - len(tail) - 1].rstrip("-_") + "-" + tail
+
+
+# --------------------------------------------------------------------------- timing
+
+
+@attrs.frozen(kw_only=True)
+class Timing:
+    """How the resource classes retry, poll and give up; inject fakes in tests.
+
+    Args:
+        policy: Retry budgets of every control-plane call (see ``docs/waits-and-retries.md``).
+        sleep: Sleeps (retries, polls, in-use backoff).
+        clock: Monotonic seconds.
+        rng: Uniform draws in ``[0, 1)`` for jitter.
+        poll_s: First poll interval of waits on quick resources (groups, datasets,
+            filters, campaigns).
+        max_poll_s: Largest poll interval of those waits.
+        train_poll_s: First poll interval while a solution version trains.
+        train_max_poll_s: Largest poll interval while training.
+        backoff: Growth factor of poll intervals.
+        progress: tqdm bars: ``True``, ``False`` or ``None`` (when interactive).
+        delete_timeout_s: Deadline of each wait during teardown.
+        in_use_timeout_s: How long a delete refused with ``ResourceInUseException``
+            (dependents still deleting) is retried.
+    """
+
+    policy: RetryPolicy = DEFAULT_POLICY
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    rng: Callable[[], float] = random.random
+    poll_s: float = 5.0
+    max_poll_s: float = 60.0
+    train_poll_s: float = 30.0
+    train_max_poll_s: float = 300.0
+    backoff: float = 1.5
+    progress: bool | None = None
+    delete_timeout_s: float = 3600.0
+    in_use_timeout_s: float = 900.0
+
+    @property
+    def retrier(self) -> Retrier:
+        """The :class:`~personakit._retry.Retrier` on this timing's sleep, clock and rng."""
+        return Retrier(self.policy, sleep=self.sleep, clock=self.clock, rng=self.rng)
+
+
+# --------------------------------------------------------------------------- context
+
+
+class Ctx:
+    """A session and a timing: where the resource classes send calls and waits."""
+
+    def __init__(self, session: Session, timing: Timing | None = None) -> None:
+        if timing is None:
+            found = getattr(session, "timing", None)
+            timing = found if isinstance(found, Timing) else Timing()
+        self.session = session
+        self.timing = timing
+        self.retrier = timing.retrier
+
+    @property
+    def personalize(self) -> PersonalizeClient:
+        """The session's ``personalize`` client."""
+        return self.session.client("personalize")
+
+    def call(self, fn: Callable[..., Any], /, **kwargs: Any) -> Any:
+        """``fn(**kwargs)`` through the retrier."""
+        return self.retrier.call(fn, **kwargs)
+
+    def wait(
+        self,
+        describe: Callable[[], Mapping[str, Any]],
+        *,
+        arn: str,
+        timeout_s: float,
+        spec: WaitSpec = PERSONALIZE_CREATE,
+        label: str = "",
+        training: bool = False,
+    ) -> WaitResult:
+        """:func:`~personakit._wait.wait_for` with this context's timing."""
+        t = self.timing
+        return wait_for(
+            describe,
+            arn=arn,
+            timeout_s=timeout_s,
+            spec=spec,
+            poll_s=t.train_poll_s if training else t.poll_s,
+            max_poll_s=t.train_max_poll_s if training else t.max_poll_s,
+            backoff=t.backoff,
+            progress=t.progress,
+            label=label,
+            retrier=self.retrier,
+            sleep=t.sleep,
+            clock=t.clock,
+        )
+
+    def wait_gone(
+        self,
+        describe: Callable[[], Mapping[str, Any]],
+        *,
+        arn: str,
+        timeout_s: float | None = None,
+        spec: WaitSpec = PERSONALIZE_DELETE,
+        label: str = "",
+    ) -> WaitResult:
+        """:func:`~personakit._wait.wait_gone` with this context's timing."""
+        t = self.timing
+        return wait_gone(
+            describe,
+            arn=arn,
+            timeout_s=t.delete_timeout_s if timeout_s is None else timeout_s,
+            spec=spec,
+            poll_s=t.poll_s,
+            max_poll_s=t.max_poll_s,
+            backoff=t.backoff,
+            progress=t.progress,
+            label=label,
+            retrier=self.retrier,
+            sleep=t.sleep,
+            clock=t.clock,
+        )
+
+    def tagged_by_this_run(self, arn: str) -> bool:
+        """Whether ``arn`` carries ``personakit:run=<this run id>`` (then this run made it)."""
+        try:
+            tags = self.call(self.personalize.list_tags_for_resource, resourceArn=arn).get(
+                "tags", []
+            )
+        except (ClientError, NotImplementedError) as exc:
+            logger.debug("could not read the tags of %s: %s", arn, exc)
+            return False
+        return any(
+            t.get("tagKey") == RUN_TAG and t.get("tagValue") == self.session.run_id for t in tags
+        )
+
+    def tags(self) -> list[Any]:
+        """Tags for a new Personalize resource (``personakit:run`` and the session's)."""
+        return list(self.session.personalize_tags())
+
+
+def find_by(
+    ctx: Ctx,
+    list_fn: Callable[..., Any],
+    key: str,
+    match: Callable[[Mapping[str, Any]], bool],
+    **kwargs: Any,
+) -> Mapping[str, Any] | None:
+    """The first summary of a paginated Personalize ``List*`` call that ``match``-es."""
+    token: str | None = None
+    while True:
+        args = dict(kwargs, maxResults=100)
+        if token:
+            args["nextToken"] = token
+        page = ctx.call(list_fn, **args)
+        for summary in page.get(key, []):
+            if match(summary):
+                return dict(summary)
+        token = page.get("nextToken")
+        if not token:
+            return None
+
+
+def find_all(
+    ctx: Ctx, list_fn: Callable[..., Any], key: str, **kwargs: Any
+) -> list[Mapping[str, Any]]:
+    """Every summary of a paginated Personalize ``List*`` call."""
+    out: list[Mapping[str, Any]] = []
+    token: str | None = None
+    while True:
+        args = dict(kwargs, maxResults=100)
+        if token:
+            args["nextToken"] = token
+        page = ctx.call(list_fn, **args)
+        out.extend(page.get(key, []))
+        token = page.get("nextToken")
+        if not token:
+            return out
+
+
+# --------------------------------------------------------------------------- adoption
+
+
+@attrs.frozen
+class Adopted:
+    """How :func:`create_or_adopt` ended: the ARN, whether it was created, whether it is ours."""
+
+    arn: str
+    created: bool
+    owned: bool
+
+
+def create_or_adopt(
+    ctx: Ctx,
+    *,
+    what: str,
+    name: str,
+    create: Callable[[], Mapping[str, Any]],
+    arn_key: str,
+    find: Callable[[], str | None],
+    check: Callable[[str], None] | None = None,
+    adopt: bool = True,
+    taggable: bool = True,
+) -> Adopted:
+    """Send a ``Create*``; when the name is taken, adopt the existing resource.
+
+    Args:
+        what: The kind, for messages (``"dataset group"``).
+        name: The name sent, for messages.
+        create: Sends the ``Create*`` (through the retrier, by this function).
+        arn_key: Where the new ARN is in the response (``"datasetGroupArn"``).
+        find: The ARN of the existing resource of that name (a ``List*`` lookup),
+            or ``None``.
+        check: Raises :class:`~personakit.errors.ConfigurationError` when the
+            existing resource is not what ``create`` asked for.
+        adopt: ``False`` turns "already exists" into a ConfigurationError.
+        taggable: Whether the resource has tags; an adopted resource tagged with
+            this run is owned (deleted at teardown).
+    """
+    try:
+        response = ctx.call(create)
+    except ClientError as exc:
+        if error_code(exc) != "ResourceAlreadyExistsException":
+            raise
+        if not adopt:
+            raise ConfigurationError(
+                f"a {what} named {name!r} already exists; pass adopt=True to use it, "
+                "or choose another name"
+            ) from exc
+        arn = find()
+        if arn is None:
+            raise
+        if check is not None:
+            check(arn)
+        owned = taggable and ctx.tagged_by_this_run(arn)
+        logger.info(
+            "%s %r already exists: using %s%s",
+            what,
+            name,
+            arn,
+            " (created by this run)" if owned else " (not deleted at teardown)",
+            extra={"event": "personakit.adopt", "arn": arn, "owned": owned},
+        )
+        return Adopted(arn, created=False, owned=owned)
+    return Adopted(str(response[arn_key]), created=True, owned=True)
+
+
+# --------------------------------------------------------------------------- kinds
+
+
+Action = Literal["delete", "stop", "settle", "s3"]
+
+
+@attrs.frozen
+class Kind:
+    """A resource type personakit can tear down.
+
+    Attributes:
+        name: ``"campaign"``, ``"solution"``, ...
+        rank: Position in the teardown order (reference §8.2), lowest first.
+        describe: The ``personalize`` client method that describes one.
+        arn_param: Its ARN parameter name (``"campaignArn"``).
+        delete: The delete method, or ``None`` for jobs (stopped or settled instead).
+        action: ``"delete"``; ``"stop"`` (stop if in progress, then settle);
+            ``"settle"`` (wait until not in progress); ``"s3"`` (an uploaded object).
+        billable: Bills while it exists (campaigns, recommenders, training).
+        in_use_ok: A delete refused with ``ResourceInUseException`` once everything
+            of lower rank is gone means someone else uses it: leave it, warn
+            (schemas shared with other dataset groups).
+    """
+
+    name: str
+    rank: int
+    describe: str
+    arn_param: str
+    delete: str | None = None
+    action: Action = "delete"
+    billable: bool = False
+    in_use_ok: bool = False
+
+
+KINDS: Mapping[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind(
+            "solution_version",
+            0,
+            "describe_solution_version",
+            "solutionVersionArn",
+            action="stop",
+            billable=True,
+        ),
+        Kind(
+            "dataset_import_job",
+            0,
+            "describe_dataset_import_job",
+            "datasetImportJobArn",
+            action="settle",
+        ),
+        Kind(
+            "batch_inference_job",
+            0,
+            "describe_batch_inference_job",
+            "batchInferenceJobArn",
+            action="settle",
+        ),
+        Kind(
+            "batch_segment_job",
+            0,
+            "describe_batch_segment_job",
+            "batchSegmentJobArn",
+            action="settle",
+        ),
+        Kind(
+            "campaign",
+            1,
+            "describe_campaign",
+            "campaignArn",
+            "delete_campaign",
+            billable=True,
+        ),
+        Kind(
+            "recommender",
+            1,
+            "describe_recommender",
+            "recommenderArn",
+            "delete_recommender",
+            billable=True,
+        ),
+        Kind("solution", 2, "describe_solution", "solutionArn", "delete_solution", billable=True),
+        Kind(
+            "event_tracker",
+            3,
+            "describe_event_tracker",
+            "eventTrackerArn",
+            "delete_event_tracker",
+        ),
+        Kind("filter", 4, "describe_filter", "filterArn", "delete_filter"),
+        Kind(
+            "metric_attribution",
+            4,
+            "describe_metric_attribution",
+            "metricAttributionArn",
+            "delete_metric_attribution",
+        ),
+        Kind("dataset", 5, "describe_dataset", "datasetArn", "delete_dataset"),
+        Kind(
+            "dataset_group",
+            6,
+            "describe_dataset_group",
+            "datasetGroupArn",
+            "delete_dataset_group",
+        ),
+        Kind("schema", 7, "describe_schema", "schemaArn", "delete_schema", in_use_ok=True),
+        Kind("s3_object", 8, "head_object", "Key", "delete_object", action="s3"),
+    )
+}
+
+#: Kinds that go with the dataset group's data: kept whenever the group is kept.
+_DATA_KINDS = frozenset(
+    {
+        "dataset_import_job",
+        "event_tracker",
+        "filter",
+        "metric_attribution",
+        "dataset",
+        "schema",
+        "s3_object",
+    }
+)
+
+State = Literal["live", "settled", "deleting", "gone", "left"]
+
+
+@attrs.define(eq=False)
+class Entry:
+    """One resource on the teardown stack.
+
+    Attributes:
+        kind: Its :class:`Kind`.
+        arn: Its ARN (for ``s3_object``: ``s3://bucket/key``).
+        owned: Created by this run (deleted at teardown) or adopted (kept).
+        parent: The entry it depends on (a campaign's solution, a solution's group);
+            tearing down a parent tears down its children first.
+        keep: Keep it, and what it needs, at teardown.
+        state: ``"live"``; ``"settled"`` (a job known to be finished); ``"deleting"``
+            (the delete was accepted, not yet confirmed); ``"gone"``;
+            ``"left"`` (could not be deleted because something else uses it).
+        seq: Registration order.
+    """
+
+    kind: Kind
+    arn: str
+    owned: bool = True
+    parent: Entry | None = None
+    keep: bool = False
+    state: State = "live"
+    seq: int = 0
+    label: str = ""
+
+    def ancestors(self) -> Iterator[Entry]:
+        node = self.parent
+        while node is not None:
+            yield node
+            node = node.parent
+
+    def under(self, scope: Entry) -> bool:
+        return self is scope or any(a is scope for a in self.ancestors())
+
+    @property
+    def name(self) -> str:
+        return self.label or self.arn.rsplit("/", 1)[-1]
+
+
+class TeardownError(PersonakitError):
+    """Teardown could not delete everything; ``leftovers`` lists what is still there.
+
+    ``errors`` pairs each failed entry's ARN with its exception. Leftovers carry the
+    ``personakit:run`` tag, so ``personakit sweep`` can find them later.
+    """
+
+    def __init__(self, errors: Sequence[tuple[str, BaseException]], leftovers: Sequence[str]):
+        lines = "\n".join(f"  - {arn}: {exc}" for arn, exc in errors)
+        super().__init__(
+            f"teardown left {len(leftovers)} resource(s) behind:\n{lines}\n"
+            "delete them by hand or with `personakit sweep`"
+        )
+        self.errors: tuple[tuple[str, BaseException], ...] = tuple(errors)
+        self.leftovers: tuple[str, ...] = tuple(leftovers)
+
+
+@attrs.frozen
+class TeardownReport:
+    """What one :meth:`Teardown.run` did."""
+
+    deleted: tuple[str, ...] = ()
+    kept: tuple[str, ...] = ()
+    left: tuple[str, ...] = ()
+
+
+class Teardown:
+    """The stack of resources one dataset group (and what hangs off it) created.
+
+    Args:
+        ctx: Where calls and waits go.
+        keep: Keep everything (``DatasetGroup.create(keep=True)``).
+    """
+
+    def __init__(self, ctx: Ctx, *, keep: bool = False) -> None:
+        self.ctx = ctx
+        self.keep = keep
+        self.entries: list[Entry] = []
+        self._seq = 0
+        self._running = False
+
+    # ------------------------------------------------------------------ registry
+
+    def add(
+        self,
+        kind: str,
+        arn: str,
+        *,
+        owned: bool = True,
+        parent: Entry | None = None,
+        keep: bool = False,
+        label: str = "",
+    ) -> Entry:
+        """Register a resource (a second registration of the same ARN returns the first)."""
+        found = self.find(arn)
+        if found is not None and found.state not in ("gone",):
+            return found
+        self._seq += 1
+        entry = Entry(KINDS[kind], arn, owned, parent, keep, "live", self._seq, label)
+        self.entries.append(entry)
+        logger.debug("registered %s %s (owned=%s)", kind, arn, owned)
+        return entry
+
+    def find(self, arn: str) -> Entry | None:
+        """The live entry of ``arn``, if any."""
+        for entry in reversed(self.entries):
+            if entry.arn == arn:
+                return entry
+        return None
+
+    def pending(self) -> list[Entry]:
+        """Entries teardown would still act on (owned, not gone)."""
+        return [e for e in self.entries if e.owned and e.state in ("live", "settled", "deleting")]
+
+    # ------------------------------------------------------------------ run
+
+    def _kept(self, entries: Iterable[Entry]) -> set[int]:
+        kept: set[int] = set()
+        for entry in entries:
+            if entry.keep:
+                kept.add(id(entry))
+                kept.update(id(a) for a in entry.ancestors())
+        groups = [e for e in self.entries if e.kind.name == "dataset_group" and id(e) in kept]
+        for entry in self.entries:
+            if entry.kind.name in _DATA_KINDS and any(entry.under(g) for g in groups):
+                kept.add(id(entry))
+            elif entry.kind.rank == 0 and entry.parent is not None and id(entry.parent) in kept:
+                kept.add(id(entry))  # training of a kept solution goes on
+        return kept
+
+    def run(
+        self, scope: Entry | None = None, *, delete_adopted: bool = False, force: bool = False
+    ) -> TeardownReport:
+        """Delete what this run created, in dependency order, and wait until it is gone.
+
+        Args:
+            scope: Only this entry and what depends on it (e.g. one campaign).
+            delete_adopted: Delete adopted resources too.
+            force: Ignore ``keep`` (an explicit ``delete()``).
+
+        Raises:
+            TeardownError: Something could not be deleted (the rest was still tried).
+        """
+        if self._running:
+            return TeardownReport()
+        self._running = True
+        try:
+            return self._run(scope, delete_adopted, force)
+        finally:
+            self._running = False
+
+    def _run(self, scope: Entry | None, delete_adopted: bool, force: bool) -> TeardownReport:
+        in_scope = [e for e in self.entries if scope is None or e.under(scope)]
+        live = [e for e in in_scope if e.state in ("live", "settled", "deleting")]
+        if self.keep and not force:
+            kept_all = tuple(e.arn for e in live if e.owned and e.kind.action != "settle")
+            if kept_all:
+                logger.warning(
+                    "keep=True: leaving %d resource(s) (tag %s=%s): %s",
+                    len(kept_all),
+                    RUN_TAG,
+                    self.ctx.session.run_id,
+                    ", ".join(kept_all),
+                    extra={"event": "personakit.teardown.kept", "arns": kept_all},
+                )
+            return TeardownReport(kept=kept_all)
+        kept_ids = set() if force else self._kept(self.entries)
+        kept = tuple(e.arn for e in live if id(e) in kept_ids and e.owned)
+        targets = [e for e in live if id(e) not in kept_ids and (e.owned or delete_adopted)]
+        if kept:
+            logger.warning(
+                "keep=True: leaving %s and what it needs: %s",
+                ", ".join(e.arn for e in live if e.keep),
+                ", ".join(kept),
+                extra={"event": "personakit.teardown.kept", "arns": kept},
+            )
+        errors: list[tuple[str, BaseException]] = []
+        deleted: list[str] = []
+        left: list[str] = []
+        for rank in sorted({e.kind.rank for e in targets}):
+            batch = sorted((e for e in targets if e.kind.rank == rank), key=lambda e: -e.seq)
+            waiting: list[Entry] = []
+            for entry in batch:
+                try:
+                    if self._start(entry, fail_fast=bool(errors)):
+                        waiting.append(entry)
+                except Exception as exc:
+                    self._failed(entry, exc, errors)
+            for entry in waiting:
+                try:
+                    self._wait_gone(entry)
+                except Exception as exc:
+                    self._failed(entry, exc, errors)
+            for entry in batch:
+                if entry.state == "gone":
+                    deleted.append(entry.arn)
+                elif entry.state == "left":
+                    left.append(entry.arn)
+        if errors:
+            leftovers = [
+                e.arn
+                for e in targets
+                if e.state in ("live", "deleting") and e.kind.action not in ("settle", "stop")
+            ]
+            raise TeardownError(errors, leftovers)
+        if deleted:
+            logger.info(
+                "teardown: deleted %d resource(s)",
+                len(deleted),
+                extra={"event": "personakit.teardown.done", "arns": tuple(deleted)},
+            )
+        return TeardownReport(tuple(deleted), kept, tuple(left))
+
+    @staticmethod
+    def _failed(entry: Entry, exc: Exception, errors: list[tuple[str, BaseException]]) -> None:
+        logger.error(
+            "teardown: could not remove %s: %s",
+            entry.arn,
+            exc,
+            extra={"event": "personakit.teardown.failed", "arn": entry.arn},
+        )
+        errors.append((entry.arn, exc))
+
+    # ------------------------------------------------------------------ steps
+
+    def _describe(self, entry: Entry) -> Callable[[], Mapping[str, Any]]:
+        fn = getattr(self.ctx.personalize, entry.kind.describe)
+        params = {entry.kind.arn_param: entry.arn}
+        return lambda: fn(**params)
+
+    def _status(self, entry: Entry) -> str | None:
+        """The current status, or ``None`` when the resource is gone."""
+        try:
+            response = self.ctx.call(self._describe(entry))
+        except ClientError as exc:
+            if personalize_not_found(exc):
+                entry.state = "gone"
+                return None
+            raise
+        status = personalize_resource(response).get("status")
+        return "ACTIVE" if status is None else str(status)  # schemas have no status
+
+    def _settle(self, entry: Entry) -> None:
+        """Wait until nothing is in flight on ``entry`` (or it is gone)."""
+        logger.info("teardown: waiting for %s to settle", entry.name)
+        result = self.ctx.wait(
+            self._describe(entry),
+            arn=entry.arn,
+            timeout_s=self.ctx.timing.delete_timeout_s,
+            spec=SETTLED,
+            label=entry.name,
+        )
+        if result.outcome == "gone":
+            entry.state = "gone"
+
+    def stop_version(self, arn: str) -> None:
+        """``StopSolutionVersionCreation``, tolerating a version that just finished."""
+        logger.warning(
+            "teardown: stopping training %s (billed for the hours used so far)",
+            arn,
+            extra={"event": "personakit.teardown.stop", "arn": arn},
+        )
+        try:
+            self.ctx.call(
+                self.ctx.personalize.stop_solution_version_creation, solutionVersionArn=arn
+            )
+        except ClientError as exc:
+            # it finished, failed or was deleted between the describe and the stop
+            if error_code(exc) not in (
+                "ResourceInUseException",
+                "InvalidInputException",
+                "ResourceNotFoundException",
+            ):
+                raise
+            logger.info("stopping %s: %s", arn, exc)
+
+    def _start(self, entry: Entry, *, fail_fast: bool) -> bool:
+        """Stop, settle or issue the delete of ``entry``; True when a delete is to be awaited."""
+        action = entry.kind.action
+        if action == "s3":
+            self._delete_s3(entry)
+            return False
+        if action in ("stop", "settle"):
+            if entry.state == "settled":
+                return False
+            status = self._status(entry)
+            if status is None:
+                return False
+            if action == "stop" and in_flight(status) and "STOPPING" not in status.upper():
+                self.stop_version(entry.arn)
+            if in_flight(status):
+                self._settle(entry)
+            if entry.state != "gone":
+                entry.state = "settled"
+            return False
+        if entry.state == "deleting":
+            return True  # an interrupted teardown: the delete was accepted, wait for it
+        return self._delete(entry, fail_fast=fail_fast)
+
+    def _delete(self, entry: Entry, *, fail_fast: bool) -> bool:
+        kind = entry.kind
+        assert kind.delete is not None
+        delete = getattr(self.ctx.personalize, kind.delete)
+        clock = self.ctx.timing.clock
+        deadline = clock() + (0.0 if fail_fast else self.ctx.timing.in_use_timeout_s)
+        attempt = 0
+        while True:
+            try:
+                self.ctx.call(delete, **{kind.arn_param: entry.arn})
+            except ClientError as exc:
+                code = error_code(exc)
+                if code == "ResourceNotFoundException":
+                    entry.state = "gone"
+                    return False
+                if code != "ResourceInUseException":
+                    raise
+                status = self._status(entry)
+                if status is None:
+                    return False
+                if _deleting(status):
+                    entry.state = "deleting"
+                    return True  # a delete is already under way
+                self._unblock(entry)
+                if in_flight(status):
+                    self._settle(entry)
+                    if entry.state == "gone":
+                        return False
+                    continue
+                attempt += 1
+                if clock() >= deadline:
+                    if kind.in_use_ok:
+                        logger.warning(
+                            "teardown: %s is still in use by something else; leaving it",
+                            entry.arn,
+                            extra={"event": "personakit.teardown.left", "arn": entry.arn},
+                        )
+                        entry.state = "left"
+                        return False
+                    raise
+                pause = min(
+                    self.ctx.timing.max_poll_s,
+                    self.ctx.timing.poll_s * self.ctx.timing.backoff ** (attempt - 1),
+                    max(deadline - clock(), 0.0),
+                )
+                logger.warning(
+                    "teardown: %s is in use (%s); retrying the delete in %.0fs",
+                    entry.name,
+                    status,
+                    pause,
+                    extra={"event": "personakit.teardown.in_use", "arn": entry.arn},
+                )
+                self.ctx.timing.sleep(pause)
+                continue
+            logger.info("teardown: deleting %s %s", kind.name.replace("_", " "), entry.arn)
+            entry.state = "deleting"
+            return True
+
+    def _unblock(self, entry: Entry) -> None:
+        """Remove what keeps ``entry`` in use that personakit did not register."""
+        personalize = self.ctx.personalize
+        if entry.kind.name == "solution":
+            # versions created by auto-training are not on the stack
+            versions = self.ctx.call(
+                personalize.list_solution_versions, solutionArn=entry.arn, maxResults=100
+            ).get("solutionVersions", [])
+            for summary in versions:
+                status = str(summary.get("status", ""))
+                arn = str(summary["solutionVersionArn"])
+                if not in_flight(status):
+                    continue
+                if "STOPPING" not in status.upper():
+                    self.stop_version(arn)
+                self.ctx.wait(
+                    functools.partial(
+                        personalize.describe_solution_version, solutionVersionArn=arn
+                    ),
+                    arn=arn,
+                    timeout_s=self.ctx.timing.delete_timeout_s,
+                    spec=SETTLED,
+                )
+
+    def _wait_gone(self, entry: Entry) -> None:
+        self.ctx.wait_gone(self._describe(entry), arn=entry.arn, label=entry.name)
+        entry.state = "gone"
+        logger.info("teardown: %s is gone", entry.name)
+
+    def _delete_s3(self, entry: Entry) -> None:
+        bucket, _, key = entry.arn[len("s3://") :].partition("/")
+        s3 = self.ctx.session.client("s3")
+        self.ctx.call(s3.delete_object, Bucket=bucket, Key=key)
+        entry.state = "gone"
+        logger.info("teardown: deleted %s", entry.arn)
+
+
+def run_guarded(teardown: Teardown, scope: Entry | None, error: BaseException) -> None:
+    """Tear down ``scope`` after ``error``; a teardown failure is logged, not raised.
+
+    The original error is what the caller re-raises; a teardown failure is attached
+    to it as a note (Python 3.11+) and logged at ERROR.
+    """
+    try:
+        teardown.run(scope)
+    except Exception as exc:
+        logger.error(
+            "teardown after %s failed: %s",
+            type(error).__name__,
+            exc,
+            extra={"event": "personakit.teardown.failed"},
+        )
+        add_note = getattr(error, "add_note", None)
+        if callable(add_note):
+            add_note(f"personakit teardown also failed: {exc}")

@@ -1,0 +1,1040 @@
+"""Dataset groups, datasets and import jobs, with teardown in dependency order.
+
+::
+
+    with pk.DatasetGroup.create(session, "movies") as group:  # deletes what it created on exit
+        group.import_frame(interactions)                      # schema inferred, validated,
+        group.import_frame(items, dataset_type="items")       # CSV written, uploaded, imported
+        solution = group.train("user-personalization")
+
+:meth:`DatasetGroup.import_frame` does, in this order, and stops at the first step
+that fails:
+
+1. infer the schema (or take yours) and check the data against every Personalize
+   rule (:func:`personakit.validate`): all problems are raised together as one
+   :class:`~personakit.errors.ValidationError` **before anything is created or
+   uploaded**; a missing role or bucket is a
+   :class:`~personakit.errors.ConfigurationError` at the same point;
+2. create the schema, named after a hash of its Avro JSON so identical schemas are
+   shared (an existing one of that name is reused), and the dataset;
+3. write the CSV (:func:`personakit._csv.write_csv`) to a temporary file and upload
+   it with boto3's transfer manager (multipart for large files), encrypted with
+   SSE-S3, or SSE-KMS when the session or group has a KMS key;
+4. run the import job with the session's role and wait for it.
+
+Everything personakit creates is tagged ``personakit:run=<run id>`` (schemas take
+no tags) and registered on the group's teardown stack; leaving the ``with`` block,
+normally, on an exception or on Ctrl-C, deletes it in dependency order and waits
+until ``Describe*`` says it is gone. See ``docs/datasets.md``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal
+
+from personakit._report import DataReport, Problem
+from personakit._resource import (
+    Ctx,
+    Entry,
+    Teardown,
+    TeardownReport,
+    Timing,
+    create_or_adopt,
+    find_all,
+    find_by,
+    resource_name,
+    run_guarded,
+    short_hash,
+)
+from personakit.errors import ConfigurationError, ValidationError
+from personakit.filters import Filter
+from personakit.schema import DatasetType, Domain, Schema
+
+if TYPE_CHECKING:
+    from personakit._csv import CsvResult
+    from personakit.schema import FrameLike
+    from personakit.session import Session
+    from personakit.solution import Solution
+
+__all__ = ["Dataset", "DatasetGroup", "ImportJob", "ImportMode"]
+
+logger = logging.getLogger(__name__)
+
+ImportMode = Literal["FULL", "INCREMENTAL"]
+
+#: Default deadlines (seconds).
+GROUP_TIMEOUT_S = 1800.0
+DATASET_TIMEOUT_S = 1800.0
+IMPORT_TIMEOUT_S = 6 * 3600.0
+FILTER_TIMEOUT_S = 1800.0
+#: Files above this go up in parts of this size, several at once.
+MULTIPART_BYTES = 64 * 1024 * 1024
+
+#: Training-wide minimums: they apply to the whole dataset, not to one incremental import.
+_TRAINING_RULES = frozenset({"min-interactions", "min-users", "min-users-share"})
+_VALIDATE_KW = {
+    DatasetType.INTERACTIONS: "interactions",
+    DatasetType.ITEMS: "items",
+    DatasetType.USERS: "users",
+    DatasetType.ACTIONS: "actions",
+    DatasetType.ACTION_INTERACTIONS: "action_interactions",
+}
+
+
+def _mode(mode: str) -> ImportMode:
+    value = str(mode).upper()
+    if value == "FULL":
+        return "FULL"
+    if value == "INCREMENTAL":
+        return "INCREMENTAL"
+    raise ConfigurationError(f"mode must be 'FULL' or 'INCREMENTAL', got {mode!r}")
+
+
+def _avro(schema: Schema) -> dict[str, Any]:
+    return json.loads(schema.to_json())  # type: ignore[no-any-return]
+
+
+def _same_schema(a: Schema, b: Schema) -> bool:
+    return _avro(a) == _avro(b) and a.domain == b.domain
+
+
+# --------------------------------------------------------------------------- import jobs
+
+
+class ImportJob:
+    """One dataset import job: where the data came from and how the import went.
+
+    Attributes:
+        arn: The import job's ARN.
+        name: Its ``jobName``.
+        dataset: The :class:`Dataset` it imports into.
+        source: The S3 URI imported (a file or a prefix).
+        mode: ``"FULL"`` or ``"INCREMENTAL"``.
+        csv: What was written and uploaded (rows, bytes, sha256), or ``None`` for
+            :meth:`DatasetGroup.import_s3`.
+        status: The last status seen.
+        failure_reason: Personalize's ``failureReason`` when it failed.
+    """
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        arn: str,
+        name: str,
+        source: str,
+        mode: ImportMode,
+        csv: CsvResult | None,
+        entry: Entry,
+    ) -> None:
+        self.dataset = dataset
+        self.arn = arn
+        self.name = name
+        self.source = source
+        self.mode = mode
+        self.csv = csv
+        self.status: str | None = None
+        self.failure_reason: str | None = None
+        self._entry = entry
+
+    def wait(self, timeout_s: float = IMPORT_TIMEOUT_S) -> ImportJob:
+        """Wait until the import is ``ACTIVE``.
+
+        Raises:
+            ResourceFailedError: The import failed (``failure_reason`` says why).
+            WaitTimeoutError: ``timeout_s`` passed first.
+        """
+        ctx = self.dataset.group._ctx
+        personalize = ctx.personalize
+        try:
+            result = ctx.wait(
+                lambda: personalize.describe_dataset_import_job(datasetImportJobArn=self.arn),
+                arn=self.arn,
+                timeout_s=timeout_s,
+                label=self.name,
+            )
+        except Exception as exc:
+            self.status = getattr(exc, "status", None) or getattr(exc, "last_status", None)
+            self.failure_reason = getattr(exc, "failure_reason", None)
+            if self.status and "FAILED" in self.status.upper():
+                self._entry.state = "settled"
+            raise
+        self.status = result.status
+        self._entry.state = "settled"
+        return self
+
+    def __repr__(self) -> str:
+        rows = f", rows={self.csv.rows}" if self.csv is not None else ""
+        return f"ImportJob({self.name!r}, {self.mode}, status={self.status!r}{rows})"
+
+
+# --------------------------------------------------------------------------- datasets
+
+
+class Dataset:
+    """A dataset of a :class:`DatasetGroup` (one per dataset type).
+
+    Attributes:
+        group: The dataset group.
+        arn: The dataset's ARN.
+        name: Its name.
+        dataset_type: Its :class:`~personakit.schema.DatasetType`.
+        schema: Its :class:`~personakit.schema.Schema` (``None`` until known for a
+            dataset found in an attached group).
+        schema_arn: The schema resource's ARN.
+        imports: The import jobs run into it by this object, oldest first.
+    """
+
+    def __init__(
+        self,
+        group: DatasetGroup,
+        arn: str,
+        name: str,
+        dataset_type: DatasetType,
+        schema: Schema | None,
+        schema_arn: str | None,
+        entry: Entry,
+    ) -> None:
+        self.group = group
+        self.arn = arn
+        self.name = name
+        self.dataset_type = dataset_type
+        self.schema = schema
+        self.schema_arn = schema_arn
+        self.imports: list[ImportJob] = []
+        self._entry = entry
+
+    @property
+    def tracking_id(self) -> str | None:
+        """The dataset's ``trackingId`` (Action interactions datasets only)."""
+        described = self.group._ctx.call(
+            self.group._ctx.personalize.describe_dataset, datasetArn=self.arn
+        )
+        value = described["dataset"].get("trackingId")
+        return None if value is None else str(value)
+
+    def import_frame(
+        self,
+        frame: FrameLike,
+        *,
+        mode: ImportMode = "FULL",
+        columns: Mapping[str, str] | None = None,
+        wait: bool = True,
+        timeout_s: float = IMPORT_TIMEOUT_S,
+    ) -> Dataset:
+        """:meth:`DatasetGroup.import_frame` into this dataset, with its schema."""
+        return self.group.import_frame(
+            frame,
+            self.dataset_type,
+            schema=self.schema,
+            mode=mode,
+            columns=columns,
+            wait=wait,
+            timeout_s=timeout_s,
+        )
+
+    def __repr__(self) -> str:
+        return f"Dataset({self.dataset_type.value}, arn={self.arn!r}, imports={len(self.imports)})"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td><code>{html.escape(j.name)}</code></td><td>{j.mode}</td>"
+            f"<td>{html.escape(str(j.status))}</td>"
+            f"<td>{'' if j.csv is None else f'{j.csv.rows:,}'}</td>"
+            f"<td><code>{html.escape(j.source)}</code></td></tr>"
+            for j in self.imports
+        )
+        schema = self.schema._repr_html_() if self.schema is not None else ""
+        return (
+            f"<div><b>{self.dataset_type.value} dataset</b> <code>{html.escape(self.arn)}</code>"
+            f"{schema}<table><tr><th>import</th><th>mode</th><th>status</th><th>rows</th>"
+            f"<th>source</th></tr>{rows}</table></div>"
+        )
+
+
+# --------------------------------------------------------------------------- groups
+
+
+class DatasetGroup:
+    """A Personalize dataset group and everything personakit creates in it.
+
+    Build one with :meth:`create` (a context manager that deletes what it created
+    on exit) or :meth:`attach` (an existing group; nothing of it is deleted).
+
+    Attributes:
+        session: The :class:`~personakit.session.Session`.
+        arn: The dataset group's ARN.
+        name: Its name.
+        domain: ``None`` (custom) or its :class:`~personakit.schema.Domain`.
+        kms_key_arn: Its KMS key, if encrypted with one.
+        owned: Whether this run created it (and deletes it at teardown).
+        datasets: Its datasets by type.
+        solutions: Solutions trained through this object.
+    """
+
+    def __init__(
+        self,
+        ctx: Ctx,
+        arn: str,
+        name: str,
+        *,
+        domain: Domain | None,
+        kms_key_arn: str | None,
+        owned: bool,
+        teardown: Teardown,
+    ) -> None:
+        self._ctx = ctx
+        self.session = ctx.session
+        self.arn = arn
+        self.name = name
+        self.domain = domain
+        self.kms_key_arn = kms_key_arn
+        self.owned = owned
+        self._teardown = teardown
+        self._entry = teardown.add("dataset_group", arn, owned=owned, label=name)
+        self.datasets: dict[DatasetType, Dataset] = {}
+        self.solutions: list[Solution] = []
+        self._filters: dict[str, str] = {}
+        self._imports = 0
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def create(
+        cls,
+        session: Session,
+        name: str,
+        *,
+        domain: str | Domain | None = None,
+        kms_key_arn: str | None = None,
+        role_arn: str | None = None,
+        keep: bool = False,
+        adopt: bool = True,
+        timeout_s: float = GROUP_TIMEOUT_S,
+        timing: Timing | None = None,
+    ) -> DatasetGroup:
+        """Create a dataset group (tagged, waited for), or adopt an existing one by name.
+
+        Use it as a context manager: leaving the ``with`` block (normally, on an
+        exception or on Ctrl-C) deletes everything this run created in it, in
+        dependency order, and waits until it is gone.
+
+        Args:
+            session: Where clients, bucket, role and tags come from.
+            name: The dataset group's name (1-63 letters, digits, ``-`` and ``_``).
+            domain: ``"ECOMMERCE"`` or ``"VIDEO_ON_DEMAND"`` for a domain group.
+            kms_key_arn: Encrypt with this KMS key (default: the session's).
+            role_arn: The role Personalize uses with the key (default: the session's);
+                sent only with a key, as AWS requires.
+            keep: Keep everything at exit (it stays tagged ``personakit:run``).
+            adopt: When a group of that name exists, use it (it is not deleted at
+                exit unless this run created it); ``False`` raises instead.
+            timeout_s: Deadline of the wait for ``ACTIVE``.
+            timing: Retry and poll settings (tests inject a fake clock here).
+
+        Raises:
+            ConfigurationError: The name exists and ``adopt=False``, or the existing
+                group differs (domain, key), or a key is given without a role.
+            ResourceFailedError: The group reached ``CREATE FAILED``.
+        """
+        ctx = Ctx(session, timing)
+        dom = Domain.parse(domain)
+        kms = kms_key_arn if kms_key_arn is not None else session.kms_key_arn
+        request: dict[str, Any] = {"name": name, "tags": ctx.tags()}
+        if dom is not None:
+            request["domain"] = dom.value
+        if kms is not None:
+            role = role_arn if role_arn is not None else session.role_arn
+            if role is None:
+                raise ConfigurationError(
+                    "a KMS-encrypted dataset group needs a role Personalize can use the key "
+                    "with: pass role_arn=... or Session.aws(role_arn=...)"
+                )
+            request["kmsKeyArn"] = kms
+            request["roleArn"] = role
+        personalize = ctx.personalize
+
+        def find() -> str | None:
+            found = find_by(
+                ctx, personalize.list_dataset_groups, "datasetGroups", lambda s: s["name"] == name
+            )
+            return None if found is None else str(found["datasetGroupArn"])
+
+        def check(arn: str) -> None:
+            group = ctx.call(personalize.describe_dataset_group, datasetGroupArn=arn)[
+                "datasetGroup"
+            ]
+            theirs = Domain.parse(group.get("domain"))
+            status = str(group.get("status", ""))
+            problems = []
+            if theirs != dom:
+                have = theirs.value if theirs else None
+                problems.append(f"domain {have} (asked: {dom.value if dom else None})")
+            if kms is not None and group.get("kmsKeyArn") != kms:
+                problems.append(f"KMS key {group.get('kmsKeyArn')} (asked: {kms})")
+            if status.upper().startswith("DELETE") or "FAILED" in status.upper():
+                problems.append(f"status {status}")
+            if problems:
+                raise ConfigurationError(
+                    f"dataset group {name!r} exists with {'; '.join(problems)}: choose "
+                    "another name, or delete it first"
+                )
+
+        adopted = create_or_adopt(
+            ctx,
+            what="dataset group",
+            name=name,
+            create=lambda: personalize.create_dataset_group(**request),
+            arn_key="datasetGroupArn",
+            find=find,
+            check=check,
+            adopt=adopt,
+        )
+        teardown = Teardown(ctx, keep=keep)
+        group = cls(
+            ctx,
+            adopted.arn,
+            name,
+            domain=dom,
+            kms_key_arn=kms,
+            owned=adopted.owned,
+            teardown=teardown,
+        )
+        try:
+            ctx.wait(
+                lambda: personalize.describe_dataset_group(datasetGroupArn=adopted.arn),
+                arn=adopted.arn,
+                timeout_s=timeout_s,
+                label=name,
+            )
+        except BaseException as exc:
+            run_guarded(teardown, None, exc)
+            raise
+        logger.info("dataset group %s is ACTIVE%s", name, "" if adopted.created else " (existing)")
+        return group
+
+    @classmethod
+    def attach(
+        cls,
+        session: Session,
+        arn_or_name: str,
+        *,
+        timing: Timing | None = None,
+    ) -> DatasetGroup:
+        """An existing dataset group, by ARN or name; nothing of it is deleted at teardown.
+
+        What you create through it (datasets, solutions, campaigns, filters) is still
+        this run's, and deleted by :meth:`teardown` or at the end of a ``with`` block.
+
+        Raises:
+            ConfigurationError: No dataset group has that name.
+        """
+        ctx = Ctx(session, timing)
+        personalize = ctx.personalize
+        arn = arn_or_name
+        if not arn_or_name.startswith("arn:"):
+            found = find_by(
+                ctx,
+                personalize.list_dataset_groups,
+                "datasetGroups",
+                lambda s: s["name"] == arn_or_name,
+            )
+            if found is None:
+                raise ConfigurationError(
+                    f"no dataset group named {arn_or_name!r} in {session.region}"
+                )
+            arn = str(found["datasetGroupArn"])
+        described = ctx.call(personalize.describe_dataset_group, datasetGroupArn=arn)[
+            "datasetGroup"
+        ]
+        group = cls(
+            ctx,
+            arn,
+            str(described["name"]),
+            domain=Domain.parse(described.get("domain")),
+            kms_key_arn=described.get("kmsKeyArn"),
+            owned=False,
+            teardown=Teardown(ctx),
+        )
+        summaries = find_all(ctx, personalize.list_datasets, "datasets", datasetGroupArn=arn)
+        for summary in summaries:
+            dtype = DatasetType.parse(str(summary["datasetType"]))
+            dataset_arn = str(summary["datasetArn"])
+            entry = group._teardown.add(
+                "dataset", dataset_arn, owned=False, parent=group._entry, label=str(summary["name"])
+            )
+            group.datasets[dtype] = Dataset(
+                group, dataset_arn, str(summary["name"]), dtype, None, None, entry
+            )
+        return group
+
+    # ------------------------------------------------------------------ context manager
+
+    def __enter__(self) -> DatasetGroup:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Literal[False]:
+        if exc is None:
+            self.teardown()
+        else:
+            run_guarded(self._teardown, None, exc)
+        return False
+
+    def teardown(self, *, delete_adopted: bool = False) -> TeardownReport:
+        """Delete what this run created here, in dependency order; wait until it is gone.
+
+        Idempotent: a second call does nothing more. ``keep=True`` (on the group or a
+        campaign) keeps what it says.
+
+        Args:
+            delete_adopted: Also delete what was adopted or attached (the group itself,
+                datasets found in it).
+
+        Raises:
+            TeardownError: Something could not be deleted; ``leftovers`` lists it.
+        """
+        return self._teardown.run(None, delete_adopted=delete_adopted)
+
+    @property
+    def resources(self) -> list[tuple[str, str, str]]:
+        """``(kind, arn, state)`` of everything on the teardown stack, oldest first."""
+        return [
+            (e.kind.name, e.arn, e.state if e.owned else f"{e.state} (adopted)")
+            for e in self._teardown.entries
+        ]
+
+    def status(self) -> str:
+        """The group's current status (``DescribeDatasetGroup``)."""
+        described = self._ctx.call(
+            self._ctx.personalize.describe_dataset_group, datasetGroupArn=self.arn
+        )
+        return str(described["datasetGroup"].get("status"))
+
+    # ------------------------------------------------------------------ imports
+
+    def import_frame(
+        self,
+        frame: FrameLike,
+        dataset_type: str | DatasetType = "interactions",
+        *,
+        schema: Schema | str | Mapping[str, Any] | None = None,
+        mode: ImportMode = "FULL",
+        columns: Mapping[str, str] | None = None,
+        wait: bool = True,
+        timeout_s: float = IMPORT_TIMEOUT_S,
+    ) -> Dataset:
+        """Validate a DataFrame (or pyarrow Table), upload it as CSV and import it.
+
+        Args:
+            frame: The data, one column per field (see :meth:`Schema.infer`).
+            dataset_type: ``"interactions"``, ``"items"``, ``"users"``, ``"actions"``,
+                ``"action_interactions"``.
+            schema: The schema (a :class:`Schema` or Avro JSON); inferred when omitted.
+                A dataset that already exists keeps its schema: data for it must match.
+            mode: ``"FULL"`` replaces the dataset's bulk data; ``"INCREMENTAL"`` adds
+                to it (training-wide minimums are then not checked on this frame).
+            columns: Column -> field mapping for inference (``{"userId": "USER_ID"}``).
+            wait: Wait for the import job (else see ``dataset.imports[-1].wait()``).
+            timeout_s: Deadline of that wait.
+
+        Returns:
+            The :class:`Dataset` (its ``imports[-1]`` is this import).
+
+        Raises:
+            ValidationError: The data or schema breaks Personalize's rules (every
+                problem listed); raised before anything is created or uploaded.
+            ConfigurationError: No role or bucket in the session.
+            ResourceFailedError: The import job failed (with Personalize's reason).
+        """
+        dtype = DatasetType.parse(dataset_type)
+        import_mode = _mode(mode)
+        role = self._role()
+        self.session.s3_uri()  # ConfigurationError now, not after creating things
+        resolved = self._checked_schema(frame, dtype, schema, import_mode, columns)
+        dataset = self._dataset(dtype, resolved)
+        n = self._next_import()
+        with tempfile.TemporaryDirectory(prefix="personakit-") as tmp:
+            from personakit._csv import write_csv
+
+            csv = write_csv(frame, Path(tmp) / "data.csv", resolved)
+            key = self.session.s3_key(
+                self.name, self.session.run_id, f"{dtype.value.lower()}-{n}-{csv.sha256[:12]}.csv"
+            )
+            uri = self._upload(Path(tmp) / "data.csv", key, dataset)
+        logger.info("uploaded %s rows (%s bytes) to %s", f"{csv.rows:,}", f"{csv.bytes:,}", uri)
+        job = self._start_import(dataset, uri, import_mode, role, csv, n)
+        if wait:
+            job.wait(timeout_s)
+        return dataset
+
+    def import_s3(
+        self,
+        uri: str,
+        dataset_type: str | DatasetType,
+        schema: Schema | str | Mapping[str, Any],
+        *,
+        mode: ImportMode = "FULL",
+        wait: bool = True,
+        timeout_s: float = IMPORT_TIMEOUT_S,
+    ) -> Dataset:
+        """Import CSV already in S3 (a file, or a prefix ending in ``/``).
+
+        Nothing is uploaded or validated (personakit cannot see the data); the schema
+        is checked against Personalize's schema rules. The bucket must be in the
+        session's region and readable by the role.
+        """
+        if not uri.startswith("s3://"):
+            raise ConfigurationError(f"uri must start with s3://, got {uri!r}")
+        dtype = DatasetType.parse(dataset_type)
+        import_mode = _mode(mode)
+        role = self._role()
+        resolved = self._parse_schema(schema, dtype)
+        resolved.check().raise_for_problems()
+        dataset = self._dataset(dtype, resolved)
+        job = self._start_import(dataset, uri, import_mode, role, None, self._next_import())
+        if wait:
+            job.wait(timeout_s)
+        return dataset
+
+    # ------------------------------------------------------------------ steps
+
+    def _role(self) -> str:
+        role = self.session.role_arn
+        if role is None:
+            raise ConfigurationError(
+                "importing data needs an IAM role Personalize can assume to read the "
+                "bucket: pass Session.aws(role_arn=...) or set PERSONAKIT_ROLE_ARN "
+                "(session.check_access() shows what the role needs)"
+            )
+        return role
+
+    def _next_import(self) -> int:
+        self._imports += 1
+        return self._imports
+
+    def _parse_schema(self, schema: Schema | str | Mapping[str, Any], dtype: DatasetType) -> Schema:
+        if isinstance(schema, Schema):
+            parsed = schema
+        else:
+            parsed = Schema.from_json(schema, dataset_type=dtype, domain=self._domain_for(dtype))
+        if parsed.dataset_type is not dtype:
+            raise ValidationError(
+                f"the schema is for {parsed.dataset_type.value}, the import for {dtype.value}"
+            )
+        return parsed
+
+    def _domain_for(self, dtype: DatasetType) -> Domain | None:
+        custom_only = dtype in (DatasetType.ACTIONS, DatasetType.ACTION_INTERACTIONS)
+        return None if custom_only else self.domain
+
+    def _checked_schema(
+        self,
+        frame: FrameLike,
+        dtype: DatasetType,
+        schema: Schema | str | Mapping[str, Any] | None,
+        mode: ImportMode,
+        columns: Mapping[str, str] | None,
+    ) -> Schema:
+        """The schema to import with, after checking the data against every rule.
+
+        The schema is yours, else the existing dataset's, else inferred. All
+        problems found are raised together as one ValidationError.
+        """
+        from personakit.validate import validate
+
+        domain = self._domain_for(dtype)
+        existing = self.datasets.get(dtype)
+        given: Schema | None = None
+        if schema is not None:
+            given = self._parse_schema(schema, dtype)
+        elif existing is not None and existing.schema is not None and columns is None:
+            given = existing.schema  # data for an existing dataset is read with its schema
+        frames: dict[str, Any] = {_VALIDATE_KW[dtype]: frame}
+        report = validate(
+            **frames,
+            schemas=None if given is None else {dtype: given},
+            domain=domain,
+            columns=columns,
+        )
+        problems = [
+            p for p in report.problems if not (mode == "INCREMENTAL" and p.rule in _TRAINING_RULES)
+        ]
+        resolved = given
+        if resolved is None and not any(p.severity == "error" for p in problems):
+            resolved = Schema.infer(frame, dtype, domain=domain, columns=columns)
+        if resolved is not None:
+            if resolved.domain != domain:
+                mine = resolved.domain.value if resolved.domain else "a custom dataset group"
+                problems.append(
+                    _problem(
+                        "schema-domain-mismatch",
+                        f"the {dtype.value} schema is for {mine}, the dataset group "
+                        f"{self.name!r} is {domain.value if domain else 'custom'}",
+                    )
+                )
+            if (
+                existing is not None
+                and existing.schema is not None
+                and not _same_schema(existing.schema, resolved)
+            ):
+                problems.append(
+                    _problem(
+                        "schema-differs",
+                        f"the {dtype.value} dataset already has a different schema "
+                        f"({', '.join(existing.schema.names)}); this data has "
+                        f"{', '.join(resolved.names)}",
+                        fix=f"import data for that schema (group.datasets[{dtype.value!r}]"
+                        ".schema) or use another dataset group",
+                    )
+                )
+        for warning in (p for p in problems if p.severity == "warning"):
+            logger.warning("%s", warning, extra={"event": "personakit.validate.warning"})
+        DataReport(problems, report.stats, f"{dtype.value} data").raise_for_problems()
+        assert resolved is not None
+        return resolved
+
+    def _schema_arn(self, schema: Schema) -> str:
+        ctx = self._ctx
+        personalize = ctx.personalize
+        text = schema.to_json()
+        domain = schema.domain.value if schema.domain else ""
+        name = resource_name(
+            "pk", schema.dataset_type.value.lower(), short_hash(text, domain, n=16)
+        )
+        request: dict[str, Any] = {"name": name, "schema": text}
+        if schema.domain is not None:
+            request["domain"] = domain
+
+        def find() -> str | None:
+            found = find_by(ctx, personalize.list_schemas, "schemas", lambda s: s["name"] == name)
+            return None if found is None else str(found["schemaArn"])
+
+        def check(arn: str) -> None:
+            theirs = ctx.call(personalize.describe_schema, schemaArn=arn)["schema"]
+            same = (
+                json.loads(str(theirs.get("schema", "{}"))) == json.loads(text)
+                and (theirs.get("domain") or "") == domain
+            )
+            if not same:
+                raise ConfigurationError(
+                    f"a schema named {name!r} exists with different fields; delete it "
+                    "(DeleteSchema) or pass a schema of your own"
+                )
+
+        adopted = create_or_adopt(
+            ctx,
+            what="schema",
+            name=name,
+            create=lambda: personalize.create_schema(**request),
+            arn_key="schemaArn",
+            find=find,
+            check=check,
+            taggable=False,
+        )
+        self._teardown.add(
+            "schema", adopted.arn, owned=adopted.owned, parent=self._entry, label=name
+        )
+        return adopted.arn
+
+    def _dataset(self, dtype: DatasetType, schema: Schema) -> Dataset:
+        existing = self.datasets.get(dtype)
+        if existing is not None:
+            if existing.schema is None:
+                existing.schema_arn, existing.schema = self._describe_schema_of(existing.arn)
+                if not _same_schema(existing.schema, schema):
+                    raise ConfigurationError(
+                        f"the {dtype.value} dataset of {self.name!r} has fields "
+                        f"{', '.join(existing.schema.names)}; this data has "
+                        f"{', '.join(schema.names)}"
+                    )
+            return existing
+        ctx = self._ctx
+        personalize = ctx.personalize
+        schema_arn = self._schema_arn(schema)
+        name = resource_name(self.name, dtype.value.lower())
+        request: dict[str, Any] = {
+            "name": name,
+            "schemaArn": schema_arn,
+            "datasetGroupArn": self.arn,
+            "datasetType": dtype.value,
+            "tags": ctx.tags(),
+        }
+
+        def find() -> str | None:
+            found = find_by(
+                ctx,
+                personalize.list_datasets,
+                "datasets",
+                lambda s: (
+                    s["name"] == name
+                    or str(s.get("datasetType", "")).upper() == dtype.value.upper()
+                ),
+                datasetGroupArn=self.arn,
+            )
+            return None if found is None else str(found["datasetArn"])
+
+        def check(arn: str) -> None:
+            their_arn, theirs = self._describe_schema_of(arn)
+            if their_arn != schema_arn and not _same_schema(theirs, schema):
+                raise ConfigurationError(
+                    f"the {dtype.value} dataset of {self.name!r} exists with fields "
+                    f"{', '.join(theirs.names)}; this data has {', '.join(schema.names)}: "
+                    "import data for that schema, or use another dataset group"
+                )
+
+        adopted = create_or_adopt(
+            ctx,
+            what="dataset",
+            name=name,
+            create=lambda: personalize.create_dataset(**request),
+            arn_key="datasetArn",
+            find=find,
+            check=check,
+        )
+        entry = self._teardown.add(
+            "dataset", adopted.arn, owned=adopted.owned, parent=self._entry, label=name
+        )
+        dataset = Dataset(self, adopted.arn, name, dtype, schema, schema_arn, entry)
+        self.datasets[dtype] = dataset
+        ctx.wait(
+            lambda: personalize.describe_dataset(datasetArn=adopted.arn),
+            arn=adopted.arn,
+            timeout_s=DATASET_TIMEOUT_S,
+            label=name,
+        )
+        return dataset
+
+    def _describe_schema_of(self, dataset_arn: str) -> tuple[str, Schema]:
+        ctx = self._ctx
+        described = ctx.call(ctx.personalize.describe_dataset, datasetArn=dataset_arn)["dataset"]
+        schema_arn = str(described["schemaArn"])
+        dtype = DatasetType.parse(str(described["datasetType"]))
+        text = ctx.call(ctx.personalize.describe_schema, schemaArn=schema_arn)["schema"]
+        schema = Schema.from_json(
+            str(text["schema"]), dataset_type=dtype, domain=text.get("domain")
+        )
+        return schema_arn, schema
+
+    def _upload(self, path: Path, key: str, dataset: Dataset) -> str:
+        """Upload ``path`` to ``key`` in the session's bucket, encrypted; register it."""
+        bucket = self.session.bucket
+        assert bucket is not None
+        s3 = self.session.client("s3")
+        kms = self.kms_key_arn or self.session.kms_key_arn
+        extra: dict[str, str] = (
+            {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms}
+            if kms
+            else {"ServerSideEncryption": "AES256"}
+        )
+        upload = getattr(s3, "upload_file", None)
+        if callable(upload):
+            from boto3.s3.transfer import TransferConfig
+
+            config = TransferConfig(
+                multipart_threshold=MULTIPART_BYTES,
+                multipart_chunksize=MULTIPART_BYTES,
+                max_concurrency=8,
+            )
+            upload(str(path), bucket, key, ExtraArgs=extra, Config=config)
+        else:  # a client without boto3's transfer methods
+            with path.open("rb") as fh:
+                self._ctx.call(s3.put_object, Bucket=bucket, Key=key, Body=fh, **extra)
+        uri = f"s3://{bucket}/{key}"
+        self._teardown.add("s3_object", uri, parent=dataset._entry, label=key)
+        return uri
+
+    def _start_import(
+        self,
+        dataset: Dataset,
+        uri: str,
+        mode: ImportMode,
+        role: str,
+        csv: CsvResult | None,
+        n: int,
+    ) -> ImportJob:
+        ctx = self._ctx
+        personalize = ctx.personalize
+        name = resource_name(dataset.name, short_hash(self.session.run_id, n, uri, n=10))
+        request: dict[str, Any] = {
+            "jobName": name,
+            "datasetArn": dataset.arn,
+            "dataSource": {"dataLocation": uri},
+            "roleArn": role,
+            "importMode": mode,
+            "tags": ctx.tags(),
+        }
+
+        def find() -> str | None:
+            found = find_by(
+                ctx,
+                personalize.list_dataset_import_jobs,
+                "datasetImportJobs",
+                lambda s: s["jobName"] == name,
+                datasetArn=dataset.arn,
+            )
+            return None if found is None else str(found["datasetImportJobArn"])
+
+        adopted = create_or_adopt(
+            ctx,
+            what="dataset import job",
+            name=name,
+            create=lambda: personalize.create_dataset_import_job(**request),
+            arn_key="datasetImportJobArn",
+            find=find,
+        )
+        entry = self._teardown.add(
+            "dataset_import_job", adopted.arn, owned=True, parent=dataset._entry, label=name
+        )
+        job = ImportJob(dataset, adopted.arn, name, uri, mode, csv, entry)
+        dataset.imports.append(job)
+        logger.info("import job %s started (%s, %s)", name, mode, uri)
+        return job
+
+    # ------------------------------------------------------------------ filters
+
+    def filter_arn(self, filter: Filter | str, *, name: str | None = None) -> str:
+        """The ARN of a filter in this group, created (and waited for) on first use.
+
+        Args:
+            filter: A :class:`personakit.Filter`, an expression string
+                (``'EXCLUDE ItemID WHERE Items.GENRES IN ($genres)'``), or a filter
+                ARN (returned as is).
+            name: The filter's name (default: derived from the expression).
+
+        The expression is parsed and checked (every rule of reference §6.2, and
+        against the schemas of this group's datasets) before ``CreateFilter``.
+        Filters are cached by their canonical expression and deleted at teardown.
+
+        Raises:
+            ValidationError: The expression breaks a filter rule (all problems listed;
+                :class:`~personakit.filters.FilterSyntaxError` for a syntax error).
+        """
+        if isinstance(filter, str) and filter.strip().startswith("arn:"):
+            return filter.strip()
+        parsed = Filter.parse(filter)
+        expression = parsed.expression
+        cached = self._filters.get(expression)
+        if cached is not None:
+            return cached
+        schemas = [d.schema for d in self.datasets.values() if d.schema is not None]
+        parsed.validate(schemas).raise_for_problems()
+        ctx = self._ctx
+        personalize = ctx.personalize
+        fname = name or resource_name(self.name, "filter", short_hash(expression, n=10))
+        request: dict[str, Any] = {
+            "name": fname,
+            "datasetGroupArn": self.arn,
+            "filterExpression": expression,
+            "tags": ctx.tags(),
+        }
+
+        def find() -> str | None:
+            found = find_by(
+                ctx,
+                personalize.list_filters,
+                "Filters",
+                lambda s: s["name"] == fname,
+                datasetGroupArn=self.arn,
+            )
+            return None if found is None else str(found["filterArn"])
+
+        def check(arn: str) -> None:
+            theirs = ctx.call(personalize.describe_filter, filterArn=arn)["filter"]
+            if theirs.get("filterExpression") != expression:
+                raise ConfigurationError(
+                    f"a filter named {fname!r} exists with expression "
+                    f"{theirs.get('filterExpression')!r}; pass another name"
+                )
+
+        adopted = create_or_adopt(
+            ctx,
+            what="filter",
+            name=fname,
+            create=lambda: personalize.create_filter(**request),
+            arn_key="filterArn",
+            find=find,
+            check=check,
+        )
+        self._teardown.add(
+            "filter", adopted.arn, owned=adopted.owned, parent=self._entry, label=fname
+        )
+        ctx.wait(
+            lambda: personalize.describe_filter(filterArn=adopted.arn),
+            arn=adopted.arn,
+            timeout_s=FILTER_TIMEOUT_S,
+            label=fname,
+        )
+        self._filters[expression] = adopted.arn
+        return adopted.arn
+
+    # ------------------------------------------------------------------ training
+
+    def train(
+        self,
+        recipe: str = "user-personalization",
+        *,
+        name: str | None = None,
+        event_type: str | None = None,
+        event_value_threshold: float | None = None,
+        hpo: bool = False,
+        hyperparameters: Mapping[str, object] | None = None,
+        auto_training: bool | str = False,
+        training_mode: Literal["FULL", "UPDATE"] = "FULL",
+        solution_config: Mapping[str, Any] | None = None,
+        wait: bool = True,
+        timeout_s: float | None = None,
+    ) -> Solution:
+        """Create a solution and train its first version (see :meth:`Solution.create`)."""
+        from personakit.solution import TRAIN_TIMEOUT_S, Solution
+
+        return Solution.create(
+            self,
+            recipe,
+            name=name,
+            event_type=event_type,
+            event_value_threshold=event_value_threshold,
+            hpo=hpo,
+            hyperparameters=hyperparameters,
+            auto_training=auto_training,
+            training_mode=training_mode,
+            solution_config=solution_config,
+            wait=wait,
+            timeout_s=TRAIN_TIMEOUT_S if timeout_s is None else timeout_s,
+        )
+
+    # ------------------------------------------------------------------ display
+
+    def __repr__(self) -> str:
+        dom = f", domain={self.domain.value}" if self.domain else ""
+        return (
+            f"DatasetGroup({self.name!r}{dom}, datasets="
+            f"[{', '.join(d.value for d in self.datasets)}], owned={self.owned})"
+        )
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{html.escape(kind)}</td><td><code>{html.escape(arn)}</code></td>"
+            f"<td>{html.escape(state)}</td></tr>"
+            for kind, arn, state in self.resources
+        )
+        dom = f" ({self.domain.value})" if self.domain else ""
+        return (
+            f"<div><b>DatasetGroup {html.escape(self.name)}</b>{dom}<br>"
+            f"<code>{html.escape(self.arn)}</code><table><tr><th>resource</th><th>arn</th>"
+            f"<th>state</th></tr>{rows}</table></div>"
+        )
+
+
+def _problem(rule: str, message: str, fix: str | None = None) -> Problem:
+    return Problem("error", rule, message, count=1, fix=fix)

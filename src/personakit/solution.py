@@ -1,0 +1,631 @@
+"""Solutions, solution versions (training) and their offline metrics.
+
+::
+
+    solution = group.train("user-personalization")   # CreateSolution + CreateSolutionVersion, waits
+    print(solution.metrics)                          # coverage, precision_at_10, ndcg ...
+    solution.retrain()                               # a new FULL version
+    with solution.deploy(min_tps=1) as campaign:     # see personakit.campaign
+        ...
+
+Decisions (``docs/solutions.md`` has the why):
+
+* ``performAutoTraining`` is sent as ``False`` unless ``auto_training=True`` (or a
+  ``"rate(N days)"`` schedule): AWS defaults it to ``True``, which trains a new
+  version every 7 days, for money, until the solution is deleted (reference §4.1).
+* Recipes take short names (``"user-personalization"``, ``"sims"``, ...), mapped to
+  ``arn:aws:personalize:::recipe/aws-...``; full ARNs pass through.
+* A version that fails raises :class:`~personakit.errors.ResourceFailedError` at
+  once, with Personalize's ``failureReason``. If :meth:`Solution.create` fails, times
+  out or is interrupted, the solution it created is deleted (in-progress training
+  stopped first), unless the group keeps everything.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+
+from personakit._resource import (
+    Entry,
+    TeardownReport,
+    create_or_adopt,
+    find_by,
+    resource_name,
+    run_guarded,
+    short_hash,
+)
+from personakit.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from personakit.campaign import Campaign
+    from personakit.dataset import DatasetGroup
+
+__all__ = [
+    "RECIPES",
+    "RecipeType",
+    "Solution",
+    "SolutionMetrics",
+    "recipe_arn",
+    "recipe_type",
+]
+
+logger = logging.getLogger(__name__)
+
+RecipeType = Literal[
+    "USER_PERSONALIZATION",
+    "POPULAR_ITEMS",
+    "PERSONALIZED_RANKING",
+    "RELATED_ITEMS",
+    "USER_SEGMENTATION",
+    "PERSONALIZED_ACTIONS",
+]
+
+RECIPE_PREFIX = "arn:aws:personalize:::recipe/"
+#: Short recipe names -> (recipe name in the ARN, recipe type) (reference §3.1, §3.2).
+RECIPES: Mapping[str, tuple[str, RecipeType]] = {
+    "user-personalization": ("aws-user-personalization", "USER_PERSONALIZATION"),
+    "user-personalization-v2": ("aws-user-personalization-v2", "USER_PERSONALIZATION"),
+    "personalized-ranking": ("aws-personalized-ranking", "PERSONALIZED_RANKING"),
+    "personalized-ranking-v2": ("aws-personalized-ranking-v2", "PERSONALIZED_RANKING"),
+    "similar-items": ("aws-similar-items", "RELATED_ITEMS"),
+    "sims": ("aws-sims", "RELATED_ITEMS"),
+    "semantic-similarity": ("aws-semantic-similarity", "RELATED_ITEMS"),
+    "popularity-count": ("aws-popularity-count", "POPULAR_ITEMS"),
+    "trending-now": ("aws-trending-now", "POPULAR_ITEMS"),
+    "item-affinity": ("aws-item-affinity", "USER_SEGMENTATION"),
+    "item-attribute-affinity": ("aws-item-attribute-affinity", "USER_SEGMENTATION"),
+    "next-best-action": ("aws-next-best-action", "PERSONALIZED_ACTIONS"),
+}
+_BY_ARN_NAME: dict[str, RecipeType] = dict(RECIPES.values())
+_SCHEDULE = re.compile(r"^rate\((\d+) days?\)$")
+_CONFIG_KEYS = frozenset(
+    {
+        "eventValueThreshold",
+        "hpoConfig",
+        "algorithmHyperParameters",
+        "featureTransformationParameters",
+        "autoMLConfig",
+        "eventsConfig",
+        "optimizationObjective",
+        "trainingDataConfig",
+        "autoTrainingConfig",
+    }
+)
+
+#: Default deadlines (seconds).
+TRAIN_TIMEOUT_S = 12 * 3600.0
+SOLUTION_TIMEOUT_S = 1800.0
+STOP_TIMEOUT_S = 3600.0
+
+
+def _short(recipe: str) -> str:
+    key = recipe.strip().lower().replace("_", "-").replace(" ", "-")
+    return key[len("aws-") :] if key.startswith("aws-") else key
+
+
+def recipe_arn(recipe: str) -> str:
+    """The recipe ARN for a short name (``"sims"``), an ``aws-...`` name or an ARN.
+
+    Raises:
+        ConfigurationError: An unknown short name (the message lists the known ones).
+    """
+    if recipe.startswith("arn:"):
+        return recipe
+    key = _short(recipe)
+    if key in RECIPES:
+        return RECIPE_PREFIX + RECIPES[key][0]
+    if recipe.strip().lower().startswith("aws-"):
+        return RECIPE_PREFIX + recipe.strip().lower()
+    known = ", ".join(sorted(RECIPES))
+    raise ConfigurationError(
+        f"unknown recipe {recipe!r}; known: {known} (or pass a recipe ARN; "
+        "ListRecipes shows every recipe of your region)"
+    )
+
+
+def recipe_type(recipe: str) -> RecipeType | None:
+    """The recipe type (``"RELATED_ITEMS"``...) of a known recipe, else ``None``."""
+    arn = recipe_arn(recipe) if not recipe.startswith("arn:") else recipe
+    return _BY_ARN_NAME.get(arn.rsplit("/", 1)[-1])
+
+
+def _schedule(auto_training: bool | str) -> str | None:
+    if not isinstance(auto_training, str):
+        return None
+    match = _SCHEDULE.match(auto_training.strip())
+    if not match or not 1 <= int(match.group(1)) <= 30:
+        raise ConfigurationError(
+            f"auto_training takes True, False or 'rate(N days)' with N from 1 to 30, "
+            f"got {auto_training!r}"
+        )
+    return auto_training.strip()
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+_METRIC_KEYS = {
+    "coverage": "coverage",
+    "mean_reciprocal_rank_at_25": "mean_reciprocal_rank_at_25",
+    "ndcg_at_5": "normalized_discounted_cumulative_gain_at_5",
+    "ndcg_at_10": "normalized_discounted_cumulative_gain_at_10",
+    "ndcg_at_25": "normalized_discounted_cumulative_gain_at_25",
+    "precision_at_5": "precision_at_5",
+    "precision_at_10": "precision_at_10",
+    "precision_at_25": "precision_at_25",
+    "average_rewards_at_k": "average_rewards_at_k",
+}
+
+
+def _floats(value: Mapping[str, Any]) -> dict[str, float]:
+    return {str(k): float(v) for k, v in value.items()}
+
+
+@attrs.frozen
+class SolutionMetrics:
+    """Offline metrics of a solution version (``GetSolutionMetrics``).
+
+    Personalize computes them on a hold-out: the latest 10 % of each of 10 % of
+    users' interactions (reference §4.4). A metric the recipe does not produce is
+    ``None``; ``raw`` has every key Personalize returned.
+
+    Attributes:
+        solution_version_arn: The version measured.
+        coverage: Share of items that might be recommended.
+        mean_reciprocal_rank_at_25: Mean of 1/rank of the first relevant item in the top 25.
+        ndcg_at_5, ndcg_at_10, ndcg_at_25: ``normalized_discounted_cumulative_gain_at_K``.
+        precision_at_5, precision_at_10, precision_at_25: Relevant items in the top K / K.
+        average_rewards_at_k: With an optimization objective only.
+        raw: Every metric, by Personalize's own key.
+    """
+
+    solution_version_arn: str
+    coverage: float | None = None
+    mean_reciprocal_rank_at_25: float | None = None
+    ndcg_at_5: float | None = None
+    ndcg_at_10: float | None = None
+    ndcg_at_25: float | None = None
+    precision_at_5: float | None = None
+    precision_at_10: float | None = None
+    precision_at_25: float | None = None
+    average_rewards_at_k: float | None = None
+    raw: Mapping[str, float] = attrs.field(factory=dict, converter=_floats)
+
+    @classmethod
+    def from_response(cls, response: Mapping[str, Any]) -> SolutionMetrics:
+        """Build from a ``GetSolutionMetrics`` response."""
+        raw = _floats(response.get("metrics") or {})
+        known: dict[str, Any] = {attr: raw.get(key) for attr, key in _METRIC_KEYS.items()}
+        return cls(str(response.get("solutionVersionArn", "")), raw=raw, **known)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per metric Personalize returned: ``metric``, ``value``."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            {"metric": list(self.raw), "value": [self.raw[k] for k in self.raw]}
+        ).set_index("metric")
+
+    def _present(self) -> list[tuple[str, float]]:
+        shown = [(a, v) for a in _METRIC_KEYS if (v := getattr(self, a)) is not None]
+        extra = [(k, v) for k, v in self.raw.items() if k not in _METRIC_KEYS.values()]
+        return shown + extra
+
+    def __str__(self) -> str:
+        lines = [f"  {name:<28} {value:.4f}" for name, value in self._present()]
+        return "\n".join([f"SolutionMetrics({self.solution_version_arn})", *lines])
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td><code>{html.escape(k)}</code></td><td>{v:.4f}</td></tr>"
+            for k, v in self._present()
+        )
+        return (
+            f"<div><b>Solution metrics</b> <code>{html.escape(self.solution_version_arn)}</code>"
+            f"<table><tr><th>metric</th><th>value</th></tr>{rows}</table></div>"
+        )
+
+
+# --------------------------------------------------------------------------- solutions
+
+
+class Solution:
+    """A Personalize solution and its versions, trained through a :class:`DatasetGroup`.
+
+    Build one with :meth:`create` (or ``group.train(...)``). Use it as a context
+    manager to delete it (and its campaigns) on exit; otherwise the group's teardown
+    deletes it.
+
+    Attributes:
+        group: The dataset group.
+        arn: The solution's ARN.
+        name: Its name.
+        recipe_arn: Its recipe.
+        versions: ARNs of the versions trained through this object, oldest first.
+        auto_training: Whether AWS retrains it on a schedule (``performAutoTraining``).
+        campaigns: Campaigns deployed from it through this object.
+    """
+
+    def __init__(
+        self,
+        group: DatasetGroup,
+        arn: str,
+        name: str,
+        recipe: str,
+        *,
+        auto_training: bool,
+        entry: Entry,
+    ) -> None:
+        self.group = group
+        self.arn = arn
+        self.name = name
+        self.recipe_arn = recipe
+        self.auto_training = auto_training
+        self.versions: list[str] = []
+        self.campaigns: list[Campaign] = []
+        self._entry = entry
+        self._version_entries: dict[str, Entry] = {}
+        self._metrics: dict[str, SolutionMetrics] = {}
+
+    @property
+    def recipe_type(self) -> RecipeType | None:
+        """The recipe type, when the recipe is one personakit knows."""
+        return recipe_type(self.recipe_arn)
+
+    @property
+    def version_arn(self) -> str:
+        """The latest version trained through this object."""
+        if not self.versions:
+            raise ConfigurationError(f"solution {self.name!r} has no version yet: retrain() it")
+        return self.versions[-1]
+
+    # ------------------------------------------------------------------ create
+
+    @classmethod
+    def create(
+        cls,
+        group: DatasetGroup,
+        recipe: str = "user-personalization",
+        *,
+        name: str | None = None,
+        event_type: str | None = None,
+        event_value_threshold: float | None = None,
+        hpo: bool = False,
+        hyperparameters: Mapping[str, object] | None = None,
+        auto_training: bool | str = False,
+        training_mode: Literal["FULL", "UPDATE"] = "FULL",
+        solution_config: Mapping[str, Any] | None = None,
+        wait: bool = True,
+        timeout_s: float = TRAIN_TIMEOUT_S,
+    ) -> Solution:
+        """Create a solution and train its first version.
+
+        Args:
+            group: The dataset group with the data.
+            recipe: A short name (``"user-personalization"``, ``"sims"``,
+                ``"popularity-count"``, ...; see :data:`RECIPES`) or a recipe ARN.
+            name: The solution's name (default: group, recipe and a hash of the
+                settings, so the same settings find the same solution again).
+            event_type: Train only on interactions of this ``EVENT_TYPE``.
+            event_value_threshold: Train only on interactions whose ``EVENT_VALUE`` is
+                at least this.
+            hpo: Hyperparameter optimization (``performHPO``; costs more training hours).
+            hyperparameters: ``algorithmHyperParameters`` (values sent as strings).
+            auto_training: ``False`` (default: no surprise bills), ``True`` (AWS's
+                weekly retraining) or a schedule ``"rate(N days)"``, N from 1 to 30.
+            training_mode: ``"FULL"``, or ``"UPDATE"`` (User-Personalization only,
+                needs an earlier FULL version).
+            solution_config: More ``solutionConfig`` members, merged over the above.
+            wait: Wait for training to finish.
+            timeout_s: Deadline of that wait.
+
+        Raises:
+            ResourceFailedError: Training failed (``failure_reason`` says why).
+            ResourceStoppedError: Training was stopped.
+            WaitTimeoutError: ``timeout_s`` passed first (the training is then
+                stopped and the solution deleted).
+        """
+        arn_of_recipe = recipe_arn(recipe)
+        schedule = _schedule(auto_training)
+        auto = bool(auto_training)
+        config: dict[str, Any] = {}
+        if event_value_threshold is not None:
+            config["eventValueThreshold"] = _num(event_value_threshold)
+        if hyperparameters:
+            config["algorithmHyperParameters"] = {
+                str(k): _num(v) if isinstance(v, (int, float)) else str(v)
+                for k, v in hyperparameters.items()
+            }
+        if schedule is not None:
+            config["autoTrainingConfig"] = {"schedulingExpression": schedule}
+        for key, value in (solution_config or {}).items():
+            if key not in _CONFIG_KEYS:
+                known = ", ".join(sorted(_CONFIG_KEYS))
+                raise ConfigurationError(f"unknown solutionConfig member {key!r}; known: {known}")
+            config[key] = value
+        if training_mode not in ("FULL", "UPDATE"):
+            raise ConfigurationError(f"training_mode must be FULL or UPDATE, got {training_mode!r}")
+        ctx = group._ctx
+        personalize = ctx.personalize
+        settings = json.dumps(
+            [arn_of_recipe, event_type, config, hpo, auto], sort_keys=True, default=str
+        )
+        short = arn_of_recipe.rsplit("/", 1)[-1].removeprefix("aws-")
+        sname = name or resource_name(group.name, short, short_hash(settings, n=6))
+        request: dict[str, Any] = {
+            "name": sname,
+            "datasetGroupArn": group.arn,
+            "recipeArn": arn_of_recipe,
+            "performHPO": bool(hpo),
+            "performAutoTraining": auto,
+            "tags": ctx.tags(),
+        }
+        if event_type is not None:
+            request["eventType"] = event_type
+        if config:
+            request["solutionConfig"] = config
+
+        def find() -> str | None:
+            found = find_by(
+                ctx,
+                personalize.list_solutions,
+                "solutions",
+                lambda s: s["name"] == sname,
+                datasetGroupArn=group.arn,
+            )
+            return None if found is None else str(found["solutionArn"])
+
+        def check(arn: str) -> None:
+            theirs = ctx.call(personalize.describe_solution, solutionArn=arn)["solution"]
+            problems = []
+            if theirs.get("recipeArn") != arn_of_recipe:
+                problems.append(f"recipe {theirs.get('recipeArn')}")
+            if theirs.get("eventType") != event_type:
+                problems.append(f"event type {theirs.get('eventType')!r}")
+            if bool(theirs.get("performAutoTraining", True)) != auto:
+                problems.append(f"performAutoTraining={theirs.get('performAutoTraining', True)}")
+            status = str(theirs.get("status", ""))
+            if status.upper().startswith("DELETE"):
+                problems.append(f"status {status}")
+            if problems:
+                raise ConfigurationError(
+                    f"a solution named {sname!r} exists with {'; '.join(problems)}: pass "
+                    "another name=..."
+                )
+
+        adopted = create_or_adopt(
+            ctx,
+            what="solution",
+            name=sname,
+            create=lambda: personalize.create_solution(**request),
+            arn_key="solutionArn",
+            find=find,
+            check=check,
+        )
+        entry = group._teardown.add(
+            "solution", adopted.arn, owned=adopted.owned, parent=group._entry, label=sname
+        )
+        solution = cls(group, adopted.arn, sname, arn_of_recipe, auto_training=auto, entry=entry)
+        group.solutions.append(solution)
+        try:
+            ctx.wait(
+                lambda: personalize.describe_solution(solutionArn=adopted.arn),
+                arn=adopted.arn,
+                timeout_s=SOLUTION_TIMEOUT_S,
+                label=sname,
+            )
+            solution._new_version(training_mode)
+            if wait:
+                solution.wait(timeout_s)
+        except BaseException as exc:
+            if adopted.owned:
+                run_guarded(group._teardown, entry, exc)
+            else:
+                for version in solution._version_entries.values():
+                    run_guarded(group._teardown, version, exc)
+            raise
+        return solution
+
+    def _new_version(self, mode: str) -> str:
+        ctx = self.group._ctx
+        response = ctx.call(
+            ctx.personalize.create_solution_version,
+            solutionArn=self.arn,
+            trainingMode=mode,
+            tags=ctx.tags(),
+        )
+        arn = str(response["solutionVersionArn"])
+        self._version_entries[arn] = self.group._teardown.add(
+            "solution_version", arn, parent=self._entry
+        )
+        self.versions.append(arn)
+        logger.info(
+            "training %s (%s) started: %s",
+            self.name,
+            mode,
+            arn,
+            extra={"event": "personakit.train.start", "arn": arn},
+        )
+        return arn
+
+    # ------------------------------------------------------------------ training
+
+    def wait(self, timeout_s: float = TRAIN_TIMEOUT_S) -> Solution:
+        """Wait until the latest version is trained (``ACTIVE``).
+
+        Raises:
+            ResourceFailedError: Training failed, with Personalize's ``failureReason``.
+            ResourceStoppedError: Training was stopped.
+            WaitTimeoutError: ``timeout_s`` passed first.
+        """
+        arn = self.version_arn
+        ctx = self.group._ctx
+        personalize = ctx.personalize
+        entry = self._version_entries.get(arn)
+        try:
+            ctx.wait(
+                lambda: personalize.describe_solution_version(solutionVersionArn=arn),
+                arn=arn,
+                timeout_s=timeout_s,
+                label=f"{self.name} training",
+                training=True,
+            )
+        except Exception as exc:
+            if entry is not None and getattr(exc, "status", None):
+                entry.state = "settled"  # failed or stopped: nothing in flight
+            raise
+        if entry is not None:
+            entry.state = "settled"
+        return self
+
+    def describe_version(self, arn: str | None = None) -> Mapping[str, Any]:
+        """``DescribeSolutionVersion`` of the latest (or the given) version."""
+        ctx = self.group._ctx
+        response = ctx.call(
+            ctx.personalize.describe_solution_version, solutionVersionArn=arn or self.version_arn
+        )
+        return dict(response["solutionVersion"])
+
+    def stop(self, *, wait: bool = True) -> str:
+        """Stop the latest version's training (``StopSolutionVersionCreation``).
+
+        Billed for the training done so far; a stopped version cannot be resumed.
+        Returns the version's status (``CREATE STOPPED`` once waited for).
+        """
+        arn = self.version_arn
+        ctx = self.group._ctx
+        self.group._teardown.stop_version(arn)
+        if not wait:
+            return str(self.describe_version(arn).get("status"))
+        from personakit._resource import SETTLED
+
+        result = ctx.wait(
+            lambda: ctx.personalize.describe_solution_version(solutionVersionArn=arn),
+            arn=arn,
+            timeout_s=STOP_TIMEOUT_S,
+            spec=SETTLED,
+            label=f"{self.name} stop",
+        )
+        entry = self._version_entries.get(arn)
+        if entry is not None:
+            entry.state = "settled"
+        return str(result.status)
+
+    def retrain(
+        self,
+        mode: Literal["FULL", "UPDATE"] = "FULL",
+        *,
+        wait: bool = True,
+        timeout_s: float = TRAIN_TIMEOUT_S,
+    ) -> Solution:
+        """Train a new version (``FULL``: on all data; ``UPDATE``: add new items).
+
+        ``UPDATE`` is for User-Personalization and needs a FULL version; it stops
+        the automatic 2-hourly updates until the next FULL version (reference §4.2).
+        If the wait is interrupted, the new training is stopped.
+        """
+        if mode not in ("FULL", "UPDATE"):
+            raise ConfigurationError(f"mode must be FULL or UPDATE, got {mode!r}")
+        arn = self._new_version(mode)
+        if wait:
+            try:
+                self.wait(timeout_s)
+            except BaseException as exc:
+                run_guarded(self.group._teardown, self._version_entries[arn], exc)
+                raise
+        return self
+
+    @property
+    def metrics(self) -> SolutionMetrics:
+        """Offline metrics of the latest version (``GetSolutionMetrics``, asked once)."""
+        arn = self.version_arn
+        cached = self._metrics.get(arn)
+        if cached is None:
+            ctx = self.group._ctx
+            response = ctx.call(ctx.personalize.get_solution_metrics, solutionVersionArn=arn)
+            cached = SolutionMetrics.from_response(response)
+            self._metrics[arn] = cached
+        return cached
+
+    # ------------------------------------------------------------------ deploy
+
+    def deploy(
+        self,
+        min_tps: int = 1,
+        *,
+        name: str | None = None,
+        exploration_weight: float | None = None,
+        exploration_item_age_cut_off: float | None = None,
+        enable_metadata: bool = False,
+        keep: bool = False,
+        wait: bool = True,
+        timeout_s: float | None = None,
+    ) -> Campaign:
+        """Deploy the latest version as a campaign (see :meth:`Campaign.create`)."""
+        from personakit.campaign import CAMPAIGN_TIMEOUT_S, Campaign
+
+        return Campaign.create(
+            self,
+            min_tps,
+            name=name,
+            exploration_weight=exploration_weight,
+            exploration_item_age_cut_off=exploration_item_age_cut_off,
+            enable_metadata=enable_metadata,
+            keep=keep,
+            wait=wait,
+            timeout_s=CAMPAIGN_TIMEOUT_S if timeout_s is None else timeout_s,
+        )
+
+    # ------------------------------------------------------------------ teardown
+
+    def delete(self) -> TeardownReport:
+        """Delete the solution now (its campaigns first; training in progress is stopped)."""
+        return self.group._teardown.run(self._entry, force=True)
+
+    def __enter__(self) -> Solution:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Literal[False]:
+        if exc is None:
+            self.group._teardown.run(self._entry)
+        else:
+            run_guarded(self.group._teardown, self._entry, exc)
+        return False
+
+    # ------------------------------------------------------------------ display
+
+    def __repr__(self) -> str:
+        recipe = self.recipe_arn.rsplit("/", 1)[-1]
+        return f"Solution({self.name!r}, recipe={recipe!r}, versions={len(self.versions)})"
+
+    def _repr_html_(self) -> str:
+        versions = "".join(f"<li><code>{html.escape(v)}</code></li>" for v in self.versions)
+        metrics = ""
+        if self.versions and self.versions[-1] in self._metrics:
+            metrics = self._metrics[self.versions[-1]]._repr_html_()
+        return (
+            f"<div><b>Solution {html.escape(self.name)}</b> "
+            f"(<code>{html.escape(self.recipe_arn)}</code>)<ul>{versions}</ul>{metrics}</div>"
+        )
+
+
+def _num(value: object) -> str:
+    """A number as Personalize's string-typed members want it (``1.0`` -> ``"1.0"``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
