@@ -1,0 +1,336 @@
+"""``LocalEngine``: the embedded engine behind ``Session.local`` and its client twins.
+
+::
+
+    from personakit.local import LocalEngine
+
+    with LocalEngine("./pk-workspace") as engine:
+        personalize = engine.client("personalize")      # same methods and shapes as boto3's
+        s3 = engine.client("s3")
+
+One engine owns one workspace folder (see :mod:`personakit.local.store` for the
+layout and the concurrency and crash guarantees) and two kinds of background
+threads: a scheduler that walks resources through their status strings (each
+status lasts at least ``min_state_s``), and ``workers`` threads for the heavy jobs
+(dataset imports, training). ``close()`` (or leaving the ``with`` block) stops
+them; jobs still training are marked ``CREATE FAILED`` because a job never
+outlives its engine, and resources that were merely between two statuses are
+finished by the next engine that opens the workspace.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import queue
+import re
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from personakit.local.store import Store
+
+if TYPE_CHECKING:
+    from personakit.local.algorithms.base import Model
+    from personakit.local.personalize import ControlPlane
+
+__all__ = ["DEFAULT_ACCOUNT", "DEFAULT_MIN_STATE_S", "SERVICES", "LocalEngine"]
+
+logger = logging.getLogger(__name__)
+
+#: Services the engine has twins for.
+SERVICES: tuple[str, ...] = ("personalize", "personalize-runtime", "personalize-events", "s3")
+DEFAULT_ACCOUNT = "000000000000"
+#: Minimum time a resource spends in each status (seconds): short, but real.
+DEFAULT_MIN_STATE_S = 0.05
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+
+class _Runner:
+    """A scheduler thread (timed callbacks) and a pool of worker threads (heavy jobs)."""
+
+    def __init__(self, workers: int) -> None:
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._cond = threading.Condition()
+        self._seq = itertools.count()
+        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._stopping = threading.Event()
+        self._n_workers = max(1, workers)
+        self._workers: list[threading.Thread] = []
+        self._busy = 0
+        self._busy_lock = threading.Lock()
+        self._scheduler = threading.Thread(
+            target=self._loop, name="personakit-local-scheduler", daemon=True
+        )
+        self._scheduler.start()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def call_later(self, delay: float, fn: Callable[[], None]) -> None:
+        if self._stopping.is_set():
+            return
+        with self._cond:
+            heapq.heappush(self._heap, (time.monotonic() + max(0.0, delay), next(self._seq), fn))
+            self._cond.notify()
+
+    def submit(self, fn: Callable[[], None]) -> None:
+        if self._stopping.is_set():
+            return
+        with self._busy_lock:
+            if len(self._workers) < self._n_workers:
+                worker = threading.Thread(
+                    target=self._work,
+                    name=f"personakit-local-worker-{len(self._workers)}",
+                    daemon=True,
+                )
+                self._workers.append(worker)
+                worker.start()
+        self._jobs.put(fn)
+
+    def sleep(self, seconds: float) -> bool:
+        """Sleep unless the runner stops first; True if it is stopping."""
+        if seconds <= 0:
+            return self._stopping.is_set()
+        return self._stopping.wait(seconds)
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopping.is_set():
+                    if self._heap:
+                        wait = self._heap[0][0] - time.monotonic()
+                        if wait <= 0:
+                            break
+                        self._cond.wait(wait)
+                    else:
+                        self._cond.wait()
+                if self._stopping.is_set():
+                    return
+                _, _, fn = heapq.heappop(self._heap)
+            try:
+                fn()
+            except Exception:  # pragma: no cover - a bug; keep the scheduler alive
+                logger.exception("personakit local engine: scheduled step failed")
+
+    def _work(self) -> None:
+        while True:
+            fn = self._jobs.get()
+            if fn is None:
+                return
+            with self._busy_lock:
+                self._busy += 1
+            try:
+                fn()
+            except Exception:  # pragma: no cover - jobs report their own failures
+                logger.exception("personakit local engine: background job failed")
+            finally:
+                with self._busy_lock:
+                    self._busy -= 1
+
+    def stop(self, timeout: float) -> bool:
+        """Stop the threads; True if every one ended within ``timeout``."""
+        self._stopping.set()
+        with self._cond:
+            self._heap.clear()
+            self._cond.notify_all()
+        for _ in self._workers:
+            self._jobs.put(None)
+        deadline = time.monotonic() + timeout
+        ended = True
+        for thread in [self._scheduler, *self._workers]:
+            if thread is threading.current_thread():
+                continue
+            thread.join(max(0.0, deadline - time.monotonic()))
+            ended = ended and not thread.is_alive()
+        return ended
+
+
+class _Models:
+    """Loaded models, by folder (a few at a time; models never change once saved)."""
+
+    def __init__(self, size: int = 8) -> None:
+        self._size = size
+        self._cache: OrderedDict[str, Model] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, folder: Path) -> Model:
+        key = str(folder)
+        with self._lock:
+            model = self._cache.get(key)
+            if model is not None:
+                self._cache.move_to_end(key)
+                return model
+        from personakit.local.algorithms import load
+
+        model = load(folder)
+        with self._lock:
+            self._cache[key] = model
+            while len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+        return model
+
+
+def _shutdown(runner: _Runner, store: Store) -> None:
+    runner.stop(timeout=1.0)
+    store.close()
+
+
+class LocalEngine:
+    """The embedded engine: offline twins of the AWS clients personakit uses.
+
+    Args:
+        path: the workspace folder (created if missing); several engines, in one
+            process or several, may share it.
+        region: the region in every ARN and ``client.meta.region_name``.
+        account_id: the 12-digit account in every ARN.
+        min_state_s: minimum seconds a resource spends in each status, so waits and
+            progress bars see ``CREATE PENDING`` -> ``CREATE IN_PROGRESS`` ->
+            ``ACTIVE`` by real polling. ``0`` makes transitions as fast as possible.
+        workers: threads running imports and training at the same time.
+        recover_every_s: how often the engine looks for work left behind by a dead
+            process sharing the workspace (it also does when it opens).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        region: str = "us-east-1",
+        account_id: str = DEFAULT_ACCOUNT,
+        min_state_s: float = DEFAULT_MIN_STATE_S,
+        workers: int = 2,
+        recover_every_s: float = 1.0,
+    ) -> None:
+        if not _REGION.match(region):
+            raise ValueError(f"region {region!r} is not a region name such as 'us-east-1'")
+        if not re.fullmatch(r"\d{12}", account_id):
+            raise ValueError(f"account_id must be 12 digits, got {account_id!r}")
+        if min_state_s < 0:
+            raise ValueError("min_state_s must be >= 0")
+        self.path = Path(path).expanduser().absolute()
+        self.region = region
+        self.account_id = account_id
+        self.min_state_s = float(min_state_s)
+        self.recover_every_s = float(recover_every_s)
+        self.store = Store(self.path)
+        self.runner = _Runner(workers)
+        self.models = _Models()
+        self._closed = False
+        self._finalizer = weakref.finalize(self, _shutdown, self.runner, self.store)
+        from personakit.local.personalize import ControlPlane
+
+        self.control: ControlPlane = ControlPlane(self)
+        self.control.recover()
+        self.control.sweep()
+        if self.recover_every_s > 0:
+            self.runner.call_later(self.recover_every_s, self._periodic)
+
+    # ------------------------------------------------------------------ clients
+    def client(self, service_name: str, region_name: str | None = None, **_: Any) -> Any:
+        """A twin of ``boto3.client(service_name)``: personalize, -runtime, -events or s3."""
+        self.check_open()
+        if region_name is not None and region_name != self.region:
+            raise ValueError(
+                f"this local engine serves region {self.region}, not {region_name}; "
+                "open another LocalEngine(region=...) for another region"
+            )
+        if service_name == "personalize":
+            from personakit.local.personalize import PersonalizeTwin
+
+            return PersonalizeTwin(self)
+        if service_name == "personalize-runtime":
+            from personakit.local.runtime import PersonalizeRuntimeTwin
+
+            return PersonalizeRuntimeTwin(self)
+        if service_name == "personalize-events":
+            from personakit.local.runtime import PersonalizeEventsTwin
+
+            return PersonalizeEventsTwin(self)
+        if service_name == "s3":
+            from personakit.local.s3 import S3Twin
+
+            return S3Twin(self)
+        raise ValueError(
+            f"the local engine has no twin of {service_name!r}; it twins "
+            f"{', '.join(SERVICES)} (use Session.aws(...) for other services)"
+        )
+
+    @property
+    def role_arn(self) -> str:
+        """An IAM role ARN in the engine's account, for requests that want one."""
+        return f"arn:aws:iam::{self.account_id}:role/personakit-local"
+
+    def ensure_bucket(self, name: str) -> str:
+        """Create the S3-twin bucket ``name`` unless it exists; returns the name."""
+        s3 = self.client("s3")
+        try:
+            s3.head_bucket(Bucket=name)
+        except s3.exceptions.ClientError:
+            params: dict[str, Any] = {"Bucket": name}
+            if self.region != "us-east-1":
+                params["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+            s3.create_bucket(**params)
+        return name
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"this LocalEngine ({self.path}) is closed")
+
+    def _periodic(self) -> None:
+        if self._closed:
+            return
+        try:
+            self.control.recover()
+        finally:
+            self.runner.call_later(self.recover_every_s, self._periodic)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the background threads and release the workspace (idempotent).
+
+        Imports and training still running are marked ``CREATE FAILED``; resources
+        between two statuses are completed by the next engine on this workspace.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        ended = self.runner.stop(timeout)
+        try:
+            self.control.abandon_heavy_jobs()
+        except Exception:  # pragma: no cover - the store may already be unusable
+            logger.exception("personakit local engine: could not mark unfinished jobs")
+        if not ended:
+            logger.warning(
+                "personakit local engine: a background job is still running after %.1fs; "
+                "its result will be discarded",
+                timeout,
+            )
+        self._finalizer.detach()
+        self.store.close()
+
+    def __enter__(self) -> LocalEngine:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"LocalEngine({str(self.path)!r}, region={self.region!r}, {state})"

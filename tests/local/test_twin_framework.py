@@ -1,0 +1,246 @@
+"""The twin framework: a twin is used exactly like the boto3 client it stands for.
+
+Bad requests raise the very ``ParamValidationError`` (same text) a real boto3
+client raises for them: every operation the engine implements is compared with a
+real client under ``botocore.stub.Stubber`` (which never touches the network).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from _twin_helpers import BUCKET, REGION, Clients, model
+from botocore import xform_name
+from botocore.exceptions import ClientError, OperationNotPageableError, ParamValidationError
+from botocore.paginate import Paginator
+from botocore.stub import Stubber
+
+from personakit.local import LocalEngine
+
+SERVICES = ("personalize", "personalize-runtime", "personalize-events", "s3")
+
+
+def implemented(engine: LocalEngine, service: str) -> list[str]:
+    twin = engine.client(service)
+    return [op for op in model(service).operation_names if hasattr(twin, f"_op_{op}")]
+
+
+def _wrong(shape: Any) -> Any:
+    """A value of the wrong type for ``shape``."""
+    return {
+        "string": 12345,
+        "integer": "not-an-int",
+        "long": "not-a-long",
+        "float": "not-a-float",
+        "double": "not-a-double",
+        "boolean": "not-a-bool",
+        "timestamp": ["not", "a", "time"],
+        "blob": 12345,
+        "list": "not-a-list",
+        "map": "not-a-map",
+        "structure": "not-a-structure",
+    }[shape.type_name]
+
+
+def bad_requests(service: str, operation: str) -> list[dict[str, Any]]:
+    """Requests a real client rejects: unknown + missing members; every member mistyped."""
+    shape = model(service).operation_model(operation).input_shape
+    members = shape.members if shape is not None else {}
+    mistyped = {
+        name: _wrong(member)
+        for name, member in members.items()
+        if not (service == "s3" and name == "Bucket")  # the bucket-name hook raises TypeError
+    }
+    out = [{"NotAMember": 1}, mistyped]
+    if service == "s3" and "Bucket" in members:
+        out.append({"Bucket": "Not A Valid Bucket!", **mistyped})
+    return out
+
+
+def _error_of(call: Any, params: dict[str, Any]) -> tuple[type[BaseException], str]:
+    with pytest.raises((ParamValidationError, TypeError, ValueError)) as info:
+        call(**params)
+    return type(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_implemented_operation_validates_like_boto3(
+    engine: LocalEngine, service: str
+) -> None:
+    real = boto3.client(service, region_name=REGION)
+    twin = engine.client(service)
+    ops = implemented(engine, service)
+    assert ops, f"no operation of {service} implemented?"
+    for op in ops:
+        method = xform_name(op)
+        for params in bad_requests(service, op):
+            with Stubber(real) as stubber:  # a real client that cannot reach the network
+                stubber.add_response(method, {}, None)
+                expected = _error_of(getattr(real, method), dict(params))
+            got = _error_of(getattr(twin, method), dict(params))
+            assert got == expected, f"{service}.{method}({params})"
+
+
+def test_methods_are_boto3s_and_keyword_only(engine: LocalEngine) -> None:
+    for service in SERVICES:
+        real = boto3.client(service, region_name=REGION)
+        twin = engine.client(service)
+        for op in model(service).operation_names:
+            assert callable(getattr(twin, xform_name(op)))
+        assert twin.meta.service_model.service_name == real.meta.service_model.service_name
+        assert twin.meta.region_name == REGION
+        assert twin.meta.method_to_api_mapping == real.meta.method_to_api_mapping
+    pz = engine.client("personalize")
+    with pytest.raises(TypeError, match=r"list_schemas\(\) only accepts keyword arguments"):
+        pz.list_schemas("positional")
+    with pytest.raises(AttributeError):
+        pz.not_an_operation  # noqa: B018
+
+
+def test_transfer_methods_have_boto3s_signatures(engine: LocalEngine) -> None:
+    import inspect
+
+    real = boto3.client("s3", region_name=REGION)
+    twin = engine.client("s3")
+    for name in ("upload_file", "upload_fileobj", "download_file", "download_fileobj"):
+        ours = list(inspect.signature(getattr(twin, name)).parameters)
+        theirs = list(inspect.signature(getattr(real, name)).parameters)
+        assert ours == theirs, name
+
+
+def test_errors_are_client_errors_like_botocores(engine: LocalEngine) -> None:
+    pz = engine.client("personalize")
+    arn = "arn:aws:personalize:us-east-1:000000000000:dataset-group/nope"
+    with pytest.raises(pz.exceptions.ResourceNotFoundException) as info:
+        pz.describe_dataset_group(datasetGroupArn=arn)
+    exc = info.value
+    assert isinstance(exc, ClientError)
+    assert exc.operation_name == "DescribeDatasetGroup"
+    assert exc.response["Error"] == {
+        "Code": "ResourceNotFoundException",
+        "Message": f"Resource Arn {arn} does not exist.",
+    }
+    assert exc.response["message"] == f"Resource Arn {arn} does not exist."
+    assert exc.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert str(exc) == (
+        "An error occurred (ResourceNotFoundException) when calling the DescribeDatasetGroup "
+        f"operation: Resource Arn {arn} does not exist."
+    )
+    real = boto3.client("personalize", region_name=REGION)
+    assert sorted(dir(pz.exceptions)) == sorted(dir(real.exceptions))
+
+
+def test_service_constraints_answer_validation_exception(engine: LocalEngine) -> None:
+    pz = engine.client("personalize")
+    with pytest.raises(ClientError) as info:
+        pz.create_dataset_group(name="has spaces")
+    assert info.value.response["Error"]["Code"] == "ValidationException"
+    assert info.value.response["Error"]["Message"] == (
+        "1 validation error detected: Value 'has spaces' at 'name' failed to satisfy "
+        "constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9][a-zA-Z0-9\\-_]*"
+    )
+    with pytest.raises(ClientError, match="enum value set: \\[FULL, INCREMENTAL\\]"):
+        pz.create_dataset_import_job(
+            jobName="j",
+            datasetArn="arn:aws:personalize:us-east-1:000000000000:dataset/g/INTERACTIONS",
+            dataSource={"dataLocation": "s3://b/k.csv"},
+            importMode="SOMETIMES",
+        )
+
+
+def test_unimplemented_operations_say_so(engine: LocalEngine) -> None:
+    pz = engine.client("personalize")
+    with pytest.raises(NotImplementedError, match="CreateBatchInferenceJob"):
+        pz.create_batch_inference_job(
+            jobName="batch",
+            solutionVersionArn="arn:aws:personalize:us-east-1:000000000000:solution/s/1",
+            jobInput={"s3DataSource": {"path": "s3://b/in.json"}},
+            jobOutput={"s3DataDestination": {"path": "s3://b/out/"}},
+            roleArn="arn:aws:iam::000000000000:role/r",
+        )
+    with pytest.raises(ValueError, match="no twin of 'sagemaker'"):
+        engine.client("sagemaker")
+
+
+def test_paginators_are_botocores_and_honour_max_results(clients: Clients) -> None:
+    pz = clients.engine.client("personalize")
+    real = boto3.client("personalize", region_name=REGION)
+    for op in model("personalize").operation_names:
+        name = xform_name(op)
+        assert pz.can_paginate(name) == real.can_paginate(name), name
+    names = [f"group-{i:02d}" for i in range(7)]
+    for name in names:
+        pz.create_dataset_group(name=name)
+    paginator = pz.get_paginator("list_dataset_groups")
+    assert isinstance(paginator, Paginator)
+    pages = list(paginator.paginate(PaginationConfig={"PageSize": 3}))
+    assert [len(p["datasetGroups"]) for p in pages] == [3, 3, 1]
+    listed = [g["name"] for p in pages for g in p["datasetGroups"]]
+    assert sorted(listed) == names
+    full = paginator.paginate(PaginationConfig={"MaxItems": 5}).build_full_result()
+    assert len(full["datasetGroups"]) == 5
+    first = pz.list_dataset_groups(maxResults=4)
+    second = pz.list_dataset_groups(maxResults=4, nextToken=first["nextToken"])
+    assert "nextToken" not in second
+    assert {g["name"] for g in first["datasetGroups"] + second["datasetGroups"]} == set(names)
+    with pytest.raises(pz.exceptions.InvalidNextTokenException):
+        pz.list_dataset_groups(nextToken="garbage")
+    with pytest.raises(pz.exceptions.InvalidNextTokenException):
+        pz.list_schemas(nextToken=first["nextToken"])  # a token of another listing
+    with pytest.raises(OperationNotPageableError):
+        pz.get_paginator("describe_dataset_group")
+
+
+def test_waiters_like_boto3(clients: Clients) -> None:
+    pz = clients.engine.client("personalize")
+    with pytest.raises(ValueError, match="Waiter does not exist: campaign_active"):
+        pz.get_waiter("campaign_active")
+    s3 = clients.engine.client("s3")
+    s3.get_waiter("bucket_exists").wait(Bucket=BUCKET, WaiterConfig={"Delay": 0})
+    s3.put_object(Bucket=BUCKET, Key="k", Body=b"x")
+    s3.get_waiter("object_exists").wait(Bucket=BUCKET, Key="k", WaiterConfig={"Delay": 0})
+    s3.delete_object(Bucket=BUCKET, Key="k")
+    s3.get_waiter("object_not_exists").wait(Bucket=BUCKET, Key="k", WaiterConfig={"Delay": 0})
+
+
+def test_event_hooks_and_stubber_work_on_a_twin(engine: LocalEngine) -> None:
+    pz = engine.client("personalize")
+    seen: list[tuple[str, Any]] = []
+    pz.meta.events.register(
+        "before-parameter-build.personalize.*",
+        lambda params, model, **_: seen.append(("before", model.name)),
+    )
+    pz.meta.events.register(
+        "after-call.personalize.*",
+        lambda parsed, model, **_: seen.append(
+            ("after", (model.name, parsed.get("Error", {}).get("Code")))
+        ),
+    )
+    pz.list_schemas()
+    with pytest.raises(ClientError):
+        pz.describe_schema(schemaArn="arn:aws:personalize:us-east-1:000000000000:schema/x")
+    assert seen == [
+        ("before", "ListSchemas"),
+        ("after", ("ListSchemas", None)),
+        ("before", "DescribeSchema"),
+        ("after", ("DescribeSchema", "ResourceNotFoundException")),
+    ]
+    with Stubber(pz) as stubber:
+        stubber.add_response("list_schemas", {"schemas": []}, {"maxResults": 5})
+        assert pz.list_schemas(maxResults=5)["schemas"] == []
+        stubber.assert_no_pending_responses()
+
+
+def test_closed_engine_refuses_calls(tmp_path: Any) -> None:
+    engine = LocalEngine(tmp_path / "ws")
+    pz = engine.client("personalize")
+    engine.close()
+    engine.close()  # idempotent
+    with pytest.raises(RuntimeError, match="closed"):
+        pz.list_schemas()
+    with pytest.raises(RuntimeError, match="closed"):
+        engine.client("s3")
+    with pytest.raises(ValueError, match="region"):
+        LocalEngine(tmp_path / "other", region="moon")
