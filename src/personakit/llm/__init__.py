@@ -1,0 +1,94 @@
+"""SageMaker JumpStart LLMs with plain boto3: resolution, deployment, invocation, teardown.
+
+::
+
+    import personakit as pk
+    from personakit.llm import LLMEndpoint
+
+    with LLMEndpoint.deploy(session, "huggingface-llm-falcon-7b-bf16", version="4.*") as llm:
+        print(llm.generate("What is Amazon Personalize?", max_new_tokens=64))
+
+Modules: :mod:`~personakit.llm.jumpstart` (catalog and spec resolution, no I/O
+beyond the catalog's s3 reads), :mod:`~personakit.llm.formats` (payloads and
+streaming, pure), :mod:`~personakit.llm.endpoint` (:class:`LLMEndpoint`).
+Names are imported on first use, so ``import personakit.llm`` costs next to nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from personakit.llm.endpoint import (
+        DeployGuard,
+        EndpointFailedError,
+        EndpointTeardownError,
+        EndpointTiming,
+        LLMEndpoint,
+    )
+    from personakit.llm.formats import Generation, ModelResponseError, PayloadFormat
+    from personakit.llm.jumpstart import (
+        CatalogUnavailableError,
+        EulaRequiredError,
+        JumpStartCatalog,
+        JumpStartWarning,
+        ManifestEntry,
+        ModelNotFoundError,
+        ResolvedModel,
+        UnsupportedInstanceError,
+        resolve_spec,
+    )
+
+_EXPORTS = {
+    "DeployGuard": "endpoint",
+    "EndpointFailedError": "endpoint",
+    "EndpointTeardownError": "endpoint",
+    "EndpointTiming": "endpoint",
+    "LLMEndpoint": "endpoint",
+    "Generation": "formats",
+    "ModelResponseError": "formats",
+    "PayloadFormat": "formats",
+    "CatalogUnavailableError": "jumpstart",
+    "EulaRequiredError": "jumpstart",
+    "JumpStartCatalog": "jumpstart",
+    "JumpStartWarning": "jumpstart",
+    "ManifestEntry": "jumpstart",
+    "ModelNotFoundError": "jumpstart",
+    "ResolvedModel": "jumpstart",
+    "UnsupportedInstanceError": "jumpstart",
+    "resolve_spec": "jumpstart",
+}
+
+__all__ = [
+    "CatalogUnavailableError",
+    "DeployGuard",
+    "EndpointFailedError",
+    "EndpointTeardownError",
+    "EndpointTiming",
+    "EulaRequiredError",
+    "Generation",
+    "JumpStartCatalog",
+    "JumpStartWarning",
+    "LLMEndpoint",
+    "ManifestEntry",
+    "ModelNotFoundError",
+    "ModelResponseError",
+    "PayloadFormat",
+    "ResolvedModel",
+    "UnsupportedInstanceError",
+    "resolve_spec",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
