@@ -1,0 +1,65 @@
+"""What SageMaker hosting and Amazon Personalize cost, which instance fits, and a budget guard.
+
+::
+
+    from personakit import cost
+
+    catalog = cost.Catalog.load()                         # packaged, dated snapshot (offline)
+    catalog = cost.refresh(session, "us-east-1")          # live Price List API, cached; falls back
+    print(cost.advise("huggingface-llm-falcon-7b-bf16", catalog=catalog))
+    print(cost.compare("ml.g4dn.4xlarge", "ml.p3.2xlarge", model="bloom-1b1"))
+    print(cost.estimate(data_gb=10, training_hours=20, campaign_tps_hours=(1, 730)))
+
+    guard = cost.CostGuard(session, budget_usd=15_000)
+    guard.check_deploy("ml.g5.2xlarge")   # BudgetExceededError if a month is too dear
+
+Modules: :mod:`~personakit.cost.catalog` (instance data, layer 1),
+:mod:`~personakit.cost.models` (model sizes), :mod:`~personakit.cost.advice`
+(fit, price, throughput), :mod:`~personakit.cost.personalize` (Personalize
+estimate), :mod:`~personakit.cost.pricing` (Price List API, layer 3),
+:mod:`~personakit.cost.guard` (CostGuard).
+"""
+
+from __future__ import annotations
+
+from personakit.cost.advice import (
+    Advice,
+    Benchmark,
+    Comparison,
+    Option,
+    SpecInfo,
+    Workload,
+    advise,
+    compare,
+    instances_needed,
+)
+from personakit.cost.catalog import HOURS_PER_MONTH, Accelerator, Catalog, InstanceType, Price
+from personakit.cost.guard import CostGuard, DeployCheck
+from personakit.cost.models import KNOWN_MODELS, ModelSize
+from personakit.cost.personalize import Estimate, LineItem, estimate
+from personakit.cost.pricing import refresh
+
+__all__ = [
+    "HOURS_PER_MONTH",
+    "KNOWN_MODELS",
+    "Accelerator",
+    "Advice",
+    "Benchmark",
+    "Catalog",
+    "Comparison",
+    "CostGuard",
+    "DeployCheck",
+    "Estimate",
+    "InstanceType",
+    "LineItem",
+    "ModelSize",
+    "Option",
+    "Price",
+    "SpecInfo",
+    "Workload",
+    "advise",
+    "compare",
+    "estimate",
+    "instances_needed",
+    "refresh",
+]
