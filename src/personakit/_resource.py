@@ -914,6 +914,14 @@ class Teardown:
         logger.info("teardown: deleted %s", entry.arn)
 
 
+def exit_scope(teardown: Teardown, scope: Entry, error: BaseException | None) -> None:
+    """What a resource's ``__exit__`` does: tear ``scope`` down; after an error, guarded."""
+    if error is None:
+        teardown.run(scope)
+    else:
+        run_guarded(teardown, scope, error)
+
+
 def run_guarded(teardown: Teardown, scope: Entry | None, error: BaseException) -> None:
     """Tear down ``scope`` after ``error``; a teardown failure is logged, not raised.
 

@@ -29,6 +29,7 @@ from personakit._resource import (
     Entry,
     TeardownReport,
     create_or_adopt,
+    exit_scope,
     find_by,
     resource_name,
     run_guarded,
@@ -567,10 +568,7 @@ class Campaign:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> Literal[False]:
-        if exc is None:
-            self.group._teardown.run(self._entry)
-        else:
-            run_guarded(self.group._teardown, self._entry, exc)
+        exit_scope(self.group._teardown, self._entry, exc)
         return False
 
     # ------------------------------------------------------------------ display
