@@ -42,7 +42,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -61,7 +61,7 @@ from personakit._wait import (
     wait_for,
     wait_gone,
 )
-from personakit.errors import ConfigurationError, PersonakitError
+from personakit.errors import ConfigurationError, TeardownError
 from personakit.session import RUN_TAG
 
 if TYPE_CHECKING:
@@ -558,23 +558,6 @@ class Entry:
     @property
     def name(self) -> str:
         return self.label or self.arn.rsplit("/", 1)[-1]
-
-
-class TeardownError(PersonakitError):
-    """Teardown could not delete everything; ``leftovers`` lists what is still there.
-
-    ``errors`` pairs each failed entry's ARN with its exception. Leftovers carry the
-    ``personakit:run`` tag, so ``personakit sweep`` can find them later.
-    """
-
-    def __init__(self, errors: Sequence[tuple[str, BaseException]], leftovers: Sequence[str]):
-        lines = "\n".join(f"  - {arn}: {exc}" for arn, exc in errors)
-        super().__init__(
-            f"teardown left {len(leftovers)} resource(s) behind:\n{lines}\n"
-            "delete them by hand or with `personakit sweep`"
-        )
-        self.errors: tuple[tuple[str, BaseException], ...] = tuple(errors)
-        self.leftovers: tuple[str, ...] = tuple(leftovers)
 
 
 @attrs.frozen

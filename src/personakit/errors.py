@@ -4,13 +4,20 @@ Every exception personakit raises on purpose derives from one root, so
 ``except personakit.PersonakitError`` catches all of them and nothing else::
 
     PersonakitError
-    ├── ValidationError          bad input, found before anything is uploaded (also a ValueError)
-    ├── ConfigurationError       a setting is missing or contradictory (also a ValueError)
-    ├── ResourceFailedError      a resource reached a failed state (arn, status, failure_reason)
-    │   └── ResourceStoppedError a resource was stopped before it was ready (e.g. CREATE STOPPED)
-    ├── WaitTimeoutError         a wait passed its deadline (arn, last_status)
-    ├── QuotaExceededError       an AWS quota refused the request (quota, how_to_fix)
-    └── BudgetExceededError      creating something would break the CostGuard budget
+    ├── ValidationError              bad input, found before any upload (also a ValueError)
+    ├── ConfigurationError           a setting is missing or contradictory (also a ValueError)
+    │   ├── ModelNotFoundError       no such JumpStart model id or version (suggestions)
+    │   ├── UnsupportedInstanceError the model cannot run on that instance type (supported)
+    │   └── EulaRequiredError        a gated model needs accept_eula=True (eula_url)
+    ├── ResourceFailedError          a resource reached a failed state (arn, status, failure_reason)
+    │   ├── ResourceStoppedError     a resource was stopped before it was ready (CREATE STOPPED)
+    │   └── EndpointFailedError      a SageMaker endpoint reached Failed (hint, log_group)
+    ├── WaitTimeoutError             a wait passed its deadline (arn, last_status)
+    ├── QuotaExceededError           an AWS quota refused the request (quota, how_to_fix)
+    ├── BudgetExceededError          creating something would break the CostGuard budget
+    ├── TeardownError                teardown could not delete everything (errors, leftovers)
+    ├── CatalogUnavailableError      the JumpStart catalog could not be read, nothing cached fits
+    └── ModelResponseError           a model container answered with an error (detail, status)
 
 Errors coming from AWS itself are left as ``botocore.exceptions.ClientError``
 unless personakit can add something the user can act on.
@@ -26,11 +33,18 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BudgetExceededError",
+    "CatalogUnavailableError",
     "ConfigurationError",
+    "EndpointFailedError",
+    "EulaRequiredError",
+    "ModelNotFoundError",
+    "ModelResponseError",
     "PersonakitError",
     "QuotaExceededError",
     "ResourceFailedError",
     "ResourceStoppedError",
+    "TeardownError",
+    "UnsupportedInstanceError",
     "ValidationError",
     "WaitTimeoutError",
 ]
@@ -69,6 +83,27 @@ class ResourceFailedError(PersonakitError):
 
 class ResourceStoppedError(ResourceFailedError):
     """A resource was stopped before it was ready (a solution version in ``CREATE STOPPED``)."""
+
+
+class EndpointFailedError(ResourceFailedError):
+    """A SageMaker endpoint reached ``Failed``; ``hint`` says what usually causes the
+    reason given, ``log_group`` is where the container logged (CloudWatch)."""
+
+    def __init__(
+        self,
+        arn: str,
+        status: str,
+        failure_reason: str | None,
+        *,
+        endpoint_name: str,
+        hint: str = "",
+    ) -> None:
+        super().__init__(arn, status, failure_reason)
+        self.endpoint_name = endpoint_name
+        self.log_group = f"/aws/sagemaker/Endpoints/{endpoint_name}"
+        self.hint = hint
+        extra = f" Hint: {hint}" if hint else ""
+        self.args = (f"{self.args[0]}.{extra} Container logs: CloudWatch {self.log_group}",)
 
 
 class WaitTimeoutError(PersonakitError, TimeoutError):
@@ -112,3 +147,95 @@ class QuotaExceededError(PersonakitError):
 
 class BudgetExceededError(PersonakitError):
     """Creating a resource would push projected spend past the budget."""
+
+
+class TeardownError(PersonakitError):
+    """Teardown could not delete everything; ``leftovers`` lists what is still there.
+
+    ``errors`` pairs each failed resource (ARN or name) with its exception. Leftovers
+    carry the ``personakit:run`` tag, so ``personakit sweep`` can find them later;
+    ``how_to_fix`` says how to delete them by hand.
+    """
+
+    def __init__(
+        self,
+        errors: Sequence[tuple[str, BaseException]],
+        leftovers: Sequence[str],
+        *,
+        how_to_fix: str = "delete them by hand or with `personakit sweep`",
+    ) -> None:
+        lines = "\n".join(f"  - {arn}: {exc}" for arn, exc in errors)
+        super().__init__(
+            f"teardown left {len(leftovers)} resource(s) behind: {', '.join(leftovers)}\n"
+            f"{lines}\n{how_to_fix}"
+        )
+        self.errors: tuple[tuple[str, BaseException], ...] = tuple(errors)
+        self.leftovers: tuple[str, ...] = tuple(leftovers)
+        self.how_to_fix = how_to_fix
+
+
+class ModelNotFoundError(ConfigurationError):
+    """No such JumpStart model id, or no version of it matches the one asked for."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        model_id: str,
+        version: str | None = None,
+        suggestions: Sequence[str] = (),
+    ) -> None:
+        super().__init__(message)
+        self.model_id = model_id
+        self.version = version
+        self.suggestions = tuple(suggestions)
+
+
+class UnsupportedInstanceError(ConfigurationError):
+    """The model cannot be deployed on this instance type in this region (or at all,
+    from this spec); ``supported`` lists the instance types the spec offers."""
+
+    def __init__(self, message: str, *, supported: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.supported = tuple(supported)
+
+
+class EulaRequiredError(ConfigurationError):
+    """A gated model needs ``accept_eula=True``; ``eula_url`` is the license to read first."""
+
+    def __init__(self, model_id: str, eula_url: str | None) -> None:
+        terms = f" See {eula_url} for terms of use." if eula_url else ""
+        super().__init__(
+            f"Model {model_id!r} requires accepting its end-user license agreement (EULA).{terms} "
+            "Pass accept_eula=True to accept it; SageMaker then reads the gated weights."
+        )
+        self.model_id = model_id
+        self.eula_url = eula_url
+
+
+class CatalogUnavailableError(PersonakitError):
+    """The JumpStart bucket could not be read and nothing cached or in the snapshot fits."""
+
+
+class ModelResponseError(PersonakitError):
+    """The model container answered with an error, or with a body personakit cannot read.
+
+    ``detail`` is the container's message (TGI's ``{"error": ..., "error_type": ...}``,
+    SageMaker's ``ModelError`` text); ``endpoint_name`` and ``log_group`` say where
+    to look (the container logs to CloudWatch ``/aws/sagemaker/Endpoints/<name>``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        detail: str = "",
+        endpoint_name: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        self.detail = detail
+        self.endpoint_name = endpoint_name
+        self.status = status
+        self.log_group = f"/aws/sagemaker/Endpoints/{endpoint_name}" if endpoint_name else None
+        where = f" (container logs: CloudWatch {self.log_group})" if self.log_group else ""
+        super().__init__(f"{message}{where}")

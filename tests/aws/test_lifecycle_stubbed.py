@@ -46,12 +46,13 @@ from botocore.stub import ANY
 from conftest import Env, make_env
 
 import personakit.dataset as pkd
-from personakit._resource import TeardownError, resource_name, short_hash
+from personakit._resource import resource_name, short_hash
 from personakit.campaign import Campaign, Recommendation, Recommendations
 from personakit.errors import (
     ConfigurationError,
     QuotaExceededError,
     ResourceFailedError,
+    TeardownError,
     ValidationError,
 )
 from personakit.solution import RECIPES, SolutionMetrics, recipe_arn, recipe_type

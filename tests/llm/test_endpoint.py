@@ -17,9 +17,9 @@ from personakit.errors import BudgetExceededError, ConfigurationError, QuotaExce
 from personakit.llm.endpoint import (
     EXPIRES_TAG,
     EndpointFailedError,
-    EndpointTeardownError,
     EndpointTiming,
     LLMEndpoint,
+    TeardownError,
 )
 from personakit.llm.jumpstart import EulaRequiredError, JumpStartCatalog
 from personakit.session import Session
@@ -419,7 +419,7 @@ def test_a_failed_endpoint_deletion_keeps_config_and_model_and_says_what_is_left
     stubber.add_client_error(
         "delete_endpoint", service_error_code="AccessDeniedException", service_message="denied"
     )
-    with pytest.raises(EndpointTeardownError) as info:
+    with pytest.raises(TeardownError) as info:
         llm.delete()
     assert info.value.leftovers == ("llm",)
     assert "denied" in str(info.value)
@@ -492,7 +492,7 @@ def test_a_teardown_failure_inside_an_exception_keeps_the_original_error(
 def test_a_teardown_failure_after_a_clean_block_raises(
     session: Session, catalog: JumpStartCatalog, timing: EndpointTiming
 ) -> None:
-    with pytest.raises(EndpointTeardownError) as info, deploy(session, catalog, timing) as llm:
+    with pytest.raises(TeardownError) as info, deploy(session, catalog, timing) as llm:
         allow = _deny(session, "DeleteEndpoint")
     assert info.value.leftovers == (llm.name,)
     assert not llm.deleted

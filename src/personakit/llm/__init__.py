@@ -19,44 +19,37 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from personakit.errors import (
+    CatalogUnavailableError,
+    EndpointFailedError,
+    EulaRequiredError,
+    ModelNotFoundError,
+    ModelResponseError,
+    TeardownError,
+    UnsupportedInstanceError,
+)
+
 if TYPE_CHECKING:
-    from personakit.llm.endpoint import (
-        DeployGuard,
-        EndpointFailedError,
-        EndpointTeardownError,
-        EndpointTiming,
-        LLMEndpoint,
-    )
-    from personakit.llm.formats import Generation, ModelResponseError, PayloadFormat
+    from personakit.llm.endpoint import DeployGuard, EndpointTiming, LLMEndpoint
+    from personakit.llm.formats import Generation, PayloadFormat
     from personakit.llm.jumpstart import (
-        CatalogUnavailableError,
-        EulaRequiredError,
         JumpStartCatalog,
         JumpStartWarning,
         ManifestEntry,
-        ModelNotFoundError,
         ResolvedModel,
-        UnsupportedInstanceError,
         resolve_spec,
     )
 
 _EXPORTS = {
     "DeployGuard": "endpoint",
-    "EndpointFailedError": "endpoint",
-    "EndpointTeardownError": "endpoint",
     "EndpointTiming": "endpoint",
     "LLMEndpoint": "endpoint",
     "Generation": "formats",
-    "ModelResponseError": "formats",
     "PayloadFormat": "formats",
-    "CatalogUnavailableError": "jumpstart",
-    "EulaRequiredError": "jumpstart",
     "JumpStartCatalog": "jumpstart",
     "JumpStartWarning": "jumpstart",
     "ManifestEntry": "jumpstart",
-    "ModelNotFoundError": "jumpstart",
     "ResolvedModel": "jumpstart",
-    "UnsupportedInstanceError": "jumpstart",
     "resolve_spec": "jumpstart",
 }
 
@@ -64,7 +57,6 @@ __all__ = [
     "CatalogUnavailableError",
     "DeployGuard",
     "EndpointFailedError",
-    "EndpointTeardownError",
     "EndpointTiming",
     "EulaRequiredError",
     "Generation",
@@ -76,6 +68,7 @@ __all__ = [
     "ModelResponseError",
     "PayloadFormat",
     "ResolvedModel",
+    "TeardownError",
     "UnsupportedInstanceError",
     "resolve_spec",
 ]

@@ -48,9 +48,11 @@ from personakit._wait import (
 )
 from personakit.errors import (
     ConfigurationError,
+    EndpointFailedError,
     PersonakitError,
     QuotaExceededError,
     ResourceFailedError,
+    TeardownError,
 )
 from personakit.llm.formats import (
     MAX_PAYLOAD_BYTES,
@@ -72,8 +74,6 @@ if TYPE_CHECKING:
 __all__ = [
     "EXPIRES_TAG",
     "DeployGuard",
-    "EndpointFailedError",
-    "EndpointTeardownError",
     "EndpointTiming",
     "LLMEndpoint",
 ]
@@ -125,21 +125,6 @@ class DeployGuard(Protocol):
     def check_deploy(self, instance_type: str, count: int, region: str) -> object: ...
 
 
-class EndpointFailedError(ResourceFailedError):
-    """The endpoint reached ``Failed``; ``hint`` says what usually causes the reason given,
-    ``log_group`` is where the container logged (CloudWatch)."""
-
-    def __init__(
-        self, arn: str, status: str, failure_reason: str | None, *, endpoint_name: str
-    ) -> None:
-        super().__init__(arn, status, failure_reason)
-        self.endpoint_name = endpoint_name
-        self.log_group = f"/aws/sagemaker/Endpoints/{endpoint_name}"
-        self.hint = _failure_hint(failure_reason or "")
-        extra = f" Hint: {self.hint}" if self.hint else ""
-        self.args = (f"{self.args[0]}.{extra} Container logs: CloudWatch {self.log_group}",)
-
-
 def _failure_hint(reason: str) -> str:
     text = reason.lower()
     if "ping health check" in text or "health check" in text:
@@ -155,21 +140,6 @@ def _failure_hint(reason: str) -> str:
     if "could not assume role" in text or "not authorized" in text:
         return "the execution role must trust sagemaker.amazonaws.com and may read the model data"
     return ""
-
-
-class EndpointTeardownError(PersonakitError):
-    """Teardown could not delete everything; ``leftovers`` names what is still there
-    (each carries the ``personakit:run`` tag, for a later sweep)."""
-
-    def __init__(self, errors: Sequence[tuple[str, BaseException]], leftovers: Sequence[str]):
-        lines = "\n".join(f"  - {name}: {exc}" for name, exc in errors)
-        super().__init__(
-            f"teardown left {len(leftovers)} resource(s) behind: {', '.join(leftovers)}\n{lines}\n"
-            "delete them by hand (console, or sagemaker delete-endpoint / delete-endpoint-config "
-            "/ delete-model) or with `personakit sweep`"
-        )
-        self.errors = tuple(errors)
-        self.leftovers = tuple(leftovers)
 
 
 def _utcnow() -> dt.datetime:
@@ -537,7 +507,11 @@ class LLMEndpoint:
                 )
         if isinstance(exc, ResourceFailedError) and not isinstance(exc, EndpointFailedError):
             return EndpointFailedError(
-                exc.arn, exc.status, exc.failure_reason, endpoint_name=self.name
+                exc.arn,
+                exc.status,
+                exc.failure_reason,
+                endpoint_name=self.name,
+                hint=_failure_hint(exc.failure_reason or ""),
             )
         return exc
 
@@ -787,7 +761,7 @@ class LLMEndpoint:
         SageMaker deletes an endpoint only once it is ``InService`` or ``Failed``.
 
         Raises:
-            EndpointTeardownError: Something could not be deleted (listed in
+            TeardownError: Something could not be deleted (listed in
                 ``leftovers``); the endpoint is deleted first, so a failure to delete
                 the config or model never leaves an endpoint billing.
         """
@@ -848,7 +822,14 @@ class LLMEndpoint:
             )
             raise
         if errors:
-            raise EndpointTeardownError(errors, sorted(set(self._owned.values())))
+            raise TeardownError(
+                errors,
+                sorted(set(self._owned.values())),
+                how_to_fix=(
+                    "delete them by hand (console, or sagemaker delete-endpoint / "
+                    "delete-endpoint-config / delete-model) or with `personakit sweep`"
+                ),
+            )
         self._deleted = True
         if self._atexit_registered:
             atexit.unregister(self._at_exit)

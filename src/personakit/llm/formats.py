@@ -37,7 +37,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from personakit.errors import ConfigurationError, PersonakitError
+from personakit.errors import ConfigurationError, ModelResponseError
 
 __all__ = [
     "FORMATS",
@@ -67,30 +67,6 @@ MAX_PAYLOAD_BYTES = 6_291_456
 
 #: A prompt: plain text, or chat messages ``[{"role": ..., "content": ...}]``.
 Prompt = str | Sequence[Mapping[str, Any]]
-
-
-class ModelResponseError(PersonakitError):
-    """The model container answered with an error, or with a body personakit cannot read.
-
-    ``detail`` is the container's message (TGI's ``{"error": ..., "error_type": ...}``,
-    SageMaker's ``ModelError`` text); ``endpoint_name`` and ``log_group`` say where
-    to look (the container logs to CloudWatch ``/aws/sagemaker/Endpoints/<name>``).
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        detail: str = "",
-        endpoint_name: str | None = None,
-        status: int | None = None,
-    ) -> None:
-        self.detail = detail
-        self.endpoint_name = endpoint_name
-        self.status = status
-        self.log_group = f"/aws/sagemaker/Endpoints/{endpoint_name}" if endpoint_name else None
-        where = f" (container logs: CloudWatch {self.log_group})" if self.log_group else ""
-        super().__init__(f"{message}{where}")
 
 
 @attrs.frozen

@@ -62,7 +62,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from personakit.errors import ConfigurationError, PersonakitError
+from personakit.errors import (
+    CatalogUnavailableError,
+    ConfigurationError,
+    EulaRequiredError,
+    ModelNotFoundError,
+    UnsupportedInstanceError,
+)
 from personakit.llm.formats import detect_format
 
 if TYPE_CHECKING:
@@ -116,49 +122,6 @@ _TIMEOUT_RANGE = (60, 3600)  # ProductionVariant timeouts, botocore sagemaker se
 class JumpStartWarning(UserWarning):
     """A JumpStart spec says something the user should know: deprecated, vulnerable,
     or resolved from the offline snapshot."""
-
-
-class ModelNotFoundError(ConfigurationError):
-    """No such JumpStart model id, or no version of it matches the one asked for."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        model_id: str,
-        version: str | None = None,
-        suggestions: Sequence[str] = (),
-    ) -> None:
-        super().__init__(message)
-        self.model_id = model_id
-        self.version = version
-        self.suggestions = tuple(suggestions)
-
-
-class UnsupportedInstanceError(ConfigurationError):
-    """The model cannot be deployed on this instance type in this region (or at all,
-    from this spec); ``supported`` lists the instance types the spec offers."""
-
-    def __init__(self, message: str, *, supported: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.supported = tuple(supported)
-
-
-class EulaRequiredError(ConfigurationError):
-    """A gated model needs ``accept_eula=True``; ``eula_url`` is the license to read first."""
-
-    def __init__(self, model_id: str, eula_url: str | None) -> None:
-        terms = f" See {eula_url} for terms of use." if eula_url else ""
-        super().__init__(
-            f"Model {model_id!r} requires accepting its end-user license agreement (EULA).{terms} "
-            "Pass accept_eula=True to accept it; SageMaker then reads the gated weights."
-        )
-        self.model_id = model_id
-        self.eula_url = eula_url
-
-
-class CatalogUnavailableError(PersonakitError):
-    """The JumpStart bucket could not be read and nothing cached or in the snapshot fits."""
 
 
 # ------------------------------------------------------------------ buckets, versions
