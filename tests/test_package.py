@@ -14,24 +14,43 @@ from personakit import errors
 PUBLIC = [
     "AccessReport",
     "BudgetExceededError",
+    "Campaign",
     "ConfigurationError",
+    "CostGuard",
     "CsvResult",
     "DataReport",
+    "Dataset",
+    "DatasetGroup",
     "DatasetType",
     "Domain",
     "Field",
+    "Filter",
+    "Generation",
+    "ImportJob",
+    "JumpStartCatalog",
+    "LLMEndpoint",
     "PersonakitError",
     "Problem",
+    "Promotion",
     "QuotaExceededError",
+    "Recommendation",
+    "Recommendations",
     "ResourceFailedError",
     "ResourceStoppedError",
     "Schema",
     "Session",
+    "Solution",
+    "SolutionMetrics",
+    "TeardownError",
+    "Timing",
     "ValidationError",
     "WaitTimeoutError",
     "__version__",
+    "cost",
     "datasets",
+    "errors",
     "iam",
+    "llm",
     "prep",
     "validate",
     "write_csv",
@@ -130,3 +149,13 @@ def test_validate_is_the_function_even_after_its_module_is_imported() -> None:
     module = importlib.import_module("personakit.validate")
     assert module is not pk.validate
     assert pk.validate is module.validate
+
+
+def test_resource_classes_are_reached_from_the_top_without_a_heavy_import() -> None:
+    code = (
+        "import sys, personakit as pk; light = 'pandas' not in sys.modules; "
+        "group = pk.DatasetGroup; print(light, 'pandas' in sys.modules, group.__module__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True", "personakit.dataset"]
+    assert {"DatasetGroup", "LLMEndpoint", "CostGuard", "llm"} <= set(dir(pk))

@@ -15,7 +15,7 @@ import importlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-from personakit import iam
+from personakit import errors, iam
 from personakit._csv import CsvResult, write_csv
 from personakit._report import DataReport, Problem
 from personakit._version import __version__
@@ -26,6 +26,7 @@ from personakit.errors import (
     QuotaExceededError,
     ResourceFailedError,
     ResourceStoppedError,
+    TeardownError,
     ValidationError,
     WaitTimeoutError,
 )
@@ -34,43 +35,99 @@ from personakit.session import AccessReport, Session
 from personakit.validate import validate
 
 if TYPE_CHECKING:
+    from personakit import cost as cost
     from personakit import datasets as datasets
+    from personakit import llm as llm
     from personakit import prep as prep
+    from personakit._resource import Timing
+    from personakit.campaign import Campaign, Promotion, Recommendation, Recommendations
+    from personakit.cost import CostGuard
+    from personakit.dataset import Dataset, DatasetGroup, ImportJob
+    from personakit.filters import Filter
+    from personakit.llm import Generation, JumpStartCatalog, LLMEndpoint
+    from personakit.solution import Solution, SolutionMetrics
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 #: Submodules reached as attributes (``pk.prep``), imported on first use so that
 #: ``import personakit`` stays cheap.
-_LAZY_SUBMODULES = frozenset({"datasets", "prep"})
+_LAZY_SUBMODULES = frozenset({"cost", "datasets", "llm", "prep"})
+
+#: Classes that live in modules importing pandas or boto3: name -> module.
+_LAZY_ATTRIBUTES = {
+    "Campaign": "campaign",
+    "CostGuard": "cost",
+    "Dataset": "dataset",
+    "DatasetGroup": "dataset",
+    "Filter": "filters",
+    "Generation": "llm",
+    "ImportJob": "dataset",
+    "JumpStartCatalog": "llm",
+    "LLMEndpoint": "llm",
+    "Promotion": "campaign",
+    "Recommendation": "campaign",
+    "Recommendations": "campaign",
+    "Solution": "solution",
+    "SolutionMetrics": "solution",
+    "Timing": "_resource",
+}
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY_SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
+    module = _LAZY_ATTRIBUTES.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY_SUBMODULES, *_LAZY_ATTRIBUTES})
 
 
 __all__ = [
     "AccessReport",
     "BudgetExceededError",
+    "Campaign",
     "ConfigurationError",
+    "CostGuard",
     "CsvResult",
     "DataReport",
+    "Dataset",
+    "DatasetGroup",
     "DatasetType",
     "Domain",
     "Field",
+    "Filter",
+    "Generation",
+    "ImportJob",
+    "JumpStartCatalog",
+    "LLMEndpoint",
     "PersonakitError",
     "Problem",
+    "Promotion",
     "QuotaExceededError",
+    "Recommendation",
+    "Recommendations",
     "ResourceFailedError",
     "ResourceStoppedError",
     "Schema",
     "Session",
+    "Solution",
+    "SolutionMetrics",
+    "TeardownError",
+    "Timing",
     "ValidationError",
     "WaitTimeoutError",
     "__version__",
+    "cost",
     "datasets",
+    "errors",
     "iam",
+    "llm",
     "prep",
     "validate",
     "write_csv",
