@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 import pytest
+from _env import Env, make_env
 from _lifecycle import (
     BUCKET,
     CAMP,
@@ -43,7 +44,6 @@ from _lifecycle import (
     run_journey,
 )
 from botocore.stub import ANY
-from conftest import Env, make_env
 
 import personakit.dataset as pkd
 from personakit._resource import resource_name, short_hash
