@@ -29,7 +29,7 @@ import logging
 import re
 from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import attrs
 
@@ -48,7 +48,8 @@ from personakit.errors import ConfigurationError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from personakit.campaign import Campaign
+    from personakit.batch import BatchJob
+    from personakit.campaign import Campaign, FilterLike
     from personakit.dataset import DatasetGroup
 
 __all__ = [
@@ -104,6 +105,7 @@ _CONFIG_KEYS = frozenset(
 )
 
 #: Default deadlines (seconds).
+BATCH_TIMEOUT_S = 6 * 3600.0
 TRAIN_TIMEOUT_S = 12 * 3600.0
 SOLUTION_TIMEOUT_S = 1800.0
 STOP_TIMEOUT_S = 3600.0
@@ -585,6 +587,137 @@ class Solution:
             keep=keep,
             wait=wait,
             timeout_s=CAMPAIGN_TIMEOUT_S if timeout_s is None else timeout_s,
+        )
+
+    # ------------------------------------------------------------------ batch
+
+    @overload
+    def batch_recommend(
+        self,
+        data: Any,
+        *,
+        n: int = ...,
+        filter: FilterLike | None = ...,
+        filter_values: Mapping[str, Any] | None = ...,
+        job_name: str | None = ...,
+        wait: Literal[True] = ...,
+        timeout_s: float = ...,
+    ) -> pd.DataFrame: ...
+    @overload
+    def batch_recommend(
+        self,
+        data: Any,
+        *,
+        n: int = ...,
+        filter: FilterLike | None = ...,
+        filter_values: Mapping[str, Any] | None = ...,
+        job_name: str | None = ...,
+        wait: Literal[False],
+        timeout_s: float = ...,
+    ) -> BatchJob: ...
+    def batch_recommend(
+        self,
+        data: Any,
+        *,
+        n: int = 25,
+        filter: FilterLike | None = None,
+        filter_values: Mapping[str, Any] | None = None,
+        job_name: str | None = None,
+        wait: bool = True,
+        timeout_s: float = BATCH_TIMEOUT_S,
+    ) -> pd.DataFrame | BatchJob:
+        """Recommendations for many users with one batch inference job (no campaign).
+
+        See :func:`personakit.batch.batch_recommend`: ``data`` is user ids (item ids for
+        related-items recipes; ``user_id`` + ``items`` for Personalized-Ranking); the
+        result has one row per input with ``item_ids``, ``scores`` and ``error``.
+        """
+        from personakit.batch import batch_recommend
+
+        if wait:
+            return batch_recommend(
+                self,
+                data,
+                n=n,
+                filter=filter,
+                filter_values=filter_values,
+                job_name=job_name,
+                wait=True,
+                timeout_s=timeout_s,
+            )
+        return batch_recommend(
+            self,
+            data,
+            n=n,
+            filter=filter,
+            filter_values=filter_values,
+            job_name=job_name,
+            wait=False,
+            timeout_s=timeout_s,
+        )
+
+    @overload
+    def batch_segments(
+        self,
+        data: Any,
+        *,
+        n: int = ...,
+        filter: FilterLike | None = ...,
+        filter_values: Mapping[str, Any] | None = ...,
+        job_name: str | None = ...,
+        wait: Literal[True] = ...,
+        timeout_s: float = ...,
+    ) -> pd.DataFrame: ...
+    @overload
+    def batch_segments(
+        self,
+        data: Any,
+        *,
+        n: int = ...,
+        filter: FilterLike | None = ...,
+        filter_values: Mapping[str, Any] | None = ...,
+        job_name: str | None = ...,
+        wait: Literal[False],
+        timeout_s: float = ...,
+    ) -> BatchJob: ...
+    def batch_segments(
+        self,
+        data: Any,
+        *,
+        n: int = 25,
+        filter: FilterLike | None = None,
+        filter_values: Mapping[str, Any] | None = None,
+        job_name: str | None = None,
+        wait: bool = True,
+        timeout_s: float = BATCH_TIMEOUT_S,
+    ) -> pd.DataFrame | BatchJob:
+        """User segments with one batch segment job (Item-Affinity, Item-Attribute-Affinity).
+
+        See :func:`personakit.batch.batch_segments`: ``data`` is item ids, or attribute
+        queries; the result has one row per input with ``user_ids`` and ``error``.
+        """
+        from personakit.batch import batch_segments
+
+        if wait:
+            return batch_segments(
+                self,
+                data,
+                n=n,
+                filter=filter,
+                filter_values=filter_values,
+                job_name=job_name,
+                wait=True,
+                timeout_s=timeout_s,
+            )
+        return batch_segments(
+            self,
+            data,
+            n=n,
+            filter=filter,
+            filter_values=filter_values,
+            job_name=job_name,
+            wait=False,
+            timeout_s=timeout_s,
         )
 
     # ------------------------------------------------------------------ teardown

@@ -9,7 +9,8 @@ Status walks (each status lasts at least the engine's ``min_state_s``):
 
 * dataset groups, datasets, solutions, campaigns, event trackers, filters:
   ``CREATE PENDING`` -> ``CREATE IN_PROGRESS`` -> ``ACTIVE``;
-* import jobs, solution versions, recommenders: the same, the work done in
+* import jobs, solution versions, recommenders, batch inference and batch segment
+  jobs (:mod:`personakit.local.batch`): the same, the work done in
   ``CREATE IN_PROGRESS``, ending ``ACTIVE`` or ``CREATE FAILED`` (with
   Personalize's ``failureReason``); a stopped solution version goes
   ``CREATE STOPPING`` -> ``CREATE STOPPED`` (``CREATE PENDING`` -> ``CREATE STOPPED``);
@@ -74,6 +75,15 @@ ACTIVE_CAMPAIGN_LIMIT: Final = 5
 RECOMMENDER_LIMIT: Final = 5
 FILTER_LIMIT: Final = 30
 TAG_KEY_LIMIT: Final = 50
+#: Batch inference jobs and batch segment jobs in flight per region (5 each, the
+#: first adjustable; reference §8.4 and §5.3, [DG:limits]).
+BATCH_JOB_LIMIT: Final = 5
+#: ``numResults`` of a batch inference job: default 25, at most 500 (the runtime's
+#: cap, reference §5.2/§5.3); a segment holds at most 5 million users ([DG:limits]).
+BATCH_MAX_RESULTS: Final = 500
+SEGMENT_MAX_USERS: Final = 5_000_000
+#: Recipes without batch inference (reference §3.2, §5.3).
+_NO_BATCH_RECIPES: Final = frozenset({"aws-trending-now", "aws-vod-trending-now"})
 
 #: Every recipe AWS offers (reference §3.2/§3.3); those the local algorithms lack
 #: raise NotImplementedError rather than ResourceNotFoundException.
@@ -168,6 +178,8 @@ KINDS: Final[dict[str, Kind]] = {
         _kind("recommender", "Recommender", heavy=True),
         _kind("event-tracker", "EventTracker"),
         _kind("filter", "Filter", list_key="Filters", short_delete=True),
+        _kind("batch-inference-job", "BatchInferenceJob", name_key="jobName", heavy=True),
+        _kind("batch-segment-job", "BatchSegmentJob", name_key="jobName", heavy=True),
     )
 }
 _UPDATE_KEY: Final = {
@@ -933,6 +945,12 @@ class ControlPlane:
             if res.kind == "dataset-import-job":
                 self._run_import(res)
                 return
+            if res.kind in ("batch-inference-job", "batch-segment-job"):
+                from personakit.local.batch import run_batch_job
+
+                run_batch_job(self, res)
+                self.finish(arn, "ACTIVE")
+                return
             if res.kind == "solution-version":
                 changes = self._train_version(res)
             else:
@@ -1659,6 +1677,14 @@ class PersonalizeTwin(Twin):
                 f"Cannot delete the solution {res.arn} while its solution version {busy[0].arn} "
                 f"is {busy[0].status}."
             )
+        versions = {v.arn for v in self._store.find("solution-version", parent=res.arn)}
+        for kind in ("batch-inference-job", "batch-segment-job"):
+            jobs = [j for j in self._store.find(kind, statuses=_IN_FLIGHT) if j.parent in versions]
+            if jobs:
+                raise in_use(
+                    f"Cannot delete the solution {res.arn} while the {kind.replace('-', ' ')} "
+                    f"{jobs[0].arn} is {jobs[0].status}."
+                )
         return self._start_delete(res)
 
     # ------------------------------------------------------------------ solution versions
@@ -2004,6 +2030,117 @@ class PersonalizeTwin(Twin):
         res = self._get(p["filterArn"], "filter")
         self._delete_checks(res, "filter")
         return self._start_delete(res)
+
+    # ------------------------------------------------------------------ batch jobs
+    def _batch_request(self, p: Mapping[str, Any], kind: str) -> tuple[Resource, dict[str, Any]]:
+        """Checks common to both batch job kinds; the version and the stored body."""
+        from personakit.local import algorithms
+
+        version = self.resolve_version(p["solutionVersionArn"])
+        if version.status != "ACTIVE":
+            raise in_use(
+                f"The solution version {version.arn} is not ACTIVE (status: {version.status})."
+            )
+        recipe = algorithms.recipe_name(str(version.body["recipeArn"]))
+        recipe_kind = algorithms.recipe_type(recipe)
+        if kind == "batch-segment-job" and recipe_kind != "USER_SEGMENTATION":
+            raise invalid(
+                f"Batch segment jobs need a USER_SEGMENTATION solution version; {version.arn} "
+                f"uses {recipe} ({recipe_kind}): create a batch inference job instead."
+            )
+        if kind == "batch-inference-job" and recipe_kind == "USER_SEGMENTATION":
+            raise invalid(
+                f"The solution version {version.arn} uses {recipe} (USER_SEGMENTATION): create "
+                "a batch segment job instead."
+            )
+        if kind == "batch-inference-job" and (
+            recipe in _NO_BATCH_RECIPES or recipe_kind == "PERSONALIZED_ACTIONS"
+        ):
+            raise invalid(f"Batch inference is not supported for the recipe {recipe}.")
+        source = str(p["jobInput"]["s3DataSource"]["path"])
+        target = str(p["jobOutput"]["s3DataDestination"]["path"])
+        for what, path in (("jobInput", source), ("jobOutput", target)):
+            if not path.startswith("s3://") or not path[5:].split("/", 1)[0]:
+                raise invalid(f"{what} path {path!r} is not an S3 path (s3://bucket/key).")
+        if source.rstrip("/") == target.rstrip("/"):
+            raise invalid("The output path must be different from the input path.")
+        n = p.get("numResults")
+        cap = BATCH_MAX_RESULTS if kind == "batch-inference-job" else SEGMENT_MAX_USERS
+        if n is not None and not 1 <= int(n) <= cap:
+            raise invalid(f"numResults must be between 1 and {cap}, got {n}.")
+        body: dict[str, Any] = {
+            "solutionVersionArn": p["solutionVersionArn"],
+            "numResults": int(n) if n is not None else 25,
+            "jobInput": {"s3DataSource": dict(p["jobInput"]["s3DataSource"])},
+            "jobOutput": {"s3DataDestination": dict(p["jobOutput"]["s3DataDestination"])},
+            "roleArn": p["roleArn"],
+            "_versionArn": version.arn,
+            "_datasetGroupArn": version.body["datasetGroupArn"],
+        }
+        if p.get("filterArn"):
+            body["filterArn"] = p["filterArn"]
+        return version, body
+
+    def _batch_check(self, kind: str) -> Callable[[], None]:
+        def check() -> None:
+            if self._store.count(kind, statuses=_IN_FLIGHT) >= BATCH_JOB_LIMIT:
+                raise limit(
+                    f"More than {BATCH_JOB_LIMIT} resources with PENDING or IN_PROGRESS status."
+                )
+
+        return check
+
+    def _op_CreateBatchInferenceJob(self, p: dict[str, Any]) -> dict[str, Any]:
+        kind = "batch-inference-job"
+        mode = p.get("batchInferenceJobMode") or "BATCH_INFERENCE"
+        if mode == "THEME_GENERATION":
+            raise NotImplementedError(
+                "batchInferenceJobMode THEME_GENERATION (Content Generator) is not implemented "
+                "by the personakit local engine"
+            )
+        version, body = self._batch_request(p, kind)
+        body["batchInferenceJobMode"] = mode
+        config = p.get("batchInferenceJobConfig")
+        if config:
+            body["batchInferenceJobConfig"] = dict(config)
+        arn = self._plane.arn(kind, p["jobName"])
+        self._plane.new(
+            kind,
+            arn,
+            p["jobName"],
+            parent=version.arn,
+            body=body,
+            tags=_tags(p),
+            check=self._batch_check(kind),
+        )
+        return {"batchInferenceJobArn": arn}
+
+    def _op_DescribeBatchInferenceJob(self, p: dict[str, Any]) -> dict[str, Any]:
+        return self._describe("batch-inference-job", p["batchInferenceJobArn"])
+
+    def _op_ListBatchInferenceJobs(self, p: dict[str, Any]) -> dict[str, Any]:
+        return self._list("batch-inference-job", p, parent=p.get("solutionVersionArn"))
+
+    def _op_CreateBatchSegmentJob(self, p: dict[str, Any]) -> dict[str, Any]:
+        kind = "batch-segment-job"
+        version, body = self._batch_request(p, kind)
+        arn = self._plane.arn(kind, p["jobName"])
+        self._plane.new(
+            kind,
+            arn,
+            p["jobName"],
+            parent=version.arn,
+            body=body,
+            tags=_tags(p),
+            check=self._batch_check(kind),
+        )
+        return {"batchSegmentJobArn": arn}
+
+    def _op_DescribeBatchSegmentJob(self, p: dict[str, Any]) -> dict[str, Any]:
+        return self._describe("batch-segment-job", p["batchSegmentJobArn"])
+
+    def _op_ListBatchSegmentJobs(self, p: dict[str, Any]) -> dict[str, Any]:
+        return self._list("batch-segment-job", p, parent=p.get("solutionVersionArn"))
 
     # ------------------------------------------------------------------ tags
     def _tagged(self, arn: str) -> Resource:

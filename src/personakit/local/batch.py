@@ -1,0 +1,603 @@
+"""Batch inference and batch segment jobs of the local engine (the work behind the twin).
+
+:class:`~personakit.local.personalize.ControlPlane` runs :func:`run_batch_job` in a
+worker thread once a job enters ``CREATE IN_PROGRESS``. The job reads JSON Lines from
+the S3 twin, answers every line with the model the solution version trained (the
+same ``Model.recommend`` / ``related`` / ``rank`` / ``users_for_items`` calls the
+runtime twin makes for ``GetRecommendations``), and writes
+``<input file name>.out`` under the output prefix (reference §5.3,
+[DG:batch-inference-job-output-examples]).
+
+Formats (one JSON object per line):
+
+* inference input: ``{"userId": "4638"}`` (USER_PERSONALIZATION, POPULAR_ITEMS),
+  ``{"itemId": "105"}`` (RELATED_ITEMS), ``{"userId": "891", "itemList": ["27", "886"]}``
+  (PERSONALIZED_RANKING); each may carry ``"filterValues": {"GENRES": "\\"horror\\""}``
+  ([DG23:filter-batch]);
+* inference output: ``{"input": {...}, "output": {"recommendedItems": [...],
+  "scores": [...]}, "error": null}``; a line that cannot be answered (no userId, an
+  INCLUDE placeholder without a value ...) gets ``"output": null`` and the message in
+  ``"error"``, and the job still succeeds;
+* segment input: ``{"itemId": "105"}`` (Item-Affinity, at most 500 lines a file) or
+  ``{"itemAttributes": "ITEMS.genres = \\"Comedy\\" AND ITEMS.genres = \\"Action\\""}``
+  (Item-Attribute-Affinity, at most 10 queries a file; only ``=`` and ``AND``,
+  [DG:limits], https://repost.aws/questions/QUmugT1X6YRUeD7Uq231Oy6w);
+* segment output: ``{"input": {...}, "output": {"usersList": [...]}}`` (the key the
+  service writes, as shown by that re:Post thread; the guide's examples say
+  ``recommendedUsers``).
+
+The job fails (``CREATE FAILED`` with a ``failureReason``) when the input is missing,
+a line is not a JSON object, the input is over 1 GB or a file over its line quota,
+the output bucket does not exist, or the filter no longer exists or is not ACTIVE.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import re
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Collection, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from personakit.errors import ValidationError
+from personakit.local._twin import TwinError
+from personakit.local.personalize import GroupData, JobFailed
+from personakit.schema import DatasetType
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from personakit.local.algorithms.base import Model, Scored
+    from personakit.local.personalize import ControlPlane
+    from personakit.local.store import Resource
+
+__all__ = [
+    "BATCH_KINDS",
+    "INFERENCE_JOB",
+    "MAX_INPUT_BYTES",
+    "SEGMENT_JOB",
+    "parse_item_attributes",
+    "run_batch_job",
+]
+
+logger = logging.getLogger(__name__)
+
+INFERENCE_JOB: Final = "batch-inference-job"
+SEGMENT_JOB: Final = "batch-segment-job"
+BATCH_KINDS: Final = (INFERENCE_JOB, SEGMENT_JOB)
+#: ≤1 GB of input per job; ≤500 items per Item-Affinity file; ≤10 queries per
+#: Item-Attribute-Affinity file (reference §5.3, [DG:limits]).
+MAX_INPUT_BYTES: Final = 1024**3
+MAX_ITEM_AFFINITY_LINES: Final = 500
+MAX_ATTRIBUTE_QUERIES: Final = 10
+#: ``userId`` / ``itemId`` at most 256 characters; ``inputList`` at most 500 ids
+#: (reference §5.2, the runtime's limits).
+MAX_ID: Final = 256
+MAX_ITEM_LIST: Final = 500
+#: How often (lines) a running job checks it was not stopped or taken over.
+_CHECK_EVERY: Final = 5000
+
+
+class LineError(Exception):
+    """One input line cannot be answered; the message goes into the line's ``error``."""
+
+
+# --------------------------------------------------------------------------- input / output
+
+
+def _sources(plane: ControlPlane, uri: str) -> list[tuple[str, str, Path, int]]:
+    """``(bucket, key, file, size)`` of the input: one object, or every object of a prefix."""
+    from personakit.local.s3 import S3Objects
+
+    objects = S3Objects(plane.store)
+    bucket, _, key = uri[len("s3://") :].partition("/") if uri.startswith("s3://") else ("", "", "")
+    if not bucket or objects.bucket(bucket) is None:
+        raise JobFailed(f"Input bucket {bucket or uri} does not exist.")
+    row = objects.get(bucket, key) if key and not key.endswith("/") else None
+    rows = [row] if row is not None else objects.keys(bucket, key)
+    rows = [r for r in rows if not str(r["key"]).endswith("/")]
+    if not rows:
+        raise JobFailed(f"No input file found at {uri}.")
+    total = sum(int(r["size"]) for r in rows)
+    if total > MAX_INPUT_BYTES:
+        raise JobFailed(
+            f"The input at {uri} is {total:,} bytes; a batch job takes at most "
+            f"{MAX_INPUT_BYTES:,} bytes (1 GB)."
+        )
+    return [(bucket, str(r["key"]), objects.path_of(r), int(r["size"])) for r in rows]
+
+
+def _read_lines(path: Path, uri: str) -> list[dict[str, Any]]:
+    """The JSON objects of a JSON Lines file (blank lines skipped)."""
+    out: list[dict[str, Any]] = []
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            text = raw.strip()
+            if not text:
+                continue
+            try:
+                value = json.loads(text)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise JobFailed(
+                    f"Invalid JSON on line {number} of {uri}: {exc}. Each line must be one JSON "
+                    'object, e.g. {"userId": "42"}.'
+                ) from None
+            if not isinstance(value, dict):
+                raise JobFailed(
+                    f"Line {number} of {uri} is not a JSON object ({type(value).__name__})."
+                )
+            out.append(value)
+    return out
+
+
+def _output_prefix(plane: ControlPlane, uri: str) -> tuple[str, str]:
+    from personakit.local.s3 import S3Objects
+
+    bucket, _, key = uri[len("s3://") :].partition("/") if uri.startswith("s3://") else ("", "", "")
+    if not bucket or S3Objects(plane.store).bucket(bucket) is None:
+        raise JobFailed(f"Output bucket {bucket or uri} does not exist.")
+    if key and not key.endswith("/"):
+        key += "/"
+    return bucket, key
+
+
+def _write(plane: ControlPlane, bucket: str, key: str, lines: Sequence[Mapping[str, Any]]) -> None:
+    """Write JSON Lines to the S3 twin (a temporary file, then one put)."""
+    from personakit.local.s3 import S3Objects
+
+    fd, name = tempfile.mkstemp(prefix="pk-batch-", suffix=".out")
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.writelines((dumps(line) + "\n").encode("utf-8") for line in lines)
+        with open(name, "rb") as body:
+            S3Objects(plane.store).put(bucket, key, body, content_type="application/json")
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- shared pieces
+
+
+def _user_dependent(expression: str) -> bool:
+    text = expression.lower()
+    return any(t in text for t in ("interactions.", "users.", "currentuser."))
+
+
+def _item_dependent(expression: str) -> bool:
+    return "currentitem." in expression.lower()
+
+
+def _text(line: Mapping[str, Any], key: str, *, required: bool) -> str | None:
+    value = line.get(key)
+    if value is None:
+        if required:
+            raise LineError(f"{key} is required.")
+        return None
+    if not isinstance(value, str) or not value:
+        raise LineError(f"{key} must be a non-empty string, got {value!r}.")
+    if len(value) > MAX_ID:
+        raise LineError(f"{key} must be at most {MAX_ID} characters ({len(value)} given).")
+    return value
+
+
+def _filter_values(line: Mapping[str, Any], has_filter: bool) -> dict[str, str]:
+    values = line.get("filterValues")
+    if values is None:
+        return {}
+    if not has_filter:
+        raise LineError("filterValues were given but the job has no filterArn.")
+    if not isinstance(values, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in values.items()
+    ):
+        raise LineError(
+            'filterValues must map placeholder names to strings, e.g. {"GENRES": "\\"Comedy\\""}.'
+        )
+    return dict(values)
+
+
+class _Job:
+    """What every line of one job needs: the model, the data, the filter, a cache."""
+
+    def __init__(self, plane: ControlPlane, job: Resource) -> None:
+        from personakit.local import algorithms
+
+        self.plane = plane
+        self.job = job
+        version = plane.store.get(str(job.body["_versionArn"]))
+        if version is None or version.status != "ACTIVE":
+            raise JobFailed(
+                f"The solution version {job.body['_versionArn']} does not exist or is not ACTIVE."
+            )
+        self.version = version
+        self.recipe = algorithms.recipe_name(str(version.body["recipeArn"]))
+        self.kind = algorithms.recipe_type(self.recipe)
+        self.group = str(version.body["datasetGroupArn"])
+        self.n = int(job.body.get("numResults") or 25)
+        self.expression = self._filter_expression(job.body.get("filterArn"))
+        self.model: Model = plane.engine.models.get(plane.model_folder(version))
+        self._data: GroupData | None = None
+        self._cache: dict[Any, tuple[Collection[str], Collection[str] | None]] = {}
+        self._by_user: tuple[Any, dict[str, tuple[int, int]]] | None = None
+
+    def _filter_expression(self, arn: Any) -> str | None:
+        if not arn:
+            return None
+        res = self.plane.store.get(str(arn))
+        if res is None or res.kind != "filter":
+            raise JobFailed(f"The filter {arn} does not exist.")
+        if res.status != "ACTIVE":
+            raise JobFailed(f"The filter {arn} is not ACTIVE (status: {res.status}).")
+        if res.body.get("datasetGroupArn") != self.group:
+            raise JobFailed(
+                f"The filter {arn} belongs to another dataset group than the solution version."
+            )
+        return str(res.body["filterExpression"])
+
+    @property
+    def data(self) -> GroupData:
+        if self._data is None:
+            self._data = self.plane.group_data(self.group)
+        return self._data
+
+    def check_running(self) -> None:
+        self.plane._check_running(self.job.arn)
+
+    # ------------------------------------------------------------------ filters
+    def _user_interactions(self, user_id: str | None) -> pa.Table | None:
+        """The user's interactions, rows in table order (a sort done once per job)."""
+        import numpy as np
+        import pyarrow.compute as _pc
+
+        pc: Any = _pc  # the stubs' overloads do not follow ChunkedArray columns
+        table = self.data.table(DatasetType.INTERACTIONS)
+        if table is None or user_id is None:
+            return None
+        if self._by_user is None:
+            filled: Any = pc.fill_null(table.column("USER_ID"), "")
+            ids = np.asarray(filled.to_pylist(), dtype=str)
+            order = np.argsort(ids, kind="stable")
+            names, starts = np.unique(ids[order], return_index=True)
+            stops = np.append(starts[1:], len(order))
+            bounds = {
+                str(n): (int(a), int(b))
+                for n, a, b in zip(names.tolist(), starts.tolist(), stops.tolist(), strict=True)
+            }
+            self._by_user = (order, bounds)
+        order, bounds = self._by_user
+        lo, hi = bounds.get(user_id, (0, 0))
+        return table.take(order[lo:hi])
+
+    def item_sets(
+        self, values: Mapping[str, str], *, user_id: str | None, item_id: str | None
+    ) -> tuple[Collection[str], Collection[str] | None]:
+        """``(exclude, candidates)`` of the job's filter for one line (cached when shared)."""
+        from personakit.local.filtering import apply_filter
+
+        if self.expression is None:
+            return (), None
+        key = (
+            tuple(sorted(values.items())),
+            user_id if _user_dependent(self.expression) else None,
+            item_id if _item_dependent(self.expression) else None,
+        )
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        data = self.data
+        try:
+            result = apply_filter(
+                self.expression,
+                filter_values=values,
+                user_id=user_id,
+                item_id=item_id,
+                items=data.table(DatasetType.ITEMS),
+                users=data.table(DatasetType.USERS),
+                user_interactions=self._user_interactions(user_id),
+                all_item_ids=data.item_ids(),
+            )
+        except ValidationError as exc:
+            raise LineError(f"Invalid filter or filterValues: {exc}") from None
+        found: tuple[Collection[str], Collection[str] | None] = (result.exclude, result.include)
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[key] = found
+        return found
+
+
+# --------------------------------------------------------------------------- inference
+
+
+class _Inference(_Job):
+    def __init__(self, plane: ControlPlane, job: Resource) -> None:
+        super().__init__(plane, job)
+        self._history = self._recorded_events()
+
+    def _recorded_events(self) -> dict[str, list[tuple[str, int]]]:
+        """Events recorded after training, by user (the runtime twin's history, in bulk)."""
+        owner = self.version
+        cutoff = int(owner.body.get("_cutoff") or 0)
+        event_type = owner.body.get("eventType")
+        threshold = (owner.body.get("solutionConfig") or {}).get("eventValueThreshold")
+        out: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        for ev in self.plane.store.events(self.group, after=cutoff):
+            if not ev["item_id"]:
+                continue
+            if event_type and ev["event_type"] != event_type:
+                continue
+            if threshold not in (None, "") and (
+                ev["event_value"] is None or ev["event_value"] < float(threshold)
+            ):
+                continue
+            who = ev["user_id"] if ev["user_id"] is not None else ev["session_id"]
+            out[str(who)].append((str(ev["item_id"]), int(ev["sent_at"])))
+        return dict(out)
+
+    def answer(self, line: Mapping[str, Any]) -> dict[str, Any]:
+        kind = self.kind
+        values = _filter_values(line, self.expression is not None)
+        scored: Scored
+        if kind == "PERSONALIZED_RANKING":
+            user = _text(line, "userId", required=True)
+            assert user is not None
+            items = line.get("itemList")
+            if not isinstance(items, list) or not items:
+                raise LineError("itemList must be a non-empty list of item ids.")
+            if len(items) > MAX_ITEM_LIST:
+                raise LineError(f"itemList can have at most {MAX_ITEM_LIST} items.")
+            if not all(isinstance(i, str) and i for i in items):
+                raise LineError("itemList must hold non-empty strings.")
+            exclude, candidates = self.item_sets(values, user_id=user, item_id=None)
+            ranked = self.model.rank(user, items, history=self._history.get(user, ()))
+            excluded = set(exclude)
+            allowed = set(candidates) if candidates is not None else None
+            scored = [
+                (i, s) for i, s in ranked if i not in excluded and (allowed is None or i in allowed)
+            ]
+        elif kind == "RELATED_ITEMS":
+            item = _text(line, "itemId", required=True)
+            assert item is not None
+            user = _text(line, "userId", required=False)
+            exclude, candidates = self.item_sets(values, user_id=user, item_id=item)
+            scored = self.model.related(item, self.n, exclude=exclude, candidates=candidates)
+        else:
+            user = _text(line, "userId", required=kind == "USER_PERSONALIZATION")
+            exclude, candidates = self.item_sets(values, user_id=user, item_id=None)
+            history = self._history.get(user, []) if user is not None else []
+            scored = self.model.recommend(
+                user, self.n, history=history, exclude=exclude, candidates=candidates
+            )
+        return {
+            "recommendedItems": [item for item, _ in scored],
+            "scores": [
+                float(score) if score is not None and math.isfinite(score) else None
+                for _, score in scored
+            ],
+        }
+
+    def run_file(self, lines: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for k, line in enumerate(lines):
+            if k and k % _CHECK_EVERY == 0:
+                self.check_running()
+            try:
+                out.append({"input": line, "output": self.answer(line), "error": None})
+            except (LineError, TwinError) as exc:
+                message = exc.message if isinstance(exc, TwinError) else str(exc)
+                out.append({"input": line, "output": None, "error": message})
+        return out
+
+
+# --------------------------------------------------------------------------- segments
+
+_CONDITION = re.compile(
+    r"""\s*ITEMS\.(?P<field>[A-Za-z_][A-Za-z0-9_]*)\s*=\s*
+        (?:"(?P<dq>(?:[^"\\]|\\.)*)"|'(?P<sq>(?:[^'\\]|\\.)*)'|(?P<bare>[^\s"']+))\s*""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_AND = re.compile(r"AND\b", re.IGNORECASE)
+
+
+def parse_item_attributes(query: str) -> list[tuple[str, str]]:
+    """``'ITEMS.genres = "Comedy" AND ITEMS.genres = "Action"'`` -> ``[("genres", "Comedy"), ...]``.
+
+    Item-Attribute-Affinity queries take ``ITEMS.<field> = <value>`` conditions joined
+    with ``AND`` only; ``\\`` escapes quotes in values (reference §5.3,
+    [DG:prepare-input-data-user-segment]).
+
+    Raises:
+        ValueError: The query is not of that form (the message says where).
+    """
+    out: list[tuple[str, str]] = []
+    pos = 0
+    while True:
+        match = _CONDITION.match(query, pos)
+        if match is None:
+            raise ValueError(
+                f'expected ITEMS.<field> = "value" at character {pos} of {query!r} '
+                "(only = and AND are supported)"
+            )
+        raw = match.group("dq") if match.group("dq") is not None else match.group("sq")
+        value = re.sub(r"\\(.)", r"\1", raw) if raw is not None else str(match.group("bare"))
+        out.append((match.group("field"), value))
+        pos = match.end()
+        if pos >= len(query):
+            return out
+        joiner = _AND.match(query, pos)
+        if joiner is None:
+            raise ValueError(
+                f"expected AND at character {pos} of {query!r} (OR is not supported: "
+                "send one query per line instead)"
+            )
+        pos = joiner.end()
+
+
+class _Segments(_Job):
+    def __init__(self, plane: ControlPlane, job: Resource) -> None:
+        super().__init__(plane, job)
+        self._allowed: dict[Any, Callable[[str], bool]] = {}
+
+    def _items_with(self, query: str) -> list[str]:
+        import pyarrow as pa
+
+        from personakit.local.filtering import apply_filter
+
+        try:
+            conditions = parse_item_attributes(query)
+        except ValueError as exc:
+            raise LineError(f"Invalid itemAttributes: {exc}") from None
+        items = self.data.table(DatasetType.ITEMS)
+        schema = self.data.schema(DatasetType.ITEMS)
+        if items is None or schema is None:
+            raise LineError("itemAttributes need an Items dataset.")
+        by_lower = {name.lower(): name for name in items.column_names}
+        chosen: set[str] | None = None
+        for field, value in conditions:
+            column = by_lower.get(field.lower())
+            if column is None or column == "ITEM_ID":
+                known = ", ".join(n for n in items.column_names if n != "ITEM_ID")
+                raise LineError(f"The Items dataset has no field {field} (fields: {known}).")
+            if column in schema and schema[column].textual:
+                raise LineError(f"{column} is a textual field; it cannot be an item attribute.")
+            numeric = pa.types.is_integer(items.schema.field(column).type) or pa.types.is_floating(
+                items.schema.field(column).type
+            )
+            if numeric:
+                try:
+                    float(value)
+                except ValueError:
+                    raise LineError(f"{column} is numeric; {value!r} is not a number.") from None
+                expression = f"INCLUDE ItemID WHERE Items.{column} = {value}"
+            else:
+                if '"' in value:
+                    raise LineError(f"Values with double quotes are not supported: {value!r}.")
+                expression = f'INCLUDE ItemID WHERE Items.{column} IN ("{value}")'
+            try:
+                result = apply_filter(
+                    expression,
+                    filter_values={},
+                    user_id=None,
+                    item_id=None,
+                    items=items,
+                    users=None,
+                    user_interactions=None,
+                    all_item_ids=self.data.item_ids(),
+                )
+            except ValidationError as exc:
+                raise LineError(f"Invalid itemAttributes: {exc}") from None
+            found = set(result.include or ())
+            chosen = found if chosen is None else chosen & found
+        return sorted(chosen or ())
+
+    def _user_filter(self, values: Mapping[str, str]) -> Callable[[str], bool] | None:
+        from personakit.local.filtering import apply_filter
+
+        if self.expression is None:
+            return None
+        key = tuple(sorted(values.items()))
+        hit = self._allowed.get(key)
+        if hit is not None:
+            return hit
+        data = self.data
+        users = getattr(self.model, "users", None)
+        candidates: list[str] = list(getattr(users, "names", []))
+        try:
+            result = apply_filter(
+                self.expression,
+                filter_values=values,
+                user_id=None,
+                item_id=None,
+                items=data.table(DatasetType.ITEMS),
+                users=data.table(DatasetType.USERS),
+                user_interactions=data.table(DatasetType.INTERACTIONS),
+                all_item_ids=candidates,
+                target="UserID",
+            )
+        except ValidationError as exc:
+            raise LineError(f"Invalid filter or filterValues: {exc}") from None
+        allowed = result.__contains__
+        self._allowed[key] = allowed
+        return allowed
+
+    def answer(self, line: Mapping[str, Any]) -> dict[str, Any]:
+        values = _filter_values(line, self.expression is not None)
+        if self.recipe == "aws-item-attribute-affinity":
+            query = line.get("itemAttributes")
+            if not isinstance(query, str) or not query.strip():
+                raise LineError("itemAttributes must be a non-empty string.")
+            items = self._items_with(query)
+        else:
+            item = _text(line, "itemId", required=True)
+            assert item is not None
+            items = [item]
+        allowed = self._user_filter(values)
+        if allowed is None:
+            users = self.model.users_for_items(items, self.n)
+        else:
+            every = self.model.users_for_items(items, len(getattr(self.model, "users", ())))
+            users = [pair for pair in every if allowed(pair[0])][: self.n]
+        return {"usersList": [user for user, _ in users]}
+
+    def run_file(self, lines: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for line in lines:
+            try:
+                out.append({"input": line, "output": self.answer(line)})
+            except LineError as exc:
+                out.append({"input": line, "output": None, "error": str(exc)})
+        return out
+
+
+# --------------------------------------------------------------------------- the job
+
+
+def run_batch_job(plane: ControlPlane, job: Resource) -> None:
+    """Answer every input line of ``job`` and write the output files.
+
+    Raises:
+        JobFailed: The job cannot run (its message is the ``failureReason``).
+    """
+    started = time.monotonic()
+    segment = job.kind == SEGMENT_JOB
+    runner: _Inference | _Segments = _Segments(plane, job) if segment else _Inference(plane, job)
+    if segment and runner.kind != "USER_SEGMENTATION":
+        raise JobFailed(f"The solution version {runner.version.arn} is not USER_SEGMENTATION.")
+    source = str(job.body["jobInput"]["s3DataSource"]["path"])
+    target = str(job.body["jobOutput"]["s3DataDestination"]["path"])
+    files = _sources(plane, source)
+    out_bucket, out_prefix = _output_prefix(plane, target)
+    parsed: list[tuple[str, list[dict[str, Any]]]] = []
+    for bucket, key, path, _ in files:
+        uri = f"s3://{bucket}/{key}"
+        lines = _read_lines(path, uri)
+        if segment:
+            cap = (
+                MAX_ATTRIBUTE_QUERIES
+                if runner.recipe == "aws-item-attribute-affinity"
+                else MAX_ITEM_AFFINITY_LINES
+            )
+            if len(lines) > cap:
+                raise JobFailed(
+                    f"{uri} has {len(lines)} lines; a {runner.recipe} batch segment job takes at "
+                    f"most {cap} per input file."
+                )
+        parsed.append((key, lines))
+    count = 0
+    for key, lines in parsed:
+        runner.check_running()
+        answered = runner.run_file(lines)
+        name = key.rsplit("/", 1)[-1]
+        _write(plane, out_bucket, f"{out_prefix}{name}.out", answered)
+        count += len(lines)
+    logger.info(
+        "personakit local engine: %s answered %d lines in %.2fs",
+        job.arn,
+        count,
+        time.monotonic() - started,
+    )
