@@ -5,6 +5,11 @@ With credentials, swap ``Catalog.load()`` for ``cost.refresh(session)`` to read
 today's prices from the AWS Price List API.
 
     python examples/cost_advice.py
+
+The same from a shell: ``personakit cost advise huggingface-llm-falcon-7b-bf16`` and
+``personakit cost estimate --data-gb 10 --training-hours 20 --campaign-tps 1``; with
+credentials, ``personakit cost running`` lists what bills now and ``personakit sweep``
+what crashed runs left behind (see docs/cost.md and docs/sweep.md).
 """
 
 from __future__ import annotations

@@ -146,7 +146,29 @@ class QuotaExceededError(PersonakitError):
 
 
 class BudgetExceededError(PersonakitError):
-    """Creating a resource would push projected spend past the budget."""
+    """Creating a resource would push projected spend past the budget.
+
+    The numbers behind the refusal, when the guard knows them: ``what`` was refused
+    (``"2 x ml.g5.2xlarge"``), ``projected_usd`` is the spend it would lead to (spent
+    + what already runs + the new resource, over the guard's horizon), ``budget_usd``
+    the budget, ``remaining_usd`` what is left of it before the new resource
+    (negative when what already runs overshoots).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        what: str | None = None,
+        projected_usd: float | None = None,
+        budget_usd: float | None = None,
+        remaining_usd: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.what = what
+        self.projected_usd = projected_usd
+        self.budget_usd = budget_usd
+        self.remaining_usd = remaining_usd
 
 
 class TeardownError(PersonakitError):

@@ -20,7 +20,10 @@ TODAY = dt.date(2026, 11, 29)
 
 @pytest.fixture
 def offline(session: Session) -> CostGuard:
-    return CostGuard(session, budget_usd=1200, catalog=Catalog.load(), today=lambda: TODAY)
+    # these tests check the new deployment alone (what runs: tests/cost/test_inventory.py)
+    return CostGuard(
+        session, budget_usd=1200, catalog=Catalog.load(), today=lambda: TODAY, count_running=False
+    )
 
 
 def test_check_deploy_allows_what_a_month_of_fits(offline: CostGuard) -> None:
@@ -39,7 +42,9 @@ def test_check_deploy_refuses_what_does_not(offline: CostGuard) -> None:
 
 
 def test_spent_money_is_not_available(session: Session) -> None:
-    guard = CostGuard(session, budget_usd=1200, spent_usd=200, catalog=Catalog.load())
+    guard = CostGuard(
+        session, budget_usd=1200, spent_usd=200, catalog=Catalog.load(), count_running=False
+    )
     assert guard.remaining_usd == 1000
     with pytest.raises(BudgetExceededError, match=r"only \$1,000\.00 of the \$1,200\.00"):
         guard.check_deploy("ml.g5.2xlarge")  # $1,105.95 > $1,000
@@ -52,6 +57,7 @@ def test_expired_credits(session: Session) -> None:
         credit_expires="2026-11-01",
         catalog=Catalog.load(),
         today=lambda: TODAY,
+        count_running=False,
     )
     with pytest.raises(BudgetExceededError, match="expired on 2026-11-01"):
         guard.check_deploy("ml.t3.medium")
@@ -64,6 +70,7 @@ def test_credits_expiring_within_the_month_are_mentioned(session: Session) -> No
         credit_expires=dt.date(2026, 12, 9),
         catalog=Catalog.load(),
         today=lambda: TODAY,
+        count_running=False,
     )
     check = guard.check_deploy("ml.g5.2xlarge")
     assert check.note is not None
@@ -103,7 +110,7 @@ def test_live_prices_come_from_the_sessions_pricing_client(
             "MaxResults": 100,
         },
     )
-    guard = CostGuard(session, budget_usd=1000)
+    guard = CostGuard(session, budget_usd=1000, count_running=False)
 
     check = guard.check_deploy("ml.g5.2xlarge")  # $1.30 x 730 = $949 <= $1,000
 

@@ -10,14 +10,19 @@
     print(cost.compare("ml.g4dn.4xlarge", "ml.p3.2xlarge", model="bloom-1b1"))
     print(cost.estimate(data_gb=10, training_hours=20, campaign_tps_hours=(1, 730)))
 
-    guard = cost.CostGuard(session, budget_usd=15_000)
+    print(cost.running(session))                         # what bills now, $/h, who made it
+    guard = cost.CostGuard(session, budget_usd=15_000, credit_expires="2027-03-31")
+    print(guard.status())                                 # burn rate, projection to expiry
     guard.check_deploy("ml.g5.2xlarge")   # BudgetExceededError if a month is too dear
+    print(cost.sweep(session, older_than="2h"))           # leftovers of crashed runs (dry run)
 
 Modules: :mod:`~personakit.cost.catalog` (instance data, layer 1),
 :mod:`~personakit.cost.models` (model sizes), :mod:`~personakit.cost.advice`
 (fit, price, throughput), :mod:`~personakit.cost.personalize` (Personalize
 estimate), :mod:`~personakit.cost.pricing` (Price List API, layer 3),
-:mod:`~personakit.cost.guard` (CostGuard).
+:mod:`~personakit.cost.inventory` (what runs), :mod:`~personakit.cost.guard`
+(CostGuard), :mod:`~personakit.cost.sweep` (leftovers), :mod:`~personakit.cost.cli`
+(the ``personakit cost`` and ``personakit sweep`` commands).
 """
 
 from __future__ import annotations
@@ -34,10 +39,12 @@ from personakit.cost.advice import (
     instances_needed,
 )
 from personakit.cost.catalog import HOURS_PER_MONTH, Accelerator, Catalog, InstanceType, Price
-from personakit.cost.guard import CostGuard, DeployCheck
+from personakit.cost.guard import BudgetStatus, CostGuard, DeployCheck
+from personakit.cost.inventory import Inventory, RunningResource, parse_duration, running
 from personakit.cost.models import KNOWN_MODELS, ModelSize
 from personakit.cost.personalize import Estimate, LineItem, estimate
 from personakit.cost.pricing import refresh
+from personakit.cost.sweep import SweepItem, SweepReport, sweep
 
 __all__ = [
     "HOURS_PER_MONTH",
@@ -45,21 +52,29 @@ __all__ = [
     "Accelerator",
     "Advice",
     "Benchmark",
+    "BudgetStatus",
     "Catalog",
     "Comparison",
     "CostGuard",
     "DeployCheck",
     "Estimate",
     "InstanceType",
+    "Inventory",
     "LineItem",
     "ModelSize",
     "Option",
     "Price",
+    "RunningResource",
     "SpecInfo",
+    "SweepItem",
+    "SweepReport",
     "Workload",
     "advise",
     "compare",
     "estimate",
     "instances_needed",
+    "parse_duration",
     "refresh",
+    "running",
+    "sweep",
 ]

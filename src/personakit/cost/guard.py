@@ -1,16 +1,16 @@
-"""CostGuard: advice, estimates and a budget check before anything that bills by the hour.
+"""CostGuard: advice, estimates, what is running, and a budget check before anything bills.
 
-This is the first half of CostGuard (layer 3: it talks to the ``pricing`` client
-of a :class:`~personakit.session.Session`). It gives the advice functions a
-catalog with the session's live prices, and refuses a deployment whose projected
-monthly cost exceeds what is left of the budget::
+Layer 3: it talks to the ``pricing`` client of a :class:`~personakit.session.Session`
+(live prices) and, through :func:`~personakit.cost.inventory.running`, to its
+``personalize`` and ``sagemaker`` clients (what already bills)::
 
     guard = pk.cost.CostGuard(session, budget_usd=15_000, credit_expires="2027-03-31")
     print(guard.advise("huggingface-llm-falcon-7b-bf16"))
+    print(guard.status())                            # burn rate, projection to expiry
     guard.check_deploy("ml.g5.2xlarge", count=1)     # raises BudgetExceededError if too dear
 
-What is left of the budget is ``budget_usd - spent_usd`` here; the inventory of
-running resources (endpoints, campaigns) is not subtracted yet.
+``check_deploy`` refuses a deployment when a month (730 h) of it, plus a month of
+what already runs, exceeds ``budget_usd - spent_usd``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import attrs
 
 from personakit.cost.advice import Advice, Comparison, advise, compare
 from personakit.cost.catalog import HOURS_PER_MONTH, Catalog, Price
+from personakit.cost.inventory import Inventory, running
 from personakit.cost.personalize import Estimate, estimate
 from personakit.cost.pricing import refresh
 from personakit.errors import BudgetExceededError, ConfigurationError
@@ -32,7 +33,7 @@ from personakit.errors import BudgetExceededError, ConfigurationError
 if TYPE_CHECKING:
     from personakit.session import Session
 
-__all__ = ["CostGuard", "DeployCheck"]
+__all__ = ["BudgetStatus", "CostGuard", "DeployCheck"]
 
 logger = logging.getLogger(__name__)
 
@@ -68,13 +69,81 @@ class DeployCheck:
     usd_per_month: float
     remaining_usd: float
     note: str | None = None
+    running_usd_per_hour: float = 0.0
 
     def __str__(self) -> str:
+        already = (
+            f" after {_usd(self.running_usd_per_hour * HOURS_PER_MONTH)}/month already running"
+            if self.running_usd_per_hour
+            else ""
+        )
         text = (
             f"{self.count} x {self.instance_type} in {self.region}: ${self.usd_per_hour:,.4g}/h, "
             f"${self.usd_per_month:,.2f}/month; ${self.remaining_usd:,.2f} of the budget left"
+            f"{already}"
         )
         return text + (f" ({self.note})" if self.note else "")
+
+
+@attrs.frozen(kw_only=True)
+class BudgetStatus:
+    """Where the budget stands: spent, burning, projected to the credits' expiry.
+
+    Attributes:
+        budget_usd: The budget.
+        spent_usd: Already spent.
+        usd_per_hour: The burn rate of what runs now (:attr:`Inventory.usd_per_hour`).
+        horizon_hours: Hours projected over: until the credits expire, else a month.
+        projected_usd: ``spent_usd + usd_per_hour x horizon_hours``.
+        remaining_usd: ``budget_usd - projected_usd`` (negative: the budget runs out).
+        credit_expires: When the credits expire, if known.
+        runs_out_at: When, at this burn rate, ``spent_usd`` reaches the budget
+            (``None`` when nothing burns).
+        inventory: What runs.
+    """
+
+    budget_usd: float
+    spent_usd: float
+    usd_per_hour: float
+    horizon_hours: float
+    projected_usd: float
+    remaining_usd: float
+    credit_expires: dt.date | None
+    runs_out_at: dt.datetime | None
+    inventory: Inventory
+
+    @property
+    def over_budget(self) -> bool:
+        """Whether the projection exceeds the budget."""
+        return self.projected_usd > self.budget_usd
+
+    def __str__(self) -> str:
+        until = (
+            f"to the credits' expiry on {self.credit_expires.isoformat()}"
+            if self.credit_expires
+            else "over a month"
+        )
+        lines = [
+            f"budget {_usd(self.budget_usd)}, spent {_usd(self.spent_usd)}, burning "
+            f"{_usd(self.usd_per_hour)}/h ({_usd(self.usd_per_hour * 24)}/day)",
+            f"projected {_usd(self.projected_usd)} {until} ({self.horizon_hours:,.0f} h): "
+            + (
+                f"{_usd(-self.remaining_usd)} OVER budget"
+                if self.over_budget
+                else f"{_usd(self.remaining_usd)} left"
+            ),
+        ]
+        if self.runs_out_at is not None:
+            lines.append(
+                f"at this rate the budget runs out on {self.runs_out_at:%Y-%m-%d %H:%M} UTC"
+            )
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        text = "<br>".join(html.escape(line) for line in str(self).splitlines())
+        return f"<div>{text}</div>{self.inventory._repr_html_()}"
 
 
 class CostGuard:
@@ -91,6 +160,9 @@ class CostGuard:
         live_prices: read prices from the Price List API on first use (falls back
             to the packaged snapshot offline); ``False`` uses the snapshot directly.
         today: the clock for credit expiry (injectable for tests).
+        count_running: count what already runs in the account and region
+            (:meth:`running`) in :meth:`check_deploy`; ``False`` checks the new
+            deployment alone.
     """
 
     def __init__(
@@ -104,6 +176,7 @@ class CostGuard:
         region: str | None = None,
         live_prices: bool = True,
         today: Callable[[], dt.date] = _today,
+        count_running: bool = True,
     ) -> None:
         if budget_usd < 0 or spent_usd < 0:
             raise ConfigurationError("budget_usd and spent_usd must be >= 0")
@@ -115,6 +188,7 @@ class CostGuard:
         self._catalog = catalog
         self._live = live_prices
         self._today = today
+        self.count_running = count_running
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ catalog
@@ -129,8 +203,49 @@ class CostGuard:
 
     @property
     def remaining_usd(self) -> float:
-        """``budget_usd - spent_usd`` (running resources are not counted yet)."""
+        """``budget_usd - spent_usd``; :meth:`status` projects what runs on top."""
         return self.budget_usd - self.spent_usd
+
+    # ------------------------------------------------------------------ running
+
+    def running(self, **kwargs: Any) -> Inventory:
+        """:func:`personakit.cost.running` on this guard's session and catalog."""
+        kwargs.setdefault("catalog", self.catalog)
+        return running(self.session, **kwargs)
+
+    def status(
+        self, inventory: Inventory | None = None, *, now: dt.datetime | None = None
+    ) -> BudgetStatus:
+        """Burn rate, spend projected to the credits' expiry (else over a month), what is left.
+
+        Args:
+            inventory: What runs; listed with :meth:`running` when ``None``.
+            now: The current time (tests); UTC now when ``None``.
+        """
+        inventory = inventory if inventory is not None else self.running()
+        now = now or inventory.taken_at
+        if self.credit_expires is not None:
+            end = dt.datetime.combine(self.credit_expires, dt.time(), tzinfo=dt.timezone.utc)
+            horizon = max(0.0, (end - now).total_seconds() / 3600)
+        else:
+            horizon = HOURS_PER_MONTH
+        burn = inventory.usd_per_hour
+        projected = self.spent_usd + burn * horizon
+        runs_out = None
+        if burn > 0:
+            hours = max(0.0, self.budget_usd - self.spent_usd) / burn
+            runs_out = now + dt.timedelta(hours=hours)
+        return BudgetStatus(
+            budget_usd=self.budget_usd,
+            spent_usd=self.spent_usd,
+            usd_per_hour=burn,
+            horizon_hours=horizon,
+            projected_usd=projected,
+            remaining_usd=self.budget_usd - projected,
+            credit_expires=self.credit_expires,
+            runs_out_at=runs_out,
+            inventory=inventory,
+        )
 
     # ------------------------------------------------------------------ advice
 
@@ -154,11 +269,19 @@ class CostGuard:
     # ------------------------------------------------------------------ budget
 
     def check_deploy(
-        self, instance_type: str, count: int = 1, region: str | None = None
+        self,
+        instance_type: str,
+        count: int = 1,
+        region: str | None = None,
+        *,
+        inventory: Inventory | None = None,
     ) -> DeployCheck:
         """Allow ``count`` x ``instance_type`` only if a month of it fits the remaining budget.
 
-        The projection is ``price per hour x count x 730 h``.
+        The projection is ``(price per hour x count + what already runs per hour) x
+        730 h`` against ``budget_usd - spent_usd``. What already runs is
+        ``inventory``, else listed with :meth:`running` (unless the guard was made
+        with ``count_running=False``).
 
         Raises:
             BudgetExceededError: the projection exceeds what is left of the budget,
@@ -179,15 +302,25 @@ class CostGuard:
             )
         per_hour = price.usd_per_hour * count
         per_month = per_hour * HOURS_PER_MONTH
-        remaining = self.remaining_usd
+        what = f"{count} x {instance_type}"
+        if inventory is None and self.count_running:
+            inventory = self.running()
+        burn = inventory.usd_per_hour if inventory is not None else 0.0
+        running_month = burn * HOURS_PER_MONTH
+        remaining = self.remaining_usd - running_month
+        projected = self.spent_usd + running_month + per_month
         today = self._today()
         note = None
         if self.credit_expires is not None:
             days = (self.credit_expires - today).days
             if days < 0:
                 raise BudgetExceededError(
-                    f"the credits expired on {self.credit_expires.isoformat()}: {count} x "
-                    f"{instance_type} ({_usd(per_month)}/month) would be billed to you"
+                    f"the credits expired on {self.credit_expires.isoformat()}: {what} "
+                    f"({_usd(per_month)}/month) would be billed to you",
+                    what=what,
+                    projected_usd=projected,
+                    budget_usd=self.budget_usd,
+                    remaining_usd=0.0,
                 )
             if days * 24 < HOURS_PER_MONTH:
                 note = (
@@ -195,10 +328,21 @@ class CostGuard:
                     "delete the endpoint before then"
                 )
         if per_month > remaining:
+            already = (
+                f" after {_usd(running_month)} a month for the {len(inventory)} resource(s) "
+                f"already running ({_usd(burn)}/h)"
+                if inventory is not None and burn
+                else ""
+            )
             raise BudgetExceededError(
-                f"{count} x {instance_type} in {region} costs {_usd(per_hour)}/h, "
+                f"{what} in {region} costs {_usd(per_hour)}/h, "
                 f"{_usd(per_month)} a month (730 h), but only {_usd(remaining)} of the "
-                f"{_usd(self.budget_usd)} budget is left; price {price} from {price.source}"
+                f"{_usd(self.budget_usd)} budget is left{already}; price {price} from "
+                f"{price.source}",
+                what=what,
+                projected_usd=projected,
+                budget_usd=self.budget_usd,
+                remaining_usd=remaining,
             )
         check = DeployCheck(
             instance_type=instance_type,
@@ -209,6 +353,7 @@ class CostGuard:
             usd_per_month=per_month,
             remaining_usd=remaining - per_month,
             note=note,
+            running_usd_per_hour=burn,
         )
         logger.info("budget check passed: %s", check)
         return check

@@ -1,0 +1,820 @@
+"""Find and delete what crashed runs left behind (resources tagged ``personakit:run``).
+
+Layer 3. Every resource personakit creates carries ``personakit:run=<run id>``; a
+run that crashed, or a notebook killed mid-way, leaves them billing. ``sweep``
+finds them and, unless it is a dry run, deletes them::
+
+    report = pk.cost.sweep(session)                          # dry run: lists, deletes nothing
+    print(report)
+    report = pk.cost.sweep(session, dry_run=False, older_than="2h")
+    report = pk.cost.sweep(session, dry_run=False, run_id="20261129-0815-ab12")
+
+What it deletes:
+
+* Amazon Personalize: dataset groups tagged ``personakit:run`` with everything in
+  them (a group can only be deleted empty), and tagged resources in other groups
+  (campaigns, recommenders, solutions, event trackers, filters, datasets) with
+  what depends on them; the schemas of the deleted datasets when personakit named
+  them (``pk-<type>-<hash>``) and nothing else uses them. The order, the stopping
+  of training still in progress, the retries of ``ResourceInUseException`` and the
+  waits until ``Describe*`` says each is gone are those of
+  :class:`personakit._resource.Teardown` (reference ``personalize.md`` §8.2).
+* SageMaker: endpoints tagged ``personakit:run`` (with their tagged config and
+  models), endpoints past their ``personakit:expires-at`` time whatever their age,
+  tagged endpoint configs and models no endpoint uses, and, only with
+  ``include_idle_endpoints=True``, untagged endpoints without a single invocation
+  over ``idle_window`` (the endpoint only: its config and model cost nothing and let
+  you recreate it). Endpoints are deleted as :meth:`LLMEndpoint.delete
+  <personakit.llm.LLMEndpoint.delete>` does.
+
+``older_than`` spares anything younger (a run still going); ``run_id`` restricts
+the sweep to one run. Errors are collected per resource, never fatal midway: the
+report lists what was deleted, what was left and why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import html
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+from botocore.exceptions import ClientError
+
+from personakit._resource import Ctx, Teardown, Timing, find_all, in_flight
+from personakit._retry import error_code
+from personakit._wait import WaitSpec, sagemaker_not_found, wait_gone
+from personakit.cost.inventory import (
+    _aware,
+    _tags_dict,
+    _utcnow,
+    endpoint_invocations,
+    format_age,
+    parse_duration,
+    table,
+)
+from personakit.errors import ConfigurationError, TeardownError
+from personakit.llm.endpoint import EXPIRES_TAG, EndpointTiming, LLMEndpoint
+from personakit.session import RUN_TAG
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from personakit.session import Session
+
+__all__ = ["SweepItem", "SweepReport", "sweep"]
+
+logger = logging.getLogger(__name__)
+
+#: Schema names personakit gives (``dataset.py``: ``pk-<dataset type>-<16 hex>``).
+_OUR_SCHEMA = re.compile(r"^pk-[a-z_]+-[0-9a-f]{16}$")
+#: Default idle window: the reference's idle check sums ``Invocations`` over 14 days
+#: (jumpstart.md, forgotten endpoints: aws-doctor's default).
+DEFAULT_IDLE_WINDOW = dt.timedelta(days=14)
+
+Outcome = Literal["would delete", "deleted", "stopped", "settled", "left", "failed"]
+
+_GONE = WaitSpec(
+    name="sagemaker-gone",
+    status=lambda _: "Present",
+    reason=lambda _: None,
+    ok=(),
+    failed_suffix=None,
+    gone=sagemaker_not_found,
+)
+
+
+@attrs.frozen(kw_only=True)
+class SweepItem:
+    """One resource the sweep found, why, and what became of it.
+
+    Attributes:
+        service: ``"personalize"`` or ``"sagemaker"``.
+        kind: ``"dataset_group"``, ``"campaign"``, ``"endpoint"``, ``"endpoint_config"``, ...
+        name: Its name.
+        arn: Its ARN (or name, for SageMaker configs and models without one).
+        reason: Why it was picked (its run tag, its expiry, idleness, its parent).
+        run_id: Its ``personakit:run`` tag, if any.
+        created: When it was created, if known.
+        outcome: ``"would delete"`` (dry run), ``"deleted"``, ``"stopped"`` /
+            ``"settled"`` (jobs: they cannot be deleted), ``"left"`` (in use by
+            something the sweep does not own), ``"failed"``.
+        error: What went wrong, for ``"failed"``.
+    """
+
+    service: Literal["personalize", "sagemaker"]
+    kind: str
+    name: str
+    arn: str
+    reason: str
+    run_id: str | None = None
+    created: dt.datetime | None = None
+    outcome: Outcome = "would delete"
+    error: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SweepReport:
+    """What :func:`sweep` found and did.
+
+    Attributes:
+        region: Where it looked.
+        dry_run: Whether it only listed.
+        items: Everything picked, in deletion order.
+        spared: Resources of personakit seen but spared (too young, another run), as text.
+        notes: What could not be listed.
+        taken_at: When the sweep started (UTC).
+    """
+
+    region: str
+    dry_run: bool
+    items: tuple[SweepItem, ...]
+    spared: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    taken_at: dt.datetime = attrs.field(factory=_utcnow)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def deleted(self) -> tuple[SweepItem, ...]:
+        """Items deleted (or stopped/settled jobs)."""
+        return tuple(i for i in self.items if i.outcome in ("deleted", "stopped", "settled"))
+
+    @property
+    def failed(self) -> tuple[SweepItem, ...]:
+        """Items that could not be deleted."""
+        return tuple(i for i in self.items if i.outcome == "failed")
+
+    @property
+    def ok(self) -> bool:
+        """No deletion failed."""
+        return not self.failed
+
+    def raise_for_errors(self) -> None:
+        """Raise :class:`~personakit.errors.TeardownError` when something could not be deleted."""
+        if self.failed:
+            raise TeardownError(
+                [(i.arn, RuntimeError(i.error or "failed")) for i in self.failed],
+                [i.arn for i in self.failed],
+                how_to_fix="run `personakit sweep --yes` again, or delete them by hand",
+            )
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per item."""
+        import pandas as pd
+
+        columns = [f.name for f in attrs.fields(SweepItem)]
+        return pd.DataFrame([attrs.asdict(i) for i in self.items], columns=columns)
+
+    def summary(self) -> str:
+        """One line: how many found, deleted, failed."""
+        if self.dry_run:
+            return (
+                f"sweep of {self.region} (dry run): {len(self.items)} resource(s) would be "
+                "deleted" + ("; run with dry_run=False (CLI: --yes) to delete them" if self else "")
+            )
+        return (
+            f"sweep of {self.region}: {len(self.deleted)} of {len(self.items)} resource(s) "
+            f"deleted, {len(self.failed)} failed"
+        )
+
+    def _rows(self) -> list[list[str]]:
+        return [
+            [
+                i.outcome,
+                i.service,
+                i.kind.replace("_", " "),
+                i.name,
+                i.run_id or "-",
+                format_age(None if i.created is None else self.taken_at - i.created),
+                i.reason + (f" [{i.error}]" if i.error else ""),
+            ]
+            for i in self.items
+        ]
+
+    def __str__(self) -> str:
+        out = [self.summary()]
+        if self.items:
+            head = ["action", "service", "kind", "name", "run", "age", "why"]
+            out.append(table(head, self._rows(), right=(5,)))
+        out.extend(f"spared: {s}" for s in self.spared)
+        out.extend(f"note: {n}" for n in self.notes)
+        return "\n".join(out)
+
+    def _repr_html_(self) -> str:
+        head = "".join(
+            f"<th>{h}</th>" for h in ("action", "service", "kind", "name", "run", "age", "why")
+        )
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+            for row in self._rows()
+        )
+        extra = "".join(
+            f"<li>{html.escape(t)}</li>"
+            for t in [*(f"spared: {s}" for s in self.spared), *self.notes]
+        )
+        return (
+            f"<div><b>{html.escape(self.summary())}</b>"
+            + (f"<table><tr>{head}</tr>{body}</table>" if self.items else "")
+            + (f"<ul>{extra}</ul>" if extra else "")
+            + "</div>"
+        )
+
+
+# --------------------------------------------------------------------------- finding
+
+
+@attrs.define
+class _Pick:
+    item: SweepItem
+    parent: _Pick | None = None
+
+
+class _Sweeper:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        run_id: str | None,
+        older_than: dt.timedelta | None,
+        idle_window: dt.timedelta | None,
+        timing: Timing | None,
+        now: dt.datetime,
+    ) -> None:
+        self.session = session
+        self.ctx = Ctx(session, timing)
+        self.run_id = run_id
+        self.older_than = older_than
+        self.idle_window = idle_window
+        self.now = now
+        self.picks: dict[str, _Pick] = {}
+        self.spared: list[str] = []
+        self.notes: list[str] = []
+
+    # ------------------------------------------------------------------ rules
+
+    def ours(self, tags: Mapping[str, str]) -> bool:
+        value = tags.get(RUN_TAG)
+        return value is not None and (self.run_id is None or value == self.run_id)
+
+    def old_enough(self, created: dt.datetime | None) -> bool:
+        if self.older_than is None:
+            return True
+        return created is not None and self.now - created >= self.older_than
+
+    def judge(self, tags: Mapping[str, str], created: dt.datetime | None, label: str) -> str | None:
+        """The reason to sweep a tagged resource, or None (noting why it is spared)."""
+        value = tags.get(RUN_TAG)
+        if value is None:
+            return None
+        if not self.ours(tags):
+            self.spared.append(f"{label}: run {value}, not {self.run_id}")
+            return None
+        if not self.old_enough(created):
+            age = format_age(None if created is None else self.now - created)
+            self.spared.append(f"{label}: {age} old, younger than {format_age(self.older_than)}")
+            return None
+        return f"{RUN_TAG}={value}"
+
+    def pick(
+        self,
+        service: Literal["personalize", "sagemaker"],
+        kind: str,
+        arn: str,
+        name: str,
+        reason: str,
+        *,
+        tags: Mapping[str, str] | None = None,
+        created: dt.datetime | None = None,
+        parent: _Pick | None = None,
+    ) -> _Pick:
+        found = self.picks.get(arn)
+        if found is not None:
+            return found
+        item = SweepItem(
+            service=service,
+            kind=kind,
+            name=name,
+            arn=arn,
+            reason=reason,
+            run_id=(tags or {}).get(RUN_TAG),
+            created=created,
+        )
+        self.picks[arn] = _Pick(item, parent)
+        return self.picks[arn]
+
+    def section(self, what: str, fn: Callable[[], None]) -> None:
+        try:
+            fn()
+        except NotImplementedError as exc:
+            self.notes.append(f"{what}: not available on this engine ({exc})")
+        except ClientError as exc:
+            self.notes.append(f"{what}: could not be listed ({error_code(exc)}: {exc})")
+            logger.warning("sweep: %s could not be listed: %s", what, exc)
+
+    # ------------------------------------------------------------------ personalize
+
+    def ptags(self, arn: str) -> dict[str, str]:
+        try:
+            response = self.ctx.call(self.ctx.personalize.list_tags_for_resource, resourceArn=arn)
+        except (ClientError, NotImplementedError) as exc:
+            logger.debug("could not read the tags of %s: %s", arn, exc)
+            return {}
+        return _tags_dict(response.get("tags", []), "tagKey", "tagValue")
+
+    def child(
+        self,
+        kind: str,
+        summary: Mapping[str, Any],
+        arn_key: str,
+        parent: _Pick | None,
+        parent_label: str,
+    ) -> _Pick | None:
+        """Pick a resource when its parent is picked, or when it is tagged and due itself."""
+        arn = str(summary[arn_key])
+        name = str(summary.get("name") or summary.get("jobName") or arn.rsplit("/", 1)[-1])
+        created = _aware(summary.get("creationDateTime"))
+        status = str(summary.get("status") or "")
+        tags = self.ptags(arn)
+        if parent is not None:
+            return self.pick(
+                "personalize",
+                kind,
+                arn,
+                name,
+                f"in {parent_label}",
+                tags=tags,
+                created=created,
+                parent=parent,
+            )
+        reason = self.judge(tags, created, f"{kind.replace('_', ' ')} {name}")
+        if reason is None or (kind in _JOB_KINDS and not in_flight(status)):
+            return None
+        return self.pick("personalize", kind, arn, name, reason, tags=tags, created=created)
+
+    def personalize(self) -> None:
+        p = self.ctx.personalize
+        for group in find_all(self.ctx, p.list_dataset_groups, "datasetGroups"):
+            arn = str(group["datasetGroupArn"])
+            name = str(group.get("name") or arn.rsplit("/", 1)[-1])
+            status = str(group.get("status") or "")
+            created = _aware(group.get("creationDateTime"))
+            tags = self.ptags(arn)
+            reason = self.judge(tags, created, f"dataset group {name}")
+            picked = (
+                self.pick(
+                    "personalize", "dataset_group", arn, name, reason, tags=tags, created=created
+                )
+                if reason is not None and not status.startswith("DELETE")
+                else None
+            )
+            label = f"dataset group {name}"
+            self.section(f"contents of {label}", functools.partial(self.group, arn, picked, label))
+
+    def group(self, group_arn: str, picked: _Pick | None, label: str) -> None:
+        p = self.ctx.personalize
+        ctx = self.ctx
+        for summary in find_all(ctx, p.list_solutions, "solutions", datasetGroupArn=group_arn):
+            solution = self.child("solution", summary, "solutionArn", picked, label)
+            sol_label = f"solution {summary.get('name')}"
+            sol_arn = str(summary["solutionArn"])
+            for c in find_all(ctx, p.list_campaigns, "campaigns", solutionArn=sol_arn):
+                self.child("campaign", c, "campaignArn", solution, sol_label)
+            for v in find_all(
+                ctx, p.list_solution_versions, "solutionVersions", solutionArn=sol_arn
+            ):
+                if in_flight(str(v.get("status") or "")):
+                    self.child("solution_version", v, "solutionVersionArn", solution, sol_label)
+        for kind, method, key, arn_key in (
+            ("recommender", "list_recommenders", "recommenders", "recommenderArn"),
+            ("event_tracker", "list_event_trackers", "eventTrackers", "eventTrackerArn"),
+            ("filter", "list_filters", "Filters", "filterArn"),
+        ):
+            for summary in find_all(ctx, getattr(p, method), key, datasetGroupArn=group_arn):
+                self.child(kind, summary, arn_key, picked, label)
+
+        def attributions() -> None:
+            for summary in find_all(
+                ctx, p.list_metric_attributions, "metricAttributions", datasetGroupArn=group_arn
+            ):
+                self.child("metric_attribution", summary, "metricAttributionArn", picked, label)
+
+        self.section("Personalize metric attributions", attributions)
+        for summary in find_all(ctx, p.list_datasets, "datasets", datasetGroupArn=group_arn):
+            dataset = self.child("dataset", summary, "datasetArn", picked, label)
+            if dataset is None:
+                continue
+            data_arn = str(summary["datasetArn"])
+            for job in find_all(
+                ctx, p.list_dataset_import_jobs, "datasetImportJobs", datasetArn=data_arn
+            ):
+                if in_flight(str(job.get("status") or "")):
+                    self.child(
+                        "dataset_import_job", job, "datasetImportJobArn", dataset, "its dataset"
+                    )
+            schema_arn = ctx.call(p.describe_dataset, datasetArn=data_arn)["dataset"].get(
+                "schemaArn"
+            )
+            schema_name = str(schema_arn or "").rsplit("/", 1)[-1]
+            if schema_arn and _OUR_SCHEMA.match(schema_name):
+                self.pick(
+                    "personalize",
+                    "schema",
+                    str(schema_arn),
+                    schema_name,
+                    f"schema of dataset {summary.get('name')} (kept if still in use)",
+                    parent=dataset,
+                )
+
+    def batch_jobs(self) -> None:
+        """In-flight batch jobs on a picked solution's versions: settled before it is deleted."""
+        p = self.ctx.personalize
+        solutions = {i.arn for i in (x.item for x in self.picks.values()) if i.kind == "solution"}
+        if not solutions:
+            return
+        for kind, method, key, arn_key in (
+            (
+                "batch_inference_job",
+                "list_batch_inference_jobs",
+                "batchInferenceJobs",
+                "batchInferenceJobArn",
+            ),
+            (
+                "batch_segment_job",
+                "list_batch_segment_jobs",
+                "batchSegmentJobs",
+                "batchSegmentJobArn",
+            ),
+        ):
+
+            def scan(
+                method: str = method, key: str = key, kind: str = kind, arn_key: str = arn_key
+            ) -> None:
+                for job in find_all(self.ctx, getattr(p, method), key):
+                    version = str(job.get("solutionVersionArn") or "")
+                    solution = version.rsplit("/", 1)[0]
+                    if solution in solutions and in_flight(str(job.get("status") or "")):
+                        self.child(kind, job, arn_key, self.picks[solution], "its solution")
+
+            self.section(f"Personalize {kind.replace('_', ' ')}s", scan)
+
+    # ------------------------------------------------------------------ sagemaker
+
+    def sm(self) -> Any:
+        return self.session.client("sagemaker")
+
+    def sm_pages(self, method: str, key: str) -> list[Mapping[str, Any]]:
+        out: list[Mapping[str, Any]] = []
+        token: str | None = None
+        while True:
+            args: dict[str, Any] = {"MaxResults": 100}
+            if token:
+                args["NextToken"] = token
+            page = self.ctx.call(getattr(self.sm(), method), **args)
+            out.extend(page.get(key, []))
+            token = page.get("NextToken")
+            if not token:
+                return out
+
+    def sm_tags(self, arn: str) -> dict[str, str]:
+        try:
+            response = self.ctx.call(self.sm().list_tags, ResourceArn=arn)
+        except (ClientError, NotImplementedError) as exc:
+            logger.debug("could not read the tags of %s: %s", arn, exc)
+            return {}
+        return _tags_dict(response.get("Tags", []))
+
+    def sagemaker(self, include_idle: bool) -> None:
+        in_use: dict[str, set[str]] = {"config": set(), "model": set()}
+        chosen: dict[str, tuple[str | None, list[str]]] = {}
+        for summary in self.sm_pages("list_endpoints", "Endpoints"):
+            name = str(summary["EndpointName"])
+            status = str(summary.get("EndpointStatus") or "")
+            if status == "Deleting":
+                continue
+            arn = str(summary.get("EndpointArn") or name)
+            created = _aware(summary.get("CreationTime"))
+            tags = self.sm_tags(arn)
+            config_name, models = self.endpoint_parts(name)
+            reason: str | None = self.endpoint_reason(name, tags, created, include_idle)
+            if reason is None:
+                if config_name:
+                    in_use["config"].add(config_name)
+                in_use["model"].update(models)
+                continue
+            self.pick("sagemaker", "endpoint", arn, name, reason, tags=tags, created=created)
+            chosen[arn] = (config_name, models)
+        # configs and models: those of a picked endpoint when tagged by personakit, and
+        # tagged orphans; never one a spared endpoint uses
+        endpoint_of = {
+            part: arn
+            for arn, (config_name, models) in chosen.items()
+            for part in [config_name, *models]
+            if part
+        }
+        for kind, method, key, name_key, arn_key in (
+            (
+                "endpoint_config",
+                "list_endpoint_configs",
+                "EndpointConfigs",
+                "EndpointConfigName",
+                "EndpointConfigArn",
+            ),
+            ("model", "list_models", "Models", "ModelName", "ModelArn"),
+        ):
+            for summary in self.sm_pages(method, key):
+                name = str(summary[name_key])
+                if name in in_use["config" if kind == "endpoint_config" else "model"]:
+                    continue
+                arn = str(summary.get(arn_key) or name)
+                created = _aware(summary.get("CreationTime"))
+                tags = self.sm_tags(arn)
+                parent = self.picks.get(endpoint_of.get(name, ""))
+                if parent is not None and RUN_TAG in tags:
+                    reason = f"of endpoint {parent.item.name}"
+                else:
+                    reason = self.judge(tags, created, f"{kind.replace('_', ' ')} {name}")
+                if reason is not None:
+                    self.pick(
+                        "sagemaker",
+                        kind,
+                        arn,
+                        name,
+                        reason,
+                        tags=tags,
+                        created=created,
+                        parent=parent,
+                    )
+
+    def endpoint_parts(self, name: str) -> tuple[str | None, list[str]]:
+        sm = self.sm()
+        try:
+            endpoint = self.ctx.call(sm.describe_endpoint, EndpointName=name)
+            config_name = str(endpoint["EndpointConfigName"])
+            config = self.ctx.call(sm.describe_endpoint_config, EndpointConfigName=config_name)
+        except ClientError as exc:
+            if error_code(exc) != "ValidationException":
+                raise
+            return None, []
+        models = [
+            str(v["ModelName"])
+            for v in config.get("ProductionVariants") or []
+            if v.get("ModelName")
+        ]
+        return config_name, models
+
+    def endpoint_reason(
+        self,
+        name: str,
+        tags: Mapping[str, str],
+        created: dt.datetime | None,
+        include_idle: bool,
+    ) -> str | None:
+        expires = _aware(tags.get(EXPIRES_TAG)) if tags.get(EXPIRES_TAG) else None
+        if (
+            expires is not None
+            and expires <= self.now
+            and (self.run_id is None or tags.get(RUN_TAG) == self.run_id)
+        ):
+            return f"expired at {expires:%Y-%m-%d %H:%M} UTC ({EXPIRES_TAG})"
+        if RUN_TAG in tags:
+            return self.judge(tags, created, f"endpoint {name}")
+        if not include_idle or self.run_id is not None:
+            return None
+        window = self.idle_window or DEFAULT_IDLE_WINDOW
+        if created is None or self.now - created < window or not self.old_enough(created):
+            self.spared.append(f"endpoint {name}: untagged, younger than the idle window")
+            return None
+        endpoint = self.ctx.call(self.sm().describe_endpoint, EndpointName=name)
+        variants = [str(v["VariantName"]) for v in endpoint.get("ProductionVariants") or []]
+        total = endpoint_invocations(
+            self.session, name, variants, window, now=self.now, ctx=self.ctx
+        )
+        if total > 0:
+            return None
+        return f"untagged, no invocations in {format_age(window)}"
+
+
+_JOB_KINDS = frozenset(
+    {"solution_version", "dataset_import_job", "batch_inference_job", "batch_segment_job"}
+)
+
+
+# --------------------------------------------------------------------------- deleting
+
+
+def _delete_personalize(sweeper: _Sweeper, picks: Sequence[_Pick]) -> dict[str, SweepItem]:
+    """Hand the picks to a :class:`Teardown` (its order, waits and in-use retries)."""
+    teardown = Teardown(sweeper.ctx)
+    entries = {}
+    for pick in picks:
+        item = pick.item
+        entries[item.arn] = teardown.add(item.kind, item.arn, owned=True, label=item.name)
+    errors: dict[str, str] = {}
+    try:
+        teardown.run()
+    except TeardownError as exc:
+        errors = {arn: str(err) for arn, err in exc.errors}
+    out = {}
+    for pick in picks:
+        item = pick.item
+        entry = entries[item.arn]
+        if item.arn in errors:
+            out[item.arn] = attrs.evolve(item, outcome="failed", error=errors[item.arn])
+        elif entry.state == "gone":
+            out[item.arn] = attrs.evolve(item, outcome="deleted")
+        elif entry.state == "left":
+            out[item.arn] = attrs.evolve(item, outcome="left")
+        elif entry.state == "settled":
+            out[item.arn] = attrs.evolve(
+                item, outcome="stopped" if item.kind == "solution_version" else "settled"
+            )
+        else:
+            out[item.arn] = attrs.evolve(
+                item, outcome="failed", error=f"not deleted (state {entry.state})"
+            )
+    return out
+
+
+def _delete_sagemaker(
+    sweeper: _Sweeper, picks: Sequence[_Pick], timing: EndpointTiming
+) -> dict[str, SweepItem]:
+    sm = sweeper.sm()
+    out: dict[str, SweepItem] = {}
+    endpoints = [p for p in picks if p.item.kind == "endpoint"]
+    failed_endpoints: set[str] = set()
+    for pick in endpoints:
+        item = pick.item
+        try:
+            LLMEndpoint(sweeper.session, item.name, owned=True, timing=timing).delete(wait=True)
+            out[item.arn] = attrs.evolve(item, outcome="deleted")
+        except Exception as exc:
+            logger.error("sweep: could not delete endpoint %s: %s", item.name, exc)
+            failed_endpoints.add(item.arn)
+            out[item.arn] = attrs.evolve(item, outcome="failed", error=str(exc))
+    for kind, delete, describe, key in (
+        (
+            "endpoint_config",
+            "delete_endpoint_config",
+            "describe_endpoint_config",
+            "EndpointConfigName",
+        ),
+        ("model", "delete_model", "describe_model", "ModelName"),
+    ):
+        for pick in (p for p in picks if p.item.kind == kind):
+            item = pick.item
+            if pick.parent is not None and pick.parent.item.arn in failed_endpoints:
+                out[item.arn] = attrs.evolve(
+                    item, outcome="left", error="its endpoint could not be deleted"
+                )
+                continue
+            try:
+                _delete_simple(sweeper, sm, delete, describe, key, item.name, timing)
+                out[item.arn] = attrs.evolve(item, outcome="deleted")
+            except Exception as exc:
+                logger.error("sweep: could not delete %s %s: %s", kind, item.name, exc)
+                out[item.arn] = attrs.evolve(item, outcome="failed", error=str(exc))
+    return out
+
+
+def _delete_simple(
+    sweeper: _Sweeper,
+    sm: Any,
+    delete: str,
+    describe: str,
+    key: str,
+    name: str,
+    timing: EndpointTiming,
+) -> None:
+    try:
+        sweeper.ctx.call(getattr(sm, delete), **{key: name})
+    except ClientError as exc:
+        if sagemaker_not_found(exc):
+            return
+        raise
+    wait_gone(
+        lambda: getattr(sm, describe)(**{key: name}),
+        arn=name,
+        timeout_s=timing.delete_timeout_s,
+        spec=_GONE,
+        poll_s=timing.poll_s,
+        max_poll_s=timing.max_poll_s,
+        backoff=timing.backoff,
+        progress=False,
+        retrier=timing.retrier,
+        sleep=timing.sleep,
+        clock=timing.clock,
+    )
+
+
+def sweep(
+    session: Session,
+    *,
+    dry_run: bool = True,
+    older_than: str | float | dt.timedelta | None = None,
+    run_id: str | None = None,
+    include_idle_endpoints: bool = False,
+    idle_window: str | float | dt.timedelta | None = None,
+    services: Sequence[Literal["personalize", "sagemaker"]] = ("personalize", "sagemaker"),
+    timing: Timing | None = None,
+    now: dt.datetime | None = None,
+) -> SweepReport:
+    """Find personakit's leftovers in the session's account and region; delete them unless dry.
+
+    Args:
+        session: Where to look. Its own ``run_id`` plays no part: a new session
+            sweeps what earlier ones left.
+        dry_run: Only list what would be deleted (the default).
+        older_than: Spare anything younger (``"2h"``, ``"3d"``, a timedelta, or
+            hours), so a run still going is not swept; endpoints past their
+            ``personakit:expires-at`` time go whatever their age.
+        run_id: Sweep only this run's resources (its ``personakit:run`` value).
+        include_idle_endpoints: Also delete untagged SageMaker endpoints without a
+            single invocation over ``idle_window`` (the endpoint only; never with
+            ``run_id``).
+        idle_window: The idle check's window; 14 days when ``None``.
+        services: Which services to sweep.
+        timing: Retries, polls and deadlines of the calls and waits (tests); the
+            session's ``timing`` attribute, else the defaults.
+        now: The current time (tests); UTC now when ``None``.
+
+    Returns:
+        A :class:`SweepReport`; nothing is raised for a resource that could not be
+        deleted (see :attr:`SweepReport.failed`, :meth:`SweepReport.raise_for_errors`).
+    """
+    now_ = _aware(now) or _utcnow()
+    sweeper = _Sweeper(
+        session,
+        run_id=run_id,
+        older_than=parse_duration(older_than) if older_than is not None else None,
+        idle_window=parse_duration(idle_window) if idle_window is not None else None,
+        timing=timing,
+        now=now_,
+    )
+    if "personalize" in services:
+        try:
+            session.client("personalize")
+        except (ValueError, ConfigurationError) as exc:
+            sweeper.notes.append(f"Personalize: skipped ({exc})")
+        else:
+            sweeper.section("Personalize dataset groups", sweeper.personalize)
+            sweeper.batch_jobs()
+    if "sagemaker" in services:
+        try:
+            session.client("sagemaker")
+        except (ValueError, ConfigurationError) as exc:
+            sweeper.notes.append(f"SageMaker: skipped, the session has no sagemaker client ({exc})")
+        else:
+            sweeper.section(
+                "SageMaker endpoints", lambda: sweeper.sagemaker(include_idle_endpoints)
+            )
+    picks = list(sweeper.picks.values())
+    personalize = [p for p in picks if p.item.service == "personalize"]
+    sagemaker = [p for p in picks if p.item.service == "sagemaker"]
+    done: dict[str, SweepItem] = {}
+    if not dry_run:
+        t = sweeper.ctx.timing
+        endpoint_timing = EndpointTiming(
+            policy=t.policy,
+            sleep=t.sleep,
+            clock=t.clock,
+            poll_s=t.poll_s,
+            max_poll_s=t.max_poll_s,
+            backoff=t.backoff,
+            delete_timeout_s=t.delete_timeout_s,
+        )
+        if sagemaker:
+            done.update(_delete_sagemaker(sweeper, sagemaker, endpoint_timing))
+        if personalize:
+            done.update(_delete_personalize(sweeper, personalize))
+    order = {"sagemaker": 0, "personalize": 1}
+    items = sorted(
+        (done.get(p.item.arn, p.item) for p in picks),
+        key=lambda i: (order[i.service], _RANK.get(i.kind, 9)),
+    )
+    report = SweepReport(
+        region=session.region,
+        dry_run=dry_run,
+        items=tuple(items),
+        spared=tuple(sweeper.spared),
+        notes=tuple(dict.fromkeys(sweeper.notes)),
+        taken_at=now_,
+    )
+    logger.info("%s", report.summary())
+    return report
+
+
+def _rank() -> dict[str, int]:
+    from personakit._resource import KINDS
+
+    ranks = {name: kind.rank for name, kind in KINDS.items()}
+    ranks.update({"endpoint": 0, "endpoint_config": 1, "model": 2})
+    return ranks
+
+
+_RANK = _rank()
