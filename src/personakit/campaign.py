@@ -13,12 +13,23 @@ second, whether it serves requests or not; so :meth:`Solution.deploy` returns a
 context manager, and the dataset group's teardown deletes the campaign too. A
 ``filter=`` given as a :class:`personakit.Filter` (or an expression) is created in
 the dataset group on first use, cached by expression, and deleted at teardown.
+
+Domain dataset groups (ECOMMERCE, VIDEO_ON_DEMAND) serve recommendations through
+a :class:`Recommender` instead: a use case AWS trains and retrains for you::
+
+    with group.recommender("top-picks", min_rps=1) as rec:   # deleted (and waited for) on exit
+        rec.recommend(user_id="42", n=10)                    # same arguments and results
+        rec.stop()                                           # INACTIVE: no minimum bill
+        rec.start()
+
+:func:`recommend_request` builds the ``GetRecommendations`` request of both.
 """
 
 from __future__ import annotations
 
 import html
 import logging
+import operator
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -31,10 +42,16 @@ from personakit._resource import (
     create_or_adopt,
     exit_scope,
     find_by,
+    in_flight,
     resource_name,
     run_guarded,
 )
-from personakit._wait import PERSONALIZE_UPDATE
+from personakit._wait import (
+    PERSONALIZE_START,
+    PERSONALIZE_STOP,
+    PERSONALIZE_UPDATE,
+    normalize_status,
+)
 from personakit.errors import ConfigurationError
 from personakit.filters import Filter, encode_filter_values
 
@@ -44,13 +61,25 @@ if TYPE_CHECKING:
     from personakit.dataset import DatasetGroup
     from personakit.solution import Solution
 
-__all__ = ["Campaign", "Promotion", "Recommendation", "Recommendations"]
+__all__ = [
+    "USE_CASES",
+    "Campaign",
+    "Promotion",
+    "Recommendation",
+    "Recommendations",
+    "Recommender",
+    "UseCase",
+    "recommend_request",
+    "resolve_use_case",
+]
 
 logger = logging.getLogger(__name__)
 
 #: Default deadline of campaign creation and updates (seconds).
 CAMPAIGN_TIMEOUT_S = 3600.0
 MAX_RESULTS = 500
+#: ``numResults`` cap when item metadata is asked for (reference §5.2).
+MAX_RESULTS_WITH_METADATA = 50
 MAX_INPUT_LIST = 500
 
 FilterLike = Filter | str
@@ -413,8 +442,10 @@ class Campaign:
             min_tps: New ``minProvisionedTPS``.
             solution_version_arn: Serve this version (e.g. ``solution.version_arn``
                 after :meth:`Solution.retrain`).
-            exploration_weight, exploration_item_age_cut_off: New exploration settings.
+            exploration_weight: New ``explorationWeight`` (0 to 1).
+            exploration_item_age_cut_off: New ``explorationItemAgeCutOff`` (days).
             wait: Wait until the update is ``ACTIVE``.
+            timeout_s: How long to wait.
         """
         request: dict[str, Any] = {"campaignArn": self.arn}
         if min_tps is not None:
@@ -477,8 +508,6 @@ class Campaign:
             metadata_columns: Item columns to return (``["GENRES"]`` or
                 ``{"ITEMS": ["GENRES"]}``); the campaign needs ``enable_metadata``.
         """
-        if not 1 <= int(n) <= MAX_RESULTS:
-            raise ConfigurationError(f"n must be between 1 and {MAX_RESULTS}, got {n!r}")
         kind = self.solution.recipe_type
         if kind == "PERSONALIZED_RANKING":
             raise ConfigurationError(
@@ -488,18 +517,18 @@ class Campaign:
             raise ConfigurationError("User-Personalization recommendations need user_id=")
         if kind == "RELATED_ITEMS" and item_id is None:
             raise ConfigurationError("related-items recommendations need item_id=")
-        request: dict[str, Any] = {"campaignArn": self.arn, "numResults": int(n)}
-        if user_id is not None:
-            request["userId"] = str(user_id)
-        if item_id is not None:
-            request["itemId"] = str(item_id)
-        request.update(self._filter(filter, filter_values))
-        if context:
-            request["context"] = {str(k): str(v) for k, v in context.items()}
-        if promotions:
-            request["promotions"] = [self._promotion(p) for p in promotions]
-        if metadata_columns:
-            request["metadataColumns"] = _metadata_columns(metadata_columns)
+        request = recommend_request(
+            self.group,
+            {"campaignArn": self.arn},
+            user_id=user_id,
+            item_id=item_id,
+            n=n,
+            filter=filter,
+            filter_values=filter_values,
+            context=context,
+            promotions=promotions,
+            metadata_columns=metadata_columns,
+        )
         runtime = self.group.session.client("personalize-runtime")
         response = runtime.get_recommendations(**request)
         return Recommendations.from_response(response, "itemList")
@@ -533,24 +562,7 @@ class Campaign:
         return Recommendations.from_response(response, "personalizedRanking")
 
     def _promotion(self, promotion: Promotion | Mapping[str, Any]) -> dict[str, Any]:
-        if not isinstance(promotion, Promotion):
-            data = dict(promotion)
-            flt = data.get("filter") or data.get("filterArn")
-            if flt is None:
-                raise ConfigurationError("a promotion needs a filter (its items are promoted)")
-            promotion = Promotion(
-                name=str(data["name"]),
-                filter=flt,
-                percent=int(data.get("percent", data.get("percentPromotedItems", 10))),
-                filter_values=data.get("filter_values") or data.get("filterValues"),
-            )
-        if not 1 <= promotion.percent <= 100:
-            raise ConfigurationError(f"promotion percent must be 1-100, got {promotion.percent!r}")
-        return {
-            "name": promotion.name,
-            "percentPromotedItems": int(promotion.percent),
-            **_filter_request(self.group, promotion.filter, promotion.filter_values),
-        }
+        return _promotion_request(self.group, promotion)
 
     # ------------------------------------------------------------------ teardown
 
@@ -582,6 +594,85 @@ class Campaign:
             f"<code>{html.escape(self.arn)}</code><br>serving "
             f"<code>{html.escape(self.solution_version_arn)}</code></div>"
         )
+
+
+def recommend_request(
+    group: DatasetGroup,
+    target: Mapping[str, str],
+    *,
+    user_id: str | None,
+    item_id: str | None,
+    n: int,
+    filter: FilterLike | None,
+    filter_values: Mapping[str, Any] | None,
+    context: Mapping[str, str] | None,
+    promotions: Sequence[Promotion | Mapping[str, Any]] | None,
+    metadata_columns: Mapping[str, Sequence[str]] | Sequence[str] | None,
+) -> dict[str, Any]:
+    """The ``GetRecommendations`` request of a campaign or a recommender.
+
+    Shared by :meth:`Campaign.recommend` and :meth:`Recommender.recommend`, which
+    check first what their recipe or use case needs (``user_id``, ``item_id``).
+
+    Args:
+        group: The dataset group (filters are created there on first use).
+        target: ``{"campaignArn": ...}`` or ``{"recommenderArn": ...}``.
+
+    Raises:
+        ConfigurationError: ``n`` out of 1-500 (1-50 with ``metadata_columns``,
+            reference §5.2), a promotion without a filter, ``filter_values`` without
+            a filter.
+    """
+    try:
+        if isinstance(n, bool):
+            raise TypeError
+        n = operator.index(n)
+    except TypeError:
+        raise ConfigurationError(f"n must be an integer, got {n!r}") from None
+    cap = MAX_RESULTS_WITH_METADATA if metadata_columns else MAX_RESULTS
+    if not 1 <= n <= cap:
+        with_metadata = " with metadata_columns" if metadata_columns else ""
+        raise ConfigurationError(f"n must be between 1 and {cap}{with_metadata}, got {n!r}")
+    request: dict[str, Any] = {**target, "numResults": n}
+    if user_id is not None:
+        request["userId"] = str(user_id)
+    if item_id is not None:
+        request["itemId"] = str(item_id)
+    request.update(_filter_request(group, filter, filter_values))
+    if context:
+        request["context"] = {str(k): str(v) for k, v in context.items()}
+    if promotions:
+        if len(promotions) > 1:
+            raise ConfigurationError(
+                f"Personalize takes at most one promotion per request, got {len(promotions)}"
+            )
+        request["promotions"] = [_promotion_request(group, p) for p in promotions]
+    if metadata_columns:
+        request["metadataColumns"] = _metadata_columns(metadata_columns)
+    return request
+
+
+def _promotion_request(
+    group: DatasetGroup, promotion: Promotion | Mapping[str, Any]
+) -> dict[str, Any]:
+    if not isinstance(promotion, Promotion):
+        data = dict(promotion)
+        flt = data.get("filter") or data.get("filterArn")
+        if flt is None:
+            raise ConfigurationError("a promotion needs a filter (its items are promoted)")
+        promotion = Promotion(
+            name=str(data["name"]),
+            filter=flt,
+            percent=int(data.get("percent", data.get("percentPromotedItems", 10))),
+            filter_values=data.get("filter_values") or data.get("filterValues"),
+        )
+    if not 1 <= promotion.percent <= 100:
+        raise ConfigurationError(f"promotion percent must be 1-100, got {promotion.percent!r}")
+    return {
+        "name": promotion.name,
+        "percentPromotedItems": int(promotion.percent),
+        **_filter_request(group, promotion.filter, promotion.filter_values),
+    }
 
 
 def _metadata_columns(
@@ -618,3 +709,660 @@ def _filter_request(
     if encoded:
         out["filterValues"] = encoded
     return out
+
+
+# --------------------------------------------------------------------------- recommenders
+
+Need = Literal["required", "optional", "unused"]
+
+
+@attrs.frozen
+class UseCase:
+    """A domain use case: what a :class:`Recommender` serves.
+
+    Attributes:
+        name: personakit's short name (``"top-picks"``).
+        domain: ``"ECOMMERCE"`` or ``"VIDEO_ON_DEMAND"``.
+        recipe: The recipe's name in its ARN (``"aws-vod-top-picks"``).
+        kind: What it returns like: ``"USER_PERSONALIZATION"``, ``"POPULAR_ITEMS"``
+            or ``"RELATED_ITEMS"``.
+        user: Whether ``GetRecommendations`` needs ``userId`` (reference §3.3).
+        item: Whether it needs ``itemId``.
+        events: The event type it trains on, when it needs one (at least 1000 of them).
+    """
+
+    name: str
+    domain: str
+    recipe: str
+    kind: str
+    user: Need
+    item: Need
+    events: str | None = None
+
+    @property
+    def arn(self) -> str:
+        """The recipe ARN ``CreateRecommender`` takes."""
+        return RECIPE_PREFIX + self.recipe
+
+    @property
+    def explores(self) -> bool:
+        """Whether it takes ``itemExplorationConfig`` (the personalized use cases)."""
+        return self.kind == "USER_PERSONALIZATION"
+
+
+RECIPE_PREFIX = "arn:aws:personalize:::recipe/"
+
+#: Domain use cases by domain and short name (reference §3.3; ARNs as in
+#: [DG:ECOMMERCE-use-cases] and [DG:VIDEO_ON_DEMAND-use-cases]).
+USE_CASES: Mapping[str, Mapping[str, UseCase]] = {
+    domain: {u.name: u for u in cases}
+    for domain, cases in (
+        (
+            "ECOMMERCE",
+            (
+                UseCase(
+                    "customers-who-viewed-x-also-viewed",
+                    "ECOMMERCE",
+                    "aws-ecomm-customers-who-viewed-x-also-viewed",
+                    "RELATED_ITEMS",
+                    "required",
+                    "required",
+                    "View",
+                ),
+                UseCase(
+                    "best-sellers",
+                    "ECOMMERCE",
+                    "aws-ecomm-popular-items-by-purchases",
+                    "POPULAR_ITEMS",
+                    "required",
+                    "unused",
+                    "Purchase",
+                ),
+                UseCase(
+                    "frequently-bought-together",
+                    "ECOMMERCE",
+                    "aws-ecomm-frequently-bought-together",
+                    "RELATED_ITEMS",
+                    "optional",
+                    "required",
+                    "Purchase",
+                ),
+                UseCase(
+                    "most-viewed",
+                    "ECOMMERCE",
+                    "aws-ecomm-popular-items-by-views",
+                    "POPULAR_ITEMS",
+                    "required",
+                    "unused",
+                    "View",
+                ),
+                UseCase(
+                    "recommended-for-you",
+                    "ECOMMERCE",
+                    "aws-ecomm-recommended-for-you",
+                    "USER_PERSONALIZATION",
+                    "required",
+                    "unused",
+                ),
+            ),
+        ),
+        (
+            "VIDEO_ON_DEMAND",
+            (
+                UseCase(
+                    "because-you-watched-x",
+                    "VIDEO_ON_DEMAND",
+                    "aws-vod-because-you-watched-x",
+                    "RELATED_ITEMS",
+                    "required",
+                    "required",
+                    "Watch",
+                ),
+                UseCase(
+                    "more-like-x",
+                    "VIDEO_ON_DEMAND",
+                    "aws-vod-more-like-x",
+                    "RELATED_ITEMS",
+                    "required",
+                    "required",
+                ),
+                UseCase(
+                    "most-popular",
+                    "VIDEO_ON_DEMAND",
+                    "aws-vod-most-popular",
+                    "POPULAR_ITEMS",
+                    "required",
+                    "unused",
+                    "Watch",
+                ),
+                UseCase(
+                    "top-picks",
+                    "VIDEO_ON_DEMAND",
+                    "aws-vod-top-picks",
+                    "USER_PERSONALIZATION",
+                    "required",
+                    "unused",
+                ),
+                UseCase(
+                    "trending-now",
+                    "VIDEO_ON_DEMAND",
+                    "aws-vod-trending-now",
+                    "POPULAR_ITEMS",
+                    "optional",
+                    "unused",
+                ),
+            ),
+        ),
+    )
+}
+_BY_RECIPE: Mapping[str, UseCase] = {
+    u.recipe: u for cases in USE_CASES.values() for u in cases.values()
+}
+
+#: Default deadline of recommender creation, start, stop and update (seconds).
+RECOMMENDER_TIMEOUT_S = 3 * 3600.0
+_RECOMMENDER_CONFIG_KEYS = frozenset(
+    {
+        "itemExplorationConfig",
+        "minRecommendationRequestsPerSecond",
+        "trainingDataConfig",
+        "enableMetadataWithRecommendations",
+    }
+)
+
+
+def resolve_use_case(name: str, domain: str | None = None) -> UseCase:
+    """The :class:`UseCase` for a short name, a recipe name or a recipe ARN.
+
+    Args:
+        name: ``"top-picks"``, ``"aws-vod-top-picks"`` or
+            ``"arn:aws:personalize:::recipe/aws-vod-top-picks"`` (case, ``_`` and
+            spaces do not matter in short names).
+        domain: The dataset group's domain: a use case of another domain is refused.
+
+    Raises:
+        ConfigurationError: Unknown, or not a use case of ``domain`` (the message
+            lists the valid names).
+    """
+    from personakit.schema import Domain
+
+    dom = Domain.parse(domain)
+    key = name.strip()
+    if key.startswith("arn:"):
+        key = key.rsplit("/", 1)[-1]
+    key = key.lower().replace("_", "-").replace(" ", "-")
+    found = _BY_RECIPE.get(key)
+    if found is None:
+        matches = [cases[key] for cases in USE_CASES.values() if key in cases]
+        if dom is not None:
+            matches.sort(key=lambda u: u.domain != dom.value)
+        found = matches[0] if matches else None
+    if dom is None:
+        if found is None:
+            known = "; ".join(f"{d}: {', '.join(sorted(c))}" for d, c in USE_CASES.items())
+            raise ConfigurationError(f"unknown use case {name!r}; known: {known}")
+        return found
+    valid = ", ".join(sorted(USE_CASES[dom.value]))
+    if found is None:
+        raise ConfigurationError(
+            f"unknown use case {name!r} for a {dom.value} dataset group; valid: {valid}"
+        )
+    if found.domain != dom.value:
+        raise ConfigurationError(
+            f"{found.name!r} is a {found.domain} use case; this dataset group is "
+            f"{dom.value}, whose use cases are: {valid}"
+        )
+    return found
+
+
+def _recommender_config(
+    *,
+    min_rps: int | None,
+    exploration_weight: float | None,
+    exploration_item_age_cut_off: float | None,
+    enable_metadata: bool | None,
+    extra: Mapping[str, Any] | None,
+    case: UseCase,
+    existing: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    config: dict[str, Any] = dict(existing or {})
+    if min_rps is not None:
+        if isinstance(min_rps, bool) or not isinstance(min_rps, int) or min_rps < 1:
+            raise ConfigurationError(f"min_rps must be an integer >= 1, got {min_rps!r}")
+        config["minRecommendationRequestsPerSecond"] = min_rps
+    exploration = _item_exploration(
+        exploration_weight,
+        exploration_item_age_cut_off,
+        (existing or {}).get("itemExplorationConfig"),
+    )
+    if exploration is not None:
+        if not case.explores:
+            personalized = ", ".join(
+                sorted(u.name for u in USE_CASES[case.domain].values() if u.explores)
+            )
+            raise ConfigurationError(
+                f"exploration settings apply to personalized use cases ({personalized}); "
+                f"{case.name!r} is {case.kind}"
+            )
+        config["itemExplorationConfig"] = exploration
+    if enable_metadata is not None:
+        config["enableMetadataWithRecommendations"] = bool(enable_metadata)
+    for key, value in (extra or {}).items():
+        if key not in _RECOMMENDER_CONFIG_KEYS:
+            known = ", ".join(sorted(_RECOMMENDER_CONFIG_KEYS))
+            raise ConfigurationError(f"unknown recommenderConfig member {key!r}; known: {known}")
+        config[key] = value
+    return config
+
+
+class Recommender:
+    """A domain recommender (``CreateRecommender``): a use case trained and served by AWS.
+
+    Build one with :meth:`create` (or ``group.recommender("top-picks")``) in an
+    ECOMMERCE or VIDEO_ON_DEMAND dataset group; use it as a context manager so it
+    is deleted (and waited for) on exit. AWS retrains it every week (and the
+    personalized use cases every two hours) for as long as it exists; it bills for
+    at least ``min_rps`` requests per second while ``ACTIVE`` (reference §3.3, §5.1).
+
+    Attributes:
+        group: The dataset group.
+        arn: The recommender's ARN.
+        name: Its name.
+        use_case: Its :class:`UseCase`.
+        config: Its ``recommenderConfig`` as last sent or seen.
+        owned: Created by this run (deleted on exit) or adopted.
+    """
+
+    def __init__(
+        self,
+        group: DatasetGroup,
+        arn: str,
+        name: str,
+        case: UseCase,
+        config: Mapping[str, Any],
+        *,
+        owned: bool,
+        entry: Entry,
+    ) -> None:
+        self.group = group
+        self.arn = arn
+        self.name = name
+        self.use_case = case
+        self.config: dict[str, Any] = dict(config)
+        self.owned = owned
+        self._entry = entry
+
+    @property
+    def min_rps(self) -> int:
+        """``minRecommendationRequestsPerSecond`` (the minimum bill; AWS's default 1)."""
+        return int(self.config.get("minRecommendationRequestsPerSecond", 1))
+
+    @property
+    def keep(self) -> bool:
+        """Whether teardown keeps this recommender (and the group it needs)."""
+        return self._entry.keep
+
+    # ------------------------------------------------------------------ create
+
+    @classmethod
+    def create(
+        cls,
+        group: DatasetGroup,
+        use_case: str,
+        *,
+        name: str | None = None,
+        min_rps: int = 1,
+        exploration_weight: float | None = None,
+        exploration_item_age_cut_off: float | None = None,
+        enable_metadata: bool = False,
+        recommender_config: Mapping[str, Any] | None = None,
+        keep: bool = False,
+        wait: bool = True,
+        timeout_s: float = RECOMMENDER_TIMEOUT_S,
+    ) -> Recommender:
+        """Create a recommender for a use case of the group's domain, or adopt one by name.
+
+        Args:
+            group: An ECOMMERCE or VIDEO_ON_DEMAND dataset group with its data.
+            use_case: A short name of :data:`USE_CASES` (``"top-picks"``,
+                ``"best-sellers"``, ...), a recipe name or a recipe ARN.
+            name: The recommender's name (default: the group's name and the use case).
+            min_rps: ``minRecommendationRequestsPerSecond``: it bills for at least
+                this many requests per second while ACTIVE, used or not.
+            exploration_weight: Personalized use cases only (``recommended-for-you``,
+                ``top-picks``): 0 (relevance) to 1 (explore new items); AWS's default 0.3.
+            exploration_item_age_cut_off: Personalized use cases only: days an item
+                counts as new; AWS's default 30.
+            enable_metadata: ``enableMetadataWithRecommendations`` (extra cost), so
+                ``recommend(metadata_columns=...)`` can return item metadata.
+            recommender_config: More ``recommenderConfig`` members (e.g.
+                ``trainingDataConfig``), merged over the above.
+            keep: Keep the recommender at exit (and the dataset group it needs).
+            wait: Wait until it is ``ACTIVE`` (training takes hours on AWS).
+            timeout_s: Deadline of that wait.
+
+        Raises:
+            ConfigurationError: A custom dataset group (recommenders need a domain),
+                a use case of another domain, or settings the use case does not take.
+            ResourceFailedError: The recommender reached ``CREATE FAILED`` (with
+                Personalize's ``failureReason``, e.g. too few ``Purchase`` events); it
+                is deleted before this is raised.
+        """
+        if group.domain is None:
+            raise ConfigurationError(
+                f"dataset group {group.name!r} is a custom dataset group: recommenders "
+                "need a domain dataset group (DatasetGroup.create(..., domain='ECOMMERCE' or "
+                "'VIDEO_ON_DEMAND')); in a custom group, train a solution and deploy a "
+                "campaign (group.train(...).deploy())"
+            )
+        case = resolve_use_case(use_case, group.domain.value)
+        config = _recommender_config(
+            min_rps=min_rps,
+            exploration_weight=exploration_weight,
+            exploration_item_age_cut_off=exploration_item_age_cut_off,
+            enable_metadata=True if enable_metadata else None,
+            extra=recommender_config,
+            case=case,
+        )
+        ctx = group._ctx
+        personalize = ctx.personalize
+        rname = name or resource_name(group.name, case.name)
+        request: dict[str, Any] = {
+            "name": rname,
+            "datasetGroupArn": group.arn,
+            "recipeArn": case.arn,
+            "recommenderConfig": config,
+            "tags": ctx.tags(),
+        }
+        seen: dict[str, Any] = {}
+
+        def find() -> str | None:
+            found = find_by(
+                ctx,
+                personalize.list_recommenders,
+                "recommenders",
+                lambda s: s["name"] == rname,
+                datasetGroupArn=group.arn,
+            )
+            return None if found is None else str(found["recommenderArn"])
+
+        def check(arn: str) -> None:
+            theirs = ctx.call(personalize.describe_recommender, recommenderArn=arn)["recommender"]
+            seen.update(theirs)
+            problems = []
+            if theirs.get("recipeArn") != case.arn:
+                problems.append(f"use case {theirs.get('recipeArn')}")
+            if theirs.get("datasetGroupArn") != group.arn:
+                problems.append(f"dataset group {theirs.get('datasetGroupArn')}")
+            status = str(theirs.get("status", ""))
+            if status.upper().startswith("DELETE"):
+                problems.append(f"status {status}")
+            if problems:
+                raise ConfigurationError(
+                    f"a recommender named {rname!r} exists with {'; '.join(problems)}: pass "
+                    "another name=..."
+                )
+
+        adopted = create_or_adopt(
+            ctx,
+            what="recommender",
+            name=rname,
+            create=lambda: personalize.create_recommender(**request),
+            arn_key="recommenderArn",
+            find=find,
+            check=check,
+        )
+        entry = group._teardown.add(
+            "recommender",
+            adopted.arn,
+            owned=adopted.owned,
+            parent=group._entry,
+            keep=keep,
+            label=rname,
+        )
+        if not adopted.created and seen.get("recommenderConfig"):
+            config = dict(seen["recommenderConfig"])
+        recommender = cls(group, adopted.arn, rname, case, config, owned=adopted.owned, entry=entry)
+        group.recommenders.append(recommender)
+        if wait:
+            try:
+                status = _norm(seen.get("status"))
+                if not adopted.created and (status == "INACTIVE" or status.startswith("STOP")):
+                    logger.info("recommender %s is %s: starting it", rname, status)
+                    recommender.start(timeout_s=timeout_s)
+                else:
+                    recommender.wait(timeout_s)
+            except BaseException as exc:
+                run_guarded(group._teardown, entry, exc)
+                raise
+        return recommender
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def describe(self) -> Mapping[str, Any]:
+        """``DescribeRecommender`` (the ``recommender`` member)."""
+        ctx = self.group._ctx
+        response = ctx.call(ctx.personalize.describe_recommender, recommenderArn=self.arn)
+        return dict(response["recommender"])
+
+    def status(self) -> str:
+        """The current status (``ACTIVE``, ``INACTIVE``, ``STOP PENDING`` ...)."""
+        return str(self.describe().get("status"))
+
+    @property
+    def metrics(self) -> Mapping[str, float]:
+        """``modelMetrics`` of the recommender's latest training (``coverage`` ...)."""
+        return {str(k): float(v) for k, v in (self.describe().get("modelMetrics") or {}).items()}
+
+    def wait(self, timeout_s: float = RECOMMENDER_TIMEOUT_S) -> Recommender:
+        """Wait until the recommender is ``ACTIVE``.
+
+        Raises:
+            ResourceFailedError: It reached ``CREATE FAILED`` (``failure_reason`` says why).
+            WaitTimeoutError: ``timeout_s`` passed first.
+        """
+        ctx = self.group._ctx
+        ctx.wait(
+            lambda: ctx.personalize.describe_recommender(recommenderArn=self.arn),
+            arn=self.arn,
+            timeout_s=timeout_s,
+            label=self.name,
+            training=True,
+        )
+        return self
+
+    def stop(self, *, wait: bool = True, timeout_s: float = RECOMMENDER_TIMEOUT_S) -> str:
+        """Stop the recommender (``StopRecommender``): no requests, no minimum bill.
+
+        ``ACTIVE`` -> ``STOP PENDING`` -> ``STOP IN_PROGRESS`` -> ``INACTIVE``. A
+        recommender already stopped or stopping is only waited for. Returns the
+        status reached (``INACTIVE`` once waited for).
+        """
+        return self._step("stop", timeout_s=timeout_s, wait=wait)
+
+    def start(self, *, wait: bool = True, timeout_s: float = RECOMMENDER_TIMEOUT_S) -> str:
+        """Start a stopped recommender (``StartRecommender``) and wait until ``ACTIVE``.
+
+        ``INACTIVE`` -> ``START PENDING`` -> ``START IN_PROGRESS`` -> ``ACTIVE``.
+        A recommender already active or starting is only waited for.
+        """
+        return self._step("start", timeout_s=timeout_s, wait=wait)
+
+    def _step(self, action: Literal["start", "stop"], *, timeout_s: float, wait: bool) -> str:
+        ctx = self.group._ctx
+        personalize = ctx.personalize
+        status = self.status()
+        norm = _norm(status)
+        done, other = ("INACTIVE", "ACTIVE") if action == "stop" else ("ACTIVE", "INACTIVE")
+        if norm != done and not norm.startswith(action.upper()):
+            if norm.startswith("STOP" if action == "start" else "START") or (
+                action == "stop" and in_flight(status)
+            ):
+                # the opposite walk (or the creation) is under way: let it finish first
+                ctx.wait(
+                    lambda: personalize.describe_recommender(recommenderArn=self.arn),
+                    arn=self.arn,
+                    timeout_s=timeout_s,
+                    spec=PERSONALIZE_STOP if action == "start" else PERSONALIZE_START,
+                    label=self.name,
+                )
+                norm = other
+            if norm != other:
+                raise ConfigurationError(
+                    f"recommender {self.name!r} is {status}: it can be {action}ed only when {other}"
+                )
+            call = (
+                personalize.stop_recommender if action == "stop" else personalize.start_recommender
+            )
+            ctx.call(call, recommenderArn=self.arn)
+            logger.info(
+                "%s recommender %s",
+                "stopping" if action == "stop" else "starting",
+                self.name,
+                extra={"event": f"personakit.recommender.{action}", "arn": self.arn},
+            )
+            status = f"{action.upper()} PENDING"
+        if not wait:
+            return status
+        result = ctx.wait(
+            lambda: personalize.describe_recommender(recommenderArn=self.arn),
+            arn=self.arn,
+            timeout_s=timeout_s,
+            spec=PERSONALIZE_STOP if action == "stop" else PERSONALIZE_START,
+            label=f"{self.name} {action}",
+        )
+        return str(result.status)
+
+    def update(
+        self,
+        min_rps: int | None = None,
+        *,
+        exploration_weight: float | None = None,
+        exploration_item_age_cut_off: float | None = None,
+        enable_metadata: bool | None = None,
+        recommender_config: Mapping[str, Any] | None = None,
+        wait: bool = True,
+        timeout_s: float = RECOMMENDER_TIMEOUT_S,
+    ) -> Recommender:
+        """Change the recommender's configuration (``UpdateRecommender``).
+
+        The configuration sent is the current one (``DescribeRecommender``) with
+        the changes merged in, so settings not named here are kept. The old
+        configuration serves until the update is ``ACTIVE``.
+        """
+        if (
+            min_rps is None
+            and exploration_weight is None
+            and exploration_item_age_cut_off is None
+            and enable_metadata is None
+            and not recommender_config
+        ):
+            raise ConfigurationError("update() needs something to change")
+        current = self.describe().get("recommenderConfig") or self.config
+        config = _recommender_config(
+            min_rps=min_rps,
+            exploration_weight=exploration_weight,
+            exploration_item_age_cut_off=exploration_item_age_cut_off,
+            enable_metadata=enable_metadata,
+            extra=recommender_config,
+            case=self.use_case,
+            existing=current,
+        )
+        ctx = self.group._ctx
+        ctx.call(
+            ctx.personalize.update_recommender, recommenderArn=self.arn, recommenderConfig=config
+        )
+        if wait:
+            ctx.wait(
+                lambda: ctx.personalize.describe_recommender(recommenderArn=self.arn),
+                arn=self.arn,
+                timeout_s=timeout_s,
+                spec=PERSONALIZE_UPDATE,
+                label=f"{self.name} update",
+            )
+        self.config = config
+        return self
+
+    # ------------------------------------------------------------------ runtime
+
+    def recommend(
+        self,
+        user_id: str | None = None,
+        item_id: str | None = None,
+        n: int = 25,
+        *,
+        filter: FilterLike | None = None,
+        filter_values: Mapping[str, Any] | None = None,
+        context: Mapping[str, str] | None = None,
+        promotions: Sequence[Promotion | Mapping[str, Any]] | None = None,
+        metadata_columns: Mapping[str, Sequence[str]] | Sequence[str] | None = None,
+    ) -> Recommendations:
+        """Real-time recommendations (``GetRecommendations`` with ``recommenderArn``).
+
+        The arguments are those of :meth:`Campaign.recommend`. Which of ``user_id``
+        and ``item_id`` a use case needs is checked first (reference §3.3): e.g.
+        ``top-picks`` needs ``user_id``, ``because-you-watched-x`` both,
+        ``frequently-bought-together`` ``item_id``.
+
+        Raises:
+            ConfigurationError: A missing or unused id, ``n`` out of range.
+        """
+        case = self.use_case
+        for what, value, need in (("user_id", user_id, case.user), ("item_id", item_id, case.item)):
+            if need == "required" and value is None:
+                raise ConfigurationError(f"the {case.name} use case needs {what}=")
+            if need == "unused" and value is not None:
+                raise ConfigurationError(f"the {case.name} use case takes no {what}")
+        request = recommend_request(
+            self.group,
+            {"recommenderArn": self.arn},
+            user_id=user_id,
+            item_id=item_id,
+            n=n,
+            filter=filter,
+            filter_values=filter_values,
+            context=context,
+            promotions=promotions,
+            metadata_columns=metadata_columns,
+        )
+        runtime = self.group.session.client("personalize-runtime")
+        response = runtime.get_recommendations(**request)
+        return Recommendations.from_response(response, "itemList")
+
+    # ------------------------------------------------------------------ teardown
+
+    def delete(self) -> TeardownReport:
+        """Delete the recommender and wait until it is gone (whatever ``keep`` says)."""
+        self._entry.keep = False
+        return self.group._teardown.run(self._entry, delete_adopted=True, force=True)
+
+    def __enter__(self) -> Recommender:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Literal[False]:
+        exit_scope(self.group._teardown, self._entry, exc)
+        return False
+
+    # ------------------------------------------------------------------ display
+
+    def __repr__(self) -> str:
+        return (
+            f"Recommender({self.name!r}, use_case={self.use_case.name!r}, "
+            f"min_rps={self.min_rps}, arn={self.arn!r})"
+        )
+
+    def _repr_html_(self) -> str:
+        return (
+            f"<div><b>Recommender {html.escape(self.name)}</b> "
+            f"({html.escape(self.use_case.domain)} / {html.escape(self.use_case.name)}, "
+            f"min RPS {self.min_rps})<br><code>{html.escape(self.arn)}</code></div>"
+        )
+
+
+def _norm(status: Any) -> str:
+    return normalize_status(str(status or ""))

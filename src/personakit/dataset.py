@@ -59,6 +59,8 @@ from personakit.schema import DatasetType, Domain, Schema
 
 if TYPE_CHECKING:
     from personakit._csv import CsvResult
+    from personakit.campaign import Recommender
+    from personakit.events import EventTracker
     from personakit.schema import FrameLike
     from personakit.session import Session
     from personakit.solution import Solution
@@ -276,6 +278,7 @@ class DatasetGroup:
         owned: Whether this run created it (and deletes it at teardown).
         datasets: Its datasets by type.
         solutions: Solutions trained through this object.
+        recommenders: Recommenders created through this object (domain groups).
     """
 
     def __init__(
@@ -300,6 +303,8 @@ class DatasetGroup:
         self._entry = teardown.add("dataset_group", arn, owned=owned, label=name)
         self.datasets: dict[DatasetType, Dataset] = {}
         self.solutions: list[Solution] = []
+        self.recommenders: list[Recommender] = []
+        self._tracker: EventTracker | None = None
         self._filters: dict[str, str] = {}
         self._imports = 0
 
@@ -1012,6 +1017,87 @@ class DatasetGroup:
             wait=wait,
             timeout_s=TRAIN_TIMEOUT_S if timeout_s is None else timeout_s,
         )
+
+    # ------------------------------------------------------------------ recommenders
+
+    def recommender(
+        self,
+        use_case: str,
+        *,
+        name: str | None = None,
+        min_rps: int = 1,
+        exploration_weight: float | None = None,
+        exploration_item_age_cut_off: float | None = None,
+        enable_metadata: bool = False,
+        recommender_config: Mapping[str, Any] | None = None,
+        keep: bool = False,
+        wait: bool = True,
+        timeout_s: float | None = None,
+    ) -> Recommender:
+        """Create (or adopt) a recommender of a domain use case (see :meth:`Recommender.create`).
+
+        ``use_case`` is a short name of the group's domain: ECOMMERCE
+        ``customers-who-viewed-x-also-viewed``, ``best-sellers``,
+        ``frequently-bought-together``, ``most-viewed``, ``recommended-for-you``;
+        VIDEO_ON_DEMAND ``because-you-watched-x``, ``more-like-x``, ``most-popular``,
+        ``top-picks``, ``trending-now``.
+        """
+        from personakit.campaign import RECOMMENDER_TIMEOUT_S, Recommender
+
+        return Recommender.create(
+            self,
+            use_case,
+            name=name,
+            min_rps=min_rps,
+            exploration_weight=exploration_weight,
+            exploration_item_age_cut_off=exploration_item_age_cut_off,
+            enable_metadata=enable_metadata,
+            recommender_config=recommender_config,
+            keep=keep,
+            wait=wait,
+            timeout_s=RECOMMENDER_TIMEOUT_S if timeout_s is None else timeout_s,
+        )
+
+    # ------------------------------------------------------------------ events
+
+    def event_tracker(
+        self,
+        name: str | None = None,
+        *,
+        keep: bool = False,
+        wait: bool = True,
+        timeout_s: float | None = None,
+    ) -> EventTracker:
+        """The group's event tracker, created (or adopted) on first use.
+
+        A dataset group has at most one event tracker; a second call returns the
+        same object. See :class:`personakit.events.EventTracker`.
+        """
+        if self._tracker is not None and self._tracker._entry.state not in ("gone", "left"):
+            return self._tracker
+        from personakit.events import TRACKER_TIMEOUT_S, EventTracker
+
+        self._tracker = EventTracker.create(
+            self,
+            name=name,
+            keep=keep,
+            wait=wait,
+            timeout_s=TRACKER_TIMEOUT_S if timeout_s is None else timeout_s,
+        )
+        return self._tracker
+
+    def schema_of(self, dataset_type: str | DatasetType) -> Schema | None:
+        """The schema of the group's dataset of that type (``None`` if it has none).
+
+        Known from the import, or read once (``DescribeDataset``, ``DescribeSchema``)
+        for a dataset found in an attached group.
+        """
+        dataset = self.datasets.get(DatasetType.parse(dataset_type))
+        if dataset is None:
+            return None
+        if dataset.schema is None:
+            dataset.schema_arn, dataset.schema = self._describe_schema_of(dataset.arn)
+        return dataset.schema
 
     # ------------------------------------------------------------------ display
 

@@ -1,0 +1,135 @@
+"""Event trackers and real-time data on the embedded local engine.
+
+A VIDEO_ON_DEMAND dataset group with generated data (``pk.datasets.synthetic``):
+events recorded with ``put_events`` change the user's next recommendations from a
+campaign (and only that user's), ``put_items`` replaces an item's metadata as
+filters see it, and the group's teardown deletes the tracker with the rest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from botocore.exceptions import ClientError
+
+from personakit._resource import Timing
+from personakit.dataset import DatasetGroup
+from personakit.datasets import synthetic
+from personakit.errors import ValidationError
+from personakit.filters import Filter
+from personakit.session import Session
+
+local = pytest.importorskip("personakit.local")
+
+FAST = Timing(
+    poll_s=0.02,
+    max_poll_s=0.2,
+    train_poll_s=0.02,
+    train_max_poll_s=0.2,
+    progress=False,
+    delete_timeout_s=120.0,
+    in_use_timeout_s=60.0,
+)
+BUCKET = "pk-local"
+
+
+def session_for(engine: Any) -> Session:
+    engine.ensure_bucket(BUCKET)
+    return Session(engine, region="us-east-1", bucket=BUCKET, role_arn=engine.role_arn)
+
+
+def leftovers(personalize: Any) -> dict[str, list[Any]]:
+    found = {
+        "datasetGroups": personalize.list_dataset_groups().get("datasetGroups", []),
+        "datasets": personalize.list_datasets().get("datasets", []),
+        "solutions": personalize.list_solutions().get("solutions", []),
+        "campaigns": personalize.list_campaigns().get("campaigns", []),
+        "recommenders": personalize.list_recommenders().get("recommenders", []),
+        "eventTrackers": personalize.list_event_trackers().get("eventTrackers", []),
+        "filters": personalize.list_filters().get("Filters", []),
+        "schemas": personalize.list_schemas().get("schemas", []),
+    }
+    return {key: value for key, value in found.items() if value}
+
+
+def test_put_events_change_that_users_next_recommendations(tmp_path: Path) -> None:
+    data = synthetic(80, 120, 2000, seed=3, event_types=("Watch", "Click"), event_value=False)
+    items = data.items[["ITEM_ID", "GENRES", "CREATION_TIMESTAMP"]]
+    with local.LocalEngine(tmp_path, min_state_s=0.01) as engine:
+        session = session_for(engine)
+        with DatasetGroup.create(session, "vod", domain="VIDEO_ON_DEMAND", timing=FAST) as group:
+            group.import_frame(data.interactions)
+            group.import_frame(items, dataset_type="items")
+            campaign = group.train("user-personalization").deploy()
+            before = campaign.recommend(user_id="u7", n=10).item_ids
+            other = campaign.recommend(user_id="u8", n=10).item_ids
+            tracker = group.event_tracker()
+            assert tracker.tracking_id
+            # u7 binges the items least watched so far: their tastes move
+            counts = data.interactions["ITEM_ID"].value_counts()
+            rare = [i for i in items["ITEM_ID"] if i not in counts.index[:60]][:12]
+            clicks = pd.DataFrame(
+                {
+                    "userId": "u7",
+                    "itemId": rare,
+                    "eventType": "Watch",
+                    "TIMESTAMP": [
+                        dt.datetime(2030, 1, 1) + dt.timedelta(minutes=k) for k in range(12)
+                    ],
+                }
+            )
+            result = tracker.put_events(clicks)
+            assert (result.sent, result.calls) == (12, 2)
+            assert set(result.session_ids) == {"u7"}
+            after = campaign.recommend(user_id="u7", n=10).item_ids
+            assert after != before
+            assert campaign.recommend(user_id="u8", n=10).item_ids == other
+            # a domain group's events need an event type: refused before anything is sent
+            with pytest.raises(ValidationError, match="EVENT_TYPE"):
+                tracker.put_events({"USER_ID": "u7", "ITEM_ID": rare[0]})
+            assert campaign.recommend(user_id="u7", n=10).item_ids == after
+        assert leftovers(session.client("personalize")) == {}
+
+
+def test_put_items_replaces_metadata_that_filters_see(tmp_path: Path) -> None:
+    data = synthetic(60, 80, 1500, seed=5, event_types=("Watch",), event_value=False)
+    items = data.items[["ITEM_ID", "GENRES", "CREATION_TIMESTAMP"]]
+    with local.LocalEngine(tmp_path, min_state_s=0.01) as engine:
+        session = session_for(engine)
+        with DatasetGroup.create(session, "vod", domain="VIDEO_ON_DEMAND", timing=FAST) as group:
+            group.import_frame(data.interactions)
+            group.import_frame(items, dataset_type="items")
+            with group.train("popularity-count").deploy() as campaign:
+                no_cult = Filter.exclude_items("Items.GENRES IN ($genres)")
+                top = campaign.recommend(user_id="u1", n=5).item_ids
+                filtered = campaign.recommend(
+                    user_id="u1", n=5, filter=no_cult, filter_values={"genres": ["Cult"]}
+                )
+                assert filtered.item_ids == top  # no item is Cult yet
+                tracker = group.event_tracker()
+                result = tracker.put_items(
+                    [
+                        {
+                            "itemId": top[0],
+                            "genres": ["Cult", "Drama"],
+                            "creationTimestamp": dt.datetime(2024, 1, 1),
+                        }
+                    ]
+                )
+                assert (result.sent, result.calls) == (1, 1)
+                filtered = campaign.recommend(
+                    user_id="u1", n=5, filter=no_cult, filter_values={"genres": ["Cult"]}
+                )
+                assert top[0] not in filtered.item_ids
+                assert top[1] in filtered.item_ids
+            # the Items schema is checked first: a missing required field is named
+            with pytest.raises(ValidationError, match="GENRES"):
+                tracker.put_items({"ITEM_ID": "new", "CREATION_TIMESTAMP": 1_700_000_000})
+        personalize = session.client("personalize")
+        with pytest.raises(ClientError):
+            personalize.describe_event_tracker(eventTrackerArn=tracker.arn)
+        assert leftovers(personalize) == {}
