@@ -13,6 +13,7 @@ from personakit import errors
 
 PUBLIC = [
     "AccessReport",
+    "BatchJob",
     "BudgetExceededError",
     "Campaign",
     "ConfigurationError",
@@ -23,6 +24,7 @@ PUBLIC = [
     "DatasetGroup",
     "DatasetType",
     "Domain",
+    "EventTracker",
     "Field",
     "Filter",
     "Generation",
@@ -32,9 +34,11 @@ PUBLIC = [
     "PersonakitError",
     "Problem",
     "Promotion",
+    "PutResult",
     "QuotaExceededError",
     "Recommendation",
     "Recommendations",
+    "Recommender",
     "ResourceFailedError",
     "ResourceStoppedError",
     "Schema",

@@ -40,9 +40,17 @@ if TYPE_CHECKING:
     from personakit import llm as llm
     from personakit import prep as prep
     from personakit._resource import Timing
-    from personakit.campaign import Campaign, Promotion, Recommendation, Recommendations
+    from personakit.batch import BatchJob
+    from personakit.campaign import (
+        Campaign,
+        Promotion,
+        Recommendation,
+        Recommendations,
+        Recommender,
+    )
     from personakit.cost import CostGuard
     from personakit.dataset import Dataset, DatasetGroup, ImportJob
+    from personakit.events import EventTracker, PutResult
     from personakit.filters import Filter
     from personakit.llm import Generation, JumpStartCatalog, LLMEndpoint
     from personakit.solution import Solution, SolutionMetrics
@@ -55,18 +63,22 @@ _LAZY_SUBMODULES = frozenset({"cost", "datasets", "llm", "prep"})
 
 #: Classes that live in modules importing pandas or boto3: name -> module.
 _LAZY_ATTRIBUTES = {
+    "BatchJob": "batch",
     "Campaign": "campaign",
     "CostGuard": "cost",
     "Dataset": "dataset",
     "DatasetGroup": "dataset",
+    "EventTracker": "events",
     "Filter": "filters",
     "Generation": "llm",
     "ImportJob": "dataset",
     "JumpStartCatalog": "llm",
     "LLMEndpoint": "llm",
     "Promotion": "campaign",
+    "PutResult": "events",
     "Recommendation": "campaign",
     "Recommendations": "campaign",
+    "Recommender": "campaign",
     "Solution": "solution",
     "SolutionMetrics": "solution",
     "Timing": "_resource",
@@ -90,6 +102,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "AccessReport",
+    "BatchJob",
     "BudgetExceededError",
     "Campaign",
     "ConfigurationError",
@@ -100,6 +113,7 @@ __all__ = [
     "DatasetGroup",
     "DatasetType",
     "Domain",
+    "EventTracker",
     "Field",
     "Filter",
     "Generation",
@@ -109,9 +123,11 @@ __all__ = [
     "PersonakitError",
     "Problem",
     "Promotion",
+    "PutResult",
     "QuotaExceededError",
     "Recommendation",
     "Recommendations",
+    "Recommender",
     "ResourceFailedError",
     "ResourceStoppedError",
     "Schema",
