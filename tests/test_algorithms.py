@@ -160,23 +160,48 @@ def test_trending_prefers_items_growing_in_the_recent_window() -> None:
 
 
 def test_auto_picks_ease_for_small_catalogues_and_ials_beyond(data: TrainingData) -> None:
-    assert train("aws-user-personalization", data).info["algorithm"] == "ease"
+    untuned = {"hpo": "false"}
+    assert train("aws-user-personalization", data, untuned).info["algorithm"] == "ease"
     small_limit = {"ease_max_items": "10", "hpo": "false"}
     assert train("aws-user-personalization", data, small_limit).info["algorithm"] == "ials"
+    forced = {"algorithm": "ials", "hpo": "false"}
+    assert train("aws-user-personalization", data, forced).info["algorithm"] == "ials"
+
+
+def test_auto_with_hpo_keeps_the_algorithm_that_validates_best(data: TrainingData) -> None:
+    model = train("aws-user-personalization", data, seed=1)
+    hpo = model.info["hpo"]
+    best = {name: max(hpo[name]["scores"]) for name in ("ease", "ials")}
+    assert model.info["algorithm"] == max(best, key=lambda k: best[k])
+    assert model.hyperparameters["algorithm"] == model.info["algorithm"]
+    # an explicit choice is not second-guessed
+    ease = train("aws-user-personalization", data, {"algorithm": "ease"}, seed=1)
+    assert ease.info["algorithm"] == "ease"
+    assert set(ease.info["hpo"]) == {"metric", "ease"}
 
 
 def test_tuning_picks_l2_on_held_out_users_reproducibly() -> None:
     data = grouped(per_group=120)
-    first = train("aws-user-personalization", data, seed=3)
-    again = train("aws-user-personalization", data, seed=3)
+    asked = {"algorithm": "ease"}
+    first = train("aws-user-personalization", data, asked, seed=3)
+    again = train("aws-user-personalization", data, asked, seed=3)
     hpo = first.info["hpo"]
     assert hpo["metric"] == "ndcg_at_10"
-    assert len(hpo["l2"]) == len(hpo["scores"]) == 5
+    assert len(hpo["ease"]["l2"]) == len(hpo["ease"]["scores"]) == 5
     assert first.hyperparameters["l2"] == again.hyperparameters["l2"]
     assert first.info == again.info
     untuned = train("aws-user-personalization", data, {"l2": "77"})
     assert "hpo" not in untuned.info
     assert untuned.hyperparameters["l2"] == "77"
+
+
+def test_ials_tuning_keeps_a_given_value_fixed() -> None:
+    data = grouped(per_group=120)
+    model = train("aws-user-personalization", data, {"algorithm": "ials", "alpha": "5"}, seed=3)
+    grid = model.info["hpo"]["ials"]["reg_alpha"]
+    assert {alpha for _, alpha in grid} == {5.0}
+    assert len(grid) > 1
+    assert model.hyperparameters["alpha"] == "5"
 
 
 def test_known_user_gets_their_own_taste(user_model: Model) -> None:

@@ -61,13 +61,18 @@ recency (item-kNN, half-life 3 events) lifts hit@10 by 4-7%.
 from __future__ import annotations
 
 import html
+import logging
 import math
+import os
 from collections.abc import Sequence
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
 import numpy as np
+
+from personakit.errors import DatasetUnavailableError
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -83,7 +88,19 @@ if TYPE_CHECKING:
 #: pyarrow arrays (the stubs' generics do not help here).
 _Arrow: TypeAlias = Any
 
-__all__ = ["GENRES", "SyntheticData", "synthetic", "synthetic_movielens"]
+__all__ = [
+    "GENRES",
+    "MOVIELENS_MD5",
+    "MOVIELENS_VARIANTS",
+    "DatasetUnavailableError",
+    "MovieLens",
+    "SyntheticData",
+    "load_movielens",
+    "synthetic",
+    "synthetic_movielens",
+]
+
+logger = logging.getLogger(__name__)
 
 #: Genre names, most common first (MovieLens' 18 genres, roughly in its order of
 #: frequency). ``n_genres`` above 18 adds ``Genre19``, ``Genre20`` ...
@@ -999,3 +1016,294 @@ def _frame(columns: dict[str, Any]) -> pd.DataFrame:
     mapper: dict[Any, Any] = {pa.string(): pd.StringDtype("pyarrow")}
     frame: pd.DataFrame = table.to_pandas(types_mapper=mapper.get)
     return frame
+
+
+# --------------------------------------------------------------------------- MovieLens
+
+#: Where GroupLens publishes the archives (``<base><variant>.zip``, and ``.zip.md5`` beside).
+MOVIELENS_BASE_URL = "https://files.grouplens.org/datasets/movielens/"
+
+#: MD5 of the frozen releases, as GroupLens publishes them in ``<variant>.zip.md5``
+#: (sidecar lines ``MD5 (ml-1m.zip) = ...``, quoted verbatim by public verify scripts,
+#: e.g. ``MD5 (ml-100k.zip) = 0e33842e24a9c977be4e0107933c0723``). The ``ml-latest*``
+#: archives are re-issued, so for them the published sidecar is fetched instead.
+MOVIELENS_MD5: dict[str, str] = {
+    "ml-100k": "0e33842e24a9c977be4e0107933c0723",
+    "ml-1m": "c4d9eecfca2ab87c1945afe126590906",
+    "ml-10m": "ce571fd55effeba0271552578f2648bd",
+    "ml-25m": "6b51fb2759a8657d3bfcbfc42b592ada",
+}
+
+_ML_CSV = ("ml-latest-small", "ml-latest", "ml-20m", "ml-25m", "ml-32m")
+_ML_DAT = ("ml-1m", "ml-10m")
+#: MovieLens variants :func:`load_movielens` knows the layout of.
+MOVIELENS_VARIANTS: tuple[str, ...] = ("ml-100k", *_ML_DAT, *_ML_CSV)
+_ML_100K_GENRES = (
+    "(no genres listed)", "Action", "Adventure", "Animation", "Children", "Comedy", "Crime",
+    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
+    "Romance", "Sci-Fi", "Thriller", "War", "Western",
+)  # fmt: skip
+
+
+@attrs.frozen(eq=False)
+class MovieLens:
+    """A MovieLens release as DataFrames, in the ``ml-latest-small`` CSV layout.
+
+    Attributes:
+        variant: e.g. ``"ml-latest-small"``.
+        ratings: ``userId``, ``movieId`` (int64), ``rating`` (float64),
+            ``timestamp`` (int64 epoch seconds): what
+            :func:`personakit.prep.ratings_to_interactions` takes as it is.
+        movies: ``movieId``, ``title``, ``genres`` (``"Comedy|Drama"``), for
+            ``pk.prep.items(movies, item="movieId", multi_value={"genres": "|"})``.
+        users: ``userId``, ``gender``, ``age``, ``occupation``, ``zip`` (ml-100k,
+            ml-1m), else ``None``.
+        tags: ``userId``, ``movieId``, ``tag``, ``timestamp`` where the release has
+            them, else ``None``.
+        path: the cached zip.
+    """
+
+    variant: str
+    ratings: pd.DataFrame
+    movies: pd.DataFrame
+    users: pd.DataFrame | None
+    tags: pd.DataFrame | None
+    path: Path
+
+
+def load_movielens(
+    variant: str = "ml-latest-small",
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    url: str | None = None,
+    md5: str | None = None,
+    timeout: float = 60.0,
+) -> MovieLens:
+    """Download (once), check and read a MovieLens release from GroupLens.
+
+    The zip is fetched from ``files.grouplens.org`` (or ``url``: any ``https://``,
+    ``http://`` or ``file://`` address), checked, then kept in ``cache_dir``
+    (default ``$PERSONAKIT_CACHE`` or ``~/.cache/personakit``, under
+    ``movielens/``); later calls read the cached copy without the network.
+
+    Checks: the MD5 against ``md5``, else the value pinned in :data:`MOVIELENS_MD5`
+    for frozen releases, else GroupLens' published ``<zip>.md5`` sidecar when it can
+    be read (a warning is logged when none is available); then the expected files
+    and columns (``ratings.csv`` with ``userId,movieId,rating,timestamp``;
+    ``ratings.dat`` with four ``::`` fields; ``u.data`` with four tab-separated ones).
+
+    MovieLens is © GroupLens, for research use under its own licence (see the
+    README inside the zip); it is not redistributed with personakit.
+
+    Args:
+        variant: one of :data:`MOVIELENS_VARIANTS` (``ml-latest-small``, ``ml-100k``,
+            ``ml-1m``, ``ml-10m``, ``ml-20m``, ``ml-25m``, ``ml-32m``, ``ml-latest``).
+        cache_dir: folder to keep the zip in.
+        url: where to download from instead of GroupLens.
+        md5: expected MD5 of the zip (overrides the pinned and published ones).
+        timeout: seconds per network request.
+
+    Returns:
+        :class:`MovieLens` frames, in the ``ml-latest-small`` CSV layout whatever
+        the release's own format.
+
+    Raises:
+        ValueError: unknown ``variant``.
+        DatasetUnavailableError: no network (and nothing cached), a checksum
+            mismatch, or a zip without the expected files or columns.
+
+    Example:
+        ```python
+        ml = pk.datasets.load_movielens("ml-latest-small")
+        interactions = pk.prep.ratings_to_interactions(ml.ratings, min_rating=3.5)
+        items = pk.prep.items(ml.movies, item="movieId", multi_value={"genres": "|"})
+        ```
+    """
+    if variant not in MOVIELENS_VARIANTS:
+        raise ValueError(
+            f"unknown MovieLens variant {variant!r}; expected one of {list(MOVIELENS_VARIANTS)}"
+        )
+    source = url or f"{MOVIELENS_BASE_URL}{variant}.zip"
+    folder = Path(cache_dir) if cache_dir is not None else _default_cache() / "movielens"
+    path = folder / f"{variant}.zip"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        payload = _fetch(source, timeout)
+        expected = md5 or MOVIELENS_MD5.get(variant) or _published_md5(source, timeout)
+        _check_md5(payload, expected, source)
+        _check_layout(payload, variant, source)  # before caching: a bad zip is never kept
+        partial = path.with_suffix(f".zip.part{os.getpid()}")
+        partial.write_bytes(payload)
+        os.replace(partial, path)
+        logger.info("MovieLens %s cached at %s (%d bytes)", variant, path, len(payload))
+    elif md5 is not None:
+        _check_md5(path.read_bytes(), md5, str(path))
+    return _read_movielens(path, variant)
+
+
+def _default_cache() -> Path:
+    env = os.environ.get("PERSONAKIT_CACHE")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "personakit"
+
+
+def _fetch(url: str, timeout: float) -> bytes:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # http(s) and file:// only
+            data: bytes = response.read()
+            return data
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise DatasetUnavailableError(
+            f"could not download {url} ({exc}). Without network access, download the zip "
+            "elsewhere and pass url='file:///path/to/the.zip' (or put it in cache_dir).",
+            url=url,
+        ) from exc
+
+
+def _published_md5(url: str, timeout: float) -> str | None:
+    try:
+        text = _fetch(url + ".md5", timeout).decode("ascii", "replace").strip()
+    except DatasetUnavailableError:
+        logger.warning("no published checksum at %s.md5: checking the layout only", url)
+        return None
+    words = text.split()
+    digest = words[-1].lower() if words else ""
+    if len(digest) != 32 or any(c not in "0123456789abcdef" for c in digest):
+        logger.warning("unreadable checksum file at %s.md5: checking the layout only", url)
+        return None
+    return digest
+
+
+def _check_md5(payload: bytes, expected: str | None, where: str) -> None:
+    import hashlib
+
+    if expected is None:
+        return
+    found = hashlib.md5(payload, usedforsecurity=False).hexdigest()
+    if found != expected.lower():
+        raise DatasetUnavailableError(
+            f"{where}: MD5 {found} does not match the published {expected.lower()} "
+            "(a truncated download, or a different release): not cached",
+            url=where,
+        )
+
+
+def _members(names: Sequence[str]) -> dict[str, str]:
+    """Base name -> member path, e.g. ``ratings.csv`` -> ``ml-latest-small/ratings.csv``."""
+    return {name.rsplit("/", 1)[-1]: name for name in names if not name.endswith("/")}
+
+
+def _layout(variant: str) -> tuple[str, str, str]:
+    """(ratings file, movies file, format) of a variant."""
+    if variant == "ml-100k":
+        return "u.data", "u.item", "tab"
+    if variant in _ML_DAT:
+        return "ratings.dat", "movies.dat", "dat"
+    return "ratings.csv", "movies.csv", "csv"
+
+
+def _check_layout(payload: bytes, variant: str, where: str) -> None:
+    import io
+    import zipfile
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(payload))
+    except zipfile.BadZipFile as exc:
+        raise DatasetUnavailableError(f"{where} is not a zip archive", url=where) from exc
+    with archive:
+        members = _members(archive.namelist())
+        ratings, movies, fmt = _layout(variant)
+        missing = [name for name in (ratings, movies) if name not in members]
+        if missing:
+            raise DatasetUnavailableError(
+                f"{where}: no {', '.join(missing)} in the archive (found "
+                f"{sorted(members)[:8]}); is it the {variant} release?",
+                url=where,
+            )
+        with archive.open(members[ratings]) as fh:
+            first = fh.readline().decode("latin-1").strip()
+        if fmt == "csv":
+            ok = first.split(",") == ["userId", "movieId", "rating", "timestamp"]
+            want = "the header userId,movieId,rating,timestamp"
+        elif fmt == "dat":
+            ok = len(first.split("::")) == 4
+            want = "four '::'-separated fields"
+        else:
+            ok = len(first.split("\t")) == 4
+            want = "four tab-separated fields"
+        if not ok:
+            raise DatasetUnavailableError(
+                f"{where}: {ratings} should start with {want}; its first line is {first[:80]!r}",
+                url=where,
+            )
+
+
+def _read_movielens(path: Path, variant: str) -> MovieLens:
+    import zipfile
+
+    import pandas as pd
+
+    with zipfile.ZipFile(path) as archive:
+        members = _members(archive.namelist())
+
+        def dat(name: str, columns: list[str], sep: str = "::") -> pd.DataFrame | None:
+            if name not in members:
+                return None
+            with archive.open(members[name]) as fh:
+                text = fh.read().decode("latin-1")
+            rows = [line.split(sep) for line in text.splitlines() if line]
+            return pd.DataFrame(rows, columns=columns)
+
+        ratings_name, movies_name, fmt = _layout(variant)
+        ratings: pd.DataFrame | None
+        movies: pd.DataFrame | None
+        users: pd.DataFrame | None = None
+        tags: pd.DataFrame | None = None
+        if fmt == "csv":
+            with archive.open(members[ratings_name]) as fh:
+                ratings = pd.read_csv(fh)
+            with archive.open(members[movies_name]) as fh:
+                movies = pd.read_csv(fh)
+            if "tags.csv" in members:
+                with archive.open(members["tags.csv"]) as fh:
+                    tags = pd.read_csv(fh)
+        elif fmt == "dat":
+            ratings = dat(ratings_name, ["userId", "movieId", "rating", "timestamp"])
+            movies = dat(movies_name, ["movieId", "title", "genres"])
+            users = dat("users.dat", ["userId", "gender", "age", "occupation", "zip"])
+            tags = dat("tags.dat", ["userId", "movieId", "tag", "timestamp"])
+        else:
+            ratings = dat(ratings_name, ["userId", "movieId", "rating", "timestamp"], "\t")
+            raw = dat(
+                movies_name,
+                ["movieId", "title", "released", "video", "imdb", *_ML_100K_GENRES],
+                "|",
+            )
+            assert raw is not None
+            flags = raw[list(_ML_100K_GENRES)].to_numpy() == "1"
+            genres = [
+                "|".join(g for g, on in zip(_ML_100K_GENRES, row, strict=True) if on)
+                or "(no genres listed)"
+                for row in flags
+            ]
+            movies = pd.DataFrame(
+                {"movieId": raw["movieId"], "title": raw["title"], "genres": genres}
+            )
+            u = dat("u.user", ["userId", "age", "gender", "occupation", "zip"], "|")
+            users = None if u is None else u[["userId", "gender", "age", "occupation", "zip"]]
+    assert ratings is not None
+    assert movies is not None
+    ratings = ratings.astype(
+        {"userId": "int64", "movieId": "int64", "rating": "float64", "timestamp": "int64"}
+    )
+    movies = movies.astype({"movieId": "int64"})
+    if users is not None:
+        users = users.astype({"userId": "int64"})
+    if tags is not None:
+        tags = tags.astype({"userId": "int64", "movieId": "int64", "timestamp": "int64"})
+    return MovieLens(variant, ratings, movies, users, tags, path)

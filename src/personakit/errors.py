@@ -17,6 +17,7 @@ Every exception personakit raises on purpose derives from one root, so
     ├── BudgetExceededError          creating something would break the CostGuard budget
     ├── TeardownError                teardown could not delete everything (errors, leftovers)
     ├── CatalogUnavailableError      the JumpStart catalog could not be read, nothing cached fits
+    ├── DatasetUnavailableError      a public data set could not be downloaded or checked (url)
     └── ModelResponseError           a model container answered with an error (detail, status)
 
 Errors coming from AWS itself are left as ``botocore.exceptions.ClientError``
@@ -35,6 +36,7 @@ __all__ = [
     "BudgetExceededError",
     "CatalogUnavailableError",
     "ConfigurationError",
+    "DatasetUnavailableError",
     "EndpointFailedError",
     "EulaRequiredError",
     "ModelNotFoundError",
@@ -261,3 +263,15 @@ class ModelResponseError(PersonakitError):
         self.log_group = f"/aws/sagemaker/Endpoints/{endpoint_name}" if endpoint_name else None
         where = f" (container logs: CloudWatch {self.log_group})" if self.log_group else ""
         super().__init__(f"{message}{where}")
+
+
+class DatasetUnavailableError(PersonakitError, OSError):
+    """A public data set could not be downloaded, or the archive failed its check.
+
+    ``url`` is where it was looked for; the message says what to do (e.g. download
+    the zip by hand and pass ``url="file:///path/to/ml-1m.zip"``).
+    """
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        super().__init__(message)
+        self.url = url

@@ -9,7 +9,7 @@ type. Which algorithm serves which recipe (recsys.md §6):
 =====================================  ======================================================
 recipe                                 local algorithm
 =====================================  ======================================================
-aws-user-personalization(-v2), hrnn*   EASE (<= 20k items) or iALS, recency-weighted fold-in
+aws-user-personalization(-v2), hrnn*   EASE (<= 12k items) or iALS, recency-weighted fold-in
 aws-personalized-ranking(-v2)          the same user model, scored on the input list
 aws-item-affinity, -attribute-affinity the same user model, transposed: score share x activity
 aws-popularity-count                   distinct users per item

@@ -1,8 +1,9 @@
 """User-personalization, personalized-ranking and item-affinity: one user model.
 
 Algorithm (recsys.md §6): EASE when the catalogue's items with interactions are
-at most ``ease_max_items`` (20,000) and the dense matrix fits in memory, implicit
-ALS (CG) beyond; ``algorithm`` = ``auto`` | ``ease`` | ``ials`` overrides it.
+at most ``ease_max_items`` (12,000: its dense inverse is cubic, 34 s at 19k items
+on 2 cores) and the dense matrix fits in memory, implicit ALS (CG) beyond;
+``algorithm`` = ``auto`` | ``ease`` | ``ials`` overrides it.
 
 Scoring a user: the user's distinct items (training history plus the
 ``history`` events recorded after training, each at its newest time), weighted
@@ -22,14 +23,17 @@ Tuning ("hpo"): a seeded sample of training users (len/9, at most 1,000, at
 least 20) is held out, their oldest 90% events as input and newest 10% as truth;
 the grid below is trained on the other users and the best NDCG@10 wins; the
 final model is trained on every user. ``hpo=auto`` (default) tunes when that is
-cheap (EASE: <= 10,000 active items; iALS: <= 1M interactions), ``true``
-always, ``false`` never (then the defaults are used).
+cheap (EASE: <= 6,000 active items; iALS: <= 300,000 events), ``true`` always,
+``false`` never (then the defaults are used). Under ``algorithm=auto``, when
+both are cheap, both grids run and the better algorithm is kept (reported in
+``info["algorithm"]`` and the effective ``algorithm`` hyperparameter).
 
 * EASE grid: l2 = λ0 · {1/9, 1/3, 1, 3, 9}, λ0 = 25·sqrt(mean interactions per
   active item), a fit of the published/tuned λ (ML-20M 500, ml-100k 200,
   Netflix 1000); the default without tuning is λ0.
-* iALS grid: reg ∈ {2, 10, 50, 250} x alpha ∈ {4, 16} at the asked factors
-  (default 64) and 15 iterations; defaults without tuning reg=50, alpha=8.
+* iALS grid: reg ∈ {10, 50} x alpha ∈ {4, 8, 16} at the asked factors (default
+  64) and 15 iterations (a given reg or alpha stays fixed); defaults without
+  tuning reg=50, alpha=8 (the best of a 12-point sweep on generated data).
 
 Segmentation (item-affinity): a user's score for an item set is the user's
 share of positive predicted score on those items (Σ_i∈S max(s_ui, 0) / Σ_j
@@ -73,13 +77,19 @@ I64 = npt.NDArray[np.int64]
 
 Scorer = EaseScorer | IalsScorer
 
-EASE_MAX_ITEMS = 20_000
-EASE_HPO_MAX_ITEMS = 10_000
-IALS_HPO_MAX_EVENTS = 1_000_000
+#: EASE's dense inverse is O(I³): 8-10 s at 12k items on 2 cores, 34 s at 19k (recsys.md §5
+#: measured 57 s at 20k); beyond, iALS keeps training at 1M events / 20k items near 5 s
+EASE_MAX_ITEMS = 12_000
+#: ``hpo=auto`` tunes only where the grid stays a few seconds on 2 cores (5 EASE inverses
+#: at <= 6k items; 6 iALS fits at <= 300k events), so a training stays within budget
+EASE_HPO_MAX_ITEMS = 6_000
+IALS_HPO_MAX_EVENTS = 300_000
 HPO_MAX_USERS = 1_000
 HPO_MIN_USERS = 20
-IALS_REG_GRID = (2.0, 10.0, 50.0, 250.0)
-IALS_ALPHA_GRID = (4.0, 16.0)
+IALS_REG_GRID = (10.0, 50.0)
+IALS_ALPHA_GRID = (4.0, 8.0, 16.0)
+IALS_REG = 50.0
+IALS_ALPHA = 8.0
 
 
 class UserPersonalizationModel(BaseModel):
@@ -306,9 +316,10 @@ def choose_algorithm(n_active_items: int, hyper: Hyper) -> str:
     return "ials"
 
 
-def _validation(
-    events: Events, rng: np.random.Generator
-) -> tuple[Events, list[tuple[I64, npt.NDArray[np.int64]]], list[set[int]]] | None:
+_Split = tuple[Events, list[tuple[I64, npt.NDArray[np.int64]]], list[set[int]]]
+
+
+def _validation(events: Events, rng: np.random.Generator) -> _Split | None:
     """Hold out a sample of users: (other users' events, inputs, truths)."""
     counts = np.bincount(events.users, minlength=events.n_users)
     eligible = np.flatnonzero(counts >= 2)
@@ -363,6 +374,71 @@ def _round(value: float) -> float:
     return float(f"{value:.3g}")
 
 
+def _tune_ease(
+    events: Events, split: _Split, half_life: float
+) -> tuple[float, dict[str, float], dict[str, Any]]:
+    """EASE's λ on the validation split: one Gram, one inverse per grid point."""
+    train_events, inputs, truths = split
+    xt = train_events.binary()
+    active = np.flatnonzero(np.diff(sp.csc_matrix(xt).indptr) > 0)
+    base = gram(xt[:, active])
+    center = default_l2(xt)
+    ratios = (1 / 9, 1 / 3, 1.0, 3.0, 9.0)
+    grid = [_round(center * f) for f in ratios]
+    scores = [
+        _validation_ndcg(
+            EaseScorer.from_gram(base, active, events.n_items, lam),
+            train_events.popularity(),
+            inputs,
+            truths,
+            half_life,
+        )
+        for lam in grid
+    ]
+    best = int(np.argmax(scores))
+    report = {
+        "validation_users": len(truths),
+        "l2": grid,
+        "scores": [round(v, 6) for v in scores],
+    }
+    return scores[best], {"l2_ratio": grid[best] / center}, report
+
+
+def _tune_ials(
+    split: _Split,
+    half_life: float,
+    *,
+    factors: int,
+    iterations: int,
+    seed: int,
+    reg: float | None,
+    alpha: float | None,
+) -> tuple[float, dict[str, float], dict[str, Any]]:
+    """iALS's (reg, alpha) on the validation split; a given value is kept fixed."""
+    train_events, inputs, truths = split
+    xt = train_events.binary()
+    regs = [reg] if reg is not None else list(IALS_REG_GRID)
+    alphas = [alpha] if alpha is not None else list(IALS_ALPHA_GRID)
+    pairs = [(r, a) for r in regs for a in alphas]
+    found: list[float] = []
+    for r, a in pairs:
+        _, item_factors = fit_ials(
+            xt, factors=factors, reg=r, alpha=a, iterations=iterations, seed=seed
+        )
+        found.append(
+            _validation_ndcg(
+                IalsScorer(item_factors, r, a), train_events.popularity(), inputs, truths, half_life
+            )
+        )
+    best = int(np.argmax(found))
+    report = {
+        "validation_users": len(truths),
+        "reg_alpha": [list(p) for p in pairs],
+        "scores": [round(v, 6) for v in found],
+    }
+    return found[best], {"reg": pairs[best][0], "alpha": pairs[best][1]}, report
+
+
 def train_personalization(
     recipe: str,
     data: TrainingData,
@@ -385,81 +461,64 @@ def train_personalization(
         "active_items": n_active,
     }
 
+    asked_auto = hyper.values.get("algorithm", "auto").strip().lower() == "auto"
+    factors = hyper.integer("factors", "hidden_dimension", default=64, low=1, high=1024)
+    iterations = hyper.integer("iterations", "epochs", default=15, low=1, high=200)
+    l2_given = hyper.given("l2", "lambda", "reg", "regularization")
+    alpha_given = hyper.given("alpha")
+    cheap = {
+        "ease": not l2_given and n_active <= EASE_HPO_MAX_ITEMS,
+        "ials": not (l2_given and alpha_given) and events.n_events <= IALS_HPO_MAX_EVENTS,
+    }
+    # under ``algorithm=auto`` HPO may pick either (validation NDCG@10 decides) when both
+    # are cheap; otherwise only the chosen algorithm's own parameters are tuned
+    candidates = [algorithm]
+    if asked_auto and algorithm == "ease" and cheap["ials"] and cheap["ease"]:
+        candidates.append("ials")
+    if hpo == "auto":
+        candidates = [c for c in candidates if cheap[c]]
+    elif hpo == "false":
+        candidates = []
+    split = _validation(events, rng) if candidates else None
+    results: dict[str, tuple[float, dict[str, float], dict[str, Any]]] = {}
+    for candidate in candidates:
+        if split is None:
+            break
+        if candidate == "ease" and not l2_given:
+            results[candidate] = _tune_ease(events, split, half_life)
+        elif candidate == "ials" and not (l2_given and alpha_given):
+            results[candidate] = _tune_ials(
+                split,
+                half_life,
+                factors=factors,
+                iterations=iterations,
+                seed=seed,
+                reg=hyper.number("l2", "reg", "regularization", default=IALS_REG)
+                if l2_given
+                else None,
+                alpha=hyper.number("alpha", default=IALS_ALPHA) if alpha_given else None,
+            )
+    if results:
+        algorithm = max(results, key=lambda k: results[k][0])
+        info["algorithm"] = algorithm
+        info["hpo"] = {"metric": "ndcg_at_10", **{name: r[2] for name, r in results.items()}}
+        hyper.used["algorithm"] = algorithm
+    tuned = results[algorithm][1] if algorithm in results else {}
+
     if algorithm == "ease":
-        asked_l2 = hyper.given("l2", "lambda")
         l2 = hyper.number("l2", "lambda", default=_round(default_l2(x)), low=0.0)
-        tune = not asked_l2 and (
-            hpo == "true" or (hpo == "auto" and n_active <= EASE_HPO_MAX_ITEMS)
-        )
-        split = _validation(events, rng) if tune else None
-        if split is not None:
-            train_events, inputs, truths = split
-            xt = train_events.binary()
-            active = np.flatnonzero(np.diff(sp.csc_matrix(xt).indptr) > 0)
-            base = gram(xt[:, active])
-            center = default_l2(xt)
-            grid = [_round(center * f) for f in (1 / 9, 1 / 3, 1.0, 3.0, 9.0)]
-            scores = [
-                _validation_ndcg(
-                    EaseScorer.from_gram(base, active, events.n_items, lam),
-                    train_events.popularity(),
-                    inputs,
-                    truths,
-                    half_life,
-                )
-                for lam in grid
-            ]
-            del base
-            best = int(np.argmax(scores))
+        if "l2_ratio" in tuned:
             # the grid is relative to the tuning data's λ0: carry the ratio to the full data
-            l2 = _round(default_l2(x) * grid[best] / center)
-            info["hpo"] = {
-                "metric": "ndcg_at_10",
-                "validation_users": len(truths),
-                "l2": grid,
-                "scores": [round(s, 6) for s in scores],
-            }
+            l2 = _round(default_l2(x) * tuned["l2_ratio"])
         hyper.used["l2"] = fmt_number(l2)
         scorer: Scorer = EaseScorer.fit(x, l2)
     else:
-        factors = hyper.integer("factors", "hidden_dimension", default=64, low=1, high=1024)
-        iterations = hyper.integer("iterations", "epochs", default=15, low=1, high=200)
-        reg_given = hyper.given("l2", "reg", "regularization")
-        alpha_given = hyper.given("alpha")
-        reg = hyper.number("l2", "reg", "regularization", default=50.0, low=0.0)
-        alpha = hyper.number("alpha", default=8.0, low=0.0)
-        tune = not (reg_given and alpha_given) and (
-            hpo == "true" or (hpo == "auto" and events.n_events <= IALS_HPO_MAX_EVENTS)
+        reg = tuned.get("reg") or hyper.number(
+            "l2", "reg", "regularization", default=IALS_REG, low=0.0
         )
-        split = _validation(events, rng) if tune else None
-        if split is not None:
-            train_events, inputs, truths = split
-            xt = train_events.binary()
-            regs = [reg] if reg_given else list(IALS_REG_GRID)
-            alphas = [alpha] if alpha_given else list(IALS_ALPHA_GRID)
-            pairs = [(r, a) for r in regs for a in alphas]
-            found: list[float] = []
-            for r, a in pairs:
-                _, item_factors = fit_ials(
-                    xt, factors=factors, reg=r, alpha=a, iterations=iterations, seed=seed
-                )
-                found.append(
-                    _validation_ndcg(
-                        IalsScorer(item_factors, r, a),
-                        train_events.popularity(),
-                        inputs,
-                        truths,
-                        half_life,
-                    )
-                )
-            best = int(np.argmax(found))
-            reg, alpha = pairs[best]
-            info["hpo"] = {
-                "metric": "ndcg_at_10",
-                "validation_users": len(truths),
-                "reg_alpha": [list(g) for g in pairs],
-                "scores": [round(v, 6) for v in found],
-            }
+        alpha = tuned.get("alpha") or hyper.number("alpha", default=IALS_ALPHA, low=0.0)
+        hyper.used["factors"] = str(factors)
+        hyper.used["iterations"] = str(iterations)
         hyper.used["l2"] = fmt_number(reg)
         hyper.used["alpha"] = fmt_number(alpha)
         _, item_factors = fit_ials(

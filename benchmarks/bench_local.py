@@ -1,0 +1,465 @@
+"""Local-engine benchmark: recommendation quality, training time, memory and latency.
+
+Quality (Personalize's offline protocol, :mod:`personakit.local.evaluation`): one
+seeded 90/10 user split; every model is trained on the training users and asked
+for 25 items per test user from the oldest 90% of that user's events (input items
+excluded), scored against the newest 10%. Compared in one process, on the same
+split:
+
+* ``user-personalization``: the local engine's recipe code path
+  (``algorithms.train("aws-user-personalization", ...)`` + ``model.recommend``),
+  with its defaults (``hpo=auto``: it tunes itself on a validation sample of the
+  training users);
+* ``EASE``: plain EASE (Steck 2019), λ tuned on the validation split;
+* ``implicit ALS``: the ``implicit`` library's CPU ALS (conjugate gradient),
+  factors x regularization x alpha tuned on the validation split, test users
+  folded in with ``recalculate_user=True``;
+* ``popularity-count``: the local recipe.
+
+The validation split is the same protocol one level down: fold 0 of 9 user folds
+of the training users (their oldest 90% as input, newest 10% as truth), as in
+recsys.md §4.1. Printed: NDCG@10 and precision@10 per model, the ratio of
+user-personalization to the better of EASE and implicit ALS, and to popularity,
+and each model's training time (final fit; tuning time separately).
+
+``implicit`` is not a dependency of personakit; install it for this benchmark::
+
+    .venv/bin/pip install implicit      # skipped, with a note, when absent
+
+Runs (a default run takes a few minutes on 2 cores)::
+
+    python benchmarks/bench_local.py                       # quality on generated data + latency
+    python benchmarks/bench_local.py --csv ratings.csv     # + quality on an interactions CSV
+    python benchmarks/bench_local.py --speed               # training at 1M interactions / 20k items
+    python benchmarks/bench_local.py --scale 100000,1000000,10000000   # time and peak RSS per size
+
+``--csv`` takes Personalize's layout (USER_ID, ITEM_ID, TIMESTAMP) or MovieLens'
+(userId, movieId, timestamp[, rating]; ``--min-rating`` keeps ratings >= it).
+``--scale`` runs each size in a fresh process (so each peak RSS is its own) with
+the engine's automatic choice (iALS at these catalogue sizes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.linalg import lapack
+
+from personakit import datasets
+from personakit.local.algorithms import TrainingData, train
+from personakit.local.evaluation import UserSplit, score_item_lists, split
+
+RECIPE = "aws-user-personalization"
+EASE_GRID = (25.0, 50.0, 100.0, 200.0, 400.0, 800.0, 1600.0, 3200.0)
+ALS_GRID = [
+    (f, reg, alpha) for f in (64, 128) for reg in (1.0, 10.0, 50.0) for alpha in (1.0, 5.0, 20.0)
+]
+
+
+# --------------------------------------------------------------------------- data
+
+
+def to_training_data(frame: pd.DataFrame) -> TrainingData:
+    """USER_ID, ITEM_ID, TIMESTAMP frame -> the engine's integer-coded TrainingData."""
+    users = frame["USER_ID"].astype(str).to_numpy()
+    items = frame["ITEM_ID"].astype(str).to_numpy()
+    stamps = frame["TIMESTAMP"].to_numpy(dtype=np.int64)
+    user_ids, user_codes = np.unique(users, return_inverse=True)
+    item_ids, item_codes = np.unique(items, return_inverse=True)
+    order = np.argsort(stamps, kind="stable")
+    return TrainingData(
+        user_ids=user_ids.astype(np.str_),
+        item_ids=item_ids.astype(np.str_),
+        users=user_codes[order].astype(np.int32),
+        items=item_codes[order].astype(np.int32),
+        timestamps=stamps[order],
+    )
+
+
+def generated(n_users: int, n_items: int, n_interactions: int, seed: int) -> TrainingData:
+    data = datasets.synthetic(
+        n_users=n_users,
+        n_items=n_items,
+        n_interactions=n_interactions,
+        seed=seed,
+        event_types=("View",),
+        event_value=False,
+    )
+    return to_training_data(data.interactions)
+
+
+def read_csv(path: str, min_rating: float | None) -> TrainingData:
+    frame = pd.read_csv(path)
+    lower = {c.lower(): c for c in frame.columns}
+    if {"user_id", "item_id", "timestamp"} <= set(lower):
+        frame = frame.rename(
+            columns={
+                lower["user_id"]: "USER_ID",
+                lower["item_id"]: "ITEM_ID",
+                lower["timestamp"]: "TIMESTAMP",
+            }
+        )
+    elif {"userid", "movieid", "timestamp"} <= set(lower):
+        if min_rating is not None:
+            frame = frame[frame[lower["rating"]] >= min_rating]
+        frame = frame.rename(
+            columns={
+                lower["userid"]: "USER_ID",
+                lower["movieid"]: "ITEM_ID",
+                lower["timestamp"]: "TIMESTAMP",
+            }
+        )
+    else:
+        raise SystemExit(
+            f"{path}: expected columns USER_ID, ITEM_ID, TIMESTAMP (or MovieLens' userId, "
+            f"movieId, timestamp); found {list(frame.columns)}"
+        )
+    return to_training_data(frame)
+
+
+# --------------------------------------------------------------------------- protocol
+
+
+class Task:
+    """One split, as integer arrays, for the baselines (same users/items as the engine's)."""
+
+    def __init__(self, parts: UserSplit) -> None:
+        self.parts = parts
+        data = parts.train
+        self.n_items = data.n_items
+        self.position = {name: k for k, name in enumerate(np.asarray(data.item_ids).tolist())}
+        x = sp.csr_matrix(
+            (np.ones(data.n_interactions, np.float32), (data.users, data.items)),
+            shape=(data.n_users, data.n_items),
+        )
+        x.data[:] = 1.0  # duplicates summed by the constructor: binary again
+        self.x = x
+        rows: list[int] = []
+        cols: list[int] = []
+        for k, events in enumerate(parts.inputs):
+            seen = {self.position[item] for item, _ in events if item in self.position}
+            rows.extend([k] * len(seen))
+            cols.extend(sorted(seen))
+        self.inputs = sp.csr_matrix(
+            (np.ones(len(rows), np.float32), (rows, cols)), shape=(len(parts.inputs), self.n_items)
+        )
+        self.names = np.asarray(data.item_ids).astype(str)
+
+    def score(self, ranked: Sequence[Sequence[int]]) -> dict[str, float]:
+        lists = [[str(self.names[p]) for p in row] for row in ranked]
+        truths = [
+            t - {i for i, _ in events}
+            for t, events in zip(self.parts.truths, self.parts.inputs, strict=True)
+        ]
+        return score_item_lists(lists, truths, self.n_items)
+
+
+def top_k_masked(scores: np.ndarray, mask: Any, k: int = 25) -> list[list[int]]:
+    """Top-k per row of a dense score block, the row's input items excluded."""
+    scores = np.asarray(scores, dtype=np.float32)
+    rows, cols = mask.nonzero()
+    scores[rows, cols] = -np.inf
+    k = min(k, scores.shape[1])
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    order = np.take_along_axis(-scores, part, axis=1).argsort(axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1).tolist()
+
+
+# --------------------------------------------------------------------------- models
+
+
+def ease_fit(x: Any, lam: float) -> np.ndarray:
+    g = np.asarray((x.T @ x).toarray(), dtype=np.float32)
+    g[np.diag_indices_from(g)] += np.float32(lam)
+    chol, info = lapack.spotrf(g, lower=0, overwrite_a=1, clean=1)
+    inv, info2 = lapack.spotri(chol, lower=0, overwrite_c=1)
+    if info or info2:
+        raise np.linalg.LinAlgError("EASE: not positive definite")
+    p = np.triu(inv) + np.triu(inv, 1).T
+    b = p / (-np.diag(p))[np.newaxis, :]
+    b[np.diag_indices_from(b)] = 0.0
+    return b
+
+
+def ease_rank(b: np.ndarray, task: Task) -> list[list[int]]:
+    out: list[list[int]] = []
+    for start in range(0, task.inputs.shape[0], 1000):
+        block = task.inputs[start : start + 1000]
+        out.extend(top_k_masked(block @ b, block))
+    return out
+
+
+def als_fit(x: Any, factors: int, reg: float, alpha: float, seed: int) -> Any:
+    from implicit.cpu.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
+
+    model = AlternatingLeastSquares(
+        factors=factors, regularization=reg, alpha=alpha, iterations=15, random_state=seed
+    )
+    with threadpool_limits(1, "blas"):  # implicit's advice (recsys.md §6 rule 4)
+        model.fit(x, show_progress=False)
+    return model
+
+
+def als_rank(model: Any, task: Task) -> list[list[int]]:
+    users = np.arange(task.inputs.shape[0])
+    ids, _ = model.recommend(
+        users, task.inputs, N=25, filter_already_liked_items=True, recalculate_user=True
+    )
+    return [[int(i) for i in row if i >= 0] for row in np.atleast_2d(ids)]
+
+
+def engine_rank(model: Any, parts: UserSplit) -> list[list[int]]:
+    position = {name: k for k, name in enumerate(np.asarray(parts.train.item_ids).tolist())}
+    out: list[list[int]] = []
+    for user, events in zip(parts.test_users, parts.inputs, strict=True):
+        given = {item for item, _ in events}
+        found = model.recommend(user, 25, history=list(events), exclude=given)
+        out.append([position[item] for item, _ in found])
+    return out
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - start
+
+
+# --------------------------------------------------------------------------- quality
+
+
+def quality(name: str, data: TrainingData, seed: int, als: bool) -> None:
+    print(
+        f"\n== quality: {name} ({data.n_interactions:,} events, {data.n_users:,} users, "
+        f"{data.n_items:,} items)"
+    )
+    parts = split(data, seed=seed)
+    val = split(parts.train, seed=seed, n_folds=9)  # validation = fold 0 of the training users
+    task, vtask = Task(parts), Task(val)
+    rows: dict[str, tuple[dict[str, float], float, float, str]] = {}
+
+    model, secs = timed(lambda: train(RECIPE, parts.train, {}, seed=seed))
+    info = model.info
+    label = f"{info.get('algorithm')}, {json.dumps(model.hyperparameters, sort_keys=True)}"
+    rows["user-personalization"] = (task.score(engine_rank(model, parts)), secs, 0.0, label)
+
+    pop, secs = timed(lambda: train("aws-popularity-count", parts.train, {}, seed=seed))
+    rows["popularity-count"] = (task.score(engine_rank(pop, parts)), secs, 0.0, "")
+
+    if data.n_items <= 25_000:
+        start = time.perf_counter()
+        found = []
+        for lam in EASE_GRID:
+            found.append(vtask.score(ease_rank(ease_fit(vtask.x, lam), vtask)))
+        best = int(np.argmax([f["normalized_discounted_cumulative_gain_at_10"] for f in found]))
+        tune = time.perf_counter() - start
+        b, secs = timed(lambda: ease_fit(task.x, EASE_GRID[best]))
+        rows["EASE"] = (task.score(ease_rank(b, task)), secs, tune, f"λ={EASE_GRID[best]:g}")
+        del b
+    else:
+        print("EASE skipped: more than 25k items")
+
+    if als:
+        start = time.perf_counter()
+        found = []
+        for f, reg, alpha in ALS_GRID:
+            m = als_fit(vtask.x, f, reg, alpha, seed)
+            found.append(vtask.score(als_rank(m, vtask)))
+        best = int(np.argmax([f["normalized_discounted_cumulative_gain_at_10"] for f in found]))
+        tune = time.perf_counter() - start
+        f, reg, alpha = ALS_GRID[best]
+        m, secs = timed(lambda: als_fit(task.x, f, reg, alpha, seed))
+        rows["implicit ALS"] = (
+            task.score(als_rank(m, task)),
+            secs,
+            tune,
+            f"factors={f}, reg={reg:g}, alpha={alpha:g}",
+        )
+
+    ndcg, prec = (
+        "normalized_discounted_cumulative_gain_at_10",
+        "precision_at_10",
+    )
+    print(f"test users: {len(parts.test_users)}, validation users: {len(val.test_users)}")
+    print(f"{'model':22} {'NDCG@10':>8} {'P@10':>8} {'MRR@25':>8} {'train s':>8} {'tune s':>8}")
+    for key, (metrics, secs, tune, label) in rows.items():
+        print(
+            f"{key:22} {metrics[ndcg]:8.4f} {metrics[prec]:8.4f} "
+            f"{metrics['mean_reciprocal_rank_at_25']:8.4f} {secs:8.2f} {tune:8.2f}  {label}"
+        )
+    up = rows["user-personalization"][0]
+    baselines = [k for k in ("EASE", "implicit ALS") if k in rows]
+    for metric, title in ((ndcg, "NDCG@10"), (prec, "precision@10")):
+        if baselines:
+            best_key = max(baselines, key=lambda k: rows[k][0][metric])
+            value = rows[best_key][0][metric]
+            print(
+                f"{title}: user-personalization / best baseline ({best_key}) = "
+                f"{up[metric] / value:.2f}x"
+            )
+        value = rows["popularity-count"][0][metric]
+        print(f"{title}: user-personalization / popularity-count = {up[metric] / value:.2f}x")
+
+
+# --------------------------------------------------------------------------- latency
+
+
+def latency(n_items: int, n_interactions: int, seed: int, calls: int) -> None:
+    print(f"\n== GetRecommendations latency: warm model, {n_items:,} items")
+    data = generated(n_interactions // 20, n_items, n_interactions, seed)
+    model, secs = timed(lambda: train(RECIPE, data, {}, seed=seed))
+    print(
+        f"trained {model.info.get('algorithm')} in {secs:.1f} s on {data.n_interactions:,} events"
+    )
+    rng = np.random.default_rng(seed)
+    users = np.asarray(data.user_ids)[rng.integers(0, data.n_users, calls)].tolist()
+    for user in users[:100]:  # warm up
+        model.recommend(user, 25)
+    ours = []
+    for user in users:
+        start = time.perf_counter()
+        model.recommend(user, 25)
+        ours.append(time.perf_counter() - start)
+    # baseline: a plain numpy top-k over the same catalogue (one dense score vector)
+    factors = rng.standard_normal((data.n_items, 64)).astype(np.float32)
+    base = []
+    for _ in users:
+        start = time.perf_counter()
+        scores = factors @ rng.standard_normal(64).astype(np.float32)
+        top = np.argpartition(-scores, 24)[:25]
+        top[np.argsort(-scores[top])].tolist()
+        base.append(time.perf_counter() - start)
+    p99, b99 = np.percentile(ours, 99) * 1e3, np.percentile(base, 99) * 1e3
+    print(f"recommend p50 {np.percentile(ours, 50) * 1e3:.2f} ms, p99 {p99:.2f} ms ({calls} calls)")
+    print(f"numpy matvec + top-k p99 {b99:.2f} ms; ratio {p99 / b99:.1f}x")
+
+
+# --------------------------------------------------------------------------- speed and scale
+
+
+def peak_rss_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+def one_size(n_interactions: int, n_items: int, n_users: int, seed: int, evaluate: bool) -> None:
+    """Generate, train (and with ``evaluate``, the engine's metrics run too); print JSON."""
+    from personakit.local.evaluation import evaluate as run_evaluation
+
+    data, gen = timed(lambda: generated(n_users, n_items, n_interactions, seed))
+    rss_data = peak_rss_gib()
+    model, secs = timed(lambda: train(RECIPE, data, {}, seed=seed))
+    result: dict[str, Any] = {
+        "interactions": n_interactions,
+        "items": n_items,
+        "users": n_users,
+        "generate_s": round(gen, 1),
+        "train_s": round(secs, 1),
+        "algorithm": model.info.get("algorithm"),
+        "hpo": "hpo" in model.info,
+        "peak_rss_after_data_gib": round(rss_data, 2),
+    }
+    if evaluate:
+        _, ev = timed(lambda: run_evaluation(RECIPE, data, {}, seed=seed))
+        result["evaluate_s"] = round(ev, 1)
+    result["peak_rss_gib"] = round(peak_rss_gib(), 2)
+    print(json.dumps(result))
+
+
+def in_subprocess(args: list[str]) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, __file__, *args], check=True, capture_output=True, text=True
+    )
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def speed(seed: int) -> None:
+    print("\n== training at 1M interactions / 20k items (algorithm=auto, hpo=auto)")
+    r = in_subprocess(["--one-size", "1000000,20000,50000", "--seed", str(seed), "--evaluate"])
+    print(
+        f"{r['algorithm']} (hpo: {r['hpo']}): train {r['train_s']} s; the engine's metrics run "
+        f"(90% split) {r['evaluate_s']} s; CreateSolutionVersion total ~"
+        f"{r['train_s'] + r['evaluate_s']:.1f} s; target 30 s -> "
+        f"{(r['train_s'] + r['evaluate_s']) / 30:.2f} of budget; peak RSS {r['peak_rss_gib']} GiB"
+    )
+
+
+def scale(sizes: list[int], seed: int) -> None:
+    print("\n== scale: training time and peak RSS (fresh process per size)")
+    print(
+        f"{'interactions':>12} {'items':>8} {'users':>8} {'algo':>5} {'train s':>8} "
+        f"{'x prev':>7} {'peak GiB':>9} {'data GiB':>9}"
+    )
+    previous = None
+    for n in sizes:
+        items = 200_000 if n >= 10_000_000 else 20_000
+        users = max(n // 20, 1000)
+        r = in_subprocess(["--one-size", f"{n},{items},{users}", "--seed", str(seed)])
+        growth = f"{r['train_s'] / previous:7.1f}" if previous else "      -"
+        previous = r["train_s"] or 0.1
+        print(
+            f"{n:>12,} {items:>8,} {users:>8,} {r['algorithm']:>5} {r['train_s']:8.1f} "
+            f"{growth} {r['peak_rss_gib']:9.2f} {r['peak_rss_after_data_gib']:9.2f}"
+        )
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=6_000)
+    parser.add_argument("--items", type=int, default=3_000)
+    parser.add_argument("--interactions", type=int, default=300_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--csv", action="append", default=[], help="interactions CSV (repeatable)")
+    parser.add_argument("--min-rating", type=float, default=None)
+    parser.add_argument("--no-generated", action="store_true")
+    parser.add_argument("--latency-items", type=int, default=20_000)
+    parser.add_argument("--latency-interactions", type=int, default=400_000)
+    parser.add_argument("--latency-calls", type=int, default=2_000)
+    parser.add_argument("--no-latency", action="store_true")
+    parser.add_argument("--speed", action="store_true", help="training at 1M / 20k items")
+    parser.add_argument("--scale", default="", help="comma-separated interaction counts")
+    parser.add_argument("--one-size", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--evaluate", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.one_size:
+        n, items, users = (int(v) for v in args.one_size.split(","))
+        one_size(n, items, users, args.seed, args.evaluate)
+        return
+    try:
+        import implicit  # noqa: F401
+
+        als = True
+    except ImportError:
+        als = False
+        print("implicit is not installed: its ALS baseline is skipped (pip install implicit)")
+    print(f"cores: {os.cpu_count()}, numpy {np.__version__}")
+    if not args.no_generated:
+        data = generated(args.users, args.items, args.interactions, args.seed)
+        quality("generated (personakit.datasets.synthetic)", data, args.seed, als)
+    for path in args.csv:
+        quality(path, read_csv(path, args.min_rating), args.seed, als)
+    if not args.no_latency:
+        latency(args.latency_items, args.latency_interactions, args.seed, args.latency_calls)
+    if args.speed:
+        speed(args.seed)
+    if args.scale:
+        scale([int(v) for v in args.scale.split(",")], args.seed)
+
+
+if __name__ == "__main__":
+    main()
