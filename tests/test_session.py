@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from botocore.stub import Stubber
 from moto import mock_aws
@@ -53,6 +54,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
         "PERSONAKIT_PREFIX",
         "PERSONAKIT_ROLE_ARN",
         "PERSONAKIT_KMS_KEY_ARN",
+        "PERSONAKIT_SAGEMAKER_ROLE_ARN",
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -133,6 +135,14 @@ SETTINGS = [
         None,
     ),
     (
+        "sagemaker_role_arn",
+        "PERSONAKIT_SAGEMAKER_ROLE_ARN",
+        f"arn:aws:iam::{ACCOUNT}:role/sm-arg",
+        f"arn:aws:iam::{ACCOUNT}:role/sm-env",
+        "sagemaker_role_arn",
+        None,
+    ),
+    (
         "kms_key_arn",
         "PERSONAKIT_KMS_KEY_ARN",
         f"arn:aws:kms:{REGION}:{ACCOUNT}:key/arg",
@@ -202,19 +212,75 @@ def test_user_agent_appended_and_caller_config_kept() -> None:
     assert caller.user_agent_extra == "myapp/1.0"  # the caller's object is not mutated
 
 
-def test_default_retries_are_standard_three_attempts() -> None:
-    config = Session.aws(region_name=REGION).client("s3").meta.config
+SELF_RETRIED = ("personalize", "personalize-events", "sagemaker", "pricing")
+BOTOCORE_RETRIED = ("personalize-runtime", "sagemaker-runtime", "s3", "iam", "sts", "kms")
+
+
+@pytest.mark.parametrize("service", SELF_RETRIED)
+def test_clients_personakit_retries_itself_make_one_botocore_attempt(service: str) -> None:
+    config = Session.aws(region_name=REGION).client(service).meta.config  # type: ignore[call-overload]
+    assert config.user_agent_extra == UA
+    assert config.retries == {"mode": "standard", "total_max_attempts": 1}
+
+
+@pytest.mark.parametrize("service", BOTOCORE_RETRIED)
+def test_other_clients_keep_botocores_standard_three_attempts(service: str) -> None:
+    config = Session.aws(region_name=REGION).client(service).meta.config  # type: ignore[call-overload]
     assert config.user_agent_extra == UA
     assert config.retries == {"mode": "standard", "total_max_attempts": 3}
 
 
+def test_a_quota_error_reaches_personakit_after_one_call() -> None:
+    """botocore's standard mode retries LimitExceededException as throttling; not here."""
+    personalize = Session.aws(region_name=REGION).client("personalize")
+    calls: list[str] = []
+    personalize.meta.events.register(
+        "before-send.personalize.CreateSolution", lambda **_: calls.append("sent")
+    )
+
+    def quota(**_: Any) -> AWSResponse:
+        body = b'{"__type": "LimitExceededException", "message": "More than 5 resources"}'
+        return AWSResponse("https://personalize", 400, {}, _Raw(body))
+
+    personalize.meta.events.register("before-send.personalize.CreateSolution", quota)
+    with pytest.raises(personalize.exceptions.LimitExceededException):
+        personalize.create_solution(
+            name="s", datasetGroupArn=f"arn:aws:personalize:{REGION}:{ACCOUNT}:dataset-group/g"
+        )
+    assert calls == ["sent"]
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
+
+
+@pytest.mark.parametrize("service", ["personalize", "s3"])
+def test_the_callers_retries_win_for_every_client(service: str) -> None:
+    caller = Config(retries={"mode": "legacy", "total_max_attempts": 5})
+    session = Session.aws(region_name=REGION, config=caller)
+    config = session.client(service).meta.config  # type: ignore[call-overload]
+    assert config.retries == {"mode": "legacy", "total_max_attempts": 5}
+
+
+@pytest.mark.parametrize("service", ["personalize", "s3"])
 def test_retry_settings_from_the_environment_are_not_overridden(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, service: str
 ) -> None:
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "7")
     monkeypatch.setenv("AWS_RETRY_MODE", "adaptive")
-    config = Session.aws(region_name=REGION).client("s3").meta.config
+    config = Session.aws(region_name=REGION).client(service).meta.config  # type: ignore[call-overload]
     assert config.retries == {"mode": "adaptive", "total_max_attempts": 7}
+
+
+def test_an_aws_session_closes_as_a_no_op() -> None:
+    with Session.aws(region_name=REGION) as session:
+        client = session.client("personalize")
+    assert session.closed
+    assert session.client("personalize") is client  # clients still work
 
 
 def test_merge_config_does_not_repeat_the_user_agent() -> None:

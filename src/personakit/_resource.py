@@ -201,8 +201,7 @@ class Ctx:
 
     def __init__(self, session: Session, timing: Timing | None = None) -> None:
         if timing is None:
-            found = getattr(session, "timing", None)
-            timing = found if isinstance(found, Timing) else Timing()
+            timing = session.timing or Timing()
         self.session = session
         self.timing = timing
         self.retrier = timing.retrier

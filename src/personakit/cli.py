@@ -1,8 +1,13 @@
-"""The ``personakit`` command.
+"""personakit: Amazon Personalize data, training and serving, offline or on AWS, without leaks.
 
-``personakit schema FILE --type items`` prints the inferred Avro schema;
-``personakit validate INTERACTIONS [--items F] [--users F]`` prints the report and
-exits 1 when it has errors. Files are CSV or Parquet (by extension).
+``personakit quickstart`` runs the whole journey on the local engine (synthetic
+data, validation, import, two recipes trained and compared, a batch job, a
+campaign with a filter, teardown) and prints what happens; ``personakit schema
+FILE --type items`` prints the inferred Avro schema; ``personakit validate
+INTERACTIONS [--items F] [--users F]`` prints the report and exits 1 when it has
+errors (files are CSV or Parquet, by extension); ``personakit cost
+advise|estimate|running`` and ``personakit sweep`` are described in
+:mod:`personakit.cost.cli`.
 """
 
 from __future__ import annotations
@@ -55,11 +60,69 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _cmd_quickstart(args: argparse.Namespace) -> int:
+    from personakit.quickstart import run
+
+    run(
+        args.workspace,
+        keep=args.keep,
+        n_users=args.users,
+        seed=args.seed,
+        progress=not args.no_progress,
+    )
+    return 0
+
+
+def add_quickstart_arguments(parser: argparse.ArgumentParser) -> None:
+    """The quickstart's options (shared with ``examples/quickstart.py``)."""
+    from personakit.quickstart import MIN_USERS
+
+    def users(text: str) -> int:
+        value = int(text)
+        if value < MIN_USERS:
+            raise argparse.ArgumentTypeError(
+                f"at least {MIN_USERS} (Personalize trains on 1,000 interactions or more)"
+            )
+        return value
+
+    parser.add_argument(
+        "--workspace",
+        default=None,
+        help="the local engine's folder (default: a temporary folder, deleted afterwards)",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the dataset group, solutions and campaign (and the workspace)",
+    )
+    parser.add_argument(
+        "--users",
+        type=users,
+        default=300,
+        help="users in the synthetic data (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the synthetic data (default: %(default)s)"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress on stderr")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for the docs and tests)."""
     parser = argparse.ArgumentParser(prog="personakit", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"personakit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    quick = sub.add_parser(
+        "quickstart",
+        help="run the whole journey offline on the local engine, in seconds",
+        description="Synthetic ratings -> prep -> validate -> dataset group -> "
+        "user-personalization and popularity-count trained and compared -> batch "
+        "inference -> campaign with a filter -> teardown, on the embedded local engine "
+        "(no AWS account).",
+    )
+    add_quickstart_arguments(quick)
+    quick.set_defaults(func=_cmd_quickstart)
 
     schema = sub.add_parser("schema", help="infer and print a dataset's Avro schema")
     schema.add_argument("file", help="CSV or Parquet file")
@@ -75,6 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--users", help="users CSV or Parquet file")
     check.add_argument("--domain", default=None, help="ECOMMERCE or VIDEO_ON_DEMAND")
     check.set_defaults(func=_cmd_validate)
+
+    from personakit.cost.cli import register as register_cost
+
+    register_cost(sub)
     return parser
 
 

@@ -3,9 +3,10 @@
 Every AWS call personakit makes goes through a client with boto3's own method
 names and shapes, handed out by one :class:`Session`. A session wraps an
 *engine* (a :class:`ClientProvider`): :meth:`Session.aws` builds a
-:class:`Boto3Provider` that creates real boto3 clients; the embedded local engine
-will plug in the same way with its twins of those clients. The resource classes
-only ever call ``session.client(...)``, so they never know which engine they talk to.
+:class:`Boto3Provider` that creates real boto3 clients; :meth:`Session.local`
+builds the embedded :class:`~personakit.local.LocalEngine`, whose twins of those
+clients run offline. The resource classes only ever call ``session.client(...)``,
+so they never know which engine they talk to.
 
 Nothing is global: no module-level clients or sessions. Settings resolve, each
 on its own, as *explicit argument* > ``PERSONAKIT_*`` environment variable >
@@ -15,6 +16,9 @@ default::
                              role_arn="arn:aws:iam::111122223333:role/personakit")
     personalize = session.client("personalize")   # typed as PersonalizeClient under mypy
     print(session.check_access())                  # bucket region, bucket policy, role, KMS
+
+    with pk.Session.local("./pk-workspace") as session:   # the same, offline and free
+        ...
 """
 
 from __future__ import annotations
@@ -27,7 +31,9 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args, overload, runtime_checkable
 
 import attrs
@@ -52,6 +58,8 @@ if TYPE_CHECKING:
     from mypy_boto3_sagemaker.type_defs import TagTypeDef as SageMakerTag
     from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
     from mypy_boto3_sts import STSClient
+
+    from personakit._resource import Timing
 
 __all__ = [
     "RUN_TAG",
@@ -91,6 +99,21 @@ RUN_TAG = "personakit:run"
 USER_AGENT = f"personakit/{__version__}"
 DEFAULT_PREFIX = "personakit/"
 DEFAULT_RETRIES: Mapping[str, Any] = {"mode": "standard", "total_max_attempts": 3}
+"""botocore retries of the clients whose calls personakit does not retry itself."""
+OWN_RETRIES: Mapping[str, Any] = {"mode": "standard", "total_max_attempts": 1}
+"""botocore retries of the clients whose every call goes through ``personakit._retry``."""
+SELF_RETRIED: frozenset[str] = frozenset(
+    {"personalize", "personalize-events", "sagemaker", "pricing"}
+)
+"""Services whose calls personakit wraps in its own retries (``personakit._retry``).
+
+Their clients get :data:`OWN_RETRIES` (one attempt in botocore), so the two layers
+do not multiply and quota errors reach personakit's policy at once. The others
+keep botocore's standard retries (:data:`DEFAULT_RETRIES`): ``personalize-runtime``
+and ``sagemaker-runtime`` (latency-bound requests personakit sends once), ``s3``
+(boto3's transfer manager uploads parts with botocore's retries), ``iam``, ``sts``,
+``kms`` and ``cloudwatch`` (read once by ``check_access`` and the cost tools).
+"""
 
 _ENV = {
     "region": "PERSONAKIT_REGION",
@@ -98,6 +121,7 @@ _ENV = {
     "prefix": "PERSONAKIT_PREFIX",
     "role_arn": "PERSONAKIT_ROLE_ARN",
     "kms_key_arn": "PERSONAKIT_KMS_KEY_ARN",
+    "sagemaker_role_arn": "PERSONAKIT_SAGEMAKER_ROLE_ARN",
 }
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 _TAG_TEXT = re.compile(r"^[\w\s.:/=+\-@]*$")
@@ -140,7 +164,11 @@ def pricing_region(region: str) -> str:
 
 
 def merge_config(
-    config: Config | None, *, set_mode: bool = True, set_attempts: bool = True
+    config: Config | None,
+    *,
+    set_mode: bool = True,
+    set_attempts: bool = True,
+    retries: Mapping[str, Any] = DEFAULT_RETRIES,
 ) -> Config:
     """personakit's botocore ``Config`` merged into the caller's.
 
@@ -148,11 +176,13 @@ def merge_config(
 
     - appends ``personakit/<version>`` to the caller's ``user_agent_extra``
       (never replaces it);
-    - sets ``retries={"mode": "standard", "total_max_attempts": 3}`` (the AWS
-      SDKs' standard mode: three calls in all) when the caller's ``Config`` has
-      no ``retries``; ``set_mode`` / ``set_attempts`` are ``False`` when
-      ``AWS_RETRY_MODE`` / ``AWS_MAX_ATTEMPTS`` or the profile already choose them,
-      so those keep working. A caller's ``retries`` dict is kept whole.
+    - sets ``retries`` (by default ``{"mode": "standard", "total_max_attempts": 3}``,
+      the AWS SDKs' standard mode: three calls in all; :class:`Boto3Provider`
+      passes :data:`OWN_RETRIES` for the services in :data:`SELF_RETRIED`) when the
+      caller's ``Config`` has no ``retries``; ``set_mode`` / ``set_attempts`` are
+      ``False`` when ``AWS_RETRY_MODE`` / ``AWS_MAX_ATTEMPTS`` or the profile
+      already choose them, so those keep working. A caller's ``retries`` dict is
+      kept whole.
     """
     from botocore.config import Config
 
@@ -164,21 +194,25 @@ def merge_config(
     elif "personakit/" not in extra:
         options["user_agent_extra"] = f"{extra} {USER_AGENT}"
     if getattr(base, "retries", None) is None:
-        retries = {
+        chosen = {
             key: value
-            for key, value in DEFAULT_RETRIES.items()
+            for key, value in retries.items()
             if (key == "mode" and set_mode) or (key == "total_max_attempts" and set_attempts)
         }
-        if retries:
-            options["retries"] = retries
+        if chosen:
+            options["retries"] = chosen
     return base.merge(Config(**options)) if options else base
 
 
 class Boto3Provider:
     """The AWS engine: real boto3 clients from one ``boto3.Session``.
 
-    Every client gets the merged :func:`merge_config` and the session's region,
-    except ``pricing``, which goes to :func:`pricing_region`.
+    Every client gets the caller's ``config`` merged by :func:`merge_config` and
+    the session's region, except ``pricing``, which goes to :func:`pricing_region`.
+    Clients of :data:`SELF_RETRIED` services get one botocore attempt
+    (:data:`OWN_RETRIES`), since personakit retries their calls itself; the others
+    get botocore's standard three. A ``retries`` in the caller's ``config`` (or
+    ``AWS_RETRY_MODE`` / ``AWS_MAX_ATTEMPTS``, or the profile) wins for every client.
     """
 
     name = "aws"
@@ -194,6 +228,9 @@ class Boto3Provider:
         self._region = region_name
         set_mode, set_attempts = _retry_unset(boto3_session)
         self._config = merge_config(config, set_mode=set_mode, set_attempts=set_attempts)
+        self._own_config = merge_config(
+            config, set_mode=set_mode, set_attempts=set_attempts, retries=OWN_RETRIES
+        )
 
     @property
     def boto3_session(self) -> boto3.Session:
@@ -202,14 +239,19 @@ class Boto3Provider:
 
     @property
     def config(self) -> Config:
-        """The merged botocore ``Config`` every client gets."""
+        """The merged botocore ``Config`` of the clients personakit does not retry itself."""
         return self._config
+
+    def config_for(self, service_name: str) -> Config:
+        """The merged botocore ``Config`` a client of ``service_name`` gets."""
+        return self._own_config if service_name in SELF_RETRIED else self._config
 
     def client(self, service_name: str) -> Any:
         """A new boto3 client (the :class:`Session` caches it)."""
         region = pricing_region(self._region) if service_name == "pricing" else self._region
         logger.debug("creating %s client in %s", service_name, region)
-        return self._boto3.client(service_name, region_name=region, config=self._config)  # type: ignore[call-overload]
+        config = self.config_for(service_name)
+        return self._boto3.client(service_name, region_name=region, config=config)  # type: ignore[call-overload]
 
 
 def _retry_unset(boto3_session: boto3.Session) -> tuple[bool, bool]:
@@ -295,14 +337,29 @@ _MISSING_REGION = (
 )
 
 
+def _local_timing(progress: bool | None) -> Timing:
+    """Polls for the local engine, whose statuses last tens of milliseconds, not minutes."""
+    from personakit._resource import Timing
+
+    return Timing(
+        poll_s=0.05,
+        max_poll_s=0.5,
+        train_poll_s=0.05,
+        train_max_poll_s=0.5,
+        progress=progress,
+        delete_timeout_s=600.0,
+        in_use_timeout_s=300.0,
+    )
+
+
 # --------------------------------------------------------------------------- session
 
 
 class Session:
     """Clients, settings and tags for everything personakit creates.
 
-    Build one with :meth:`Session.aws` (or, later, ``Session.local(path)``). The
-    constructor is for engines: it takes any :class:`ClientProvider`.
+    Build one with :meth:`Session.aws` or :meth:`Session.local`. The constructor
+    is for engines: it takes any :class:`ClientProvider`.
 
     Args:
         engine: makes the clients.
@@ -310,6 +367,8 @@ class Session:
         bucket: the S3 bucket for uploads, imports and batch output.
         prefix: key prefix under the bucket; ``""`` for the bucket's root.
         role_arn: the IAM role Personalize assumes to read the bucket.
+        sagemaker_role_arn: the execution role of SageMaker endpoints
+            (:class:`~personakit.llm.LLMEndpoint`); ``role_arn`` serves when None.
         kms_key_arn: customer managed KMS key for dataset groups and job output.
         run_id: the value of the ``personakit:run`` tag on everything this session
             creates; generated (UTC time + random) when not given. 1-40 letters,
@@ -317,6 +376,10 @@ class Session:
         tags: your own tags, added to every resource.
         clients: ready clients by service name, used as given instead of asking
             the engine.
+        timing: the retry and poll settings the resource classes use on this
+            session (a :class:`~personakit._resource.Timing`) unless given their own.
+        on_close: called once by :meth:`close` (e.g. to close an engine the
+            session owns).
     """
 
     def __init__(
@@ -327,10 +390,13 @@ class Session:
         bucket: str | None = None,
         prefix: str = DEFAULT_PREFIX,
         role_arn: str | None = None,
+        sagemaker_role_arn: str | None = None,
         kms_key_arn: str | None = None,
         run_id: str | None = None,
         tags: Mapping[str, str] | None = None,
         clients: Mapping[str, Any] | None = None,
+        timing: Timing | None = None,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         if not region:
             raise ConfigurationError("Session needs a region")
@@ -345,6 +411,12 @@ class Session:
         self._bucket = _check_bucket(bucket) if bucket is not None else None
         self._prefix = _norm_prefix(prefix)
         self._role_arn = _iam.check_role_arn(role_arn) if role_arn is not None else None
+        self._sagemaker_role_arn = (
+            _iam.check_role_arn(sagemaker_role_arn) if sagemaker_role_arn is not None else None
+        )
+        self._timing = timing
+        self._on_close = on_close
+        self._closed = False
         self._kms_key_arn = _iam.check_kms_key_arn(kms_key_arn) if kms_key_arn is not None else None
         self._run_id = run_id
         self._user_tags = _check_user_tags(tags)
@@ -368,6 +440,7 @@ class Session:
         clients: Mapping[str, Any] | None = None,
         run_id: str | None = None,
         tags: Mapping[str, str] | None = None,
+        sagemaker_role_arn: str | None = None,
     ) -> Session:
         """A session on AWS, with real boto3 clients.
 
@@ -381,6 +454,7 @@ class Session:
         | `prefix` | `PERSONAKIT_PREFIX` | `"personakit/"` |
         | `role_arn` | `PERSONAKIT_ROLE_ARN` | none (imports and batch jobs need one) |
         | `kms_key_arn` | `PERSONAKIT_KMS_KEY_ARN` | none (AWS-owned encryption) |
+        | `sagemaker_role_arn` | `PERSONAKIT_SAGEMAKER_ROLE_ARN` | none (`role_arn` serves) |
 
         The default region is the boto3 session's (``AWS_DEFAULT_REGION`` or the
         profile's ``region``), then ``AWS_REGION``, then the region of a client
@@ -396,6 +470,8 @@ class Session:
                 as given: no config merge, no region change.
             run_id: the run id for tags; see :class:`Session`.
             tags: extra tags for every resource; see :class:`Session`.
+            sagemaker_role_arn: the execution role of SageMaker endpoints; see
+                :class:`Session`.
 
         Raises:
             ConfigurationError: no region anywhere, or a malformed setting.
@@ -446,11 +522,102 @@ class Session:
             bucket=_pick(bucket, "bucket"),
             prefix=DEFAULT_PREFIX if prefix is None else prefix,
             role_arn=_pick(role_arn, "role_arn"),
+            sagemaker_role_arn=_pick(sagemaker_role_arn, "sagemaker_role_arn"),
             kms_key_arn=_pick(kms_key_arn, "kms_key_arn"),
             run_id=run_id,
             tags=tags,
             clients=clients,
         )
+
+    @classmethod
+    def local(
+        cls,
+        path: str | os.PathLike[str] = "./pk-workspace",
+        *,
+        region_name: str = "us-east-1",
+        bucket: str = "personakit-local",
+        prefix: str = DEFAULT_PREFIX,
+        role_arn: str | None = None,
+        sagemaker_role_arn: str | None = None,
+        run_id: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        llm_handlers: Mapping[str, Callable[[str, Mapping[str, Any]], str]] | None = None,
+        timing: Timing | None = None,
+        progress: bool | None = None,
+        min_state_s: float | None = None,
+    ) -> Session:
+        """A session on the embedded local engine: offline, free, the same code path.
+
+        Builds a :class:`~personakit.local.LocalEngine` rooted at ``path`` (the
+        *workspace*, created if missing), creates ``bucket`` in its S3 twin, and
+        hands out the engine's twins of ``personalize``, ``personalize-runtime``,
+        ``personalize-events``, ``s3``, ``sagemaker`` and ``sagemaker-runtime``.
+        Personalize and S3 state lives in SQLite and files under ``path``: another
+        process (or a restarted notebook) opening the same path sees the same
+        resources. The session owns the engine: :meth:`close`, or leaving a
+        ``with`` block, stops it::
+
+            with pk.Session.local("./pk-workspace") as session:
+                with pk.DatasetGroup.create(session, "movies") as group:
+                    ...
+
+        No access check is needed (or made): the engine has no IAM. Settings are
+        not read from ``PERSONAKIT_*`` environment variables, which describe your
+        AWS setup, except ``PERSONAKIT_SAGEMAKER_ROLE_ARN``.
+
+        Args:
+            path: The workspace folder.
+            region_name: The region in every ARN.
+            bucket: The S3-twin bucket for uploads and batch output (made if missing).
+            prefix: Key prefix under the bucket.
+            role_arn: The role in Personalize requests; the engine's
+                :attr:`~personakit.local.LocalEngine.role_arn` when None.
+            sagemaker_role_arn: The endpoints' execution role: explicit, else
+                ``PERSONAKIT_SAGEMAKER_ROLE_ARN``, else None (then ``role_arn`` serves).
+            run_id: The run id for tags; see :class:`Session`.
+            tags: Extra tags for every resource; see :class:`Session`.
+            llm_handlers: ``{model_id: generate}``: the Python callable that answers
+                for each model's SageMaker endpoints, ``generate(prompt, params) ->
+                str`` (see :meth:`~personakit.local.LocalEngine.register_model`,
+                also for embeddings). An endpoint whose model has none ends
+                ``Failed`` with a reason saying so: there is no built-in LLM.
+            timing: Retry and poll settings of the resource classes; by default
+                polls start at 0.05 s (the engine's statuses last about that), not
+                AWS's seconds.
+            progress: tqdm bars on waits: ``True``, ``False``, or ``None`` for
+                "when stderr is a terminal" (ignored when ``timing`` is given).
+            min_state_s: Seconds a resource spends in each status at least (the
+                engine's default when None; ``0`` is as fast as possible).
+
+        Raises:
+            ConfigurationError: A malformed setting.
+        """
+        from personakit.local import LocalEngine
+
+        options: dict[str, Any] = {} if min_state_s is None else {"min_state_s": min_state_s}
+        try:
+            engine = LocalEngine(Path(path), region=region_name, **options)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from exc
+        try:
+            for model_id, generate in (llm_handlers or {}).items():
+                engine.register_model(model_id, generate)
+            engine.ensure_bucket(_check_bucket(bucket))
+            return cls(
+                engine,
+                region=region_name,
+                bucket=bucket,
+                prefix=prefix,
+                role_arn=role_arn if role_arn is not None else engine.role_arn,
+                sagemaker_role_arn=_pick(sagemaker_role_arn, "sagemaker_role_arn"),
+                run_id=run_id,
+                tags=tags,
+                timing=timing if timing is not None else _local_timing(progress),
+                on_close=engine.close,
+            )
+        except BaseException:
+            engine.close()
+            raise
 
     # ----------------------------------------------------------------- settings
 
@@ -478,6 +645,19 @@ class Session:
     def role_arn(self) -> str | None:
         """The IAM role Personalize assumes, or None."""
         return self._role_arn
+
+    @property
+    def sagemaker_role_arn(self) -> str | None:
+        """The execution role of SageMaker endpoints, or None (``role_arn`` serves then).
+
+        Explicit argument, else ``PERSONAKIT_SAGEMAKER_ROLE_ARN``, else None.
+        """
+        return self._sagemaker_role_arn
+
+    @property
+    def timing(self) -> Timing | None:
+        """Retry and poll settings for the resource classes (None: their defaults)."""
+        return self._timing
 
     @property
     def kms_key_arn(self) -> str | None:
@@ -600,6 +780,38 @@ class Session:
         """
         return _AccessChecker(self).run()
 
+    # ----------------------------------------------------------------- lifecycle
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` ran."""
+        return self._closed
+
+    def close(self) -> None:
+        """Release what the session owns (idempotent).
+
+        A :meth:`Session.local` session stops its engine (background threads,
+        workspace files; its clients raise ``RuntimeError`` afterwards); on
+        :meth:`Session.aws` there is nothing to release. Resources created on the
+        session are not touched: their own context managers delete them.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        if self._on_close is not None:
+            self._on_close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
     # ----------------------------------------------------------------- display
 
     def _fields(self) -> list[tuple[str, str]]:
@@ -612,6 +824,11 @@ class Session:
             ),
             ("role_arn", self._role_arn or "(none)"),
         ]
+        if self._sagemaker_role_arn:
+            fields.append(("sagemaker_role_arn", self._sagemaker_role_arn))
+        path = getattr(self._engine, "path", None)
+        if path is not None:
+            fields.insert(1, ("workspace", str(path)))
         if self._kms_key_arn:
             fields.append(("kms_key_arn", self._kms_key_arn))
         fields.append(("run_id", self._run_id))

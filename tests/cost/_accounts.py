@@ -51,7 +51,13 @@ def session(engine: Any, run_id: str, clients: Mapping[str, Any] | None = None) 
     """A session on the local engine (and moto clients for what the engine lacks)."""
     engine.ensure_bucket(BUCKET)
     return Session(
-        engine, region=REGION, bucket=BUCKET, role_arn=ROLE, run_id=run_id, clients=clients
+        engine,
+        region=REGION,
+        bucket=BUCKET,
+        role_arn=ROLE,
+        run_id=run_id,
+        clients=clients,
+        timing=FAST,
     )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _accounts import FAST, crash_a_run, make_endpoint, moto_clients, personalize_lists, session
+from _accounts import crash_a_run, make_endpoint, moto_clients, personalize_lists, session
 
 from personakit.cost.cli import register
 from personakit.session import Session
@@ -56,9 +56,7 @@ def test_running_and_sweep_on_an_account_with_leftovers(
 
         def factory(args: argparse.Namespace) -> Session:
             seen.append((args.region, args.profile))
-            made = session(engine, "cli", clients)
-            made.timing = FAST  # type: ignore[attr-defined]  # Ctx reads session.timing
-            return made
+            return session(engine, "cli", clients)
 
         parser = _parser(factory)
 

@@ -47,7 +47,8 @@ def test_personalize_campaigns_and_auto_training_on_the_local_engine(tmp_path: P
         # personakit's own solution trains only when asked: not billing
         assert arns["solution"] not in {r.arn for r in inventory}
         assert inventory.usd_per_hour == pytest.approx(0.60)
-        assert any("SageMaker: skipped" in n for n in inventory.notes)
+        # the engine's SageMaker twin is listed too, and holds nothing
+        assert {r.service for r in inventory} == {"personalize"}
         text = str(inventory)
         assert "$0.60/h, $14.40/day, $438.00/month" in text
         assert "crashed-run" in text

@@ -81,7 +81,15 @@ def bucket_manifest() -> list[dict[str, Any]]:
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"):
         monkeypatch.delenv(var, raising=False)
-    for var in ("REGION", "BUCKET", "PREFIX", "ROLE_ARN", "KMS_KEY_ARN", "JUMPSTART_OFFLINE"):
+    for var in (
+        "REGION",
+        "BUCKET",
+        "PREFIX",
+        "ROLE_ARN",
+        "SAGEMAKER_ROLE_ARN",
+        "KMS_KEY_ARN",
+        "JUMPSTART_OFFLINE",
+    ):
         monkeypatch.delenv(f"PERSONAKIT_{var}", raising=False)
     for var in (
         "CONTENT_BUCKET",

@@ -152,16 +152,21 @@ def test_service_constraints_answer_validation_exception(engine: LocalEngine) ->
 
 def test_unimplemented_operations_say_so(engine: LocalEngine) -> None:
     pz = engine.client("personalize")
-    with pytest.raises(NotImplementedError, match="CreateBatchInferenceJob"):
-        pz.create_batch_inference_job(
-            jobName="batch",
-            solutionVersionArn="arn:aws:personalize:us-east-1:000000000000:solution/s/1",
-            jobInput={"s3DataSource": {"path": "s3://b/in.json"}},
-            jobOutput={"s3DataDestination": {"path": "s3://b/out/"}},
-            roleArn="arn:aws:iam::000000000000:role/r",
+    with pytest.raises(NotImplementedError, match="CreateMetricAttribution"):
+        pz.create_metric_attribution(
+            name="attribution",
+            datasetGroupArn="arn:aws:personalize:us-east-1:000000000000:dataset-group/g",
+            metrics=[
+                {
+                    "eventType": "click",
+                    "expression": "SUM(DatasetType.EVENT_VALUE)",
+                    "metricName": "clicks",
+                }
+            ],
+            metricsOutputConfig={"roleArn": "arn:aws:iam::000000000000:role/r"},
         )
-    with pytest.raises(ValueError, match="no twin of 'sagemaker'"):
-        engine.client("sagemaker")
+    with pytest.raises(ValueError, match="no twin of 'pricing'"):
+        engine.client("pricing")
 
 
 def test_paginators_are_botocores_and_honour_max_results(clients: Clients) -> None:

@@ -212,7 +212,7 @@ def _check_name(name: str) -> str:
 
 
 def _execution_role(session: Session, role_arn: str | None) -> str:
-    role = role_arn or getattr(session, "sagemaker_role_arn", None) or session.role_arn
+    role = role_arn or session.sagemaker_role_arn or session.role_arn
     if not role:
         raise ConfigurationError(
             "deploying needs a SageMaker execution role: pass role_arn=... (an IAM role that "

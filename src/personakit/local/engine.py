@@ -7,6 +7,9 @@
     with LocalEngine("./pk-workspace") as engine:
         personalize = engine.client("personalize")      # same methods and shapes as boto3's
         s3 = engine.client("s3")
+        engine.register_model("huggingface-llm-falcon-7b-bf16",
+                              generate=lambda prompt, params: "an answer")
+        sagemaker = engine.client("sagemaker")          # LLM endpoints served by that callable
 
 One engine owns one workspace folder (see :mod:`personakit.local.store` for the
 layout and the concurrency and crash guarantees) and two kinds of background
@@ -39,13 +42,21 @@ from personakit.local.store import Store
 if TYPE_CHECKING:
     from personakit.local.algorithms.base import Model
     from personakit.local.personalize import ControlPlane
+    from personakit.local.sagemaker import EmbedFn, GenerateFn, LocalModels, RawFn
 
 __all__ = ["DEFAULT_ACCOUNT", "DEFAULT_MIN_STATE_S", "SERVICES", "LocalEngine"]
 
 logger = logging.getLogger(__name__)
 
 #: Services the engine has twins for.
-SERVICES: tuple[str, ...] = ("personalize", "personalize-runtime", "personalize-events", "s3")
+SERVICES: tuple[str, ...] = (
+    "personalize",
+    "personalize-runtime",
+    "personalize-events",
+    "s3",
+    "sagemaker",
+    "sagemaker-runtime",
+)
 DEFAULT_ACCOUNT = "000000000000"
 #: Minimum time a resource spends in each status (seconds): short, but real.
 DEFAULT_MIN_STATE_S = 0.05
@@ -223,6 +234,8 @@ class LocalEngine:
         self.store = Store(self.path)
         self.runner = _Runner(workers)
         self.models = _Models()
+        self._llm: LocalModels | None = None
+        self._llm_lock = threading.Lock()
         self._closed = False
         self._finalizer = weakref.finalize(self, _shutdown, self.runner, self.store)
         from personakit.local.personalize import ControlPlane
@@ -235,7 +248,7 @@ class LocalEngine:
 
     # ------------------------------------------------------------------ clients
     def client(self, service_name: str, region_name: str | None = None, **_: Any) -> Any:
-        """A twin of ``boto3.client(service_name)``: personalize, -runtime, -events or s3."""
+        """A twin of ``boto3.client(service_name)``: one of :data:`SERVICES`."""
         self.check_open()
         if region_name is not None and region_name != self.region:
             raise ValueError(
@@ -258,10 +271,60 @@ class LocalEngine:
             from personakit.local.s3 import S3Twin
 
             return S3Twin(self)
+        if service_name == "sagemaker":
+            from personakit.local.sagemaker import SageMakerTwin
+
+            return SageMakerTwin(region_name=self.region, models=self.llm)
+        if service_name == "sagemaker-runtime":
+            from personakit.local.sagemaker import SageMakerRuntimeTwin
+
+            return SageMakerRuntimeTwin(region_name=self.region, models=self.llm)
         raise ValueError(
             f"the local engine has no twin of {service_name!r}; it twins "
             f"{', '.join(SERVICES)} (use Session.aws(...) for other services)"
         )
+
+    # ------------------------------------------------------------------ LLM handlers
+    @property
+    def llm(self) -> LocalModels:
+        """The SageMaker twins' registry: models, endpoint configs, endpoints, handlers."""
+        with self._llm_lock:
+            if self._llm is None:
+                from personakit.local.sagemaker import LocalModels
+
+                self._llm = LocalModels(account_id=self.account_id)
+            return self._llm
+
+    def register_model(
+        self,
+        model_id: str,
+        generate: GenerateFn | None = None,
+        *,
+        embed: EmbedFn | None = None,
+        raw: RawFn | None = None,
+    ) -> None:
+        """Serve ``model_id`` on this engine's SageMaker endpoints with a Python callable.
+
+        The local engine has no LLM of its own: an endpoint whose model has no
+        callable ends ``Failed``, with a ``FailureReason`` saying how to register one.
+        ``model_id`` is a JumpStart model id (``"huggingface-llm-falcon-7b-bf16"``)
+        or a SageMaker model name. Registering again replaces the callable, also
+        for endpoints already in service.
+
+        Args:
+            model_id: The JumpStart model id or SageMaker model name.
+            generate: ``generate(prompt, params) -> str`` answers text generation in
+                whichever payload shape the request uses (TGI ``inputs``, the
+                messages API, the older ``text_inputs``), streamed or not;
+                ``params`` are the request's generation parameters.
+            embed: ``embed(texts) -> list of vectors`` answers embedding requests.
+            raw: ``raw(body) -> response body`` takes over the request completely.
+
+        Raises:
+            ValueError: None of the three callables given.
+        """
+        self.check_open()
+        self.llm.register(model_id, generate=generate, embed=embed, raw=raw)
 
     @property
     def role_arn(self) -> str:

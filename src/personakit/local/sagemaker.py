@@ -1,17 +1,16 @@
 """Local-engine twins of ``sagemaker`` and ``sagemaker-runtime`` for LLM endpoints.
 
-Layer 2 (an engine), kept next to :mod:`personakit.llm` only because of who
-wrote it; no resource module imports it. ``Session.local`` hands these out as the
-``sagemaker`` / ``sagemaker-runtime`` clients, so :class:`~personakit.llm.LLMEndpoint`
-deploys, invokes and tears down offline with exactly the requests it sends to AWS::
+Layer 2 (an engine); no resource module imports it. :class:`~personakit.local.LocalEngine`
+hands these out as its ``sagemaker`` / ``sagemaker-runtime`` clients, so
+:class:`~personakit.llm.LLMEndpoint` deploys, invokes and tears down offline with
+exactly the requests it sends to AWS. There is no model inside: you register a
+Python callable per model id, and the twin answers with what it returns::
 
-    registry = LocalModels()
-    registry.register("huggingface-llm-falcon-7b-bf16",
-                      generate=lambda prompt, params: "Personalize recommends items.")
-    session = pk.Session(engine, region="us-east-1", clients={
-        "sagemaker": SageMakerTwin(region_name="us-east-1", models=registry),
-        "sagemaker-runtime": SageMakerRuntimeTwin(region_name="us-east-1", models=registry),
+    session = pk.Session.local("./pk-workspace", llm_handlers={
+        "huggingface-llm-falcon-7b-bf16": lambda prompt, params: "Personalize recommends items.",
     })
+    session.engine.register_model("huggingface-textembedding-all-MiniLM-L6-v2",
+                                  embed=lambda texts: [[float(len(t))] for t in texts])
 
 What the twins do, on :class:`personakit.local._twin.Twin` (botocore's own request
 validation, real error codes, client events):
@@ -20,9 +19,11 @@ validation, real error codes, client events):
   ``Describe*``, ``Delete*``, ``List*``, plus ``ListTags`` / ``AddTags``; names are
   unique per type ("Cannot create already existing ..."), a missing resource is
   ``ValidationException`` "Could not find ..." as SageMaker answers;
-* an endpoint walks ``Creating`` (first describe) -> ``InService``; ``DeleteEndpoint``
-  of a ``Creating`` endpoint is refused (as SageMaker does), a deleted one reads
-  ``Deleting`` once, then is gone;
+* an endpoint walks ``Creating`` (first describe) -> ``InService``, or -> ``Failed``
+  with a ``FailureReason`` saying how to register a callable when none is
+  registered for its model (as a container that never passes its health check);
+  ``DeleteEndpoint`` of a ``Creating`` endpoint is refused (as SageMaker does), a
+  deleted one reads ``Deleting`` once, then is gone;
 * ``InvokeEndpoint`` / ``InvokeEndpointWithResponseStream`` find the endpoint's
   model, then the callable registered for its JumpStart model id (the model's
   ``sagemaker-sdk:jumpstart-model-id`` tag) or its model name, and answer in the
@@ -31,6 +32,10 @@ validation, real error codes, client events):
   (``text_inputs`` list); streams are TGI server-sent events or OpenAI chunks,
   delivered as ``PayloadPart`` events cut at arbitrary byte offsets.
   A callable that raises becomes a ``ModelError`` (HTTP 424), like a failing container.
+
+SageMaker resources live in memory, one registry per engine: unlike the
+Personalize twins' SQLite store they do not survive the engine (an endpoint of a
+closed engine is gone, as nothing can serve it without its Python callable).
 """
 
 from __future__ import annotations
@@ -56,6 +61,11 @@ RawFn = Callable[[Mapping[str, Any]], Any]
 
 _ID_TAG = "sagemaker-sdk:jumpstart-model-id"
 _ACCOUNT = "000000000000"
+_HOW_TO_REGISTER = (
+    "register a Python callable for it: pk.Session.local(..., llm_handlers={{{model!r}: "
+    "lambda prompt, params: ...}}) or session.engine.register_model({model!r}, generate=...) "
+    "(the local engine has no LLM of its own)"
+)
 
 
 @attrs.define
@@ -73,6 +83,7 @@ class _Endpoint:
     created: float
     status: str = "Creating"
     described: int = 0
+    failure_reason: str | None = None
 
 
 class LocalModels:
@@ -111,6 +122,31 @@ class LocalModels:
     def arn(self, kind: str, name: str, region: str) -> str:
         return f"arn:aws:sagemaker:{region}:{self.account_id}:{kind}/{name.lower()}"
 
+    def model_ids(self, endpoint: _Endpoint) -> list[str]:
+        """What a handler may be registered under: JumpStart model id, then model name."""
+        config = self.configs.get(endpoint.config) or {}
+        keys: list[str] = []
+        for variant in config.get("ProductionVariants", []):
+            model = self.models.get(variant["ModelName"])
+            if model is None:
+                continue
+            tags = {t["Key"]: t["Value"] for t in model.get("Tags", [])}
+            keys += [k for k in (tags.get(_ID_TAG), model["ModelName"]) if k]
+        return keys
+
+    def find_handler(self, endpoint: _Endpoint) -> _Handler | None:
+        """The callable serving ``endpoint``, or None."""
+        keys = [k for k in self.model_ids(endpoint) if k in self.handlers]
+        return self.handlers[keys[0]] if keys else None
+
+    def missing_handler(self, endpoint: _Endpoint) -> str:
+        """Why ``endpoint`` cannot serve: no callable registered for its model."""
+        keys = self.model_ids(endpoint)
+        model = keys[0] if keys else endpoint.name
+        return f"no callable is registered for model {model!r} in the local engine: " + (
+            _HOW_TO_REGISTER.format(model=model)
+        )
+
     def handler_for(self, endpoint_name: str) -> _Handler:
         endpoint = self.endpoints.get(endpoint_name)
         if endpoint is None or endpoint.status not in ("InService", "Creating"):
@@ -118,21 +154,15 @@ class LocalModels:
                 "ValidationException",
                 f"Endpoint {endpoint_name} of account {self.account_id} not found.",
             )
-        config = self.configs.get(endpoint.config) or {}
-        for variant in config.get("ProductionVariants", []):
-            model = self.models.get(variant["ModelName"])
-            if model is None:
-                continue
-            tags = {t["Key"]: t["Value"] for t in model.get("Tags", [])}
-            for key in (tags.get(_ID_TAG), model["ModelName"]):
-                if key and key in self.handlers:
-                    return self.handlers[key]
-        raise TwinError(
-            "ModelError",
-            'Received server error (500) from primary with message "no callable is registered '
-            f'for the model behind endpoint {endpoint_name}: LocalModels.register(...)"',
-            status=424,
-        )
+        handler = self.find_handler(endpoint)
+        if handler is None:
+            raise TwinError(
+                "ModelError",
+                'Received server error (500) from primary with message "'
+                f'{self.missing_handler(endpoint)}"',
+                status=424,
+            )
+        return handler
 
 
 def _not_found(what: str, arn: str) -> TwinError:
@@ -276,10 +306,14 @@ class SageMakerTwin(Twin):
             status = endpoint.status
             endpoint.described += 1
             if status == "Creating" and endpoint.described > 1:
-                endpoint.status = status = "InService"
+                if self.models.find_handler(endpoint) is None:
+                    endpoint.status = status = "Failed"
+                    endpoint.failure_reason = self.models.missing_handler(endpoint)
+                else:
+                    endpoint.status = status = "InService"
             if status == "Deleting":
                 del self.models.endpoints[name]  # gone from the next describe on
-        return {
+        response: dict[str, Any] = {
             "EndpointName": name,
             "EndpointArn": self._arn("endpoint", name),
             "EndpointConfigName": endpoint.config,
@@ -287,6 +321,9 @@ class SageMakerTwin(Twin):
             "CreationTime": endpoint.created,
             "LastModifiedTime": time.time(),
         }
+        if endpoint.failure_reason is not None:
+            response["FailureReason"] = endpoint.failure_reason
+        return response
 
     def _op_DeleteEndpoint(self, params: dict[str, Any]) -> dict[str, Any]:
         name = params["EndpointName"]
