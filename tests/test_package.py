@@ -56,6 +56,7 @@ PUBLIC = [
     "iam",
     "llm",
     "prep",
+    "sweep",
     "validate",
     "write_csv",
 ]

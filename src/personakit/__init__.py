@@ -48,7 +48,7 @@ if TYPE_CHECKING:
         Recommendations,
         Recommender,
     )
-    from personakit.cost import CostGuard
+    from personakit.cost import CostGuard, sweep
     from personakit.dataset import Dataset, DatasetGroup, ImportJob
     from personakit.events import EventTracker, PutResult
     from personakit.filters import Filter
@@ -82,6 +82,7 @@ _LAZY_ATTRIBUTES = {
     "Solution": "solution",
     "SolutionMetrics": "solution",
     "Timing": "_resource",
+    "sweep": "cost",
 }
 
 
@@ -145,6 +146,7 @@ __all__ = [
     "iam",
     "llm",
     "prep",
+    "sweep",
     "validate",
     "write_csv",
 ]
