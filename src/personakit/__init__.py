@@ -48,7 +48,8 @@ if TYPE_CHECKING:
         Recommendations,
         Recommender,
     )
-    from personakit.cost import CostGuard, sweep
+    from personakit.cost import CostGuard
+    from personakit.cost.sweep import sweep
     from personakit.dataset import Dataset, DatasetGroup, ImportJob
     from personakit.events import EventTracker, PutResult
     from personakit.filters import Filter
