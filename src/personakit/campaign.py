@@ -30,9 +30,9 @@ from __future__ import annotations
 import html
 import logging
 import operator
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
 
 import attrs
 
@@ -68,10 +68,24 @@ __all__ = [
     "Recommendation",
     "Recommendations",
     "Recommender",
+    "SpendGuard",
     "UseCase",
     "recommend_request",
     "resolve_use_case",
 ]
+
+
+class SpendGuard(Protocol):
+    """What deploys ask before creating something that bills by the hour.
+
+    :class:`personakit.CostGuard` is one; its checks raise
+    :class:`~personakit.errors.BudgetExceededError` to refuse, and nothing is created.
+    """
+
+    def check_campaign(self, min_tps: int) -> object: ...
+
+    def check_recommender(self) -> object: ...
+
 
 logger = logging.getLogger(__name__)
 
@@ -317,6 +331,7 @@ class Campaign:
         keep: bool = False,
         wait: bool = True,
         timeout_s: float = CAMPAIGN_TIMEOUT_S,
+        guard: SpendGuard | None = None,
     ) -> Campaign:
         """Deploy the solution's latest version.
 
@@ -335,8 +350,12 @@ class Campaign:
             keep: Keep the campaign at exit (and the solution and group it needs).
             wait: Wait until it is ``ACTIVE``.
             timeout_s: Deadline of that wait.
+            guard: Asked ``guard.check_campaign(min_tps)`` before ``CreateCampaign``
+                (a :class:`~personakit.CostGuard` checks a month of the TPS floor
+                against its budget).
 
         Raises:
+            BudgetExceededError: From the guard; nothing was created.
             QuotaExceededError: 5 active campaigns per dataset group already.
             ResourceFailedError: The campaign reached ``CREATE FAILED``.
         """
@@ -390,7 +409,10 @@ class Campaign:
             ctx,
             what="campaign",
             name=cname,
-            create=lambda: personalize.create_campaign(**request),
+            create=lambda: _guarded(
+                None if guard is None else lambda: guard.check_campaign(min_tps),
+                lambda: personalize.create_campaign(**request),
+            ),
             arn_key="campaignArn",
             find=find,
             check=check,
@@ -1019,6 +1041,7 @@ class Recommender:
         keep: bool = False,
         wait: bool = True,
         timeout_s: float = RECOMMENDER_TIMEOUT_S,
+        guard: SpendGuard | None = None,
     ) -> Recommender:
         """Create a recommender for a use case of the group's domain, or adopt one by name.
 
@@ -1040,8 +1063,12 @@ class Recommender:
             keep: Keep the recommender at exit (and the dataset group it needs).
             wait: Wait until it is ``ACTIVE`` (training takes hours on AWS).
             timeout_s: Deadline of that wait.
+            guard: Asked ``guard.check_recommender()`` before ``CreateRecommender``
+                (a :class:`~personakit.CostGuard` checks a month of it against its
+                budget).
 
         Raises:
+            BudgetExceededError: From the guard; nothing was created.
             ConfigurationError: A custom dataset group (recommenders need a domain),
                 a use case of another domain, or settings the use case does not take.
             ResourceFailedError: The recommender reached ``CREATE FAILED`` (with
@@ -1107,7 +1134,10 @@ class Recommender:
             ctx,
             what="recommender",
             name=rname,
-            create=lambda: personalize.create_recommender(**request),
+            create=lambda: _guarded(
+                None if guard is None else guard.check_recommender,
+                lambda: personalize.create_recommender(**request),
+            ),
             arn_key="recommenderArn",
             find=find,
             check=check,
@@ -1366,3 +1396,10 @@ class Recommender:
 
 def _norm(status: Any) -> str:
     return normalize_status(str(status or ""))
+
+
+def _guarded(check: Callable[[], object] | None, create: Callable[[], Any]) -> Any:
+    """Run the budget check (if any) right before the create call it guards."""
+    if check is not None:
+        check()
+    return create()

@@ -59,7 +59,7 @@ from personakit.schema import DatasetType, Domain, Schema
 
 if TYPE_CHECKING:
     from personakit._csv import CsvResult
-    from personakit.campaign import Recommender
+    from personakit.campaign import Recommender, SpendGuard
     from personakit.events import EventTracker
     from personakit.schema import FrameLike
     from personakit.session import Session
@@ -1033,6 +1033,7 @@ class DatasetGroup:
         keep: bool = False,
         wait: bool = True,
         timeout_s: float | None = None,
+        guard: SpendGuard | None = None,
     ) -> Recommender:
         """Create (or adopt) a recommender of a domain use case (see :meth:`Recommender.create`).
 
@@ -1056,6 +1057,7 @@ class DatasetGroup:
             keep=keep,
             wait=wait,
             timeout_s=RECOMMENDER_TIMEOUT_S if timeout_s is None else timeout_s,
+            guard=guard,
         )
 
     # ------------------------------------------------------------------ events

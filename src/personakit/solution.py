@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from personakit.batch import BatchJob
-    from personakit.campaign import Campaign, FilterLike
+    from personakit.campaign import Campaign, FilterLike, SpendGuard
     from personakit.dataset import DatasetGroup
 
 __all__ = [
@@ -573,8 +573,14 @@ class Solution:
         keep: bool = False,
         wait: bool = True,
         timeout_s: float | None = None,
+        guard: SpendGuard | None = None,
     ) -> Campaign:
-        """Deploy the latest version as a campaign (see :meth:`Campaign.create`)."""
+        """Deploy the latest version as a campaign (see :meth:`Campaign.create`).
+
+        ``guard`` (e.g. a :class:`~personakit.CostGuard`) is asked before
+        ``CreateCampaign`` and raises :class:`~personakit.errors.BudgetExceededError`
+        when a month of the campaign's TPS floor would break its budget.
+        """
         from personakit.campaign import CAMPAIGN_TIMEOUT_S, Campaign
 
         return Campaign.create(
@@ -587,6 +593,7 @@ class Solution:
             keep=keep,
             wait=wait,
             timeout_s=CAMPAIGN_TIMEOUT_S if timeout_s is None else timeout_s,
+            guard=guard,
         )
 
     # ------------------------------------------------------------------ batch

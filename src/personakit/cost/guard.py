@@ -26,7 +26,7 @@ import attrs
 from personakit.cost.advice import Advice, Comparison, advise, compare
 from personakit.cost.catalog import HOURS_PER_MONTH, Catalog, Price
 from personakit.cost.inventory import Inventory, running
-from personakit.cost.personalize import Estimate, estimate
+from personakit.cost.personalize import PRICES, TPS_HOUR_TIERS, Estimate, estimate
 from personakit.cost.pricing import refresh
 from personakit.errors import BudgetExceededError, ConfigurationError
 
@@ -302,48 +302,12 @@ class CostGuard:
             )
         per_hour = price.usd_per_hour * count
         per_month = per_hour * HOURS_PER_MONTH
-        what = f"{count} x {instance_type}"
-        if inventory is None and self.count_running:
-            inventory = self.running()
-        burn = inventory.usd_per_hour if inventory is not None else 0.0
-        running_month = burn * HOURS_PER_MONTH
-        remaining = self.remaining_usd - running_month
-        projected = self.spent_usd + running_month + per_month
-        today = self._today()
-        note = None
-        if self.credit_expires is not None:
-            days = (self.credit_expires - today).days
-            if days < 0:
-                raise BudgetExceededError(
-                    f"the credits expired on {self.credit_expires.isoformat()}: {what} "
-                    f"({_usd(per_month)}/month) would be billed to you",
-                    what=what,
-                    projected_usd=projected,
-                    budget_usd=self.budget_usd,
-                    remaining_usd=0.0,
-                )
-            if days * 24 < HOURS_PER_MONTH:
-                note = (
-                    f"credits expire on {self.credit_expires.isoformat()} ({days} days); "
-                    "delete the endpoint before then"
-                )
-        if per_month > remaining:
-            already = (
-                f" after {_usd(running_month)} a month for the {len(inventory)} resource(s) "
-                f"already running ({_usd(burn)}/h)"
-                if inventory is not None and burn
-                else ""
-            )
-            raise BudgetExceededError(
-                f"{what} in {region} costs {_usd(per_hour)}/h, "
-                f"{_usd(per_month)} a month (730 h), but only {_usd(remaining)} of the "
-                f"{_usd(self.budget_usd)} budget is left{already}; price {price} from "
-                f"{price.source}",
-                what=what,
-                projected_usd=projected,
-                budget_usd=self.budget_usd,
-                remaining_usd=remaining,
-            )
+        remaining, burn, note = self._admit(
+            f"{count} x {instance_type}",
+            per_hour,
+            f"price {price} in {region} from {price.source}",
+            inventory,
+        )
         check = DeployCheck(
             instance_type=instance_type,
             count=count,
@@ -357,6 +321,101 @@ class CostGuard:
         )
         logger.info("budget check passed: %s", check)
         return check
+
+    def check_campaign(self, min_tps: int, *, inventory: Inventory | None = None) -> float:
+        """Allow a campaign with ``min_tps`` only if a month of its floor fits the budget.
+
+        A campaign bills at least ``minProvisionedTPS`` TPS-hours every hour it exists
+        (reference personalize.md §9, first tier); :meth:`Solution.deploy
+        <personakit.solution.Solution.deploy>` asks this before ``CreateCampaign``.
+
+        Returns:
+            The floor's cost per month (USD).
+
+        Raises:
+            BudgetExceededError: as :meth:`check_deploy`.
+        """
+        if isinstance(min_tps, bool) or not isinstance(min_tps, int) or min_tps < 1:
+            raise ConfigurationError(f"min_tps must be an integer >= 1, got {min_tps!r}")
+        rate = TPS_HOUR_TIERS[0][1]
+        per_hour = min_tps * rate
+        self._admit(
+            f"a campaign at {min_tps} TPS",
+            per_hour,
+            f"minProvisionedTPS {min_tps} x ${rate:.2f}/TPS-hour (unverified price, "
+            "reference personalize.md §9)",
+            inventory,
+        )
+        return per_hour * HOURS_PER_MONTH
+
+    def check_recommender(self, *, inventory: Inventory | None = None) -> float:
+        """Allow a domain recommender only if a month of one active-user unit fits.
+
+        A recommender bills per hour for each 100K active users while it is ACTIVE
+        (reference personalize.md §9); :meth:`Recommender.create
+        <personakit.campaign.Recommender.create>` asks this before ``CreateRecommender``.
+
+        Returns:
+            The cost per month of one unit (USD).
+
+        Raises:
+            BudgetExceededError: as :meth:`check_deploy`.
+        """
+        unit = PRICES["recommender"]
+        per_hour = float(unit.usd or 0.0)
+        self._admit("a recommender", per_hour, f"${per_hour:.3f} per {unit.unit}", inventory)
+        return per_hour * HOURS_PER_MONTH
+
+    def _admit(
+        self, what: str, per_hour: float, priced: str, inventory: Inventory | None
+    ) -> tuple[float, float, str | None]:
+        """Refuse ``what`` when a month of it breaks the budget.
+
+        Returns:
+            What is left of the budget once what runs is counted (before ``what``),
+            the burn rate of what runs, and a note on credits expiring within a month.
+        """
+        per_month = per_hour * HOURS_PER_MONTH
+        if inventory is None and self.count_running:
+            inventory = self.running()
+        burn = inventory.usd_per_hour if inventory is not None else 0.0
+        running_month = burn * HOURS_PER_MONTH
+        remaining = self.remaining_usd - running_month
+        projected = self.spent_usd + running_month + per_month
+        note = None
+        if self.credit_expires is not None:
+            days = (self.credit_expires - self._today()).days
+            if days < 0:
+                raise BudgetExceededError(
+                    f"the credits expired on {self.credit_expires.isoformat()}: {what} "
+                    f"({_usd(per_month)}/month) would be billed to you",
+                    what=what,
+                    projected_usd=projected,
+                    budget_usd=self.budget_usd,
+                    remaining_usd=0.0,
+                )
+            if days * 24 < HOURS_PER_MONTH:
+                note = (
+                    f"credits expire on {self.credit_expires.isoformat()} ({days} days); "
+                    "delete it before then"
+                )
+        if per_month > remaining:
+            already = (
+                f" after {_usd(running_month)} a month for the {len(inventory)} resource(s) "
+                f"already running ({_usd(burn)}/h)"
+                if inventory is not None and burn
+                else ""
+            )
+            raise BudgetExceededError(
+                f"{what} costs {_usd(per_hour)}/h, {_usd(per_month)} a month (730 h), but "
+                f"only {_usd(remaining)} of the {_usd(self.budget_usd)} budget is left"
+                f"{already}; {priced}",
+                what=what,
+                projected_usd=projected,
+                budget_usd=self.budget_usd,
+                remaining_usd=remaining,
+            )
+        return remaining, burn, note
 
     def __repr__(self) -> str:
         expires = (

@@ -37,6 +37,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from personakit.errors import ConfigurationError
 from personakit.local.store import Store
 
 if TYPE_CHECKING:
@@ -279,7 +280,7 @@ class LocalEngine:
             from personakit.local.sagemaker import SageMakerRuntimeTwin
 
             return SageMakerRuntimeTwin(region_name=self.region, models=self.llm)
-        raise ValueError(
+        raise ConfigurationError(
             f"the local engine has no twin of {service_name!r}; it twins "
             f"{', '.join(SERVICES)} (use Session.aws(...) for other services)"
         )
