@@ -95,6 +95,8 @@ MAX_RESULTS = 500
 #: ``numResults`` cap when item metadata is asked for (reference §5.2).
 MAX_RESULTS_WITH_METADATA = 50
 MAX_INPUT_LIST = 500
+#: ``numResults`` cap of ``GetActionRecommendations`` (botocore's service model).
+MAX_ACTIONS = 100
 
 FilterLike = Filter | str
 """A :class:`~personakit.filters.Filter`, a filter expression, or a filter ARN."""
@@ -132,10 +134,11 @@ class Recommendation:
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> Recommendation:
-        """From one entry of ``itemList`` / ``personalizedRanking``."""
+        """From one entry of ``itemList`` / ``personalizedRanking`` / ``actionList``
+        (an action's ``actionId`` becomes ``item_id``)."""
         score = item.get("score")
         return cls(
-            str(item["itemId"]),
+            str(item["itemId"] if "itemId" in item else item["actionId"]),
             None if score is None else float(score),
             item.get("promotionName"),
             item.get("metadata") or {},
@@ -554,6 +557,49 @@ class Campaign:
         runtime = self.group.session.client("personalize-runtime")
         response = runtime.get_recommendations(**request)
         return Recommendations.from_response(response, "itemList")
+
+    def recommend_actions(
+        self,
+        user_id: str,
+        n: int = 5,
+        *,
+        filter: FilterLike | None = None,
+        filter_values: Mapping[str, Any] | None = None,
+    ) -> Recommendations:
+        """The next best actions for a user (``GetActionRecommendations``).
+
+        For campaigns of the ``next-best-action`` recipe (Actions and
+        Action-Interactions datasets); each result's ``item_id`` is an action id.
+
+        Args:
+            user_id: The user.
+            n: How many actions (1-100; Personalize's default is 5).
+            filter: A ``personakit.Filter``, an expression or a filter ARN.
+            filter_values: Values of the filter's ``$PLACEHOLDERS``.
+        """
+        kind = self.solution.recipe_type
+        if kind not in (None, "PERSONALIZED_ACTIONS"):
+            raise ConfigurationError(
+                f"recommend_actions() needs a next-best-action campaign; {self.name} serves "
+                f"a {kind} recipe: use recommend() or rank()"
+            )
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_ACTIONS:
+            raise ConfigurationError(f"n must be an integer from 1 to {MAX_ACTIONS}, got {n!r}")
+        request = recommend_request(
+            self.group,
+            {"campaignArn": self.arn},
+            user_id=user_id,
+            item_id=None,
+            n=n,
+            filter=filter,
+            filter_values=filter_values,
+            context=None,
+            promotions=None,
+            metadata_columns=None,
+        )
+        runtime = self.group.session.client("personalize-runtime")
+        response = runtime.get_action_recommendations(**request)
+        return Recommendations.from_response(response, "actionList")
 
     def rank(
         self,
