@@ -57,9 +57,9 @@ from personakit.schema import (
     RESERVED,
     DatasetType,
     Domain,
-    _role_columns,
-    _squash,
     field_name_for,
+    role_columns,
+    squash_name,
 )
 
 if TYPE_CHECKING:
@@ -1213,7 +1213,7 @@ def fill_missing(
         dom = Domain.parse(domain)
         reserved = RESERVED[(dtype, dom)]
         required = {name for name, rule in reserved.items() if rule.required}
-        roles = {c: r for c, r in _role_columns(names, dtype, dom, {}).items() if r in required}
+        roles = {c: r for c, r in role_columns(names, dtype, dom, {}).items() if r in required}
     for column, role in roles.items():
         nulls = _null_mask(out[column])
         if nulls.any():
@@ -1242,14 +1242,14 @@ def _field_names(
     exclude_roles: Iterable[str] = (),
 ) -> tuple[dict[str, str], dict[str, str], list[Problem]]:
     """(column -> field name, column -> reserved role, name conflicts)."""
-    roles = _role_columns(list(names), dtype, domain, dict(explicit))
+    roles = role_columns(list(names), dtype, domain, dict(explicit))
     excluded = set(exclude_roles)
     roles = {c: r for c, r in roles.items() if r not in excluded or c in explicit}
     fields = {c: roles.get(c) or field_name_for(c) for c in names}
     seen: dict[str, str] = {}
     problems = []
     for column, name in fields.items():
-        key = _squash(name)
+        key = squash_name(name)
         if key in seen:
             problems.append(
                 Problem.with_examples(
@@ -1595,22 +1595,22 @@ def ratings_to_interactions(
         r = r[order] if isinstance(order, np.ndarray) else r
         columns["EVENT_VALUE"] = pd.Series(r.astype(np.float32), name="EVENT_VALUE")
     reserved = set(columns)
-    seen = {_squash(name): name for name in columns}
+    seen = {squash_name(name): name for name in columns}
     for column, name in keep_map.items():
-        if _squash(name) in seen:
+        if squash_name(name) in seen:
             later.append(
                 Problem.with_examples(
                     "error",
                     "field-name-conflict",
                     f"keep={column!r} would be the field {name}, which is "
-                    f"{'reserved' if seen[_squash(name)] in reserved else 'taken'} here",
+                    f"{'reserved' if seen[squash_name(name)] in reserved else 'taken'} here",
                     column=column,
                     count=1,
                     fix="pass keep={column: 'OTHER_NAME'} or leave it out",
                 )
             )
             continue
-        seen[_squash(name)] = name
+        seen[squash_name(name)] = name
         columns[name] = _metadata_column(
             ordered(take(column)), column=column, bool_mode="string", problems=later
         ).rename(name)
@@ -1905,7 +1905,7 @@ def _join(
         if key is not None:
             found = key if key in names else None
         else:
-            roles = _role_columns(names, dtype, None, {})
+            roles = role_columns(names, dtype, None, {})
             found = next((c for c, r in roles.items() if r == role), None)
         if found is None:
             wanted = repr(key) if key is not None else f"recognisable as {role}"

@@ -46,6 +46,9 @@ __all__ = [
     "Domain",
     "Field",
     "Schema",
+    "field_name_for",
+    "role_columns",
+    "squash_name",
     "to_arrow",
 ]
 
@@ -321,7 +324,7 @@ def field_name_for(column: str) -> str:
     return name[:MAX_FIELD_NAME]
 
 
-def _squash(name: str) -> str:
+def squash_name(name: str) -> str:
     """Personalize treats ``GENRES_FIELD_1`` and ``GENRESFIELD1`` as the same name."""
     return name.replace("_", "").upper()
 
@@ -608,7 +611,7 @@ def _check_schema(schema: Schema) -> Iterable[Problem]:
                 f.name,
                 fix=f"rename it to {field_name_for(f.name)!r}",
             )
-        squashed = _squash(f.name)
+        squashed = squash_name(f.name)
         if squashed in seen:
             yield _err(
                 "field-name-duplicate",
@@ -890,7 +893,7 @@ def _looks_textual(values: list[str]) -> bool:
     )
 
 
-def _role_columns(
+def role_columns(
     names: list[str],
     dtype: DatasetType,
     domain: Domain | None,
@@ -940,7 +943,7 @@ def _infer(
     _check_pair(dtype, domain)
     table = to_arrow(frame)
     names = [str(n) for n in table.column_names]
-    roles = _role_columns(names, dtype, domain, explicit)
+    roles = role_columns(names, dtype, domain, explicit)
     reserved = RESERVED[(dtype, domain)]
     problems: list[Problem] = []
     fields: list[Field] = []
