@@ -164,3 +164,15 @@ def test_register_model_on_the_engine_serves_embeddings(
             assert llm.embed(["ab", "abcd"]) == [[2.0, 0.5], [4.0, 0.5]]
         with pytest.raises(ValueError, match="generate=, embed= or raw="):
             engine.register_model(FALCON)
+
+
+def test_llm_endpoints_on_a_local_session_poll_as_quickly_as_the_session(tmp_path: Path) -> None:
+    with Session.local(tmp_path) as session:
+        assert session.timing is not None
+        timing = EndpointTiming.for_session(session)
+        assert (timing.poll_s, timing.max_poll_s) == (
+            session.timing.poll_s,
+            session.timing.max_poll_s,
+        )
+    aws = Session.aws(region_name="us-east-1", clients={})
+    assert EndpointTiming.for_session(aws).poll_s == 15.0  # SageMaker's pace on AWS

@@ -175,6 +175,26 @@ class EndpointTiming:
         """A :class:`~personakit._retry.Retrier` on this timing's sleep and clock."""
         return Retrier(self.policy, sleep=self.sleep, clock=self.clock)
 
+    @classmethod
+    def for_session(cls, session: Session) -> EndpointTiming:
+        """The defaults, or the session's own timing where it has one.
+
+        ``Session.local`` polls from 0.05 s (the local engine is quick); an endpoint
+        on it waits the same way instead of SageMaker's 15 s first poll.
+        """
+        base = session.timing
+        if base is None:
+            return cls()
+        return cls(
+            policy=base.policy,
+            sleep=base.sleep,
+            clock=base.clock,
+            poll_s=base.poll_s,
+            max_poll_s=base.max_poll_s,
+            backoff=base.backoff,
+            delete_timeout_s=base.delete_timeout_s,
+        )
+
 
 def _is_not_found(exc: BaseException) -> bool:
     if error_code(exc) != "ValidationException" or not isinstance(exc, ClientError):
@@ -269,7 +289,7 @@ class LLMEndpoint:
         self.name = _check_name(name)
         self.model = model
         self.keep = keep
-        self._timing = timing or EndpointTiming()
+        self._timing = timing or EndpointTiming.for_session(session)
         self._format = get_format(payload_format) if payload_format is not None else None
         self.config_name = config_name
         self.model_names = tuple(model_names)
@@ -352,7 +372,7 @@ class LLMEndpoint:
             EndpointFailedError: the endpoint reached ``Failed`` (``FailureReason``).
             WaitTimeoutError: not ``InService`` within ``timeout_s``.
         """
-        timing = timing or EndpointTiming()
+        timing = timing or EndpointTiming.for_session(session)
         if initial_instance_count < 1:
             raise ConfigurationError(
                 f"initial_instance_count must be >= 1, got {initial_instance_count}"
@@ -553,7 +573,7 @@ class LLMEndpoint:
         ``keep=True`` (the default) leaving a ``with`` block leaves it running;
         :meth:`delete` still deletes it, with its config and models.
         """
-        timing = timing or EndpointTiming()
+        timing = timing or EndpointTiming.for_session(session)
         sm = session.client("sagemaker")
         retrier = timing.retrier
         described = retrier.call(sm.describe_endpoint, EndpointName=endpoint_name)
