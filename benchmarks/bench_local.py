@@ -8,8 +8,8 @@ split:
 
 * ``user-personalization``: the local engine's recipe code path
   (``algorithms.train("aws-user-personalization", ...)`` + ``model.recommend``),
-  with its defaults (``hpo=auto``: it tunes itself on a validation sample of the
-  training users);
+  with its defaults (``hpo=auto``: it tunes itself on held-out folds of the training
+  users, the one-SE rule preferring its defaults and iALS);
 * ``EASE``: plain EASE (Steck 2019), λ tuned on the validation split;
 * ``implicit ALS``: the ``implicit`` library's CPU ALS (conjugate gradient),
   factors x regularization x alpha tuned on the validation split, test users
@@ -30,7 +30,8 @@ Runs (a default run takes a few minutes on 2 cores)::
 
     python benchmarks/bench_local.py                       # quality on generated data + latency
     python benchmarks/bench_local.py --csv ratings.csv     # + quality on an interactions CSV
-    python benchmarks/bench_local.py --speed               # training at 1M interactions / 20k items
+    python benchmarks/bench_local.py --speed               # a solution version at 1M / 20k items
+    python benchmarks/bench_local.py --seeds 0,1,2 --no-latency   # quality over 3 seeds
     python benchmarks/bench_local.py --scale 100000,1000000,10000000   # time and peak RSS per size
 
 ``--csv`` takes Personalize's layout (USER_ID, ITEM_ID, TIMESTAMP) or MovieLens'
@@ -345,6 +346,102 @@ def latency(n_items: int, n_interactions: int, seed: int, calls: int) -> None:
     print(f"numpy matvec + top-k p99 {b99:.2f} ms; ratio {p99 / b99:.1f}x")
 
 
+def twin_latency(n_items: int, n_interactions: int, seed: int, calls: int) -> None:
+    """GetRecommendations p99 through the runtime twin on a warm LocalEngine campaign."""
+    import tempfile
+
+    from personakit.local import LocalEngine
+
+    print(f"\n== GetRecommendations through personalize-runtime (LocalEngine), {n_items:,} items")
+    frame = datasets.synthetic(
+        n_users=n_interactions // 20,
+        n_items=n_items,
+        n_interactions=n_interactions,
+        seed=seed,
+        event_types=("View", "Purchase"),
+        event_value=False,
+    ).interactions[["USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE"]]
+    fields = [
+        {"name": "USER_ID", "type": "string"},
+        {"name": "ITEM_ID", "type": "string"},
+        {"name": "TIMESTAMP", "type": "long"},
+        {"name": "EVENT_TYPE", "type": "string"},
+    ]
+    schema = {"type": "record", "name": "Interactions", "fields": fields, "version": "1.0"}
+    schema["namespace"] = "com.amazonaws.personalize.schema"
+
+    def wait(read: Callable[[], str]) -> None:
+        while (status := read()) != "ACTIVE":
+            if status.endswith("FAILED"):
+                raise SystemExit(f"twin setup failed: {status}")
+            time.sleep(0.05)
+
+    with tempfile.TemporaryDirectory() as folder, LocalEngine(folder) as engine:
+        pz, s3 = engine.client("personalize"), engine.client("s3")
+        runtime = engine.client("personalize-runtime")
+        s3.create_bucket(Bucket="bench")
+        s3.put_object(Bucket="bench", Key="i.csv", Body=frame.to_csv(index=False).encode())
+        group = pz.create_dataset_group(name="bench")["datasetGroupArn"]
+        wait(lambda: pz.describe_dataset_group(datasetGroupArn=group)["datasetGroup"]["status"])
+        schema_arn = pz.create_schema(name="bench", schema=json.dumps(schema))["schemaArn"]
+        dataset = pz.create_dataset(
+            name="bench", schemaArn=schema_arn, datasetGroupArn=group, datasetType="Interactions"
+        )["datasetArn"]
+        wait(lambda: pz.describe_dataset(datasetArn=dataset)["dataset"]["status"])
+        job = pz.create_dataset_import_job(
+            jobName="bench",
+            datasetArn=dataset,
+            dataSource={"dataLocation": "s3://bench/i.csv"},
+            roleArn="arn:aws:iam::000000000000:role/bench",
+        )["datasetImportJobArn"]
+        read_job = pz.describe_dataset_import_job
+        wait(lambda: read_job(datasetImportJobArn=job)["datasetImportJob"]["status"])
+        solution = pz.create_solution(
+            name="bench",
+            datasetGroupArn=group,
+            recipeArn="arn:aws:personalize:::recipe/aws-user-personalization",
+        )["solutionArn"]
+        wait(lambda: pz.describe_solution(solutionArn=solution)["solution"]["status"])
+        start = time.perf_counter()
+        version = pz.create_solution_version(solutionArn=solution)["solutionVersionArn"]
+        read_version = pz.describe_solution_version
+        wait(lambda: read_version(solutionVersionArn=version)["solutionVersion"]["status"])
+        print(f"solution version (metrics run + fit): {time.perf_counter() - start:.1f} s")
+        campaign = pz.create_campaign(name="bench", solutionVersionArn=version)["campaignArn"]
+        wait(lambda: pz.describe_campaign(campaignArn=campaign)["campaign"]["status"])
+        filt = pz.create_filter(
+            name="bench",
+            datasetGroupArn=group,
+            filterExpression='EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("Purchase")',
+        )["filterArn"]
+        wait(lambda: pz.describe_filter(filterArn=filt)["filter"]["status"])
+        rng = np.random.default_rng(seed)
+        users = frame["USER_ID"].astype(str).unique()
+        picked = users[rng.integers(0, len(users), calls)].tolist()
+        for label, extra in (("no filter", {}), ("with filter", {"filterArn": filt})):
+            for user in picked[:50]:  # warm up
+                runtime.get_recommendations(campaignArn=campaign, userId=user, **extra)
+            took = []
+            for user in picked:
+                t0 = time.perf_counter()
+                runtime.get_recommendations(campaignArn=campaign, userId=user, **extra)
+                took.append(time.perf_counter() - t0)
+            factors = rng.standard_normal((n_items, 64)).astype(np.float32)
+            base = []
+            for _ in picked:
+                t0 = time.perf_counter()
+                scores = factors @ rng.standard_normal(64).astype(np.float32)
+                top = np.argpartition(-scores, 24)[:25]
+                top[np.argsort(-scores[top])].tolist()
+                base.append(time.perf_counter() - t0)
+            p99, b99 = np.percentile(took, 99) * 1e3, np.percentile(base, 99) * 1e3
+            print(
+                f"{label}: p50 {np.percentile(took, 50) * 1e3:.2f} ms, p99 {p99:.2f} ms "
+                f"({calls} calls; target 5 ms); numpy top-k p99 {b99:.2f} ms; "
+                f"ratio {p99 / b99:.1f}x"
+            )
+
+
 # --------------------------------------------------------------------------- speed and scale
 
 
@@ -354,12 +451,17 @@ def peak_rss_gib() -> float:
 
 def one_size(n_interactions: int, n_items: int, n_users: int, seed: int, evaluate: bool) -> None:
     """Generate, train (and with ``evaluate``, the engine's metrics run too); print JSON."""
-    from personakit.local.evaluation import evaluate as run_evaluation
+    from personakit.local.evaluation import evaluate_and_tune
 
     data, gen = timed(lambda: generated(n_users, n_items, n_interactions, seed))
     rss_data = peak_rss_gib()
-    model, secs = timed(lambda: train(RECIPE, data, {}, seed=seed))
-    result: dict[str, Any] = {
+    tuned: dict[str, Any] | None = None
+    ev = 0.0
+    if evaluate:  # what CreateSolutionVersion does: the metrics run tunes, the fit reuses
+        result, ev = timed(lambda: evaluate_and_tune(RECIPE, data, {}, seed=seed))
+        tuned = result.tuned
+    model, secs = timed(lambda: train(RECIPE, data, {}, seed=seed, tuned=tuned))
+    out: dict[str, Any] = {
         "interactions": n_interactions,
         "items": n_items,
         "users": n_users,
@@ -370,10 +472,9 @@ def one_size(n_interactions: int, n_items: int, n_users: int, seed: int, evaluat
         "peak_rss_after_data_gib": round(rss_data, 2),
     }
     if evaluate:
-        _, ev = timed(lambda: run_evaluation(RECIPE, data, {}, seed=seed))
-        result["evaluate_s"] = round(ev, 1)
-    result["peak_rss_gib"] = round(peak_rss_gib(), 2)
-    print(json.dumps(result))
+        out["evaluate_s"] = round(ev, 1)
+    out["peak_rss_gib"] = round(peak_rss_gib(), 2)
+    print(json.dumps(out))
 
 
 def in_subprocess(args: list[str]) -> dict[str, Any]:
@@ -423,6 +524,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=3_000)
     parser.add_argument("--interactions", type=int, default=300_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", default="", help="comma-separated seeds for the quality run")
     parser.add_argument("--csv", action="append", default=[], help="interactions CSV (repeatable)")
     parser.add_argument("--min-rating", type=float, default=None)
     parser.add_argument("--no-generated", action="store_true")
@@ -449,12 +551,15 @@ def main() -> None:
         print("implicit is not installed: its ALS baseline is skipped (pip install implicit)")
     print(f"cores: {os.cpu_count()}, numpy {np.__version__}")
     if not args.no_generated:
-        data = generated(args.users, args.items, args.interactions, args.seed)
-        quality("generated (personakit.datasets.synthetic)", data, args.seed, als)
+        seeds = [int(v) for v in args.seeds.split(",")] if args.seeds else [args.seed]
+        for seed in seeds:
+            data = generated(args.users, args.items, args.interactions, seed)
+            quality(f"generated (personakit.datasets.synthetic, seed {seed})", data, seed, als)
     for path in args.csv:
         quality(path, read_csv(path, args.min_rating), args.seed, als)
     if not args.no_latency:
         latency(args.latency_items, args.latency_interactions, args.seed, args.latency_calls)
+        twin_latency(args.latency_items, args.latency_interactions, args.seed, args.latency_calls)
     if args.speed:
         speed(args.seed)
     if args.scale:

@@ -168,16 +168,70 @@ def test_auto_picks_ease_for_small_catalogues_and_ials_beyond(data: TrainingData
     assert train("aws-user-personalization", data, forced).info["algorithm"] == "ials"
 
 
-def test_auto_with_hpo_keeps_the_algorithm_that_validates_best(data: TrainingData) -> None:
+def test_auto_with_hpo_searches_both_and_records_what_it_chose(data: TrainingData) -> None:
     model = train("aws-user-personalization", data, seed=1)
     hpo = model.info["hpo"]
-    best = {name: max(hpo[name]["scores"]) for name in ("ease", "ials")}
-    assert model.info["algorithm"] == max(best, key=lambda k: best[k])
-    assert model.hyperparameters["algorithm"] == model.info["algorithm"]
+    assert {"ease", "ials"} <= set(hpo)
+    tuned = model.info["tuned"]
+    assert model.info["algorithm"] == tuned["algorithm"] == model.hyperparameters["algorithm"]
+    assert model.hyperparameters["recency_half_life"] == f"{tuned['recency_half_life']:g}"
     # an explicit choice is not second-guessed
     ease = train("aws-user-personalization", data, {"algorithm": "ease"}, seed=1)
     assert ease.info["algorithm"] == "ease"
-    assert set(ease.info["hpo"]) == {"metric", "ease"}
+    assert set(ease.info["hpo"]) == {"metric", "rule", "ease"}
+
+
+def test_one_se_rule_keeps_the_default_unless_the_gain_is_clear() -> None:
+    from personakit.local.algorithms.personalization import _prefer
+
+    rng = np.random.default_rng(0)
+    default = rng.uniform(0, 1, 500)
+    noise = rng.normal(0, 0.2, 500)
+    noisy = default + (noise - noise.mean()) + 0.002  # a higher mean, well within noise
+    clear = default + rng.normal(0.05, 0.05, 500)
+    assert _prefer(0, [default, noisy]) == 0
+    assert _prefer(0, [default, noisy, clear]) == 2
+    assert _prefer(1, [clear, default]) == 0
+
+
+def test_recency_half_life_is_tuned_unless_given() -> None:
+    data = grouped(per_group=120)
+    tuned = train("aws-user-personalization", data, {"algorithm": "ials"}, seed=3)
+    report = tuned.info["hpo"]["ials"]
+    assert report["recency_half_life"] == [5.0, 10.0, 20.0, "inf"]
+    assert len(report["recency_scores"]) == 4
+    assert tuned.hyperparameters["recency_half_life"] in {"5", "10", "20", "inf"}
+    given = train(
+        "aws-user-personalization", data, {"algorithm": "ials", "recency_half_life": "7"}, seed=3
+    )
+    assert "recency_half_life" not in given.info["hpo"]["ials"]
+    assert given.hyperparameters["recency_half_life"] == "7"
+
+
+def test_tuned_values_are_reused_without_searching_again(
+    data: TrainingData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from personakit.local.algorithms import personalization
+
+    searched = train("aws-user-personalization", data, {"algorithm": "ials"}, seed=2)
+    calls: list[int] = []
+    real = personalization.tune
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(personalization, "tune", counting)
+    chosen = {**searched.info["tuned"], "recency_half_life": 20.0, "alpha": 16.0}
+    reused = train("aws-user-personalization", data, {"algorithm": "ials"}, seed=2, tuned=chosen)
+    assert calls == []
+    assert reused.hyperparameters["recency_half_life"] == "20"
+    assert reused.hyperparameters["alpha"] == "16"
+    assert reused.info["hpo_reused"] is True
+    # {} (no search ran in the metrics run) means defaults, still no search
+    plain = train("aws-user-personalization", data, {"algorithm": "ials"}, seed=2, tuned={})
+    assert calls == []
+    assert plain.hyperparameters["recency_half_life"] == "10"
 
 
 def test_tuning_picks_l2_on_held_out_users_reproducibly() -> None:
@@ -188,6 +242,7 @@ def test_tuning_picks_l2_on_held_out_users_reproducibly() -> None:
     hpo = first.info["hpo"]
     assert hpo["metric"] == "ndcg_at_10"
     assert len(hpo["ease"]["l2"]) == len(hpo["ease"]["scores"]) == 5
+    assert first.info["tuned"]["l2_ratio"] in hpo["ease"]["l2_ratio"]
     assert first.hyperparameters["l2"] == again.hyperparameters["l2"]
     assert first.info == again.info
     untuned = train("aws-user-personalization", data, {"l2": "77"})

@@ -3,7 +3,10 @@ that the local user-personalization really beats the popularity baseline."""
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -229,3 +232,109 @@ def test_evaluate_applies_the_use_cases_event_type() -> None:
     views = evaluate("aws-ecomm-popular-items-by-views", data, extended=True)
     purchases = evaluate("aws-ecomm-popular-items-by-purchases", data, extended=True)
     assert purchases["test_users"] < views["test_users"]  # only item0 buyers are test users
+
+
+# --------------------------------------------------------------------------- one search per version
+
+
+def test_evaluate_and_tune_hands_the_search_outcome_to_the_final_fit(data: TrainingData) -> None:
+    from personakit.local.algorithms import train
+    from personakit.local.evaluation import evaluate_and_tune
+
+    result = evaluate_and_tune("aws-user-personalization", data, {"algorithm": "ials"}, seed=0)
+    assert result.metrics == evaluate(
+        "aws-user-personalization", data, {"algorithm": "ials"}, seed=0
+    )
+    assert result.tuned["algorithm"] == "ials"
+    assert {"recency_half_life", "reg", "alpha", "hpo"} <= set(result.tuned)
+    final = train("aws-user-personalization", data, {"algorithm": "ials"}, tuned=result.tuned)
+    assert final.info["hpo_reused"] is True
+    assert final.hyperparameters["alpha"] == f"{result.tuned['alpha']:g}"
+    untuned = evaluate_and_tune("aws-user-personalization", data, {"hpo": "false"}, seed=0)
+    assert untuned.tuned == {}
+
+
+def test_a_solution_version_searches_once_and_reports_the_half_life(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    import pandas as pd
+
+    from personakit.local import LocalEngine
+    from personakit.local.algorithms import personalization
+
+    calls: list[int] = []
+    real = personalization.tune
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(personalization, "tune", counting)
+    small = synthetic(seed=1, n_users=400, n_items=120)
+    frame = pd.DataFrame(
+        {
+            "USER_ID": np.asarray(small.user_ids)[small.users],
+            "ITEM_ID": np.asarray(small.item_ids)[small.items],
+            "TIMESTAMP": small.timestamps,
+        }
+    )
+    schema = {
+        "type": "record",
+        "name": "Interactions",
+        "namespace": "com.amazonaws.personalize.schema",
+        "fields": [
+            {"name": "USER_ID", "type": "string"},
+            {"name": "ITEM_ID", "type": "string"},
+            {"name": "TIMESTAMP", "type": "long"},
+        ],
+        "version": "1.0",
+    }
+
+    def wait(read: Any) -> str:
+        for _ in range(6000):
+            status = str(read())
+            if status == "ACTIVE" or status.endswith("FAILED"):
+                return status
+            time.sleep(0.01)
+        raise AssertionError("timed out")
+
+    with LocalEngine(tmp_path / "ws", min_state_s=0.0) as engine:
+        pz, s3 = engine.client("personalize"), engine.client("s3")
+        s3.create_bucket(Bucket="b")
+        s3.put_object(Bucket="b", Key="i.csv", Body=frame.to_csv(index=False).encode())
+        group = pz.create_dataset_group(name="g")["datasetGroupArn"]
+        wait(lambda: pz.describe_dataset_group(datasetGroupArn=group)["datasetGroup"]["status"])
+        schema_arn = pz.create_schema(name="s", schema=json.dumps(schema))["schemaArn"]
+        dataset = pz.create_dataset(
+            name="d", schemaArn=schema_arn, datasetGroupArn=group, datasetType="Interactions"
+        )["datasetArn"]
+        wait(lambda: pz.describe_dataset(datasetArn=dataset)["dataset"]["status"])
+        job = pz.create_dataset_import_job(
+            jobName="j",
+            datasetArn=dataset,
+            dataSource={"dataLocation": "s3://b/i.csv"},
+            roleArn="arn:aws:iam::000000000000:role/r",
+        )["datasetImportJobArn"]
+        read_job = pz.describe_dataset_import_job
+        assert wait(lambda: read_job(datasetImportJobArn=job)["datasetImportJob"]["status"]) == (
+            "ACTIVE"
+        )
+        solution = pz.create_solution(
+            name="up",
+            datasetGroupArn=group,
+            recipeArn="arn:aws:personalize:::recipe/aws-user-personalization",
+            performHPO=True,
+            solutionConfig={"algorithmHyperParameters": {"algorithm": "ials"}},
+        )["solutionArn"]
+        wait(lambda: pz.describe_solution(solutionArn=solution)["solution"]["status"])
+        version = pz.create_solution_version(solutionArn=solution)["solutionVersionArn"]
+        read = pz.describe_solution_version
+        status = wait(lambda: read(solutionVersionArn=version)["solutionVersion"]["status"])
+        described = read(solutionVersionArn=version)["solutionVersion"]
+        assert status == "ACTIVE", described.get("failureReason")
+    assert calls == [1]  # the metrics run searched; the final fit reused its outcome
+    tuned = described["tunedHPOParams"]["algorithmHyperParameters"]
+    assert tuned["recency_half_life"] in {"5", "10", "20", "inf"}
+    assert tuned["algorithm"] == "ials"

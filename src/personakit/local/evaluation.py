@@ -36,12 +36,18 @@ of users) users are asked for, leaving out users who already had the item;
 ``recall_at_1_percent`` = mean hit / |true users|, ``coverage`` = distinct users
 returned / users. ``extended=True`` adds the activity-only baseline
 (``…_activity_baseline``), which recsys.md §4.5 says to always report alongside.
+
+Hyperparameter search runs once per solution version: the model of the metrics run
+tunes itself on validation users drawn from the training users only (never the test
+users), and :func:`evaluate_and_tune` hands its outcome back (``Evaluation.tuned``)
+so the final fit on all the data reuses it (``algorithms.train(..., tuned=...)``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import attrs
 import numpy as np
@@ -68,9 +74,11 @@ from personakit.local.algorithms._metrics import (
 __all__ = [
     "ITEM_METRICS",
     "SEGMENT_METRICS",
+    "Evaluation",
     "SegmentSplit",
     "UserSplit",
     "evaluate",
+    "evaluate_and_tune",
     "score_item_lists",
     "split",
     "split_per_user",
@@ -91,6 +99,17 @@ _KS = (5, 10, 25)
 MAX_SEGMENT_ITEMS = 1000
 
 Event = tuple[str, int]
+
+
+@attrs.frozen
+class Evaluation:
+    """What a solution version's metrics run yields: the metrics and the tuning outcome."""
+
+    #: Personalize's metric keys for the recipe type (see the module docstring)
+    metrics: dict[str, float]
+    #: the hyperparameter search's outcome, to pass as ``algorithms.train(..., tuned=)``
+    #: so the final fit does not search again; ``{}`` when no search ran
+    tuned: dict[str, Any]
 
 
 @attrs.frozen
@@ -281,6 +300,34 @@ def evaluate(
     docstring); ``extended`` adds the variants named there. Seeded: the same
     inputs give the same numbers.
     """
+    return evaluate_and_tune(
+        recipe,
+        data,
+        hyperparameters,
+        seed=seed,
+        fold=fold,
+        n_folds=n_folds,
+        exclude_input=exclude_input,
+        extended=extended,
+    ).metrics
+
+
+def evaluate_and_tune(
+    recipe: str,
+    data: TrainingData,
+    hyperparameters: Mapping[str, str] = {},
+    *,
+    seed: int = 0,
+    fold: int = 0,
+    n_folds: int = 10,
+    exclude_input: bool = True,
+    extended: bool = False,
+) -> Evaluation:
+    """:func:`evaluate`, plus the hyperparameters the metrics run's model tuned.
+
+    The search (if the recipe has one and it runs) sees only the protocol's training
+    users; ``Evaluation.tuned`` is what the final fit passes to ``algorithms.train``.
+    """
     kind = recipe_type(recipe)
     mask = event_mask(data, Hyper(hyperparameters), default_event_type=recipe_event_type(recipe))
     if not mask.all():
@@ -295,7 +342,20 @@ def evaluate(
         given = {item for item, _ in events} if exclude_input else set()
         lists.append(_ask(model, kind, user, events, given))
         truths.append(truth - given)
-    return score_item_lists(lists, truths, data.n_items, extended=extended)
+    metrics = score_item_lists(lists, truths, data.n_items, extended=extended)
+    return Evaluation(metrics, _tuned_of(model))
+
+
+def _tuned_of(model: Model) -> dict[str, Any]:
+    """The model's search outcome with its report (``{}`` when it did not search)."""
+    info = getattr(model, "info", None) or {}
+    tuned = info.get("tuned")
+    if not tuned:
+        return {}
+    out = dict(tuned)
+    if "hpo" in info:
+        out["hpo"] = info["hpo"]
+    return out
 
 
 def _evaluate_segments(
@@ -305,7 +365,7 @@ def _evaluate_segments(
     *,
     seed: int,
     extended: bool,
-) -> dict[str, float]:
+) -> Evaluation:
     parts = split_per_user(data)
     model = train(recipe, parts.train, hyperparameters, seed=seed)
     n_users = len(np.unique(np.asarray(data.users)))
@@ -348,4 +408,4 @@ def _evaluate_segments(
             float(np.mean(base_recalls)) if base_recalls else 0.0
         )
         out["test_items"] = float(len(items))
-    return out
+    return Evaluation(out, _tuned_of(model))

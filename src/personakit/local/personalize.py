@@ -1132,17 +1132,19 @@ class ControlPlane:
         hyper = self._hyperparameters(body)
         seed = zlib.crc32(str(body["solutionArn"]).encode()) & 0x7FFFFFFF
         self._check_running(version.arn)
-        metrics = self._evaluate(recipe, data, hyper, seed)
+        # one hyperparameter search per version: the metrics run tunes on its training
+        # users, the final fit reuses the outcome
+        metrics, tuned = self._evaluate(recipe, data, hyper, seed)
         self._check_running(version.arn)
-        model = algorithms.train(recipe, data, hyper, seed=seed)
+        model = algorithms.train(recipe, data, hyper, seed=seed, tuned=tuned)
         self._check_running(version.arn)
         self._save_model(version, model)
         changes: dict[str, Any] = {"_metrics": metrics, "_cutoff": cutoff}
         if body.get("performHPO"):
-            tuned = getattr(model, "hyperparameters", None)
-            if isinstance(tuned, Mapping):
+            effective = getattr(model, "hyperparameters", None)
+            if isinstance(effective, Mapping):
                 changes["tunedHPOParams"] = {
-                    "algorithmHyperParameters": {str(k): str(v) for k, v in tuned.items()}
+                    "algorithmHyperParameters": {str(k): str(v) for k, v in effective.items()}
                 }
         return changes
 
@@ -1173,9 +1175,9 @@ class ControlPlane:
         check_minimums(data, event_type=None, domain=True)
         seed = zlib.crc32(rec.arn.encode()) & 0x7FFFFFFF
         self._check_running(rec.arn)
-        metrics = self._evaluate(recipe, data, {}, seed)
+        metrics, tuned = self._evaluate(recipe, data, {}, seed)
         self._check_running(rec.arn)
-        model = algorithms.train(recipe, data, {}, seed=seed)
+        model = algorithms.train(recipe, data, {}, seed=seed, tuned=tuned)
         self._check_running(rec.arn)
         self._save_model(rec, model)
         return {"modelMetrics": metrics, "_cutoff": cutoff}
@@ -1183,11 +1185,13 @@ class ControlPlane:
     @staticmethod
     def _evaluate(
         recipe: str, data: TrainingData, hyper: Mapping[str, str], seed: int
-    ) -> dict[str, float]:
-        from personakit.local.evaluation import evaluate
+    ) -> tuple[dict[str, float], dict[str, Any]]:
+        """The metrics run: (metrics, the tuned hyperparameters the final fit reuses)."""
+        from personakit.local.evaluation import evaluate_and_tune
 
-        metrics = evaluate(recipe, data, hyper, seed=seed)
-        return {str(k): float(v) for k, v in metrics.items() if math.isfinite(float(v))}
+        result = evaluate_and_tune(recipe, data, hyper, seed=seed)
+        metrics = {str(k): float(v) for k, v in result.metrics.items() if math.isfinite(float(v))}
+        return metrics, result.tuned
 
     def _save_model(self, res: Resource, model: Any) -> None:
         final = self.artifact_dir(res)

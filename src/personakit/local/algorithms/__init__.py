@@ -35,14 +35,15 @@ response; popularity recipes: the share of users; SIMS padding: 0.0). ``rank``
 gives ``nan`` to the items it cannot score (unknown ids, items without
 interactions), which the service returns without a score. Every model also
 carries ``hyperparameters`` (the effective values, as strings, tuned ones
-included) and ``info`` (JSON-able: algorithm, HPO grid and validation NDCG@10).
+included) and ``info`` (JSON-able: algorithm, HPO grid and validation NDCG@10, and
+``tuned``, the search's outcome, which ``train(..., tuned=...)`` reuses).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from personakit.local.algorithms._common import BaseModel, Hyper, load_model
 from personakit.local.algorithms.base import Model, Scored, TrainingData
@@ -133,8 +134,15 @@ def train(
     hyperparameters: Mapping[str, str] = {},
     *,
     seed: int = 0,
+    tuned: Mapping[str, Any] | None = None,
 ) -> Model:
-    """Train the local model for ``recipe`` on ``data``; seeded, so reproducible."""
+    """Train the local model for ``recipe`` on ``data``; seeded, so reproducible.
+
+    ``tuned``: the outcome of an earlier hyperparameter search on this data (a user
+    model's ``info["tuned"]``, as :func:`personakit.local.evaluation.evaluate_and_tune`
+    returns it; ``{}`` when none ran): the search is not run again. Ignored by recipes
+    without one.
+    """
     name = recipe_name(recipe)
     _, algorithm, event_type = _TABLE[name]
     hyper = Hyper(hyperparameters)
@@ -153,7 +161,12 @@ def train(
         )
     else:
         model = train_personalization(
-            name, data, hyper, seed=seed, segmentation=algorithm == "segmentation"
+            name,
+            data,
+            hyper,
+            seed=seed,
+            segmentation=algorithm == "segmentation",
+            tuned=tuned,
         )
     return model
 

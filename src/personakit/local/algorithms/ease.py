@@ -146,6 +146,15 @@ class EaseScorer:
         out = np.asarray(vector @ self.b, dtype=np.float32).ravel()
         return self._full(out)
 
+    def score_batch(self, weighted: Any) -> F32:
+        """Scores for a users x items CSR of weighted histories (rows x all items)."""
+        part = np.asarray(sp.csr_matrix(weighted)[:, self.active] @ self.b, dtype=np.float32)
+        if self._all_active:
+            return part
+        out = np.zeros((part.shape[0], self.n_items), np.float32)
+        out[:, self.active] = part
+        return out
+
     def score_some(self, positions: I64, weights: F32, targets: I64) -> F32:
         a = self.to_active[positions]
         keep = a >= 0

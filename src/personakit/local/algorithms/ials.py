@@ -129,6 +129,16 @@ class IalsScorer:
     def score(self, positions: I64, weights: F32) -> F32:
         return (self.items @ self.fold_in(positions, weights).astype(np.float32)).astype(np.float32)
 
+    def score_batch(self, weighted: Any) -> F32:
+        """Scores for a users x items CSR of weighted histories: one exact fold-in per row."""
+        rows = sp.csr_matrix(weighted)
+        users = np.zeros((rows.shape[0], self.factors), np.float32)
+        for k in range(rows.shape[0]):
+            lo, hi = rows.indptr[k], rows.indptr[k + 1]
+            if hi > lo:
+                users[k] = self.fold_in(rows.indices[lo:hi].astype(np.int64), rows.data[lo:hi])
+        return np.asarray(users @ self.items.T, dtype=np.float32)
+
     def score_some(self, positions: I64, weights: F32, targets: I64) -> F32:
         return (self.items[targets] @ self.fold_in(positions, weights).astype(np.float32)).astype(
             np.float32

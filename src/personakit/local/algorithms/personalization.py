@@ -19,21 +19,30 @@ interacted with are *not* excluded by default (use an exclude filter, or the
 ``exclude_seen=true`` hyperparameter). Offline metrics mask the test user's input
 (see :mod:`personakit.local.evaluation`).
 
-Tuning ("hpo"): a seeded sample of training users (len/9, at most 1,000, at
-least 20) is held out, their oldest 90% events as input and newest 10% as truth;
-the grid below is trained on the other users and the best NDCG@10 wins; the
-final model is trained on every user. ``hpo=auto`` (default) tunes when that is
-cheap (EASE: <= 6,000 active items; iALS: <= 300,000 events), ``true`` always,
-``false`` never (then the defaults are used). Under ``algorithm=auto``, when
-both are cheap, both grids run and the better algorithm is kept (reported in
-``info["algorithm"]`` and the effective ``algorithm`` hyperparameter).
+Tuning ("hpo", :func:`tune`): a seeded sample of training users (len/9, at most
+1,000, at least 20) is held out, their oldest 90% events as input and newest 10% as
+truth (Personalize's protocol one level down); the grid below is trained on the other
+users and scored on each held-out user's NDCG@10. Every choice follows the one-SE
+rule: a grid point replaces the default only when its paired gain over the default
+exceeds ``SE_RULE`` (1) standard errors, because with a few hundred validation users
+the gaps between grid points are within noise (docs/performance.md measures the
+effect across seeds). In order: the algorithm's own parameters at half-life 10; the
+recency half-life in {5, 10, 20, inf} for those (unless ``recency_half_life`` or
+``apply_recency_bias`` was given); then, under ``algorithm=auto`` when both are cheap,
+EASE against iALS, iALS being the default (``PRIOR_ALGORITHM``). ``hpo=auto``
+(default) tunes when that is cheap (EASE: <= 6,000 active items; iALS: <= 300,000
+events), ``true`` always, ``false`` never (then the defaults are used). The outcome is
+``info["tuned"]`` (algorithm, half-life, parameters) with the grid and scores in
+``info["hpo"]``; passing it back as ``tuned=`` (what the local engine's solution
+versions do: the metrics run tunes, the final fit reuses) skips the search. The final
+model is trained on every user.
 
 * EASE grid: l2 = λ0 · {1/9, 1/3, 1, 3, 9}, λ0 = 25·sqrt(mean interactions per
   active item), a fit of the published/tuned λ (ML-20M 500, ml-100k 200,
-  Netflix 1000); the default without tuning is λ0.
+  Netflix 1000); the default, and the value without tuning, is λ0.
 * iALS grid: reg ∈ {10, 50} x alpha ∈ {4, 8, 16} at the asked factors (default
-  64) and 15 iterations (a given reg or alpha stays fixed); defaults without
-  tuning reg=50, alpha=8 (the best of a 12-point sweep on generated data).
+  64) and 15 iterations (a given reg or alpha stays fixed); defaults reg=50,
+  alpha=8 (the best of a 12-point sweep on generated data).
 
 Segmentation (item-affinity): a user's score for an item set is the user's
 share of positive predicted score on those items (Σ_i∈S max(s_ui, 0) / Σ_j
@@ -44,9 +53,10 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, ClassVar
 
+import attrs
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp  # type: ignore[import-untyped]
@@ -60,14 +70,13 @@ from personakit.local.algorithms._common import (
     fmt_number,
     history_cap,
     recency_weights,
-    top_indices,
 )
 from personakit.local.algorithms._metrics import holdout_size, ndcg_at_k
 from personakit.local.algorithms.base import Scored, TrainingData
 from personakit.local.algorithms.ease import EaseScorer, default_l2, ease_fits_in_memory, gram
 from personakit.local.algorithms.ials import IalsScorer, fit_ials
 
-__all__ = ["UserPersonalizationModel", "train_personalization"]
+__all__ = ["UserPersonalizationModel", "train_personalization", "tune"]
 
 logger = logging.getLogger(__name__)
 
@@ -86,10 +95,28 @@ EASE_HPO_MAX_ITEMS = 6_000
 IALS_HPO_MAX_EVENTS = 300_000
 HPO_MAX_USERS = 1_000
 HPO_MIN_USERS = 20
+#: validation folds (disjoint held-out users, one fit per grid point each) while
+#: folds x events <= HPO_FOLD_EVENTS, i.e. more validation users only where fits are
+#: cheap (3 folds up to 100k events, 1 from 150k): one fold of 600 users has an SE of
+#: ~0.005 on NDCG@10 ~0.13, as large as the gaps between grid points, and 3 folds did
+#: not make the choice better on the generated data (docs/performance.md)
+HPO_FOLDS = 3
+HPO_FOLD_EVENTS = 300_000
 IALS_REG_GRID = (10.0, 50.0)
 IALS_ALPHA_GRID = (4.0, 8.0, 16.0)
 IALS_REG = 50.0
 IALS_ALPHA = 8.0
+EASE_L2_RATIOS = (1 / 9, 1 / 3, 1.0, 3.0, 9.0)
+#: recsys.md §4.4: every half-life from 3 to 30 events beat none; 10 is the default
+DEFAULT_HALF_LIFE = 10.0
+HALF_LIFE_GRID = (5.0, DEFAULT_HALF_LIFE, 20.0, math.inf)
+#: a tuned value replaces the default only when its paired validation gain exceeds this
+#: many standard errors (the one-standard-error rule; see :func:`tune`)
+SE_RULE = 1.0
+#: the algorithm kept when EASE and iALS validate within ``SE_RULE`` standard errors:
+#: on the generated data iALS's defaults beat tuned EASE on the test users on average
+#: (docs/performance.md), and on MovieLens they tie (recsys.md §4.2, <= 1.3 SE)
+PRIOR_ALGORITHM = "ials"
 
 
 class UserPersonalizationModel(BaseModel):
@@ -296,7 +323,9 @@ class UserPersonalizationModel(BaseModel):
 
 
 def _settings(hyper: Hyper) -> tuple[float, bool]:
-    half_life = hyper.number("recency_half_life", default=10.0, low=0.0, allow_inf=True)
+    half_life = hyper.number(
+        "recency_half_life", default=DEFAULT_HALF_LIFE, low=0.0, allow_inf=True
+    )
     if half_life == 0:
         half_life = math.inf
     # Personalize's own switches: UP-v2's apply_recency_bias, HRNN's recency_mask
@@ -316,127 +345,310 @@ def choose_algorithm(n_active_items: int, hyper: Hyper) -> str:
     return "ials"
 
 
-_Split = tuple[Events, list[tuple[I64, npt.NDArray[np.int64]]], list[set[int]]]
+class _Validation:
+    """Held-out users for tuning: the other users' events, and per held-out user the
+    distinct input items (oldest first, each at its newest position) and the truth."""
+
+    def __init__(self, train: Events, seqs: list[I64], truths: list[set[int]]) -> None:
+        self.train = train
+        self.truths = truths
+        self.n_items = train.n_items
+        self.lengths = np.array([len(s) for s in seqs], dtype=np.int64)
+        self.indptr = np.concatenate([[0], np.cumsum(self.lengths)]).astype(np.int64)
+        self.items = np.concatenate(seqs) if seqs else np.zeros(0, np.int64)
+        self.seen = sp.csr_matrix(
+            (np.ones(len(self.items), np.float32), self.items, self.indptr),
+            shape=(len(seqs), self.n_items),
+        )
+        popularity = train.popularity()
+        top = float(popularity.max()) if len(popularity) else 0.0
+        self.tiebreak = (popularity / top * 1e-9 if top > 0 else popularity * 0).astype(np.float32)
+
+    def __len__(self) -> int:
+        return len(self.truths)
+
+    def weighted(self, half_life: float) -> Any:
+        """Users x items CSR of the inputs as the model would score them (recent, weighted)."""
+        rows = np.repeat(np.arange(len(self.lengths)), self.lengths)
+        age = self.indptr[rows + 1] - 1 - np.arange(len(self.items))
+        cap = history_cap(half_life)
+        keep = np.ones(len(age), bool) if cap is None else age < cap
+        kept = self.lengths if cap is None else np.minimum(self.lengths, cap)
+        if math.isinf(half_life):
+            weights = np.ones(int(keep.sum()), np.float32)
+        else:
+            weights = np.power(0.5, age[keep] / half_life).astype(np.float32)
+        indptr = np.concatenate([[0], np.cumsum(kept)]).astype(np.int64)
+        return sp.csr_matrix(
+            (weights, self.items[keep], indptr), shape=(len(self.lengths), self.n_items)
+        )
 
 
-def _validation(events: Events, rng: np.random.Generator) -> _Split | None:
-    """Hold out a sample of users: (other users' events, inputs, truths)."""
+def _validation(events: Events, rng: np.random.Generator) -> list[_Validation]:
+    """Disjoint folds of held-out users, Personalize's protocol one level down.
+
+    Each fold holds len/9 of the users with >= 2 events (at most ``HPO_MAX_USERS``);
+    there are up to ``HPO_FOLDS`` folds while ``folds x events`` stays within
+    ``HPO_FOLD_EVENTS`` (each fold is one more fit per grid point). Empty when too few.
+    """
     counts = np.bincount(events.users, minlength=events.n_users)
     eligible = np.flatnonzero(counts >= 2)
     n_val = min(HPO_MAX_USERS, len(eligible) // 9)
     if n_val < HPO_MIN_USERS:
-        return None
-    chosen = np.sort(rng.choice(eligible, size=n_val, replace=False))
+        return []
+    n_folds = max(1, min(HPO_FOLDS, HPO_FOLD_EVENTS // max(events.n_events, 1)))
+    order = rng.permutation(eligible)
+    folds: list[_Validation] = []
+    for f in range(n_folds):
+        chosen = np.sort(order[f * n_val : (f + 1) * n_val])
+        fold = _fold(events, chosen)
+        if fold is not None:
+            folds.append(fold)
+    return folds
+
+
+def _fold(events: Events, chosen: I64) -> _Validation | None:
     held = np.isin(events.users, chosen)
     train = events.subset(~held)
     val = events.subset(held)
     starts = np.searchsorted(val.users, chosen, side="left")
     stops = np.searchsorted(val.users, chosen, side="right")
-    inputs: list[tuple[I64, npt.NDArray[np.int64]]] = []
+    seqs: list[I64] = []
     truths: list[set[int]] = []
     for lo, hi in zip(starts.tolist(), stops.tolist(), strict=True):
         cut = hi - holdout_size(hi - lo)
         items = val.items[lo:cut].astype(np.int64)
         truth = set(val.items[cut:hi].tolist()) - set(items.tolist())
         if truth:
-            inputs.append((items, val.times[lo:cut]))
+            _, first = np.unique(items[::-1], return_index=True)
+            seqs.append(items[np.sort(len(items) - 1 - first)])
             truths.append(truth)
     if len(truths) < HPO_MIN_USERS:
         return None
-    return train, inputs, truths
+    return _Validation(train, seqs, truths)
 
 
-def _validation_ndcg(
-    scorer: Scorer,
-    popularity: F64,
-    inputs: list[tuple[I64, npt.NDArray[np.int64]]],
-    truths: list[set[int]],
-    half_life: float,
-) -> float:
-    cap = history_cap(half_life)
-    pop_top = np.argsort(-popularity, kind="stable")
-    total = 0.0
-    for (items, _times), truth in zip(inputs, truths, strict=True):
-        _, first = np.unique(items[::-1], return_index=True)
-        seq = items[np.sort(len(items) - 1 - first)]
-        if len(seq) == 0:
-            ranked = pop_top[:10].tolist()
-        else:
-            recent = seq if cap is None else seq[-cap:]
-            scores = scorer.score(recent, recency_weights(len(recent), half_life))
-            scores[seq] = -np.inf
-            ranked = top_indices(scores, 10).tolist()
-        total += ndcg_at_k(ranked, truth, 10)
-    return total / len(truths)
+def _per_user_ndcg(scorer: Scorer, val: _Validation, half_life: float) -> F64:
+    """Each held-out user's NDCG@10, their input items masked (the metrics run's protocol)."""
+    weighted = val.weighted(half_life)
+    out = np.zeros(len(val), np.float64)
+    k = min(10, val.n_items)
+    if k == 0:
+        return out
+    block = max(1, int(2e7 // max(val.n_items, 1)))
+    for start in range(0, len(val), block):
+        stop = min(start + block, len(val))
+        scores = scorer.score_batch(weighted[start:stop])
+        scores += val.tiebreak
+        rows, cols = val.seen[start:stop].nonzero()
+        scores[rows, cols] = -np.inf
+        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        order = np.take_along_axis(-scores, part, axis=1).argsort(axis=1, kind="stable")
+        top = np.take_along_axis(part, order, axis=1)
+        for j, ranked in enumerate(top.tolist()):
+            out[start + j] = ndcg_at_k(ranked, val.truths[start + j], 10)
+    return out
+
+
+def _prefer(default: int, found: Sequence[F64]) -> int:
+    """The candidate to keep: the best mean if its paired gain over ``default`` exceeds
+    ``SE_RULE`` standard errors of that gain, else ``default`` (the one-SE rule)."""
+    means = [float(f.mean()) for f in found]
+    best = int(np.argmax(means))
+    if best == default:
+        return default
+    diff = found[best] - found[default]
+    se = float(diff.std(ddof=1)) / math.sqrt(len(diff)) if len(diff) > 1 else 0.0
+    return best if float(diff.mean()) > SE_RULE * se else default
 
 
 def _round(value: float) -> float:
     return float(f"{value:.3g}")
 
 
-def _tune_ease(
-    events: Events, split: _Split, half_life: float
-) -> tuple[float, dict[str, float], dict[str, Any]]:
-    """EASE's λ on the validation split: one Gram, one inverse per grid point."""
-    train_events, inputs, truths = split
-    xt = train_events.binary()
-    active = np.flatnonzero(np.diff(sp.csc_matrix(xt).indptr) > 0)
-    base = gram(xt[:, active])
-    center = default_l2(xt)
-    ratios = (1 / 9, 1 / 3, 1.0, 3.0, 9.0)
-    grid = [_round(center * f) for f in ratios]
-    scores = [
-        _validation_ndcg(
-            EaseScorer.from_gram(base, active, events.n_items, lam),
-            train_events.popularity(),
-            inputs,
-            truths,
-            half_life,
-        )
-        for lam in grid
-    ]
-    best = int(np.argmax(scores))
-    report = {
-        "validation_users": len(truths),
-        "l2": grid,
-        "scores": [round(v, 6) for v in scores],
-    }
-    return scores[best], {"l2_ratio": grid[best] / center}, report
+def _hl_text(value: float) -> str | float:
+    return "inf" if math.isinf(value) else value
+
+
+@attrs.frozen
+class _Tuned:
+    """One algorithm's tuning outcome: its parameters, half-life and per-user scores."""
+
+    params: dict[str, float]
+    half_life: float
+    per_user: F64
+    report: dict[str, Any]
+
+
+def _choose(
+    folds: list[_Validation],
+    points: Sequence[Any],
+    default: int,
+    half_life: float | None,
+    scorer_for: Callable[[_Validation, Any], Scorer],
+    report: dict[str, Any],
+    cache: dict[tuple[int, Any], list[F64]] | None = None,
+    *,
+    tune_life: bool = True,
+) -> tuple[int, float, F64]:
+    """Grid point, then half-life (unless given), each by the one-SE rule on every fold's
+    held-out users (scores pooled); one fit per (fold, point), scoring is cheap.
+
+    ``cache`` keeps each (fold, point)'s per-half-life scores for a later call;
+    ``tune_life=False`` keeps the default half-life (the scores are still computed)."""
+    lives = list(HALF_LIFE_GRID) if half_life is None else [half_life]
+    first = lives.index(DEFAULT_HALF_LIFE) if half_life is None else 0
+    cache = {} if cache is None else cache
+    found: list[list[F64]] = []
+    for point in points:
+        per_life: list[list[F64]] = [[] for _ in lives]
+        for f, val in enumerate(folds):
+            if (f, point) not in cache:
+                scorer = scorer_for(val, point)
+                cache[f, point] = [_per_user_ndcg(scorer, val, life) for life in lives]
+                del scorer
+            for h in range(len(lives)):
+                per_life[h].append(cache[f, point][h])
+        found.append([np.concatenate(arrays) for arrays in per_life])
+    chosen = _prefer(default, [row[first] for row in found])
+    report["validation_users"] = int(sum(len(v) for v in folds))
+    report["folds"] = len(folds)
+    report.setdefault("scores", []).extend(round(float(row[first].mean()), 6) for row in found)
+    life = first
+    if half_life is None and tune_life:
+        life = _prefer(first, found[chosen])
+        report["recency_half_life"] = [_hl_text(h) for h in lives]
+        report["recency_scores"] = [round(float(f.mean()), 6) for f in found[chosen]]
+    return chosen, lives[life], found[chosen][life]
+
+
+def _tune_ease(folds: list[_Validation], half_life: float | None) -> _Tuned:
+    """EASE's λ (relative to each fold's λ0, ratio 1 the default), then the half-life."""
+    grams: dict[int, tuple[F32, I64, float]] = {}
+
+    def scorer_for(val: _Validation, ratio: float) -> Scorer:
+        key = id(val)
+        if key not in grams:  # one Gram per fold, kept while that fold's grid runs
+            grams.clear()
+            xt = val.train.binary()
+            active = np.flatnonzero(np.diff(sp.csc_matrix(xt).indptr) > 0)
+            grams[key] = (gram(xt[:, active]), active, default_l2(xt))
+        base, active, center = grams[key]
+        return EaseScorer.from_gram(base, active, val.n_items, _round(center * ratio))
+
+    report: dict[str, Any] = {"l2_ratio": [_round(r) for r in EASE_L2_RATIOS]}
+    chosen, life, per_user = _choose(
+        folds, EASE_L2_RATIOS, EASE_L2_RATIOS.index(1.0), half_life, scorer_for, report
+    )
+    grams.clear()
+    center = default_l2(folds[0].train.binary())
+    report["l2"] = [_round(center * r) for r in EASE_L2_RATIOS]  # on the first fold
+    report["l2_ratio_chosen"] = report["l2_ratio"][chosen]
+    return _Tuned({"l2_ratio": EASE_L2_RATIOS[chosen]}, life, per_user, report)
 
 
 def _tune_ials(
-    split: _Split,
-    half_life: float,
+    folds: list[_Validation],
+    half_life: float | None,
     *,
     factors: int,
     iterations: int,
     seed: int,
     reg: float | None,
     alpha: float | None,
-) -> tuple[float, dict[str, float], dict[str, Any]]:
-    """iALS's (reg, alpha) on the validation split; a given value is kept fixed."""
-    train_events, inputs, truths = split
-    xt = train_events.binary()
-    regs = [reg] if reg is not None else list(IALS_REG_GRID)
+) -> _Tuned:
+    """iALS's (reg, alpha) (a given value stays fixed; (50, 8) the default), then the
+    half-life."""
+    reg0 = IALS_REG if reg is None else reg
     alphas = [alpha] if alpha is not None else list(IALS_ALPHA_GRID)
-    pairs = [(r, a) for r in regs for a in alphas]
-    found: list[float] = []
-    for r, a in pairs:
+    regs = [reg] if reg is not None else list(IALS_REG_GRID)
+
+    def scorer_for(val: _Validation, pair: tuple[float, float]) -> Scorer:
         _, item_factors = fit_ials(
-            xt, factors=factors, reg=r, alpha=a, iterations=iterations, seed=seed
+            val.train.binary(),
+            factors=factors,
+            reg=pair[0],
+            alpha=pair[1],
+            iterations=iterations,
+            seed=seed,
         )
-        found.append(
-            _validation_ndcg(
-                IalsScorer(item_factors, r, a), train_events.popularity(), inputs, truths, half_life
+        return IalsScorer(item_factors, pair[0], pair[1])
+
+    # coordinate search: alpha at the default reg, then reg at that alpha (4 fits, not 6)
+    report: dict[str, Any] = {}
+    cache: dict[tuple[int, Any], list[F64]] = {}
+    pairs = [(reg0, a) for a in alphas]
+    default = alphas.index(IALS_ALPHA if alpha is None else alpha)
+    chosen, _, _ = _choose(
+        folds, pairs, default, half_life, scorer_for, report, cache, tune_life=False
+    )
+    second = [(r, pairs[chosen][1]) for r in regs]
+    chosen, life, per_user = _choose(
+        folds, second, regs.index(reg0), half_life, scorer_for, report, cache
+    )
+    report["reg_alpha"] = [list(p) for p in pairs + second]  # as "scores" lists them
+    report["reg_alpha_chosen"] = list(second[chosen])
+    params = {"reg": second[chosen][0], "alpha": second[chosen][1]}
+    return _Tuned(params, life, per_user, report)
+
+
+def tune(
+    events: Events,
+    candidates: Sequence[str],
+    *,
+    half_life: float | None,
+    factors: int,
+    iterations: int,
+    seed: int,
+    reg: float | None = None,
+    alpha: float | None = None,
+) -> dict[str, Any] | None:
+    """The hyperparameter search ("HPO"): each candidate algorithm's own parameters, then
+    the recency half-life (unless ``half_life`` is given), then the algorithm.
+
+    Every choice is made on the per-user validation NDCG@10 of seeded folds of held-out
+    users (see :func:`_validation`) with the one-standard-error rule: a value replaces
+    the default only when its paired gain exceeds ``SE_RULE`` standard errors. Between
+    algorithms iALS is the default (:data:`PRIOR_ALGORITHM`). Returns the tuned values
+    (``algorithm``, ``recency_half_life``, ``l2_ratio`` or ``reg`` and ``alpha``) with
+    the grid and scores under ``hpo``; None when there are too few users to hold out.
+    """
+    folds = _validation(events, np.random.default_rng(seed))
+    if not folds or not candidates:
+        return None
+    results: dict[str, _Tuned] = {}
+    for candidate in candidates:
+        if candidate == "ease":
+            results[candidate] = _tune_ease(folds, half_life)
+        else:
+            results[candidate] = _tune_ials(
+                folds,
+                half_life,
+                factors=factors,
+                iterations=iterations,
+                seed=seed,
+                reg=reg,
+                alpha=alpha,
             )
-        )
-    best = int(np.argmax(found))
-    report = {
-        "validation_users": len(truths),
-        "reg_alpha": [list(p) for p in pairs],
-        "scores": [round(v, 6) for v in found],
+    names = list(results)
+    default = names.index(PRIOR_ALGORITHM) if PRIOR_ALGORITHM in names else 0
+    algorithm = names[_prefer(default, [results[n].per_user for n in names])]
+    best = results[algorithm]
+    report: dict[str, Any] = {
+        "metric": "ndcg_at_10",
+        "rule": f"one-SE (z={SE_RULE:g}), prior {PRIOR_ALGORITHM}",
+        **{name: r.report for name, r in results.items()},
     }
-    return found[best], {"reg": pairs[best][0], "alpha": pairs[best][1]}, report
+    return {
+        "algorithm": algorithm,
+        "recency_half_life": _hl_text(best.half_life),
+        **best.params,
+        "hpo": report,
+    }
+
+
+def _half_life_of(value: Any) -> float:
+    return math.inf if str(value).lower() == "inf" else float(value)
 
 
 def train_personalization(
@@ -447,14 +659,18 @@ def train_personalization(
     seed: int,
     default_event_type: str | None = None,
     segmentation: bool = False,
+    tuned: Mapping[str, Any] | None = None,
 ) -> UserPersonalizationModel:
+    """Train the user model; with ``tuned`` (what an earlier :func:`tune` returned, e.g. in
+    the solution version's metrics run, or ``{}`` when none ran) the search is not run
+    again and its values are used."""
     events = events_from(data, hyper, default_event_type=default_event_type)
     half_life, exclude_seen = _settings(hyper)
+    half_life_given = hyper.given("recency_half_life") or math.isinf(half_life)
     x = events.binary()
     n_active = int((events.popularity() > 0).sum())
     algorithm = choose_algorithm(n_active, hyper)
     hpo = hyper.text("hpo", "perform_hpo", default="auto", choices={"auto", "true", "false"})
-    rng = np.random.default_rng(seed)
     info: dict[str, Any] = {
         "algorithm": algorithm,
         "events": events.n_events,
@@ -470,8 +686,9 @@ def train_personalization(
         "ease": not l2_given and n_active <= EASE_HPO_MAX_ITEMS,
         "ials": not (l2_given and alpha_given) and events.n_events <= IALS_HPO_MAX_EVENTS,
     }
-    # under ``algorithm=auto`` HPO may pick either (validation NDCG@10 decides) when both
-    # are cheap; otherwise only the chosen algorithm's own parameters are tuned
+    searchable = {"ease": not l2_given, "ials": not (l2_given and alpha_given)}
+    # under ``algorithm=auto`` HPO may pick either when both are cheap; otherwise only the
+    # chosen algorithm's own parameters (and the half-life) are tuned
     candidates = [algorithm]
     if asked_auto and algorithm == "ease" and cheap["ials"] and cheap["ease"]:
         candidates.append("ials")
@@ -479,44 +696,48 @@ def train_personalization(
         candidates = [c for c in candidates if cheap[c]]
     elif hpo == "false":
         candidates = []
-    split = _validation(events, rng) if candidates else None
-    results: dict[str, tuple[float, dict[str, float], dict[str, Any]]] = {}
-    for candidate in candidates:
-        if split is None:
-            break
-        if candidate == "ease" and not l2_given:
-            results[candidate] = _tune_ease(events, split, half_life)
-        elif candidate == "ials" and not (l2_given and alpha_given):
-            results[candidate] = _tune_ials(
-                split,
-                half_life,
-                factors=factors,
-                iterations=iterations,
-                seed=seed,
-                reg=hyper.number("l2", "reg", "regularization", default=IALS_REG)
-                if l2_given
-                else None,
-                alpha=hyper.number("alpha", default=IALS_ALPHA) if alpha_given else None,
-            )
-    if results:
-        algorithm = max(results, key=lambda k: results[k][0])
+    candidates = [c for c in candidates if searchable[c]]
+    if tuned is None and candidates:
+        tuned = tune(
+            events,
+            candidates,
+            half_life=half_life if half_life_given else None,
+            factors=factors,
+            iterations=iterations,
+            seed=seed,
+            reg=hyper.number("l2", "reg", "regularization", default=IALS_REG) if l2_given else None,
+            alpha=hyper.number("alpha", default=IALS_ALPHA) if alpha_given else None,
+        )
+    elif tuned is not None and tuned:
+        info["hpo_reused"] = True
+    found: dict[str, Any] = {k: v for k, v in (tuned or {}).items() if k != "hpo"}
+    if found:
+        algorithm = str(found["algorithm"])
+        if algorithm not in ("ease", "ials"):
+            raise ValueError(f"tuned algorithm {algorithm!r}: expected ease or ials")
         info["algorithm"] = algorithm
-        info["hpo"] = {"metric": "ndcg_at_10", **{name: r[2] for name, r in results.items()}}
+        info["tuned"] = found
         hyper.used["algorithm"] = algorithm
-    tuned = results[algorithm][1] if algorithm in results else {}
+        if not half_life_given and "recency_half_life" in found:
+            half_life = _half_life_of(found["recency_half_life"])
+            hyper.used["recency_half_life"] = (
+                "inf" if math.isinf(half_life) else fmt_number(half_life)
+            )
+        if tuned and "hpo" in tuned:
+            info["hpo"] = dict(tuned["hpo"])
 
     if algorithm == "ease":
         l2 = hyper.number("l2", "lambda", default=_round(default_l2(x)), low=0.0)
-        if "l2_ratio" in tuned:
+        if "l2_ratio" in found and not l2_given:
             # the grid is relative to the tuning data's λ0: carry the ratio to the full data
-            l2 = _round(default_l2(x) * tuned["l2_ratio"])
+            l2 = _round(default_l2(x) * float(found["l2_ratio"]))
         hyper.used["l2"] = fmt_number(l2)
         scorer: Scorer = EaseScorer.fit(x, l2)
     else:
-        reg = tuned.get("reg") or hyper.number(
-            "l2", "reg", "regularization", default=IALS_REG, low=0.0
-        )
-        alpha = tuned.get("alpha") or hyper.number("alpha", default=IALS_ALPHA, low=0.0)
+        reg = hyper.number("l2", "reg", "regularization", default=IALS_REG, low=0.0)
+        alpha = hyper.number("alpha", default=IALS_ALPHA, low=0.0)
+        if "reg" in found:
+            reg, alpha = float(found["reg"]), float(found["alpha"])
         hyper.used["factors"] = str(factors)
         hyper.used["iterations"] = str(iterations)
         hyper.used["l2"] = fmt_number(reg)
