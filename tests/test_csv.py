@@ -448,6 +448,40 @@ def test_chunked_and_streamed_inputs_give_byte_identical_files(tmp_path: Path) -
     assert csv_bytes(iter(table.to_batches(max_chunksize=5)), schema) == expected
 
 
+def test_integer_ids_are_written_as_the_text_of_the_same_ids_as_strings() -> None:
+    """Ids in a narrow range take a shortcut (their text rendered once per column,
+    widened as later chunks need); the bytes must be those of the same ids as text."""
+    from personakit._csv import _IntText
+
+    rng = np.random.default_rng(3)
+    n = 1200
+    user = pd.Series(rng.integers(0, 40, n), dtype="Int64")
+    user[100:300] = user[100:300] - 60  # a later chunk widens the range below zero
+    user[[5, 650]] = pd.NA
+    item = pd.Series(rng.integers(0, 30, n), dtype="Int32")
+    item[900:] = item[900:] + (2**31 - 100)  # the last chunks are too wide for the shortcut
+    frame = pd.DataFrame({"user": user, "item": item, "ts": 1_700_000_000 + rng.integers(0, 9, n)})
+    schema = pk.Schema(
+        "interactions",
+        [
+            pk.Field("USER_ID", "string", source="user"),
+            pk.Field("ITEM_ID", "string", source="item"),
+            pk.Field("TIMESTAMP", "long", source="ts"),
+        ],
+    )
+    as_text = frame.astype({"user": "string", "item": "string"})
+    for chunk_rows in (100, 450, n):
+        assert csv_bytes(frame, schema, chunk_rows=chunk_rows) == csv_bytes(as_text, schema)
+    first = _IntText.cover(pa.array([3, 9] * 10 + [None]), schema.fields[0], None)
+    assert first is not None
+    assert first.text.to_pylist()[:2] == ["3", "4"]
+    assert _IntText.cover(pa.array([-2, 4]), schema.fields[0], first) is None  # 12 values
+    wider = _IntText.cover(pa.array([-2] * 30), schema.fields[0], first)
+    assert wider is not None
+    assert (wider.lo, wider.hi) == (-2, 9)
+    assert _IntText.cover(pa.array(["3"]), schema.fields[0], None) is None
+
+
 def test_stream_without_schema_infers_it_from_the_first_chunk() -> None:
     def frames() -> Iterator[pd.DataFrame]:
         yield pd.DataFrame({"userId": [], "movieId": [], "timestamp": []}).astype("int64")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import sys
 from typing import Any
 
 import numpy as np
@@ -650,6 +651,128 @@ def test_pandas_string_flavours_and_arrow_give_the_same_report(flavour: str) -> 
     report = validate(data, now=NOW)
     assert report.problems == expected.problems
     assert report.stats == expected.stats
+
+
+# ---------------------------------------------------------------- integer ids
+
+
+def id_frames(to_ids: Any) -> dict[str, pd.DataFrame]:
+    """Every dataset of a group, ids made by ``to_ids`` from small integers (nulls kept).
+
+    The data has one problem of each id rule: missing user ids, duplicate rows, unknown
+    and cold-start items, unknown users and actions, duplicate catalog ids, actions
+    with too few events, single-interaction users.
+    """
+    n = 2000
+    user = pd.Series(np.concatenate([np.arange(n) % 200, np.arange(200, 230)]), dtype="Int64")
+    user[[4, 17, 900]] = pd.NA
+    item = pd.Series(np.concatenate([np.arange(n) * 7 % 60, np.arange(30) % 60]), dtype="Int64")
+    item[item == 45] = 46  # item 45 is listed but never used, inside the used range
+    frame = pd.DataFrame({"user_id": user, "item_id": item})
+    frame["timestamp"] = NOW - DAY - np.arange(len(frame)) * 60
+    frame = pd.concat([frame, frame.iloc[[3, 3, 10]]], ignore_index=True)
+    items = catalog(50)  # items 50..59 are unknown
+    items = pd.concat([items, items.iloc[[1, 1, 3]]], ignore_index=True)
+    items.loc[len(items)] = [72, "Action", 1.0]  # listed, never used: cold start, as 45
+    users = pd.DataFrame({"user_id": np.arange(230), "age": np.arange(230) % 7})
+    users = users[users["user_id"] != 5]
+    m = 400
+    acts = pd.DataFrame(
+        {
+            "user_id": np.arange(m) % 50,
+            "action_id": pd.Series(np.where(np.arange(m) < 300, 1, 2), dtype="Int64"),
+            "event_type": np.tile(["Taken", "Not taken", "VIEWED", "clicked"], m // 4),
+            "timestamp": NOW - DAY - np.arange(m) * 60,
+        }
+    )
+    actions = pd.DataFrame({"action_id": [1, 3], "value": [10, 20]})
+    for df in (frame, items, users, acts, actions):
+        for name in ("user_id", "item_id", "action_id"):
+            if name in df:
+                df[name] = to_ids(df[name].astype("Int64"))
+    return {
+        "interactions": frame,
+        "items": items,
+        "users": users,
+        "action_interactions": acts,
+        "actions": actions,
+    }
+
+
+def comparable(report: pk.DataReport) -> tuple[object, ...]:
+    """A report with quotes dropped, so that ids ``7`` and ``'7'`` read the same."""
+
+    def plain(text: object) -> object:
+        return text.replace("'", "") if isinstance(text, str) else text
+
+    problems = [
+        (p.severity, p.rule, p.column, p.count, p.rows, p.fix, plain(p.message), p.values)
+        for p in report.problems
+    ]
+    problems = [(*head, tuple(map(plain, values))) for *head, values in problems]
+    return tuple(problems), report.stats
+
+
+@pytest.mark.parametrize(
+    "to_ids",
+    [
+        pytest.param(lambda s: s, id="dense"),
+        pytest.param(lambda s: s - 1000, id="dense-negative"),
+        pytest.param(lambda s: s.astype("Int32"), id="dense-int32"),
+        pytest.param(lambda s: s * 10**12 + 7, id="sparse"),
+    ],
+)
+def test_integer_ids_give_the_report_of_the_same_ids_as_strings(to_ids: Any) -> None:
+    as_ints = validate(**id_frames(to_ids), now=NOW)
+    as_strings = validate(**id_frames(lambda s: to_ids(s).astype("string")), now=NOW)
+    assert comparable(as_ints) == comparable(as_strings)
+    expected = {
+        "required-null",
+        "duplicate-rows",
+        "unknown-items",
+        "unknown-users",
+        "duplicate-ids",
+        "unknown-actions",
+        "action-interactions-few",
+        "action-event-type",
+    }
+    assert expected <= as_ints.rules()
+    assert as_ints.stats["cold_start_item_share"] == pytest.approx(2 / 51)
+
+
+def test_ids_in_a_narrow_range_skip_the_hash_table() -> None:
+    from personakit.validate import _Codes
+
+    narrow = _Codes.of(pa.chunked_array([pa.array([5, None, 3, 5, 9])]), dense=True)
+    assert narrow.ranged
+    assert narrow.codes.tolist() == [2, -1, 0, 2, 6]
+    assert narrow.counts.tolist() == [1, 0, 2, 0, 0, 0, 1]
+    assert narrow.first_seen(narrow.counts > 0) == [5, 3, 9]
+    wide = _Codes.of(pa.chunked_array([pa.array([5, 10**12, 5])]), dense=True)
+    assert not wide.ranged
+    assert wide.first_seen(wide.counts > 0) == [5, 10**12]
+
+
+@pytest.mark.parametrize("kind", ["float", "datetime", "nullable"])
+def test_timestamp_diagnostics_do_not_depend_on_the_column_type(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Integer and datetime timestamps take a shortcut (range first, sampled rows); the
+    diagnostics must be those of float seconds, which are converted row by row."""
+    # sample from 500 rows up, as 10M-row frames do from 1M up
+    monkeypatch.setattr(sys.modules["personakit.validate"], "_SAMPLE_ROWS", 500)
+    frame = interactions(5000)
+    reference = validate(frame.astype({"timestamp": "float64"}), now=NOW)
+    if kind == "datetime":
+        frame["timestamp"] = pd.to_datetime(frame["timestamp"], unit="s")
+    elif kind == "nullable":
+        frame["timestamp"] = frame["timestamp"].astype("Int64")
+        frame.loc[[3, 40], "timestamp"] = pd.NA
+        reference = validate(frame.astype({"timestamp": "float64"}), now=NOW)
+    report = validate(frame, now=NOW)
+    keys = ["first_timestamp", "last_timestamp", "time_span_days"]
+    keys += ["top100_jaccard_first_last_quarter", "repeat_interaction_rate"]
+    assert {k: report.stats[k] for k in keys} == {k: reference.stats[k] for k in keys}
 
 
 # ---------------------------------------------------------------- properties

@@ -553,9 +553,10 @@ def _epoch_seconds(col: _Array) -> _Array:
         return ticks
     per = pa.scalar(per_second, pa.int64())
     quotient: _Array = pc.divide(ticks, per)  # truncates toward zero
-    negative = pc.less(ticks, pa.scalar(0, pa.int64()))
-    if not pc.any(negative).as_py():
+    earliest = pc.min(ticks).as_py()  # one pass, no mask: most data has no negative tick
+    if earliest is None or earliest >= 0:
         return quotient
+    negative = pc.less(ticks, pa.scalar(0, pa.int64()))
     inexact = pc.not_equal(pc.multiply(quotient, per), ticks)
     one = pa.scalar(1, pa.int64())
     return pc.if_else(pc.and_(negative, inexact), pc.subtract(quotient, one), quotient)
@@ -758,12 +759,17 @@ def _write(
     pending: deque[Future[Any]] = deque()
     rows = 0
     pool = ThreadPoolExecutor(workers, thread_name_prefix="personakit-csv")
+    texts: list[_IntText | None] = [None] * len(schema.fields)
     try:
         for batch in chunks:
             columns = _select(batch, schema)
+            texts = [
+                _IntText.cover(col, f, known)
+                for col, f, known in zip(columns, schema.fields, texts, strict=True)
+            ]
             for start in range(0, max(batch.num_rows, 1), _RENDER_ROWS):
                 piece = [col.slice(start, _RENDER_ROWS) for col in columns]
-                pending.append(pool.submit(_csv_bytes, piece, schema, rows + start))
+                pending.append(pool.submit(_csv_bytes, piece, schema, rows + start, texts))
                 while len(pending) > workers:
                     sink.write(pending.popleft().result())
             rows += batch.num_rows
@@ -775,10 +781,70 @@ def _write(
     return rows, sink
 
 
-def _csv_bytes(columns: Sequence[_Array], schema: Schema, row_offset: int) -> Any:
-    """The CSV text of one slice (no header): pyarrow's writer, or :func:`_render`."""
+class _IntText:
+    """The decimal text of the integers ``lo..hi``, rendered once per column.
+
+    Formatting integers is most of the CSV writer's work. Ids span a range much
+    smaller than the number of rows, so each slice of such a column is handed to the
+    writer as a dictionary array over this text (``code = value - lo``): the same
+    bytes, one string copy per row instead of one integer formatting.
+    """
+
+    __slots__ = ("hi", "lo", "text")
+
+    def __init__(self, lo: int, hi: int, text: Any) -> None:
+        self.lo, self.hi = lo, hi
+        self.text = text  # pa.StringArray: text[i] == str(lo + i)
+
+    @classmethod
+    def cover(cls, col: _Array, field: Field, known: _IntText | None) -> _IntText | None:
+        """The text for ``col``'s range: ``known`` if it covers it, a wider one if the
+        range stays at most half the chunk's rows, else ``None`` (format as usual)."""
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.types as pat
+
+        t = col.type
+        if field.type not in ("string", "int", "long") or not pat.is_integer(t):
+            return None
+        if pat.is_uint64(t):
+            return None
+        if col.null_count == len(col):
+            return known
+        lo_hi = pc.min_max(col)
+        lo, hi = int(lo_hi["min"].as_py()), int(lo_hi["max"].as_py())
+        if known is not None:
+            if known.lo <= lo and hi <= known.hi:
+                return known
+            lo, hi = min(lo, known.lo), max(hi, known.hi)
+        if hi - lo + 1 > len(col) // 2:
+            return None
+        text = pa.array(np.arange(lo, hi + 1, dtype=np.int64)).cast(pa.string())
+        return cls(lo, hi, text)
+
+    def encode(self, col: _Array) -> _Array:
+        """``col`` (integers within ``lo..hi``) as a dictionary array over the text."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        codes = pc.subtract(col.cast(pa.int64()), pa.scalar(self.lo, pa.int64()))
+        return pa.DictionaryArray.from_arrays(codes.cast(pa.int32()), self.text)
+
+
+def _csv_bytes(
+    columns: Sequence[_Array],
+    schema: Schema,
+    row_offset: int,
+    texts: Sequence[_IntText | None] = (),
+) -> Any:
+    """The CSV text of one slice (no header): pyarrow's writer, or :func:`_render`.
+
+    ``texts``: per column, the :class:`_IntText` of its integers (or ``None``).
+    """
     import pyarrow as pa
     import pyarrow.csv as pacsv
+    import pyarrow.types as pat
 
     converted = [
         _convert(col, f, for_csv=True, row_offset=row_offset)
@@ -788,6 +854,9 @@ def _csv_bytes(columns: Sequence[_Array], schema: Schema, row_offset: int) -> An
         return b""
     if _needs_render(converted, schema.fields):
         return _render(converted, schema.fields)
+    for i, text in enumerate(texts):  # integers need no quotes: encoded after the test
+        if text is not None and pat.is_integer(converted[i].type):
+            converted[i] = text.encode(converted[i])
     out = pa.BufferOutputStream()
     batch = pa.RecordBatch.from_arrays(converted, names=list(schema.names))
     options = pacsv.WriteOptions(

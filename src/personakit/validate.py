@@ -9,20 +9,25 @@ raise for bad data: call ``report.raise_for_problems()``.
 Every number that comes from AWS cites ``shared/reference/personalize.md``
 (§1.2 reserved fields, §1.4 value limits, §2.1 training minimums, §3.3 domain use
 cases). The checks run on Arrow columns with ``pyarrow.compute`` and numpy: a few
-vectorised passes per column, no Python loop over rows. Ids are dictionary-encoded
-once and every id rule works on the distinct values.
+vectorised passes per column, no Python loop over rows. Ids are encoded once (integer
+ids in a range no wider than the column as ``value - min``, others with Arrow's
+dictionary encoding) and every id rule works on the distinct values. Integer and
+datetime timestamps are checked on their extremes first and converted row by row only
+when a rule has something to report.
 
 Duplicate rows are found through a 64-bit hash of each row (all columns), sorted
-with numpy; two different rows with the same hash (odds about n²/2⁶⁵) would be
-counted as duplicates.
+with numpy on a second thread while the other Interactions checks run; two different
+rows with the same hash (odds about n²/2⁶⁵) would be counted as duplicates.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from datetime import datetime, timezone
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
@@ -116,6 +121,9 @@ _DRIFT_TOP = 100
 #: from about this many rows (a share of the users; every k-th row).
 _SAMPLE_ROWS = 1_000_000
 _HASH_KEY = 0x9E3779B97F4A7C15
+#: Integer ids whose range (max - min + 1) is at most max(rows, this) are encoded as
+#: ``value - min`` rather than through a hash table (:meth:`_Codes.of`).
+_DENSE_MIN_SPAN = 1 << 16
 
 
 # --------------------------------------------------------------------------- use cases
@@ -235,8 +243,12 @@ def _bools(mask: Any) -> BoolArray:
     return np.asarray(filled.to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _floats(col: Column) -> FloatArray:
-    """A numeric or temporal column as float64 numpy, nulls as NaN (temporal: seconds)."""
+def _floats(col: Column, step: int = 1) -> FloatArray:
+    """A numeric or temporal column as float64 numpy, nulls as NaN (temporal: seconds).
+
+    With ``step``, only every ``step``-th row (from the first), the same values as
+    ``_floats(col)[::step]`` without converting the other rows.
+    """
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -257,12 +269,43 @@ def _floats(col: Column) -> FloatArray:
         values = _arr(pc.cast(arr, pa.float64(), safe=False))
         arr = _arr(pc.fill_null(values, pa.scalar(math.nan)))
     raw = np.asarray(arr.to_numpy(zero_copy_only=False))  # no copy for numbers without nulls
+    if step > 1:
+        raw = raw[::step]
     out: FloatArray = (
         np.multiply(raw, scale, dtype=np.float64)
         if scale != 1.0
         else np.asarray(raw, dtype=np.float64)
     )
     return out
+
+
+def _seconds_range(col: Column) -> tuple[float, float] | None:
+    """(min, max) of an integer or temporal column as :func:`_floats` gives them.
+
+    One Arrow pass, no float copy of the column: scaling is monotonic, so the extremes
+    of the scaled values are the scaled extremes. ``None`` for other types (floats
+    may hold NaN) and for columns without a value.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.types as pat
+
+    t = col.type
+    if not (pat.is_integer(t) or _is_temporal(t)) or col.null_count == len(col):
+        return None
+    scale = 1.0
+    if pat.is_timestamp(t):
+        scale = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}[t.unit]
+        col = col.cast(pa.int64())
+    elif pat.is_date32(t):
+        scale, col = 86_400.0, col.cast(pa.int32())
+    elif pat.is_date64(t):
+        scale, col = 1e-3, col.cast(pa.int64())
+    lo_hi = pc.min_max(col)
+    ends = np.array([lo_hi["min"].as_py(), lo_hi["max"].as_py()], dtype=col.type.to_pandas_dtype())
+    scaled = np.multiply(ends, scale, dtype=np.float64) if scale != 1.0 else ends.astype(np.float64)
+    return float(scaled[0]), float(scaled[1])
 
 
 def _plain(arr: pa.Array[Any]) -> pa.Array[Any]:
@@ -361,15 +404,22 @@ class _Codes:
     uniques: pa.Array[Any]
     counts: IntArray
     nulls: int
+    #: True for the dense integer encoding: ``uniques`` is a sorted range.
+    ranged: bool = False
 
     @classmethod
-    def of(cls, col: Column) -> _Codes:
+    def of(cls, col: Column, *, dense: bool = False) -> _Codes:
+        """Encode ``col``; with ``dense``, integers in a narrow range skip the hash table."""
         import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
         import pyarrow.types as pat
 
         arr = _one_array(col)
+        if dense and pat.is_integer(arr.type):
+            ranged = cls._dense(arr)
+            if ranged is not None:
+                return ranged
         if pat.is_dictionary(arr.type):
             # a dictionary may repeat values: encode the dictionary, remap the indices
             given = cast("pa.DictionaryArray[Any, Any]", arr)
@@ -385,6 +435,42 @@ class _Codes:
         codes = np.asarray(as_int32.to_numpy(zero_copy_only=False), dtype=np.int32)
         return cls(codes, enc.dictionary, _bincount(codes, len(enc.dictionary)), nulls)
 
+    @classmethod
+    def _dense(cls, arr: pa.Array[Any]) -> _Codes | None:
+        """Integer ids in a range no wider than the column: ``code = value - min``.
+
+        No hash table: one subtraction per row. ``uniques`` is the whole range
+        ``min..max`` in ascending order, so it can hold values no row has (count 0);
+        :meth:`first_seen` restores the order a hash encoding would give.
+        """
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        n = len(arr)
+        if n == 0 or arr.null_count == n:
+            return None
+        lo_hi = pc.min_max(arr)
+        lo, hi = int(lo_hi["min"].as_py()), int(lo_hi["max"].as_py())
+        span = hi - lo + 1
+        if span > max(n, _DENSE_MIN_SPAN) or span >= 2**31:
+            return None
+        nulls = arr.null_count
+        filled = _arr(pc.fill_null(arr, lo_hi["min"])) if nulls else arr
+        values = np.asarray(filled.to_numpy(zero_copy_only=False))
+        codes = np.empty(n, dtype=np.int32)
+        # computed in 64 bits (value - min is in 0..span-1 < 2**31), stored as int32
+        wide = np.uint64 if values.dtype == np.uint64 else np.int64
+        np.subtract(values, wide(lo), out=codes, dtype=wide, casting="unsafe")
+        if nulls:
+            codes[_bools(pc.is_null(arr))] = -1
+        uniques = pa.array(np.arange(lo, hi + 1, dtype=values.dtype), type=arr.type)
+        if not nulls and values.dtype == np.intp and 0 <= lo <= span:
+            counts = np.bincount(values, minlength=hi + 1)[lo:]  # no int64 copy of the codes
+        else:
+            counts = _bincount(codes, span)
+        return cls(codes, uniques, counts, nulls, ranged=True)
+
     def rows(self, flags: BoolArray) -> BoolArray:
         """Rows whose value is flagged (``flags`` has one entry per unique value)."""
         import numpy as np
@@ -399,14 +485,33 @@ class _Codes:
 
         return np.array([test(v) for v in self.uniques.to_pylist()], dtype=bool)
 
-    def strings(self) -> pa.Array[Any] | None:
-        """The unique values as strings (to compare ids across frames)."""
+    def strings(self, *, present: bool = False) -> pa.Array[Any] | None:
+        """The unique values as strings (to compare ids across frames).
+
+        With ``present``, only the values some row has (not aligned with ``counts``).
+        """
         import pyarrow as pa
 
+        uniques = self.uniques
+        if present and not bool((self.counts > 0).all()):
+            uniques = uniques.filter(pa.array(self.counts > 0))
         try:
-            return self.uniques.cast(pa.string())
+            return uniques.cast(pa.string())
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             return None
+
+    def first_seen(self, flags: BoolArray) -> list[object]:
+        """The flagged unique values, in the order of their first row."""
+        import numpy as np
+        import pyarrow as pa
+
+        flags = np.asarray(flags, dtype=bool)
+        if not self.ranged:  # a hash encoding numbers values by first appearance
+            return list(self.uniques.filter(pa.array(flags)).to_pylist())
+        rows = np.flatnonzero(self.rows(flags))
+        found, first = np.unique(self.codes[rows], return_index=True)
+        order = found[np.argsort(first, kind="stable")]
+        return list(self.uniques.take(pa.array(order, type=pa.int64())).to_pylist())
 
 
 # --------------------------------------------------------------------------- state
@@ -421,6 +526,9 @@ class _Data:
     schema: Schema
     inferred: bool
     _codes: dict[str, _Codes] = attrs.field(factory=dict)
+    #: one lock per column name: checks on two threads encode a column once
+    _locks: dict[str, threading.Lock] = attrs.field(factory=dict)
+    _lock: threading.Lock = attrs.field(factory=threading.Lock)
 
     @property
     def n(self) -> int:
@@ -440,12 +548,15 @@ class _Data:
         return f.column if f is not None else name
 
     def codes(self, name: str) -> _Codes | None:
-        if name not in self._codes:
-            col = self.col(name)
-            if col is None:
-                return None
-            self._codes[name] = _Codes.of(col)
-        return self._codes[name]
+        with self._lock:
+            lock = self._locks.setdefault(name, threading.Lock())
+        with lock:
+            if name not in self._codes:
+                col = self.col(name)
+                if col is None:
+                    return None
+                self._codes[name] = _Codes.of(col, dense=name in _ID_FIELDS)
+            return self._codes[name]
 
     def floats(self, name: str) -> FloatArray | None:
         """A numeric or temporal column as float64 (NaN for null; temporal: seconds).
@@ -471,6 +582,18 @@ class _Run:
     stats: dict[str, float] = attrs.field(factory=dict)
     #: (dataset type, field) pairs whose missing values were reported row by row
     required_null: set[tuple[DatasetType, str]] = attrs.field(factory=set)
+
+    def child(self) -> _Run:
+        """A run with the same options and nothing found yet (for another thread)."""
+        return _Run(
+            self.now, self.event_types, self.event_value_threshold, self.domain, self.use_cases
+        )
+
+    def merge(self, other: _Run) -> None:
+        """Add what ``other`` (a :meth:`child`) found, after what this run found."""
+        self.problems.extend(other.problems)
+        self.stats.update(other.stats)
+        self.required_null |= other.required_null
 
     def add(
         self,
@@ -952,10 +1075,17 @@ def _check_timestamps(data: _Data, f: Field, col: Column, run: _Run) -> None:
     import pyarrow.types as pat
 
     t = col.type
+    temporal = _is_temporal(t)
+    limit = run.now + FUTURE_SLACK_S
+    ends = _seconds_range(col)
+    if ends is not None:  # whole numbers: each rule below needs an extreme past its bound
+        lo, hi = ends
+        future = f.name not in _EXPIRATION_FIELDS and hi > limit
+        if lo > 0 and (temporal or hi <= SECONDS_MAX) and not future:
+            return
     seconds = data.floats(f.name)
     if seconds is None or not len(seconds):
         return
-    temporal = _is_temporal(t)
     lo, hi = float(np.fmin.reduce(seconds)), float(np.fmax.reduce(seconds))  # NaN-skipping
     if math.isnan(lo):
         return
@@ -995,7 +1125,6 @@ def _check_timestamps(data: _Data, f: Field, col: Column, run: _Run) -> None:
             mask=(seconds < 0) & finite,
             fix="check the unit and the epoch of the source",
         )
-    limit = run.now + FUTURE_SLACK_S
     if name not in _EXPIRATION_FIELDS and hi > limit:
         run.rows(
             "warning",
@@ -1336,11 +1465,18 @@ def _gini(sorted_counts: IntArray) -> float:
     return float(2.0 * float((ranks * sorted_counts).sum()) / (n * total) - (n + 1) / n)
 
 
-def _seconds_scale(values: FloatArray) -> float:
-    """1 for epoch seconds; 1e3/1e6/1e9 when the median looks like ms/us/ns."""
+def _scale_step(n: int) -> int:
+    """The stride of the ~100,000 rows :func:`_seconds_scale` reads."""
+    return max(1, n // 100_000)
+
+
+def _seconds_scale(sample: FloatArray) -> float:
+    """1 for epoch seconds; 1e3/1e6/1e9 when the median looks like ms/us/ns.
+
+    ``sample``: every :func:`_scale_step`-th value of the column.
+    """
     import numpy as np
 
-    sample = values[:: max(1, len(values) // 100_000)]
     sample = sample[np.isfinite(sample)]
     if not len(sample):
         return 1.0
@@ -1393,13 +1529,19 @@ def _interaction_stats(data: _Data, run: _Run) -> None:
         # a diagnostic, not a rule: estimated from every interaction of a fixed share of
         # users (all of their pairs, so the estimate is unbiased), which saves a 10M-row sort
         chosen = np.zeros(len(users.uniques) + 1, dtype=bool)  # last slot: code -1 (null)
-        chosen[: len(users.uniques) : step] = True
-        keep = chosen[users.codes] & (items.codes >= 0)
+        chosen[np.flatnonzero(users.counts)[::step]] = True
+        rows = np.flatnonzero(chosen[users.codes])
+        user_codes, item_codes = users.codes[rows], items.codes[rows]
+        rows = np.flatnonzero(item_codes >= 0)
+        user_codes, item_codes = user_codes[rows], item_codes[rows]
     else:
-        keep = (users.codes >= 0) & (items.codes >= 0)
-    pairs = users.codes[keep].astype(np.int64)
+        rows = np.flatnonzero((users.codes >= 0) & (items.codes >= 0))
+        user_codes, item_codes = users.codes[rows], items.codes[rows]
+    del rows
+    pairs = user_codes.astype(np.int64)
     pairs *= max(1, len(items.uniques))
-    pairs += items.codes[keep]
+    pairs += item_codes
+    del user_codes, item_codes
     if len(pairs):
         pairs.sort()
         same = pairs[1:] == pairs[:-1]  # runs of equal pairs: repeated (user, item)
@@ -1423,35 +1565,69 @@ def _interaction_stats(data: _Data, run: _Run) -> None:
                 count=k,
                 fix="look for bots or placeholder items; consider dropping them",
             )
-    col, seconds = data.col("TIMESTAMP"), data.floats("TIMESTAMP")
-    if col is None or seconds is None:
+    col = data.col("TIMESTAMP")
+    if col is None or not (_is_numeric(col.type) or _is_temporal(col.type)):
         return
-    if not _is_temporal(col.type):
-        seconds = seconds / _seconds_scale(seconds)
-    ok = np.isfinite(seconds) & (seconds > 0)
-    if not ok.any():
-        return
-    first = float(np.min(seconds, where=ok, initial=math.inf))
-    last = float(np.max(seconds, where=ok, initial=-math.inf))
+    ends = _seconds_range(col)
+    if ends is not None and ends[0] > 0:
+        # every value is a positive whole number (or null): the extremes are the range,
+        # and only the rows the drift estimate reads are converted
+        scale = 1.0
+        if not _is_temporal(col.type):
+            scale = _seconds_scale(_floats(col, _scale_step(data.n)))
+        first, last = ends[0] / scale, ends[1] / scale
+        seconds = _floats(col, step) / scale
+        ok = np.isfinite(seconds)  # nulls are NaN
+    else:
+        seconds = _floats(col)
+        if not _is_temporal(col.type):
+            seconds = seconds / _seconds_scale(seconds[:: _scale_step(len(seconds))])
+        ok = np.isfinite(seconds) & (seconds > 0)
+        if not ok.any():
+            return
+        first = float(np.min(seconds, where=ok, initial=math.inf))
+        last = float(np.max(seconds, where=ok, initial=-math.inf))
+        seconds, ok = seconds[::step], ok[::step]
     span = last - first
     stats["first_timestamp"] = first
     stats["last_timestamp"] = last
     stats["time_span_days"] = span / 86_400
     if span > 0:
-        codes, seconds, ok = items.codes[::step], seconds[::step], ok[::step]
+        codes = items.codes[::step]
         early = _top(codes[ok & (seconds < first + span / 4)], len(items.uniques), _DRIFT_TOP)
         late = _top(codes[ok & (seconds >= last - span / 4)], len(items.uniques), _DRIFT_TOP)
         if early and late:
             stats["top100_jaccard_first_last_quarter"] = len(early & late) / len(early | late)
 
 
-def _check_interactions(data: _Data, run: _Run) -> None:
-    run.stats["n_interactions"] = float(data.n)
-    run.guard(data, "training minimums", partial(_check_minimums, data, run))
-    run.guard(data, "use cases", partial(_check_use_cases, data, run))
-    run.guard(data, "event types", partial(_check_event_type_budget, data, run))
+def _scan_duplicates(data: _Data, run: _Run) -> None:
+    """The second thread of :func:`_check_interactions`."""
+    import pyarrow as pa
+
+    # ITEM_ID is encoded here while the first thread encodes USER_ID for the minimums;
+    # an error is left for the diagnostics, which encode it again, to report
+    with suppress(pa.ArrowException):
+        data.codes("ITEM_ID")
     run.guard(data, "duplicate rows", partial(_check_duplicate_rows, data, run))
-    run.guard(data, "diagnostics", partial(_interaction_stats, data, run))
+
+
+def _check_interactions(data: _Data, run: _Run) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    run.stats["n_interactions"] = float(data.n)
+    # The duplicate-row scan (hash and sort every row) runs on a second thread while
+    # the other checks run here: numpy releases the GIL for both. Each side reports
+    # into its own child run; they are merged in the order the checks are listed.
+    duplicates, diagnostics = run.child(), run.child()
+    with ThreadPoolExecutor(1, thread_name_prefix="personakit-validate") as pool:
+        scan = pool.submit(_scan_duplicates, data, duplicates)
+        run.guard(data, "training minimums", partial(_check_minimums, data, run))
+        run.guard(data, "use cases", partial(_check_use_cases, data, run))
+        run.guard(data, "event types", partial(_check_event_type_budget, data, run))
+        diagnostics.guard(data, "diagnostics", partial(_interaction_stats, data, diagnostics))
+        scan.result()
+    run.merge(duplicates)
+    run.merge(diagnostics)
 
 
 # --------------------------------------------------------------------------- other datasets
@@ -1497,7 +1673,7 @@ def _check_action_events(data: _Data, run: _Run) -> None:
     n_other = _bincount(actions.codes[other & known], size)
     few = ((n_taken < NBA_MIN_PER_ACTION) | (n_other < NBA_MIN_PER_ACTION)) & (actions.counts > 0)
     if few.any():
-        ids = actions.uniques.filter(few).to_pylist()
+        ids = actions.first_seen(few)
         run.add(
             "warning",
             "action-interactions-few",
@@ -1526,7 +1702,7 @@ def _check_duplicate_ids(data: _Data, id_field: str, run: _Run) -> None:
     last = np.full(len(codes.uniques), -1, dtype=np.int64)
     last[codes.codes[rows]] = rows  # later rows overwrite earlier ones: the last occurrence
     replaced = rows[last[codes.codes[rows]] != rows]
-    ids = codes.uniques.filter(repeated).to_pylist()
+    ids = codes.first_seen(repeated)
     shown = ", ".join(repr(v) for v in ids[:5]) + (" ..." if len(ids) > 5 else "")
     examples = [int(r) for r in replaced[:5]]
     run.add(
@@ -1550,20 +1726,22 @@ def _check_references(source: _Data, field: str, catalog: _Data, kind: str, run:
     if used is None or known is None:
         return
     used_s, known_s = used.strings(), known.strings()
-    if used_s is None or known_s is None:
+    # a dense encoding's range can hold values no row has: compare with the present ones
+    used_present, known_present = used.strings(present=True), known.strings(present=True)
+    if used_s is None or known_s is None or used_present is None or known_present is None:
         return
-    missing = ~_bools(pc.is_in(used_s, value_set=known_s)) & (used.counts > 0)
+    missing = ~_bools(pc.is_in(used_s, value_set=known_present)) & (used.counts > 0)
     total = int(used.counts.sum())
     share = int(used.counts[missing].sum()) / total if total else 0.0
     run.stats[f"{_stat_prefix(source)}unknown_{kind}_share"] = share
     if kind == "item" and source.dtype is DatasetType.INTERACTIONS:
         listed = known.counts > 0
-        idle = ~_bools(pc.is_in(known_s, value_set=used_s)) & listed
+        idle = ~_bools(pc.is_in(known_s, value_set=used_present)) & listed
         if listed.any():
             run.stats["cold_start_item_share"] = float(idle.sum() / listed.sum())
     if not missing.any():
         return
-    ids = used.uniques.filter(missing).to_pylist()
+    ids = used.first_seen(missing)
     examples = ", ".join(repr(v) for v in ids[:3])
     run.rows(
         "warning",
