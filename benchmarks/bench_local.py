@@ -9,7 +9,8 @@ split:
 * ``user-personalization``: the local engine's recipe code path
   (``algorithms.train("aws-user-personalization", ...)`` + ``model.recommend``),
   with its defaults (``hpo=auto``: it tunes itself on held-out folds of the training
-  users, the one-SE rule preferring its defaults and iALS);
+  users, the one-SE rule preferring its defaults and, where EASE and iALS are both
+  cheap, their blend);
 * ``EASE``: plain EASE (Steck 2019), λ tuned on the validation split;
 * ``implicit ALS``: the ``implicit`` library's CPU ALS (conjugate gradient),
   factors x regularization x alpha tuned on the validation split, test users

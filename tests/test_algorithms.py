@@ -81,7 +81,7 @@ def data() -> TrainingData:
     return grouped()
 
 
-@pytest.fixture(scope="module", params=["ease", "ials"])
+@pytest.fixture(scope="module", params=["ease", "ials", "blend"])
 def user_model(request: pytest.FixtureRequest, data: TrainingData) -> Model:
     return train("aws-user-personalization", data, {"algorithm": request.param, "hpo": "false"})
 
@@ -179,6 +179,63 @@ def test_auto_with_hpo_searches_both_and_records_what_it_chose(data: TrainingDat
     ease = train("aws-user-personalization", data, {"algorithm": "ease"}, seed=1)
     assert ease.info["algorithm"] == "ease"
     assert set(ease.info["hpo"]) == {"metric", "rule", "ease"}
+
+
+def test_auto_with_hpo_blends_both_unless_one_validates_clearly_better() -> None:
+    data = grouped(per_group=120)
+    model = train("aws-user-personalization", data, seed=1)
+    hpo = model.info["hpo"]
+    assert hpo["rule"].endswith("prior blend")
+    assert hpo["blend"]["ease_weight"] == [0.3]
+    assert len(hpo["blend"]["recency_scores"]) == 4
+    tuned = model.info["tuned"]
+    assert tuned["algorithm"] in {"ease", "ials", "blend"}
+    if tuned["algorithm"] == "blend":
+        assert {"l2", "reg", "alpha", "ease_weight"} <= set(model.hyperparameters)
+    # where EASE is not cheap to search (a given l2), no blend is searched
+    pinned = train("aws-user-personalization", data, {"l2": "50"}, seed=1)
+    assert "hpo" not in pinned.info
+    assert pinned.info["algorithm"] == "ease"
+
+
+def test_blend_weight_ends_recommend_as_the_single_models(data: TrainingData) -> None:
+    off = {"hpo": "false"}
+    ease = train("aws-user-personalization", data, {**off, "algorithm": "ease"}, seed=4)
+    ials = train("aws-user-personalization", data, {**off, "algorithm": "ials"}, seed=4)
+    history = [("b1", 1_700_000_000), ("c2", 1_700_000_100)]
+    for weight, single in (("1", ease), ("0", ials)):
+        asked = {**off, "algorithm": "blend", "ease_weight": weight}
+        blend = train("aws-user-personalization", data, asked, seed=4)
+        assert blend.info["algorithm"] == "blend"
+        assert blend.hyperparameters["ease_weight"] == weight
+        for user in ("a-user3", "c-user9"):
+            got = [item for item, _ in blend.recommend(user, 8, history=history)]
+            assert got == [item for item, _ in single.recommend(user, 8, history=history)]
+
+
+def test_blend_weight_outside_zero_to_one_is_rejected(data: TrainingData) -> None:
+    asked = {"algorithm": "blend", "ease_weight": "1.5", "hpo": "false"}
+    with pytest.raises(ValueError, match="ease_weight"):
+        train("aws-user-personalization", data, asked)
+
+
+def test_a_tuned_blend_is_reused_without_searching(data: TrainingData) -> None:
+    chosen = {
+        "algorithm": "blend",
+        "recency_half_life": 20.0,
+        "l2_ratio": 1.0,
+        "reg": 10.0,
+        "alpha": 4.0,
+        "ease_weight": 0.5,
+    }
+    model = train("aws-user-personalization", data, seed=2, tuned=chosen)
+    assert model.info["algorithm"] == "blend"
+    assert model.info["hpo_reused"] is True
+    assert "hpo" not in model.info
+    used = model.hyperparameters
+    assert (used["reg"], used["alpha"], used["ease_weight"]) == ("10", "4", "0.5")
+    assert used["recency_half_life"] == "20"
+    assert groups_of(model.recommend("b-user2", 6)).count("b") >= 5
 
 
 def test_one_se_rule_keeps_the_default_unless_the_gain_is_clear() -> None:
@@ -401,8 +458,11 @@ def test_similar_items_gives_neighbours_to_a_cold_item_by_metadata() -> None:
 # --------------------------------------------------------------------------- segmentation
 
 
-def test_users_for_items_returns_users_who_like_those_items(data: TrainingData) -> None:
-    model = train("aws-item-affinity", data, {"hpo": "false"})
+@pytest.mark.parametrize("algorithm", ["auto", "blend"])
+def test_users_for_items_returns_users_who_like_those_items(
+    data: TrainingData, algorithm: str
+) -> None:
+    model = train("aws-item-affinity", data, {"hpo": "false", "algorithm": algorithm})
     users = model.users_for_items(["c1", "c2", "c5"], 20)
     assert len(users) == 20
     assert all(u.startswith("c-user") for u, _ in users)
@@ -419,7 +479,9 @@ def test_users_for_items_returns_users_who_like_those_items(data: TrainingData) 
     [
         ("aws-user-personalization", {"algorithm": "ease", "hpo": "false"}),
         ("aws-user-personalization", {"algorithm": "ials", "hpo": "false"}),
+        ("aws-user-personalization", {"algorithm": "blend", "hpo": "false"}),
         ("aws-item-affinity", {"algorithm": "ials", "hpo": "false"}),
+        ("aws-item-affinity", {"algorithm": "blend", "hpo": "false"}),
         ("aws-popularity-count", {}),
         ("aws-trending-now", {}),
         ("aws-sims", {}),

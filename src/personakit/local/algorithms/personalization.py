@@ -3,7 +3,10 @@
 Algorithm (recsys.md §6): EASE when the catalogue's items with interactions are
 at most ``ease_max_items`` (12,000: its dense inverse is cubic, 34 s at 19k items
 on 2 cores) and the dense matrix fits in memory, implicit ALS (CG) beyond;
-``algorithm`` = ``auto`` | ``ease`` | ``ials`` overrides it.
+``algorithm`` = ``auto`` | ``ease`` | ``ials`` | ``blend`` overrides it. Where both are
+cheap to tune, ``auto`` searches them and their blend (:mod:`.blend`: per-user
+z-normalised scores, ``ease_weight`` 0.3 on EASE) and keeps the blend unless a single
+model validates clearly better (below).
 
 Scoring a user: the user's distinct items (training history plus the
 ``history`` events recorded after training, each at its newest time), weighted
@@ -29,13 +32,14 @@ the gaps between grid points are within noise (docs/performance.md measures the
 effect across seeds). In order: the algorithm's own parameters at half-life 10; the
 recency half-life in {5, 10, 20, inf} for those (unless ``recency_half_life`` or
 ``apply_recency_bias`` was given); then, under ``algorithm=auto`` when both are cheap,
-EASE against iALS, iALS being the default (``PRIOR_ALGORITHM``). ``hpo=auto``
-(default) tunes when that is cheap (EASE: <= 6,000 active items; iALS: <= 300,000
-events), ``true`` always, ``false`` never (then the defaults are used). The outcome is
-``info["tuned"]`` (algorithm, half-life, parameters) with the grid and scores in
-``info["hpo"]``; passing it back as ``tuned=`` (what the local engine's solution
-versions do: the metrics run tunes, the final fit reuses) skips the search. The final
-model is trained on every user.
+the blend of the two tuned models (its own half-life tuned the same way) against EASE
+and iALS alone, the blend being the default (``PRIOR_BLEND``; iALS, ``PRIOR_ALGORITHM``,
+where no blend is searched). ``hpo=auto`` (default) tunes when that is cheap (EASE:
+<= 6,000 active items; iALS: <= 300,000 events), ``true`` always, ``false`` never (then
+the defaults are used). The outcome is ``info["tuned"]`` (algorithm, half-life,
+parameters) with the grid and scores in ``info["hpo"]``; passing it back as ``tuned=``
+(what the local engine's solution versions do: the metrics run tunes, the final fit
+reuses) skips the search. The final model is trained on every user.
 
 * EASE grid: l2 = λ0 · {1/9, 1/3, 1, 3, 9}, λ0 = 25·sqrt(mean interactions per
   active item), a fit of the published/tuned λ (ML-20M 500, ml-100k 200,
@@ -43,6 +47,11 @@ model is trained on every user.
 * iALS grid: reg ∈ {10, 50} x alpha ∈ {4, 8, 16} at the asked factors (default
   64) and 15 iterations (a given reg or alpha stays fixed); defaults reg=50,
   alpha=8 (the best of a 12-point sweep on generated data).
+* Blend: the tuned EASE and iALS, mixed at ``ease_weight`` (default 0.3, not searched:
+  the blend is scored once per half-life). Asked for with ``algorithm=blend``, EASE's
+  λ is read from ``l2``/``lambda`` and iALS's from ``reg``/``regularization`` and
+  ``alpha``; the blend costs both fits, so ``auto`` considers it only where both are
+  cheap to tune (at 1M events / 20k items it trains iALS alone, as before).
 
 Segmentation (item-affinity): a user's score for an item set is the user's
 share of positive predicted score on those items (Σ_i∈S max(s_ui, 0) / Σ_j
@@ -73,6 +82,7 @@ from personakit.local.algorithms._common import (
 )
 from personakit.local.algorithms._metrics import holdout_size, ndcg_at_k
 from personakit.local.algorithms.base import Scored, TrainingData
+from personakit.local.algorithms.blend import BlendScorer
 from personakit.local.algorithms.ease import EaseScorer, default_l2, ease_fits_in_memory, gram
 from personakit.local.algorithms.ials import IalsScorer, fit_ials
 
@@ -84,7 +94,7 @@ F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
-Scorer = EaseScorer | IalsScorer
+Scorer = EaseScorer | IalsScorer | BlendScorer
 
 #: EASE's dense inverse is O(I³): 8-10 s at 12k items on 2 cores, 34 s at 19k (recsys.md §5
 #: measured 57 s at 20k); beyond, iALS keeps training at 1M events / 20k items near 5 s
@@ -113,10 +123,18 @@ HALF_LIFE_GRID = (5.0, DEFAULT_HALF_LIFE, 20.0, math.inf)
 #: a tuned value replaces the default only when its paired validation gain exceeds this
 #: many standard errors (the one-standard-error rule; see :func:`tune`)
 SE_RULE = 1.0
-#: the algorithm kept when EASE and iALS validate within ``SE_RULE`` standard errors:
-#: on the generated data iALS's defaults beat tuned EASE on the test users on average
-#: (docs/performance.md), and on MovieLens they tie (recsys.md §4.2, <= 1.3 SE)
+#: the algorithm kept when EASE and iALS validate within ``SE_RULE`` standard errors
+#: (and no blend is searched): on the generated data iALS's defaults beat tuned EASE on
+#: the test users on average (docs/performance.md), and on MovieLens they tie
+#: (recsys.md §4.2, <= 1.3 SE)
 PRIOR_ALGORITHM = "ials"
+#: where both are searched, the blend of the two tuned models is the default instead: a
+#: single model replaces it only when it validates more than ``SE_RULE`` SEs better
+PRIOR_BLEND = "blend"
+#: EASE's share of the blend (z-normalised scores, :mod:`.blend`): 0.3 was the best of
+#: {0.2, 0.25, 0.3, 0.4, 0.5} on the test users of generated seeds 3-5 (the benchmark's
+#: table uses seeds 0-2), all within noise of each other (docs/performance.md)
+BLEND_EASE_WEIGHT = 0.3
 
 
 class UserPersonalizationModel(BaseModel):
@@ -303,9 +321,11 @@ class UserPersonalizationModel(BaseModel):
     def _restore(
         cls, common: dict[str, Any], params: dict[str, Any], arrays: dict[str, npt.NDArray[Any]]
     ) -> UserPersonalizationModel:
-        scorer_cls: type[EaseScorer] | type[IalsScorer] = (
-            EaseScorer if params["scorer"] == "ease" else IalsScorer
-        )
+        scorer_cls: type[EaseScorer] | type[IalsScorer] | type[BlendScorer] = {
+            "ease": EaseScorer,
+            "ials": IalsScorer,
+            "blend": BlendScorer,
+        }[str(params["scorer"])]
         scorer = scorer_cls.restore(params["scorer_params"], arrays)
         return cls(
             scorer=scorer,
@@ -336,7 +356,7 @@ def _settings(hyper: Hyper) -> tuple[float, bool]:
 
 def choose_algorithm(n_active_items: int, hyper: Hyper) -> str:
     """``auto`` -> EASE up to ``ease_max_items`` active items when it fits in memory."""
-    asked = hyper.text("algorithm", default="auto", choices={"auto", "ease", "ials"})
+    asked = hyper.text("algorithm", default="auto", choices={"auto", "ease", "ials", "blend"})
     limit = hyper.integer("ease_max_items", default=EASE_MAX_ITEMS, low=0)
     if asked != "auto":
         return asked
@@ -592,6 +612,34 @@ def _tune_ials(
     return _Tuned(params, life, per_user, report)
 
 
+def _tune_blend(
+    folds: list[_Validation],
+    half_life: float | None,
+    ease: _Tuned,
+    ials: _Tuned,
+    *,
+    weight: float,
+    factors: int,
+    iterations: int,
+    seed: int,
+) -> _Tuned:
+    """The blend of the two tuned models at ``weight``: its half-life, by the one-SE rule."""
+
+    def scorer_for(val: _Validation, point: float) -> Scorer:
+        x = val.train.binary()
+        l2 = _round(default_l2(x) * ease.params["l2_ratio"])
+        reg, alpha = ials.params["reg"], ials.params["alpha"]
+        _, item_factors = fit_ials(
+            x, factors=factors, reg=reg, alpha=alpha, iterations=iterations, seed=seed
+        )
+        return BlendScorer(EaseScorer.fit(x, l2), IalsScorer(item_factors, reg, alpha), point)
+
+    report: dict[str, Any] = {"ease_weight": [weight]}
+    _, life, per_user = _choose(folds, [weight], 0, half_life, scorer_for, report)
+    params = {**ease.params, **ials.params, "ease_weight": weight}
+    return _Tuned(params, life, per_user, report)
+
+
 def tune(
     events: Events,
     candidates: Sequence[str],
@@ -602,22 +650,31 @@ def tune(
     seed: int,
     reg: float | None = None,
     alpha: float | None = None,
+    blend_weight: float = BLEND_EASE_WEIGHT,
+    only: str | None = None,
 ) -> dict[str, Any] | None:
     """The hyperparameter search ("HPO"): each candidate algorithm's own parameters, then
     the recency half-life (unless ``half_life`` is given), then the algorithm.
 
     Every choice is made on the per-user validation NDCG@10 of seeded folds of held-out
     users (see :func:`_validation`) with the one-standard-error rule: a value replaces
-    the default only when its paired gain exceeds ``SE_RULE`` standard errors. Between
-    algorithms iALS is the default (:data:`PRIOR_ALGORITHM`). Returns the tuned values
-    (``algorithm``, ``recency_half_life``, ``l2_ratio`` or ``reg`` and ``alpha``) with
-    the grid and scores under ``hpo``; None when there are too few users to hold out.
+    the default only when its paired gain exceeds ``SE_RULE`` standard errors. With
+    ``"blend"`` among the candidates (it needs ``"ease"`` and ``"ials"`` too), the two
+    tuned models are blended at ``blend_weight`` (:class:`~.blend.BlendScorer`), the
+    blend's half-life is tuned, and the blend is the default algorithm
+    (:data:`PRIOR_BLEND`); otherwise iALS is (:data:`PRIOR_ALGORITHM`). ``only`` (an
+    algorithm asked for) is kept whatever validates best. Returns the tuned values
+    (``algorithm``, ``recency_half_life``, ``l2_ratio`` and/or ``reg`` and ``alpha``,
+    ``ease_weight`` for a blend) with the grid and scores under ``hpo``; None when
+    there are too few users to hold out.
     """
     folds = _validation(events, np.random.default_rng(seed))
     if not folds or not candidates:
         return None
     results: dict[str, _Tuned] = {}
     for candidate in candidates:
+        if candidate == "blend":
+            continue
         if candidate == "ease":
             results[candidate] = _tune_ease(folds, half_life)
         else:
@@ -630,13 +687,28 @@ def tune(
                 reg=reg,
                 alpha=alpha,
             )
+    prior = PRIOR_ALGORITHM
+    if "blend" in candidates and {"ease", "ials"} <= set(results):
+        results["blend"] = _tune_blend(
+            folds,
+            half_life,
+            results["ease"],
+            results["ials"],
+            weight=blend_weight,
+            factors=factors,
+            iterations=iterations,
+            seed=seed,
+        )
+        prior = PRIOR_BLEND
     names = list(results)
-    default = names.index(PRIOR_ALGORITHM) if PRIOR_ALGORITHM in names else 0
+    default = names.index(prior) if prior in names else 0
     algorithm = names[_prefer(default, [results[n].per_user for n in names])]
+    if only is not None and only in results:
+        algorithm = only
     best = results[algorithm]
     report: dict[str, Any] = {
         "metric": "ndcg_at_10",
-        "rule": f"one-SE (z={SE_RULE:g}), prior {PRIOR_ALGORITHM}",
+        "rule": f"one-SE (z={SE_RULE:g}), prior {prior}",
         **{name: r.report for name, r in results.items()},
     }
     return {
@@ -687,9 +759,9 @@ def train_personalization(
         "ials": not (l2_given and alpha_given) and events.n_events <= IALS_HPO_MAX_EVENTS,
     }
     searchable = {"ease": not l2_given, "ials": not (l2_given and alpha_given)}
-    # under ``algorithm=auto`` HPO may pick either when both are cheap; otherwise only the
-    # chosen algorithm's own parameters (and the half-life) are tuned
-    candidates = [algorithm]
+    # under ``algorithm=auto`` HPO may pick EASE, iALS or their blend when both are cheap;
+    # otherwise only the chosen algorithm's own parameters (and the half-life) are tuned
+    candidates = ["ease", "ials"] if algorithm == "blend" else [algorithm]
     if asked_auto and algorithm == "ease" and cheap["ials"] and cheap["ease"]:
         candidates.append("ials")
     if hpo == "auto":
@@ -697,6 +769,13 @@ def train_personalization(
     elif hpo == "false":
         candidates = []
     candidates = [c for c in candidates if searchable[c]]
+    if len(candidates) == 2 and (asked_auto or algorithm == "blend"):
+        candidates.append("blend")
+    blend_weight = BLEND_EASE_WEIGHT
+    if hyper.given("ease_weight"):
+        blend_weight = hyper.number("ease_weight", default=BLEND_EASE_WEIGHT, low=0.0, high=1.0)
+    if algorithm == "blend" and "blend" not in candidates:
+        candidates = []  # a blend asked for but not searchable as a whole: its defaults
     if tuned is None and candidates:
         tuned = tune(
             events,
@@ -707,14 +786,16 @@ def train_personalization(
             seed=seed,
             reg=hyper.number("l2", "reg", "regularization", default=IALS_REG) if l2_given else None,
             alpha=hyper.number("alpha", default=IALS_ALPHA) if alpha_given else None,
+            blend_weight=blend_weight,
+            only=None if asked_auto else algorithm,
         )
     elif tuned is not None and tuned:
         info["hpo_reused"] = True
     found: dict[str, Any] = {k: v for k, v in (tuned or {}).items() if k != "hpo"}
     if found:
         algorithm = str(found["algorithm"])
-        if algorithm not in ("ease", "ials"):
-            raise ValueError(f"tuned algorithm {algorithm!r}: expected ease or ials")
+        if algorithm not in ("ease", "ials", "blend"):
+            raise ValueError(f"tuned algorithm {algorithm!r}: expected ease, ials or blend")
         info["algorithm"] = algorithm
         info["tuned"] = found
         hyper.used["algorithm"] = algorithm
@@ -726,13 +807,36 @@ def train_personalization(
         if tuned and "hpo" in tuned:
             info["hpo"] = dict(tuned["hpo"])
 
+    scorer: Scorer
     if algorithm == "ease":
         l2 = hyper.number("l2", "lambda", default=_round(default_l2(x)), low=0.0)
         if "l2_ratio" in found and not l2_given:
             # the grid is relative to the tuning data's λ0: carry the ratio to the full data
             l2 = _round(default_l2(x) * float(found["l2_ratio"]))
         hyper.used["l2"] = fmt_number(l2)
-        scorer: Scorer = EaseScorer.fit(x, l2)
+        scorer = EaseScorer.fit(x, l2)
+    elif algorithm == "blend":
+        # EASE's λ under l2/lambda, iALS's under reg/regularization (both default when absent)
+        l2 = hyper.number("l2", "lambda", default=_round(default_l2(x)), low=0.0)
+        if "l2_ratio" in found and not hyper.given("l2", "lambda"):
+            l2 = _round(default_l2(x) * float(found["l2_ratio"]))
+        reg = hyper.number("reg", "regularization", default=IALS_REG, low=0.0)
+        alpha = hyper.number("alpha", default=IALS_ALPHA, low=0.0)
+        if "reg" in found:
+            reg, alpha = float(found["reg"]), float(found["alpha"])
+        weight = float(found.get("ease_weight", blend_weight))
+        hyper.used.update(
+            l2=fmt_number(l2),
+            reg=fmt_number(reg),
+            alpha=fmt_number(alpha),
+            factors=str(factors),
+            iterations=str(iterations),
+            ease_weight=fmt_number(weight),
+        )
+        _, item_factors = fit_ials(
+            x, factors=factors, reg=reg, alpha=alpha, iterations=iterations, seed=seed
+        )
+        scorer = BlendScorer(EaseScorer.fit(x, l2), IalsScorer(item_factors, reg, alpha), weight)
     else:
         reg = hyper.number("l2", "reg", "regularization", default=IALS_REG, low=0.0)
         alpha = hyper.number("alpha", default=IALS_ALPHA, low=0.0)
