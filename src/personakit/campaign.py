@@ -30,7 +30,7 @@ from __future__ import annotations
 import html
 import logging
 import operator
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
 
@@ -70,21 +70,26 @@ __all__ = [
     "Recommender",
     "SpendGuard",
     "UseCase",
+    "filter_request",
     "recommend_request",
     "resolve_use_case",
 ]
 
 
 class SpendGuard(Protocol):
-    """What deploys ask before creating something that bills by the hour.
+    """What deploys ask before creating (or raising the floor of) something that bills hourly.
 
     :class:`personakit.CostGuard` is one; its checks raise
-    :class:`~personakit.errors.BudgetExceededError` to refuse, and nothing is created.
+    :class:`~personakit.errors.BudgetExceededError` to refuse, and nothing is created
+    or changed. A create asks once, before ``Create*`` (not inside its retries), and
+    only when nothing of that name exists: adopting an existing resource adds no cost.
+    An update asks with the current floor (``current_tps`` / ``current_rps``) only
+    when the floor goes up.
     """
 
-    def check_campaign(self, min_tps: int) -> object: ...
+    def check_campaign(self, min_tps: int, *, current_tps: int | None = None) -> object: ...
 
-    def check_recommender(self) -> object: ...
+    def check_recommender(self, *, min_rps: int = 1, current_rps: int | None = None) -> object: ...
 
 
 logger = logging.getLogger(__name__)
@@ -353,9 +358,10 @@ class Campaign:
             keep: Keep the campaign at exit (and the solution and group it needs).
             wait: Wait until it is ``ACTIVE``.
             timeout_s: Deadline of that wait.
-            guard: Asked ``guard.check_campaign(min_tps)`` before ``CreateCampaign``
-                (a :class:`~personakit.CostGuard` checks a month of the TPS floor
-                against its budget).
+            guard: Asked ``guard.check_campaign(min_tps)`` once before
+                ``CreateCampaign``, when no campaign of that name exists (an adopted
+                campaign is not asked about; a :class:`~personakit.CostGuard` checks a
+                month of the TPS floor against its budget).
 
         Raises:
             BudgetExceededError: From the guard; nothing was created.
@@ -390,10 +396,13 @@ class Campaign:
         if config:
             request["campaignConfig"] = config
 
-        def find() -> str | None:
-            found = find_by(
+        def lookup() -> Mapping[str, Any] | None:
+            return find_by(
                 ctx, personalize.list_campaigns, "campaigns", lambda s: s["name"] == cname
             )
+
+        def find() -> str | None:
+            found = lookup()
             return None if found is None else str(found["campaignArn"])
 
         def check(arn: str) -> None:
@@ -408,14 +417,15 @@ class Campaign:
             if status.upper().startswith("DELETE"):
                 raise ConfigurationError(f"campaign {cname!r} is being deleted ({status})")
 
+        if guard is not None and not _taken(lookup()):
+            # asked once, outside create_or_adopt's retries; an adopted campaign costs
+            # nothing more
+            guard.check_campaign(min_tps)
         adopted = create_or_adopt(
             ctx,
             what="campaign",
             name=cname,
-            create=lambda: _guarded(
-                None if guard is None else lambda: guard.check_campaign(min_tps),
-                lambda: personalize.create_campaign(**request),
-            ),
+            create=lambda: personalize.create_campaign(**request),
             arn_key="campaignArn",
             find=find,
             check=check,
@@ -460,6 +470,7 @@ class Campaign:
         exploration_item_age_cut_off: float | None = None,
         wait: bool = True,
         timeout_s: float = CAMPAIGN_TIMEOUT_S,
+        guard: SpendGuard | None = None,
     ) -> Campaign:
         """Change the campaign (``UpdateCampaign``); the old version serves until done.
 
@@ -471,6 +482,12 @@ class Campaign:
             exploration_item_age_cut_off: New ``explorationItemAgeCutOff`` (days).
             wait: Wait until the update is ``ACTIVE``.
             timeout_s: How long to wait.
+            guard: When ``min_tps`` raises the floor (``DescribeCampaign``'s
+                ``minProvisionedTPS``), asked ``guard.check_campaign(min_tps,
+                current_tps=...)`` before ``UpdateCampaign``: the increase is checked.
+
+        Raises:
+            BudgetExceededError: From the guard; nothing was sent.
         """
         request: dict[str, Any] = {"campaignArn": self.arn}
         if min_tps is not None:
@@ -485,6 +502,11 @@ class Campaign:
         if len(request) == 1:
             raise ConfigurationError("update() needs something to change")
         ctx = self.group._ctx
+        if guard is not None and min_tps is not None:
+            theirs = ctx.call(ctx.personalize.describe_campaign, campaignArn=self.arn)["campaign"]
+            current = int(theirs.get("minProvisionedTPS") or self.min_tps)
+            if min_tps > current:
+                guard.check_campaign(min_tps, current_tps=current)
         ctx.call(ctx.personalize.update_campaign, **request)
         if wait:
             ctx.wait(
@@ -505,7 +527,7 @@ class Campaign:
     def _filter(
         self, filter: FilterLike | None, values: Mapping[str, Any] | None
     ) -> dict[str, Any]:
-        return _filter_request(self.group, filter, values)
+        return filter_request(self.group, filter, values)
 
     def recommend(
         self,
@@ -706,7 +728,7 @@ def recommend_request(
         request["userId"] = str(user_id)
     if item_id is not None:
         request["itemId"] = str(item_id)
-    request.update(_filter_request(group, filter, filter_values))
+    request.update(filter_request(group, filter, filter_values))
     if context:
         request["context"] = {str(k): str(v) for k, v in context.items()}
     if promotions:
@@ -739,7 +761,7 @@ def _promotion_request(
     return {
         "name": promotion.name,
         "percentPromotedItems": int(promotion.percent),
-        **_filter_request(group, promotion.filter, promotion.filter_values),
+        **filter_request(group, promotion.filter, promotion.filter_values),
     }
 
 
@@ -753,10 +775,10 @@ def _metadata_columns(
     return {"ITEMS": [str(c) for c in columns]}
 
 
-def _filter_request(
+def filter_request(
     group: DatasetGroup, filter: FilterLike | None, values: Mapping[str, Any] | None
 ) -> dict[str, Any]:
-    """``filterArn`` and ``filterValues`` of a runtime request.
+    """``filterArn`` and ``filterValues`` of a runtime or batch request.
 
     With a :class:`Filter` (or an expression), values are checked against its
     placeholders (``Filter.bind``: INCLUDE placeholders need a value, names are
@@ -1109,9 +1131,10 @@ class Recommender:
             keep: Keep the recommender at exit (and the dataset group it needs).
             wait: Wait until it is ``ACTIVE`` (training takes hours on AWS).
             timeout_s: Deadline of that wait.
-            guard: Asked ``guard.check_recommender()`` before ``CreateRecommender``
-                (a :class:`~personakit.CostGuard` checks a month of it against its
-                budget).
+            guard: Asked ``guard.check_recommender(min_rps=...)`` once before
+                ``CreateRecommender``, when no recommender of that name exists (an
+                adopted one is not asked about; a :class:`~personakit.CostGuard`
+                checks a month of it against its budget).
 
         Raises:
             BudgetExceededError: From the guard; nothing was created.
@@ -1149,14 +1172,17 @@ class Recommender:
         }
         seen: dict[str, Any] = {}
 
-        def find() -> str | None:
-            found = find_by(
+        def lookup() -> Mapping[str, Any] | None:
+            return find_by(
                 ctx,
                 personalize.list_recommenders,
                 "recommenders",
                 lambda s: s["name"] == rname,
                 datasetGroupArn=group.arn,
             )
+
+        def find() -> str | None:
+            found = lookup()
             return None if found is None else str(found["recommenderArn"])
 
         def check(arn: str) -> None:
@@ -1176,14 +1202,16 @@ class Recommender:
                     "another name=..."
                 )
 
+        if guard is not None and not _taken(lookup()):
+            # asked once, outside create_or_adopt's retries; adopting costs nothing more
+            guard.check_recommender(
+                min_rps=int(config.get("minRecommendationRequestsPerSecond", min_rps))
+            )
         adopted = create_or_adopt(
             ctx,
             what="recommender",
             name=rname,
-            create=lambda: _guarded(
-                None if guard is None else guard.check_recommender,
-                lambda: personalize.create_recommender(**request),
-            ),
+            create=lambda: personalize.create_recommender(**request),
             arn_key="recommenderArn",
             find=find,
             check=check,
@@ -1319,12 +1347,21 @@ class Recommender:
         recommender_config: Mapping[str, Any] | None = None,
         wait: bool = True,
         timeout_s: float = RECOMMENDER_TIMEOUT_S,
+        guard: SpendGuard | None = None,
     ) -> Recommender:
         """Change the recommender's configuration (``UpdateRecommender``).
 
         The configuration sent is the current one (``DescribeRecommender``) with
         the changes merged in, so settings not named here are kept. The old
         configuration serves until the update is ``ACTIVE``.
+
+        Args:
+            guard: When the new ``minRecommendationRequestsPerSecond`` is above the
+                current one, asked ``guard.check_recommender(min_rps=...,
+                current_rps=...)`` before ``UpdateRecommender``: the increase is checked.
+
+        Raises:
+            BudgetExceededError: From the guard; nothing was sent.
         """
         if (
             min_rps is None
@@ -1344,6 +1381,11 @@ class Recommender:
             case=self.use_case,
             existing=current,
         )
+        if guard is not None:
+            before = int(current.get("minRecommendationRequestsPerSecond", 1))
+            after = int(config.get("minRecommendationRequestsPerSecond", before))
+            if after > before:
+                guard.check_recommender(min_rps=after, current_rps=before)
         ctx = self.group._ctx
         ctx.call(
             ctx.personalize.update_recommender, recommenderArn=self.arn, recommenderConfig=config
@@ -1444,8 +1486,10 @@ def _norm(status: Any) -> str:
     return normalize_status(str(status or ""))
 
 
-def _guarded(check: Callable[[], object] | None, create: Callable[[], Any]) -> Any:
-    """Run the budget check (if any) right before the create call it guards."""
-    if check is not None:
-        check()
-    return create()
+def _taken(summary: Mapping[str, Any] | None) -> bool:
+    """Whether a ``List*`` summary is a resource a create would adopt (not one being deleted).
+
+    A guarded create asks its guard only when nothing is there to adopt: adopting adds
+    no cost, and a resource being deleted will not be adopted (its name frees up).
+    """
+    return summary is not None and not _norm(summary.get("status")).startswith("DELETE")

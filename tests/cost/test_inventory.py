@@ -204,3 +204,40 @@ def test_the_inventory_renders_for_notebooks() -> None:
     assert "<table>" in inventory._repr_html_()
     assert "old-llm" in inventory._repr_html_()
     assert inventory.projected_usd(10) == pytest.approx(12.5)
+
+
+def test_recommender_floors_and_what_could_not_be_priced_are_gaps(tmp_path: Path) -> None:
+    rec = "arn:aws:personalize:us-east-1:123456789012:recommender/top-picks"
+    personalize = boto3.client("personalize", region_name="us-east-1")
+    with (
+        moto_clients() as clients,
+        local.LocalEngine(tmp_path) as engine,
+        Stubber(personalize) as stub,
+    ):
+        make_endpoint(clients["sagemaker"], "old-gen", instance_type="ml.p2.xlarge")
+        stub.add_response("list_campaigns", {"campaigns": []})
+        summary = {"name": "top-picks", "recommenderArn": rec, "status": "ACTIVE"}
+        stub.add_response("list_recommenders", {"recommenders": [summary]})
+        stub.add_response(
+            "describe_recommender",
+            {
+                "recommender": {
+                    "recommenderArn": rec,
+                    "recommenderConfig": {"minRecommendationRequestsPerSecond": 3},
+                }
+            },
+            {"recommenderArn": rec},
+        )
+        stub.add_response("list_solutions", {"solutions": []})
+        observer = session(engine, "o", {"personalize": personalize, **clients})
+
+        inventory = running(observer, lean=True)
+
+        stub.assert_no_pending_responses()
+    by_name = {r.name: r for r in inventory}
+    # one 100K-user unit ($0.375/h) + 2 requests/s above the first x 3,600 x $0.0833/1,000
+    assert by_name["top-picks"].usd_per_hour == pytest.approx(0.375 + 2 * 0.29988)
+    assert by_name["old-gen"].usd_per_hour is None  # not in the instance catalog
+    assert not inventory.incomplete
+    assert not inventory.complete
+    assert inventory.gaps == (f"endpoint old-gen: no hourly price ({by_name['old-gen'].basis})",)

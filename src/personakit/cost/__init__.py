@@ -39,7 +39,7 @@ from personakit.cost.advice import (
     instances_needed,
 )
 from personakit.cost.catalog import HOURS_PER_MONTH, Accelerator, Catalog, InstanceType, Price
-from personakit.cost.guard import BudgetStatus, CostGuard, DeployCheck
+from personakit.cost.guard import BudgetCheck, BudgetStatus, CostGuard, DeployCheck
 from personakit.cost.inventory import Inventory, RunningResource, parse_duration, running
 from personakit.cost.models import KNOWN_MODELS, ModelSize
 from personakit.cost.personalize import Estimate, LineItem, estimate
@@ -52,6 +52,7 @@ __all__ = [
     "Accelerator",
     "Advice",
     "Benchmark",
+    "BudgetCheck",
     "BudgetStatus",
     "Catalog",
     "Comparison",

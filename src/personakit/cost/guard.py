@@ -11,13 +11,23 @@ Layer 3: it talks to the ``pricing`` client of a :class:`~personakit.session.Ses
 
 ``check_deploy`` refuses a deployment when a month (730 h) of it, plus a month of
 what already runs, exceeds ``budget_usd - spent_usd``.
+
+What already runs comes from a lean listing (:func:`~personakit.cost.running` with
+``lean=True``: no tags, no batch jobs), bounded by ``deadline_s`` and kept for
+``cache_s`` so a burst of deploys lists the account once. A check that passes adds
+its hourly cost to a pending amount for ``cache_s`` (the new resource may not be
+listed yet). A listing with gaps (access denied, a connection error, the deadline,
+a resource without a price) never passes silently: the check logs a WARNING and says
+so in its ``note``; with ``strict=True`` it refuses.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -25,15 +35,16 @@ import attrs
 
 from personakit.cost.advice import Advice, Comparison, advise, compare
 from personakit.cost.catalog import HOURS_PER_MONTH, Catalog, Price
-from personakit.cost.inventory import Inventory, running
+from personakit.cost.inventory import RPS_HOUR_USD, Inventory, running
 from personakit.cost.personalize import PRICES, TPS_HOUR_TIERS, Estimate, estimate
 from personakit.cost.pricing import refresh
 from personakit.errors import BudgetExceededError, ConfigurationError
 
 if TYPE_CHECKING:
+    from personakit._resource import Timing
     from personakit.session import Session
 
-__all__ = ["BudgetStatus", "CostGuard", "DeployCheck"]
+__all__ = ["BudgetCheck", "BudgetStatus", "CostGuard", "DeployCheck"]
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +81,12 @@ class DeployCheck:
     remaining_usd: float
     note: str | None = None
     running_usd_per_hour: float = 0.0
+    gaps: tuple[str, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        """Whether what already runs was fully listed and priced (no :attr:`gaps`)."""
+        return not self.gaps
 
     def __str__(self) -> str:
         already = (
@@ -83,6 +100,54 @@ class DeployCheck:
             f"{already}"
         )
         return text + (f" ({self.note})" if self.note else "")
+
+
+@attrs.frozen(kw_only=True)
+class BudgetCheck:
+    """A Personalize deploy (or a raised floor) :class:`CostGuard` allowed, and its cost.
+
+    Attributes:
+        what: What was checked (``"a campaign at 2 TPS"``, ``"raising a campaign
+            from 1 to 3 TPS"``).
+        usd_per_hour: What it adds per hour (for a raised floor, the increase only).
+        usd_per_month: The same over a month (730 h).
+        remaining_usd: What is left of the budget after a month of it and of what
+            already runs.
+        running_usd_per_hour: The burn rate of what already runs (with what the
+            guard approved in the last ``cache_s`` seconds).
+        note: Credits expiring within a month; what already runs may be more than
+            counted (see :attr:`gaps`).
+        gaps: Why the burn rate may be understated (what could not be listed or
+            priced); empty when the listing was complete.
+    """
+
+    what: str
+    usd_per_hour: float
+    usd_per_month: float
+    remaining_usd: float
+    running_usd_per_hour: float = 0.0
+    note: str | None = None
+    gaps: tuple[str, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        """Whether what already runs was fully listed and priced (no :attr:`gaps`)."""
+        return not self.gaps
+
+    def __str__(self) -> str:
+        text = (
+            f"{self.what}: ${self.usd_per_hour:,.4g}/h, ${self.usd_per_month:,.2f}/month; "
+            f"${self.remaining_usd:,.2f} of the budget left"
+        )
+        return text + (f" ({self.note})" if self.note else "")
+
+
+@attrs.frozen(kw_only=True)
+class _Admitted:
+    remaining: float
+    burn: float
+    note: str | None
+    gaps: tuple[str, ...]
 
 
 @attrs.frozen(kw_only=True)
@@ -160,9 +225,18 @@ class CostGuard:
         live_prices: read prices from the Price List API on first use (falls back
             to the packaged snapshot offline); ``False`` uses the snapshot directly.
         today: the clock for credit expiry (injectable for tests).
-        count_running: count what already runs in the account and region
-            (:meth:`running`) in :meth:`check_deploy`; ``False`` checks the new
+        count_running: count what already runs in the account and region in the
+            checks (a lean listing, see :meth:`inventory`); ``False`` checks the new
             deployment alone.
+        strict: refuse (:class:`~personakit.errors.BudgetExceededError`) when what
+            already runs could not be fully listed or priced; by default such a check
+            passes on what was counted, with a WARNING and the gaps in its ``note``.
+        deadline_s: how long the listing of what runs may take; it stops there and
+            says what it did not list.
+        cache_s: how long a listing is reused by later checks; a check that passes
+            counts its own cost on top for as long.
+        timing: retry policy, sleeps and clock of the listing (tests); the clock
+            also times ``deadline_s`` and ``cache_s``.
     """
 
     def __init__(
@@ -177,9 +251,17 @@ class CostGuard:
         live_prices: bool = True,
         today: Callable[[], dt.date] = _today,
         count_running: bool = True,
+        strict: bool = False,
+        deadline_s: float = 30.0,
+        cache_s: float = 60.0,
+        timing: Timing | None = None,
     ) -> None:
         if budget_usd < 0 or spent_usd < 0:
             raise ConfigurationError("budget_usd and spent_usd must be >= 0")
+        if not deadline_s > 0 or cache_s < 0:
+            raise ConfigurationError(
+                f"deadline_s must be > 0 and cache_s >= 0, got {deadline_s!r} and {cache_s!r}"
+            )
         self.session = session
         self.budget_usd = float(budget_usd)
         self.spent_usd = float(spent_usd)
@@ -189,7 +271,20 @@ class CostGuard:
         self._live = live_prices
         self._today = today
         self.count_running = count_running
-        self._lock = threading.Lock()
+        self.strict = strict
+        self.deadline_s = float(deadline_s)
+        self.cache_s = float(cache_s)
+        self._timing = timing
+        effective = timing if timing is not None else session.timing
+        self._clock: Callable[[], float] = (
+            effective.clock if effective is not None else time.monotonic
+        )
+        # one lock: the catalog, the cached listing and the pending amounts; a check
+        # holds it from the listing to the approval, so two threads cannot both
+        # spend the same money
+        self._lock = threading.RLock()
+        self._listed: tuple[float, Inventory] | None = None
+        self._pending: list[tuple[float, float]] = []
 
     # ------------------------------------------------------------------ catalog
 
@@ -209,9 +304,50 @@ class CostGuard:
     # ------------------------------------------------------------------ running
 
     def running(self, **kwargs: Any) -> Inventory:
-        """:func:`personakit.cost.running` on this guard's session and catalog."""
+        """:func:`personakit.cost.running` on this guard's session and catalog (a full listing)."""
         kwargs.setdefault("catalog", self.catalog)
+        kwargs.setdefault("timing", self._timing)
         return running(self.session, **kwargs)
+
+    def inventory(self, *, refresh: bool = False) -> Inventory:
+        """What the checks count as running: a lean listing, reused for ``cache_s``.
+
+        :func:`personakit.cost.running` with ``lean=True`` and ``deadline_s``; the
+        approvals of the last ``cache_s`` seconds are not in it (see
+        :attr:`pending_usd_per_hour`).
+
+        Args:
+            refresh: List again even if the cached listing is fresh.
+        """
+        with self._lock:
+            now = self._clock()
+            if not refresh and self._listed is not None and now - self._listed[0] < self.cache_s:
+                return self._listed[1]
+            listed = running(
+                self.session,
+                catalog=self.catalog,
+                timing=self._timing,
+                lean=True,
+                deadline_s=self.deadline_s,
+            )
+            self._listed = (now, listed)
+            return listed
+
+    @property
+    def pending_usd_per_hour(self) -> float:
+        """What checks approved in the last ``cache_s`` seconds, per hour.
+
+        The checks count it on top of :meth:`inventory`: a resource approved a
+        moment ago may not be listed yet (its create may still be retrying). Once
+        it is listed, it is counted twice until its approval is ``cache_s`` old: the
+        guard errs towards refusing.
+        """
+        with self._lock:
+            return self._pending_total(self._clock())
+
+    def _pending_total(self, now: float) -> float:
+        self._pending = [(t, usd) for t, usd in self._pending if now - t < self.cache_s]
+        return math.fsum(usd for _, usd in self._pending)
 
     def status(
         self, inventory: Inventory | None = None, *, now: dt.datetime | None = None
@@ -280,12 +416,14 @@ class CostGuard:
 
         The projection is ``(price per hour x count + what already runs per hour) x
         730 h`` against ``budget_usd - spent_usd``. What already runs is
-        ``inventory``, else listed with :meth:`running` (unless the guard was made
+        ``inventory``, else the guard's cached lean listing (:meth:`inventory`) plus
+        what it approved in the last ``cache_s`` seconds (unless the guard was made
         with ``count_running=False``).
 
         Raises:
             BudgetExceededError: the projection exceeds what is left of the budget,
-                or the credits have expired.
+                the credits have expired, or (``strict=True``) what already runs
+                could not be fully listed or priced.
             ConfigurationError: ``count`` < 1, or no price is known for the type in
                 the region (so the cost cannot be checked).
             KeyError: the instance type is not in the catalog.
@@ -302,7 +440,7 @@ class CostGuard:
             )
         per_hour = price.usd_per_hour * count
         per_month = per_hour * HOURS_PER_MONTH
-        remaining, burn, note = self._admit(
+        admitted = self._admit(
             f"{count} x {instance_type}",
             per_hour,
             f"price {price} in {region} from {price.source}",
@@ -315,74 +453,171 @@ class CostGuard:
             price=price,
             usd_per_hour=per_hour,
             usd_per_month=per_month,
-            remaining_usd=remaining - per_month,
-            note=note,
-            running_usd_per_hour=burn,
+            remaining_usd=admitted.remaining - per_month,
+            note=admitted.note,
+            running_usd_per_hour=admitted.burn,
+            gaps=admitted.gaps,
         )
         logger.info("budget check passed: %s", check)
         return check
 
-    def check_campaign(self, min_tps: int, *, inventory: Inventory | None = None) -> float:
+    def check_campaign(
+        self,
+        min_tps: int,
+        *,
+        current_tps: int | None = None,
+        inventory: Inventory | None = None,
+    ) -> BudgetCheck:
         """Allow a campaign with ``min_tps`` only if a month of its floor fits the budget.
 
         A campaign bills at least ``minProvisionedTPS`` TPS-hours every hour it exists
         (reference personalize.md §9, first tier); :meth:`Solution.deploy
-        <personakit.solution.Solution.deploy>` asks this before ``CreateCampaign``.
+        <personakit.solution.Solution.deploy>` asks this before ``CreateCampaign``
+        (only when no campaign of that name exists), :meth:`Campaign.update
+        <personakit.campaign.Campaign.update>` before raising ``minProvisionedTPS``.
 
-        Returns:
-            The floor's cost per month (USD).
+        Args:
+            min_tps: The (new) floor.
+            current_tps: The campaign's floor now, when raising it: only the increase
+                is checked (nothing, when it is not an increase).
+            inventory: What already runs; the guard's listing when ``None``.
 
         Raises:
             BudgetExceededError: as :meth:`check_deploy`.
         """
-        if isinstance(min_tps, bool) or not isinstance(min_tps, int) or min_tps < 1:
-            raise ConfigurationError(f"min_tps must be an integer >= 1, got {min_tps!r}")
+        _positive_int("min_tps", min_tps)
+        if current_tps is not None:
+            _positive_int("current_tps", current_tps)
         rate = TPS_HOUR_TIERS[0][1]
-        per_hour = min_tps * rate
-        self._admit(
-            f"a campaign at {min_tps} TPS",
-            per_hour,
-            f"minProvisionedTPS {min_tps} x ${rate:.2f}/TPS-hour (unverified price, "
-            "reference personalize.md §9)",
-            inventory,
+        more = min_tps - (current_tps or 0)
+        what = (
+            f"a campaign at {min_tps} TPS"
+            if current_tps is None
+            else f"raising a campaign from {current_tps} to {min_tps} TPS"
         )
-        return per_hour * HOURS_PER_MONTH
+        priced = (
+            f"minProvisionedTPS {more} x ${rate:.2f}/TPS-hour (unverified price, "
+            "reference personalize.md §9)"
+        )
+        return self._budget_check(what, max(0, more) * rate, priced, inventory)
 
-    def check_recommender(self, *, inventory: Inventory | None = None) -> float:
-        """Allow a domain recommender only if a month of one active-user unit fits.
+    def check_recommender(
+        self,
+        *,
+        min_rps: int = 1,
+        current_rps: int | None = None,
+        inventory: Inventory | None = None,
+    ) -> BudgetCheck:
+        """Allow a domain recommender only if a month of its floor fits the budget.
 
-        A recommender bills per hour for each 100K active users while it is ACTIVE
-        (reference personalize.md §9); :meth:`Recommender.create
-        <personakit.campaign.Recommender.create>` asks this before ``CreateRecommender``.
+        A recommender bills per hour for each 100K active users while it is ACTIVE,
+        and for at least ``minRecommendationRequestsPerSecond`` x 3,600
+        recommendations an hour (reference personalize.md §9, unverified prices).
+        The guard counts one active-user unit plus each request per second above the
+        first as 3,600 extra recommendations an hour (≈$0.0833 per 1,000): an upper
+        bound, as some recommendations each hour are free. :meth:`Recommender.create
+        <personakit.campaign.Recommender.create>` asks this before
+        ``CreateRecommender`` (only when no recommender of that name exists),
+        :meth:`Recommender.update <personakit.campaign.Recommender.update>` before
+        raising ``min_rps``.
 
-        Returns:
-            The cost per month of one unit (USD).
+        Args:
+            min_rps: The (new) ``minRecommendationRequestsPerSecond``.
+            current_rps: The recommender's floor now, when raising it: only the
+                increase is checked (nothing, when it is not an increase).
+            inventory: What already runs; the guard's listing when ``None``.
 
         Raises:
             BudgetExceededError: as :meth:`check_deploy`.
         """
+        _positive_int("min_rps", min_rps)
         unit = PRICES["recommender"]
-        per_hour = float(unit.usd or 0.0)
-        self._admit("a recommender", per_hour, f"${per_hour:.3f} per {unit.unit}", inventory)
-        return per_hour * HOURS_PER_MONTH
+        unit_usd = float(unit.usd or 0.0)
+        if current_rps is None:
+            more = min_rps - 1
+            per_hour = unit_usd + more * RPS_HOUR_USD
+            what = "a recommender" + (f" at {min_rps} requests/s" if min_rps > 1 else "")
+            priced = f"${unit_usd:.3f} per {unit.unit}" + (
+                f" + {more} request(s)/s above the first x ${RPS_HOUR_USD:.4g}/h" if more else ""
+            )
+        else:
+            _positive_int("current_rps", current_rps)
+            more = min_rps - current_rps
+            per_hour = max(0, more) * RPS_HOUR_USD
+            what = f"raising a recommender from {current_rps} to {min_rps} requests/s"
+            priced = (
+                f"{more} request(s)/s x ${RPS_HOUR_USD:.4g}/h (3,600 extra recommendations an "
+                "hour at ≈$0.0833 per 1,000; unverified price, reference personalize.md §9)"
+            )
+        return self._budget_check(what, per_hour, priced, inventory)
+
+    def _budget_check(
+        self, what: str, per_hour: float, priced: str, inventory: Inventory | None
+    ) -> BudgetCheck:
+        if per_hour <= 0:
+            # lowering (or keeping) a floor costs nothing more: nothing to list
+            return BudgetCheck(
+                what=what, usd_per_hour=0.0, usd_per_month=0.0, remaining_usd=self.remaining_usd
+            )
+        admitted = self._admit(what, per_hour, priced, inventory)
+        per_month = per_hour * HOURS_PER_MONTH
+        check = BudgetCheck(
+            what=what,
+            usd_per_hour=per_hour,
+            usd_per_month=per_month,
+            remaining_usd=admitted.remaining - per_month,
+            running_usd_per_hour=admitted.burn,
+            note=admitted.note,
+            gaps=admitted.gaps,
+        )
+        logger.info("budget check passed: %s", check)
+        return check
 
     def _admit(
         self, what: str, per_hour: float, priced: str, inventory: Inventory | None
-    ) -> tuple[float, float, str | None]:
-        """Refuse ``what`` when a month of it breaks the budget.
+    ) -> _Admitted:
+        """Refuse ``what`` when a month of it breaks the budget; else count it as pending.
+
+        Holds the guard's lock from the listing to the approval.
 
         Returns:
             What is left of the budget once what runs is counted (before ``what``),
-            the burn rate of what runs, and a note on credits expiring within a month.
+            the burn rate of what runs, a note (credits expiring within a month; gaps
+            in the listing) and the gaps.
         """
+        with self._lock:
+            return self._admit_locked(what, per_hour, priced, inventory)
+
+    def _admit_locked(
+        self, what: str, per_hour: float, priced: str, inventory: Inventory | None
+    ) -> _Admitted:
         per_month = per_hour * HOURS_PER_MONTH
-        if inventory is None and self.count_running:
-            inventory = self.running()
-        burn = inventory.usd_per_hour if inventory is not None else 0.0
+        own = inventory is None and self.count_running
+        pending = 0.0
+        if own:
+            inventory = self.inventory()
+            pending = self._pending_total(self._clock())
+        gaps = inventory.gaps if inventory is not None else ()
+        listed = inventory.usd_per_hour if inventory is not None else 0.0
+        burn = listed + pending
         running_month = burn * HOURS_PER_MONTH
         remaining = self.remaining_usd - running_month
         projected = self.spent_usd + running_month + per_month
-        note = None
+        gap_text = (
+            "what already runs may cost more than counted, the listing is incomplete: "
+            + "; ".join(gaps)
+            if gaps
+            else None
+        )
+        if gaps and self.strict:
+            raise BudgetExceededError(
+                f"{what} ({_usd(per_month)}/month) refused: the guard is strict and {gap_text}",
+                what=what,
+                projected_usd=projected,
+                budget_usd=self.budget_usd,
+                remaining_usd=remaining,
+            )
+        notes = []
         if self.credit_expires is not None:
             days = (self.credit_expires - self._today()).days
             if days < 0:
@@ -395,37 +630,59 @@ class CostGuard:
                     remaining_usd=0.0,
                 )
             if days * 24 < HOURS_PER_MONTH:
-                note = (
+                notes.append(
                     f"credits expire on {self.credit_expires.isoformat()} ({days} days); "
                     "delete it before then"
                 )
         if per_month > remaining:
-            already = (
-                f" after {_usd(running_month)} a month for the {len(inventory)} resource(s) "
-                f"already running ({_usd(burn)}/h)"
-                if inventory is not None and burn
-                else ""
-            )
+            already = ""
+            if burn:
+                count = len(inventory) if inventory is not None else 0
+                recent = (
+                    f" and {len(self._pending)} deploy(s) approved in the last {self.cache_s:g} s"
+                    if pending
+                    else ""
+                )
+                already = (
+                    f" after {_usd(running_month)} a month for the {count} resource(s){recent} "
+                    f"already running ({_usd(burn)}/h)"
+                )
             raise BudgetExceededError(
                 f"{what} costs {_usd(per_hour)}/h, {_usd(per_month)} a month (730 h), but "
                 f"only {_usd(remaining)} of the {_usd(self.budget_usd)} budget is left"
-                f"{already}; {priced}",
+                f"{already}; {priced}" + (f"; note: {gap_text}" if gap_text else ""),
                 what=what,
                 projected_usd=projected,
                 budget_usd=self.budget_usd,
                 remaining_usd=remaining,
             )
-        return remaining, burn, note
+        if gap_text:
+            logger.warning("budget check of %s passed on an incomplete count: %s", what, gap_text)
+            notes.append(gap_text)
+        if own:
+            self._pending.append((self._clock(), per_hour))
+        return _Admitted(
+            remaining=remaining,
+            burn=burn,
+            note="; ".join(notes) or None,
+            gaps=gaps,
+        )
 
     def __repr__(self) -> str:
         expires = (
             f", credit_expires={self.credit_expires.isoformat()}" if self.credit_expires else ""
         )
+        strict = ", strict=True" if self.strict else ""
         return (
             f"CostGuard(budget_usd={self.budget_usd:g}, spent_usd={self.spent_usd:g}, "
-            f"region={self.region!r}{expires})"
+            f"region={self.region!r}{expires}{strict})"
         )
 
 
 def _usd(value: float) -> str:
     return f"${value:,.2f}"
+
+
+def _positive_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(f"{name} must be an integer >= 1, got {value!r}")

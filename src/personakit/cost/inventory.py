@@ -28,6 +28,13 @@ Each record says who made it: the ``personakit:run`` tag and, for endpoints
 deployed with ``max_lifetime``, the ``personakit:expires-at`` tag. With
 ``idle_window=`` each endpoint's ``AWS/SageMaker`` ``Invocations`` are summed over
 that window per variant (``GetMetricStatistics``); an endpoint with none is idle.
+
+``running(session, lean=True, deadline_s=30)`` is the listing :class:`CostGuard
+<personakit.cost.CostGuard>` asks for before a deploy: no tags, no batch jobs and no
+solution versions in training (one ``List*`` per kind, a ``Describe*`` only where the
+hourly cost needs one), and it stops once ``deadline_s`` has passed. What it could not
+list (an error, the deadline) is in :attr:`Inventory.incomplete`; with the resources it
+could not price, in :attr:`Inventory.gaps`.
 """
 
 from __future__ import annotations
@@ -41,13 +48,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from personakit._resource import Ctx, Timing, find_all, in_flight
 from personakit._retry import error_code
 from personakit.cost.catalog import HOURS_PER_MONTH, Catalog
 from personakit.cost.personalize import PRICES, TPS_HOUR_TIERS
-from personakit.errors import ConfigurationError
+from personakit.errors import ConfigurationError, QuotaExceededError
 from personakit.llm.endpoint import EXPIRES_TAG
 from personakit.session import RUN_TAG
 
@@ -72,6 +79,16 @@ Service = Literal["personalize", "sagemaker"]
 _TPS_HOUR_USD = TPS_HOUR_TIERS[0][1]
 _TRAINING_HOUR_USD = float(PRICES["training"].usd or 0.0)
 _RECOMMENDER_UNIT_USD = float(PRICES["recommender"].usd or 0.0)
+#: One request per second above the first, for an hour, at the extra-recommendation rate.
+RPS_HOUR_USD = 3600 * float(PRICES["recommender_extra"].usd or 0.0)
+#: Kinds billed per use, not per hour: no hourly price is not a gap in the burn rate.
+_PER_USE_KINDS = frozenset({"batch_inference_job", "batch_segment_job"})
+#: Errors of one listing that become a note (and a gap) rather than a crash.
+_LISTING_ERRORS: tuple[type[BaseException], ...] = (
+    ClientError,
+    BotoCoreError,
+    QuotaExceededError,
+)
 _ENDPOINT_BILLING = frozenset(
     {"InService", "Creating", "Updating", "SystemUpdating", "RollingBack"}
 )
@@ -228,8 +245,12 @@ class Inventory:
         region: Where they were listed.
         resources: One record per resource, most expensive first.
         taken_at: When the listing was made (UTC).
-        notes: What could not be read (a service the engine lacks, access denied).
+        notes: What could not be read (a service the engine lacks, access denied,
+            the listing's deadline).
         idle_window: The window of the idle check, if one was made.
+        incomplete: The notes that mean something may bill unseen: a listing that
+            failed (access denied, a connection error) or was cut short by the
+            deadline. A service the engine does not have is a note, not a gap.
     """
 
     region: str
@@ -237,6 +258,7 @@ class Inventory:
     taken_at: dt.datetime
     notes: tuple[str, ...] = ()
     idle_window: dt.timedelta | None = None
+    incomplete: tuple[str, ...] = ()
 
     def __iter__(self) -> Iterator[RunningResource]:
         return iter(self.resources)
@@ -258,6 +280,26 @@ class Inventory:
     def unpriced(self) -> tuple[RunningResource, ...]:
         """Resources without an hourly price (batch jobs, serverless, unknown types)."""
         return tuple(r for r in self.resources if r.usd_per_hour is None)
+
+    @property
+    def gaps(self) -> tuple[str, ...]:
+        """Why :attr:`usd_per_hour` may understate the burn rate.
+
+        What could not be listed (:attr:`incomplete`), then each resource billed by
+        the hour whose cost is unknown (batch jobs, billed per recommendation, are
+        not gaps).
+        """
+        unpriced = tuple(
+            f"{r.kind.replace('_', ' ')} {r.name}: no hourly price ({r.basis})"
+            for r in self.unpriced
+            if r.kind not in _PER_USE_KINDS
+        )
+        return self.incomplete + unpriced
+
+    @property
+    def complete(self) -> bool:
+        """Whether everything was listed and priced (no :attr:`gaps`)."""
+        return not self.gaps
 
     @property
     def idle(self) -> tuple[RunningResource, ...]:
@@ -373,6 +415,38 @@ class Inventory:
 # --------------------------------------------------------------------------- listing
 
 
+class _DeadlinePassed(Exception):
+    """The listing's deadline has passed: no further calls."""
+
+
+class _ListingCtx(Ctx):
+    """A :class:`Ctx` whose calls stop at the listing's deadline and retry only until it."""
+
+    def __init__(self, session: Session, timing: Timing | None, deadline_s: float | None) -> None:
+        super().__init__(session, timing)
+        self.deadline_s = deadline_s
+        self.start = self.timing.clock()
+
+    def left(self) -> float | None:
+        """Seconds left before the deadline (``None``: no deadline)."""
+        if self.deadline_s is None:
+            return None
+        return self.deadline_s - (self.timing.clock() - self.start)
+
+    def call(self, fn: Callable[..., Any], /, **kwargs: Any) -> Any:
+        """``fn(**kwargs)`` through the retrier, its retries clamped to the time left.
+
+        Raises:
+            _DeadlinePassed: The deadline passed before the call.
+        """
+        left = self.left()
+        if left is None:
+            return self.retrier.call(fn, **kwargs)
+        if left <= 0:
+            raise _DeadlinePassed
+        return self.retrier.with_deadline(left).call(fn, **kwargs)
+
+
 class _Lister:
     def __init__(
         self,
@@ -382,35 +456,79 @@ class _Lister:
         timing: Timing | None,
         now: dt.datetime,
         idle_window: dt.timedelta | None,
+        lean: bool = False,
+        deadline_s: float | None = None,
     ) -> None:
         self.session = session
-        self.ctx = Ctx(session, timing)
+        self.ctx = _ListingCtx(session, timing, deadline_s)
         self.catalog = catalog
         self.now = now
         self.idle_window = idle_window
+        self.lean = lean
         self.region = session.region
         self.found: list[RunningResource] = []
         self.notes: list[str] = []
+        self.incomplete: list[str] = []
+        self.cut: list[str] = []
 
     def section(self, what: str, fn: Callable[[], None]) -> None:
-        """Run one listing; what it cannot read becomes a note, not a crash."""
+        """Run one listing; what it cannot read becomes a note, not a crash.
+
+        A failed listing (any ``ClientError`` or ``BotoCoreError``, e.g. access
+        denied or no connection) and one the deadline cut short are also recorded as
+        :attr:`Inventory.incomplete`: something may bill unseen. A call the engine
+        does not implement is only a note (that engine has no such resource).
+        """
+        left = self.ctx.left()
+        if left is not None and left <= 0:
+            self.cut.append(what)
+            return
         try:
             fn()
+        except _DeadlinePassed:
+            self.cut.append(what)
         except NotImplementedError as exc:
             self.notes.append(f"{what}: not available on this engine ({exc})")
-        except ClientError as exc:
-            self.notes.append(f"{what}: could not be listed ({error_code(exc)}: {exc})")
+        except _LISTING_ERRORS as exc:
+            code = error_code(exc) or type(exc).__name__
+            text = f"{what}: could not be listed ({code}: {exc})"
+            self.notes.append(text)
+            self.incomplete.append(text)
             logger.warning("inventory: %s could not be listed: %s", what, exc)
+
+    def finish(self) -> None:
+        """Turn the sections the deadline cut short into one note (and a gap)."""
+        if not self.cut:
+            return
+        text = (
+            f"the listing stopped at its {self.ctx.deadline_s:g} s deadline: "
+            f"{', '.join(self.cut)} not (fully) listed"
+        )
+        self.notes.append(text)
+        self.incomplete.append(text)
+        logger.warning("inventory: %s", text)
 
     # ------------------------------------------------------------------ personalize
 
     def personalize_tags(self, arn: str) -> dict[str, str]:
+        if self.lean:
+            return {}
         try:
             tags = self.ctx.call(self.ctx.personalize.list_tags_for_resource, resourceArn=arn)
-        except (ClientError, NotImplementedError) as exc:
+        except (ClientError, BotoCoreError, NotImplementedError) as exc:
             logger.debug("could not read the tags of %s: %s", arn, exc)
             return {}
         return _tags_dict(tags.get("tags", []), "tagKey", "tagValue")
+
+    def describe(self, fn: Callable[..., Any], key: str, **kwargs: Any) -> Mapping[str, Any] | None:
+        """A Personalize ``Describe*`` member, ``None`` when deleted since the listing."""
+        try:
+            described: Mapping[str, Any] = self.ctx.call(fn, **kwargs)[key]
+        except ClientError as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                return None
+            raise
+        return described
 
     def add(self, **kwargs: Any) -> None:
         tags: dict[str, str] = kwargs.pop("tags", {})
@@ -426,7 +544,9 @@ class _Lister:
             if status.endswith("FAILED") or status.startswith("DELETE"):
                 continue
             arn = str(summary["campaignArn"])
-            campaign = self.ctx.call(p.describe_campaign, campaignArn=arn)["campaign"]
+            campaign = self.describe(p.describe_campaign, "campaign", campaignArn=arn)
+            if campaign is None:
+                continue
             tps = int(campaign.get("minProvisionedTPS") or 1)
             self.add(
                 service="personalize",
@@ -450,6 +570,17 @@ class _Lister:
             if status != "ACTIVE":
                 continue  # INACTIVE (stopped), failed and deleting ones do not bill
             arn = str(summary["recommenderArn"])
+            recommender = self.describe(p.describe_recommender, "recommender", recommenderArn=arn)
+            if recommender is None:
+                continue
+            config = recommender.get("recommenderConfig") or {}
+            rps = max(1, int(config.get("minRecommendationRequestsPerSecond") or 1))
+            extra = (
+                f" + {rps - 1} request(s)/s above the first x ${RPS_HOUR_USD:.4g}/h "
+                "(3,600 extra recommendations an hour each)"
+                if rps > 1
+                else ""
+            )
             self.add(
                 service="personalize",
                 kind="recommender",
@@ -457,10 +588,10 @@ class _Lister:
                 arn=arn,
                 status=status,
                 created=_aware(summary.get("creationDateTime")),
-                usd_per_hour=_RECOMMENDER_UNIT_USD,
+                usd_per_hour=_RECOMMENDER_UNIT_USD + (rps - 1) * RPS_HOUR_USD,
                 basis=(
-                    f"${_RECOMMENDER_UNIT_USD:.3f}/h per 100K active users, one unit as a floor "
-                    "(unverified price, personalize.md §9); stop it to stop the bill"
+                    f"${_RECOMMENDER_UNIT_USD:.3f}/h per 100K active users, one unit as a floor"
+                    f"{extra} (unverified prices, personalize.md §9); stop it to stop the bill"
                 ),
                 tags=self.personalize_tags(arn),
             )
@@ -472,8 +603,8 @@ class _Lister:
             if status.endswith("FAILED") or status.startswith("DELETE"):
                 continue
             arn = str(summary["solutionArn"])
-            solution = self.ctx.call(p.describe_solution, solutionArn=arn)["solution"]
-            if not solution.get("performAutoTraining"):
+            solution = self.describe(p.describe_solution, "solution", solutionArn=arn)
+            if solution is None or not solution.get("performAutoTraining"):
                 continue
             config = solution.get("solutionConfig") or {}
             expression = str((config.get("autoTrainingConfig") or {}).get("schedulingExpression"))
@@ -579,10 +710,12 @@ class _Lister:
                 return out
 
     def sm_tags(self, arn: str) -> dict[str, str]:
+        if self.lean:
+            return {}
         sm = self.session.client("sagemaker")
         try:
             response = self.ctx.call(sm.list_tags, ResourceArn=arn)
-        except (ClientError, NotImplementedError) as exc:
+        except (ClientError, BotoCoreError, NotImplementedError) as exc:
             logger.debug("could not read the tags of %s: %s", arn, exc)
             return {}
         return _tags_dict(response.get("Tags", []))
@@ -675,7 +808,13 @@ class _Lister:
             total = endpoint_invocations(
                 self.session, name, variants, self.idle_window, now=self.now, ctx=self.ctx
             )
-        except (ClientError, NotImplementedError, ConfigurationError, ValueError) as exc:
+        except (
+            ClientError,
+            BotoCoreError,
+            NotImplementedError,
+            ConfigurationError,
+            ValueError,
+        ) as exc:
             self.notes.append(f"invocations of {name}: could not be read ({exc})")
             return None, None
         old_enough = created is not None and self.now - created >= self.idle_window
@@ -771,6 +910,8 @@ class _Lister:
         self.section("Personalize campaigns", self.campaigns)
         self.section("Personalize recommenders", self.recommenders)
         self.section("Personalize solutions", self.solutions)
+        if self.lean:
+            return  # training versions end by themselves; batch jobs bill per recommendation
         self.section("Personalize solution versions", self.versions)
         self.section(
             "Personalize batch inference jobs",
@@ -813,7 +954,7 @@ def endpoint_invocations(
     seconds = window.total_seconds()
     period = 86_400 if seconds >= 86_400 else 3600 if seconds >= 3600 else 60
     cloudwatch = session.client("cloudwatch")
-    call = ctx.call if ctx is not None else (lambda fn, **kw: fn(**kw))
+    call = (ctx if ctx is not None else Ctx(session)).call
     total = 0.0
     for variant in variants or ["AllTraffic"]:
         response = call(
@@ -841,6 +982,8 @@ def running(
     idle_window: str | float | dt.timedelta | None = None,
     timing: Timing | None = None,
     now: dt.datetime | None = None,
+    lean: bool = False,
+    deadline_s: float | None = None,
 ) -> Inventory:
     """List what bills in the session's account and region, with hourly costs.
 
@@ -851,12 +994,21 @@ def running(
         services: Which services to list.
         idle_window: Read each endpoint's invocations over this window (``"14d"``,
             a timedelta, or hours) and mark those without any as idle.
-        timing: Retry policy and sleeps of the calls (tests).
+        timing: Retry policy, sleeps and clock of the calls (tests).
         now: The current time (tests); UTC now when ``None``.
+        lean: List only what an hourly budget needs: no tags (so no ``run_id``,
+            ``expires_at``), no batch jobs (billed per recommendation) and no
+            solution versions in training (a training ends by itself).
+        deadline_s: Stop listing once this many seconds (on ``timing``'s clock) have
+            passed: no call starts after it, and retries of throttled calls end at
+            it. What was not listed is said in ``notes`` and ``incomplete``.
 
     Returns:
-        An :class:`Inventory`; what could not be listed is in its ``notes``.
+        An :class:`Inventory`; what could not be listed is in its ``notes`` (and,
+        when something may bill unseen, in ``incomplete``).
     """
+    if deadline_s is not None and not deadline_s > 0:
+        raise ConfigurationError(f"deadline_s must be > 0, got {deadline_s!r}")
     unknown = set(services) - {"personalize", "sagemaker"}
     if unknown:
         raise ConfigurationError(
@@ -869,11 +1021,14 @@ def running(
         timing=timing,
         now=_aware(now) or _utcnow(),
         idle_window=window,
+        lean=lean,
+        deadline_s=deadline_s,
     )
     if "personalize" in services:
         lister.personalize()
     if "sagemaker" in services:
         lister.sagemaker()
+    lister.finish()
     ordered = sorted(
         lister.found,
         key=lambda r: (r.usd_per_hour is None, -(r.usd_per_hour or 0.0), r.service, r.name),
@@ -884,6 +1039,7 @@ def running(
         taken_at=lister.now,
         notes=tuple(lister.notes),
         idle_window=window,
+        incomplete=tuple(lister.incomplete),
     )
     logger.info("%s", inventory.summary())
     return inventory
