@@ -210,3 +210,32 @@ def test_segments_of_more_items_than_a_file_holds(world: World, monkeypatch: Any
     assert out["item_id"].tolist() == ["i1", "i2", "i3", "i4", "i5"]
     assert out["error"].isna().all()
     assert all(len(u) == 3 for u in out["user_ids"])
+
+
+def _objects_under(session: Session, prefix: str) -> list[str]:
+    listed = session.client("s3").list_objects_v2(Bucket=BUCKET, Prefix=prefix)
+    return [o["Key"] for o in listed.get("Contents", [])]
+
+
+def test_unread_and_failed_jobs_leave_nothing_in_the_bucket(world: World, monkeypatch: Any) -> None:
+    """Input and output are removed with the group whether the result was read or not."""
+    import personakit.batch as pkb
+
+    interactions, _ = _data(seed=12)
+    items = [f"i{k}" for k in range(501)]
+    with DatasetGroup.create(world.session, "batch-leaks", timing=FAST) as group:
+        group.import_frame(interactions)
+        affinity = group.train("item-affinity")
+        waited = affinity.batch_segments(["i1", "i2"], n=3, wait=False, job_name="waited")
+        waited.wait()  # finished, its output written, never read
+        assert any(
+            k.endswith(".out") for k in _objects_under(world.session, "personakit/batch/waited/")
+        )
+        affinity.batch_segments(["i3"], n=3, wait=False, job_name="never-waited")
+        # bad input the engine refuses: one file of 501 Item-Affinity lines (at most 500)
+        monkeypatch.setattr(pkb, "MAX_ITEM_AFFINITY_LINES", 1000)
+        with pytest.raises(ResourceFailedError, match="501 lines"):
+            affinity.batch_segments(items, n=3, job_name="bad-input")
+        assert _objects_under(world.session, "personakit/batch/bad-input/input/")
+    for name in ("waited", "never-waited", "bad-input"):
+        assert _objects_under(world.session, f"personakit/batch/{name}/") == []

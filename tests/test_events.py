@@ -133,3 +133,53 @@ def test_put_items_replaces_metadata_that_filters_see(tmp_path: Path) -> None:
         with pytest.raises(ClientError):
             personalize.describe_event_tracker(eventTrackerArn=tracker.arn)
         assert leftovers(personalize) == {}
+
+
+def test_a_tracker_shared_by_threads_gives_a_user_one_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Web threads putting events for the same user at once get one generated sessionId."""
+    import threading
+    import time
+    import uuid
+
+    import personakit.events as pke
+
+    class SlowUuid:  # widens the look-up-then-create window, as a busy server would
+        @staticmethod
+        def uuid4() -> uuid.UUID:
+            time.sleep(0.01)
+            return uuid.uuid4()
+
+    threads_n = 6
+    with local.LocalEngine(tmp_path, min_state_s=0.01) as engine:
+        session = session_for(engine)
+        with DatasetGroup.create(session, "web", timing=FAST) as group:
+            tracker = group.event_tracker()
+            tracker.put_events({"USER_ID": "warm-up", "ITEM_ID": "i0", "TIMESTAMP": 1_700_000_000})
+            monkeypatch.setattr(pke, "uuid", SlowUuid)
+            start = threading.Barrier(threads_n)
+            results: list[Any] = []
+            errors: list[BaseException] = []
+
+            def click(k: int) -> None:
+                try:
+                    start.wait()
+                    event = {"USER_ID": "u1", "ITEM_ID": f"i{k}", "TIMESTAMP": 1_700_000_000 + k}
+                    results.append(tracker.put_events(event))
+                except BaseException as exc:  # reported below
+                    errors.append(exc)
+
+            workers = [threading.Thread(target=click, args=(k,)) for k in range(threads_n)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+            assert errors == []
+            assert sum(r.sent for r in results) == threads_n
+            generated = [r.session_ids["u1"] for r in results if "u1" in r.session_ids]
+            assert len(generated) == 1  # one thread made the session; the others used it
+            later = tracker.put_events(
+                {"USER_ID": "u1", "ITEM_ID": "i9", "TIMESTAMP": 1_700_000_099}
+            )
+            assert later.session_ids == {}  # the session goes on

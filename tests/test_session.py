@@ -212,8 +212,17 @@ def test_user_agent_appended_and_caller_config_kept() -> None:
     assert caller.user_agent_extra == "myapp/1.0"  # the caller's object is not mutated
 
 
-SELF_RETRIED = ("personalize", "personalize-events", "sagemaker", "pricing")
+SELF_RETRIED = ("personalize", "personalize-events", "sagemaker", "pricing", "cloudwatch")
 BOTOCORE_RETRIED = ("personalize-runtime", "sagemaker-runtime", "s3", "iam", "sts", "kms")
+
+
+def test_every_service_is_retried_by_exactly_one_layer() -> None:
+    """A service in both lists would multiply attempts (8 x 3); in neither, get none."""
+    import personakit.session as pks
+
+    assert set(SELF_RETRIED) == pks.SELF_RETRIED
+    assert set(SELF_RETRIED) | set(BOTOCORE_RETRIED) == set(SERVICES)
+    assert not set(SELF_RETRIED) & set(BOTOCORE_RETRIED)
 
 
 @pytest.mark.parametrize("service", SELF_RETRIED)

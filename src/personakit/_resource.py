@@ -62,7 +62,7 @@ from personakit._wait import (
     wait_gone,
 )
 from personakit.errors import ConfigurationError, TeardownError
-from personakit.session import RUN_TAG
+from personakit.session import KEEP_TAG, RUN_TAG
 
 if TYPE_CHECKING:
     from mypy_boto3_personalize import PersonalizeClient
@@ -70,6 +70,7 @@ if TYPE_CHECKING:
     from personakit.session import Session
 
 __all__ = [
+    "KEEP_TAG",
     "KINDS",
     "SETTLED",
     "Adopted",
@@ -409,7 +410,8 @@ class Kind:
         arn_param: Its ARN parameter name (``"campaignArn"``).
         delete: The delete method, or ``None`` for jobs (stopped or settled instead).
         action: ``"delete"``; ``"stop"`` (stop if in progress, then settle);
-            ``"settle"`` (wait until not in progress); ``"s3"`` (an uploaded object).
+            ``"settle"`` (wait until not in progress); ``"s3"`` (an uploaded object,
+            or every object under a prefix: ``s3_prefix``).
         billable: Bills while it exists (campaigns, recommenders, training).
         in_use_ok: A delete refused with ``ResourceInUseException`` once everything
             of lower rank is gone means someone else uses it: leave it, warn
@@ -500,6 +502,7 @@ KINDS: Mapping[str, Kind] = {
         ),
         Kind("schema", 7, "describe_schema", "schemaArn", "delete_schema", in_use_ok=True),
         Kind("s3_object", 8, "head_object", "Key", "delete_object", action="s3"),
+        Kind("s3_prefix", 8, "list_objects_v2", "Prefix", "delete_objects", action="s3"),
     )
 }
 
@@ -513,6 +516,7 @@ _DATA_KINDS = frozenset(
         "dataset",
         "schema",
         "s3_object",
+        "s3_prefix",
     }
 )
 
@@ -576,12 +580,27 @@ class Teardown:
         keep: Keep everything (``DatasetGroup.create(keep=True)``).
     """
 
+    #: Kinds Personalize's ``TagResource`` accepts (schemas, metric attributions and
+    #: S3 objects have no tags; jobs are never swept on their own).
+    TAGGABLE = frozenset(
+        {
+            "dataset_group",
+            "dataset",
+            "solution",
+            "campaign",
+            "recommender",
+            "event_tracker",
+            "filter",
+        }
+    )
+
     def __init__(self, ctx: Ctx, *, keep: bool = False) -> None:
         self.ctx = ctx
         self.keep = keep
         self.entries: list[Entry] = []
         self._seq = 0
         self._running = False
+        self._marked: set[str] = set()
 
     # ------------------------------------------------------------------ registry
 
@@ -667,9 +686,16 @@ class Teardown:
                     ", ".join(kept_all),
                     extra={"event": "personakit.teardown.kept", "arns": kept_all},
                 )
+            self._mark_kept(e for e in live if e.owned and e.kind.action != "settle")
             return TeardownReport(kept=kept_all)
         kept_ids = set() if force else self._kept(self.entries)
         kept = tuple(e.arn for e in live if id(e) in kept_ids and e.owned)
+        # what a kept entry needs is kept at every later run too: mark it now, in scope or not
+        self._mark_kept(
+            e
+            for e in self.entries
+            if id(e) in kept_ids and e.owned and e.state in ("live", "settled", "deleting")
+        )
         targets = [e for e in live if id(e) not in kept_ids and (e.owned or delete_adopted)]
         if kept:
             logger.warning(
@@ -714,6 +740,30 @@ class Teardown:
                 extra={"event": "personakit.teardown.done", "arns": tuple(deleted)},
             )
         return TeardownReport(tuple(deleted), kept, tuple(left))
+
+    def _mark_kept(self, entries: Iterable[Entry]) -> None:
+        """Tag kept entries ``personakit:keep=true`` so a sweep spares them; best effort.
+
+        A resource that cannot be tagged (permissions, throttling beyond the retries) is
+        logged at WARNING and left as it is: keeping it matters more than the tag.
+        """
+        tags = [{"tagKey": KEEP_TAG, "tagValue": "true"}]
+        for entry in entries:
+            if entry.kind.name not in self.TAGGABLE or entry.arn in self._marked:
+                continue
+            try:
+                self.ctx.call(self.ctx.personalize.tag_resource, resourceArn=entry.arn, tags=tags)
+            except Exception as exc:
+                logger.warning(
+                    "keep=True: could not tag %s %s=true (a sweep may delete it): %s",
+                    entry.arn,
+                    KEEP_TAG,
+                    exc,
+                    extra={"event": "personakit.teardown.keep_tag_failed", "arn": entry.arn},
+                )
+                continue
+            self._marked.add(entry.arn)
+            logger.debug("tagged %s %s=true", entry.arn, KEEP_TAG)
 
     @staticmethod
     def _failed(entry: Entry, exc: Exception, errors: list[tuple[str, BaseException]]) -> None:
@@ -889,11 +939,61 @@ class Teardown:
         logger.info("teardown: %s is gone", entry.name)
 
     def _delete_s3(self, entry: Entry) -> None:
+        # S3 is called directly: its client keeps botocore's retries (session.SELF_RETRIED);
+        # personakit's retrier on top would multiply the attempts.
         bucket, _, key = entry.arn[len("s3://") :].partition("/")
         s3 = self.ctx.session.client("s3")
-        self.ctx.call(s3.delete_object, Bucket=bucket, Key=key)
+        if entry.kind.name == "s3_prefix":
+            count = delete_prefix(s3, bucket, key)
+            logger.info("teardown: deleted %d object(s) under %s", count, entry.arn)
+        else:
+            s3.delete_object(Bucket=bucket, Key=key)
+            logger.info("teardown: deleted %s", entry.arn)
         entry.state = "gone"
-        logger.info("teardown: deleted %s", entry.arn)
+
+
+#: Keys per ``DeleteObjects`` request (the API's limit).
+MAX_DELETE_KEYS = 1000
+
+
+def delete_prefix(s3: Any, bucket: str, prefix: str) -> int:
+    """Delete every object under ``prefix`` (``ListObjectsV2`` + ``DeleteObjects``, paginated).
+
+    Returns the number of objects deleted; an empty prefix is not an error, so a
+    second call deletes nothing.
+
+    Raises:
+        TeardownError: ``DeleteObjects`` reported keys it could not delete.
+        ValueError: ``prefix`` is empty (that would be the whole bucket).
+    """
+    if not prefix:
+        raise ValueError(f"refusing to delete every object of the bucket {bucket!r}")
+    deleted = 0
+    token: str | None = None
+    while True:
+        args: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": MAX_DELETE_KEYS}
+        if token:
+            args["ContinuationToken"] = token  # S3 lists on after the last key: safe to delete
+        page = s3.list_objects_v2(**args)
+        keys = [{"Key": str(o["Key"])} for o in page.get("Contents", [])]
+        if keys:
+            answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+            failed = answer.get("Errors") or []
+            if failed:
+                raise TeardownError(
+                    [
+                        (
+                            f"s3://{bucket}/{f.get('Key')}",
+                            RuntimeError(f"{f.get('Code')}: {f.get('Message')}"),
+                        )
+                        for f in failed[:5]
+                    ],
+                    [f"s3://{bucket}/{f.get('Key')}" for f in failed],
+                )
+            deleted += len(keys)
+        token = page.get("NextContinuationToken")
+        if not token:
+            return deleted
 
 
 def exit_scope(teardown: Teardown, scope: Entry, error: BaseException | None) -> None:

@@ -15,9 +15,10 @@ What happens (reference §5.3): the input is checked (ids present, non-empty, at
 waited for with the shared poller (deadline, progress, ``ResourceFailedError`` with
 Personalize's ``failureReason``), then its output files are read back and parsed.
 No campaign is needed: batch jobs are billed per recommendation, not per hour
-(``docs/batch.md``). The input and output objects are removed with the dataset
-group's other uploads at teardown; a job in progress cannot be stopped, so teardown
-waits for it to settle.
+(``docs/batch.md``). The job's S3 folder (input and output) is registered for
+teardown when the job starts and removed with the dataset group's other uploads,
+whether the result was read or not; a job in progress cannot be stopped, so teardown
+waits for it to settle first.
 """
 
 from __future__ import annotations
@@ -394,9 +395,9 @@ class BatchJob:
 
     # ------------------------------------------------------------------ output
     def _read(self) -> pd.DataFrame:
-        session = self.solution.group.session
-        s3 = session.client("s3")
-        ctx = self.solution.group._ctx
+        # S3 is called directly: its client keeps botocore's retries (session.SELF_RETRIED).
+        # The output objects are removed with the job's prefix, registered when it started.
+        s3 = self.solution.group.session.client("s3")
         bucket, _, prefix = self.output_uri[len("s3://") :].partition("/")
         keys: list[str] = []
         token: str | None = None
@@ -404,19 +405,16 @@ class BatchJob:
             args: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
             if token:
                 args["ContinuationToken"] = token
-            page = ctx.call(s3.list_objects_v2, **args)
+            page = s3.list_objects_v2(**args)
             keys.extend(str(o["Key"]) for o in page.get("Contents", []))
             token = page.get("NextContinuationToken")
             if not token:
                 break
         parsed: list[dict[str, Any]] = []
         for key in sorted(k for k in keys if k.endswith(".out")):
-            body = ctx.call(s3.get_object, Bucket=bucket, Key=key)["Body"].read()
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
             parsed.extend(
                 json.loads(t) for t in io.TextIOWrapper(io.BytesIO(body), "utf-8") if t.strip()
-            )
-            self.solution.group._teardown.add(
-                "s3_object", f"s3://{bucket}/{key}", parent=self._entry.parent, label=key
             )
         return self._frame(parsed)
 
@@ -489,15 +487,42 @@ def _key(line: Mapping[str, Any]) -> str:
 # --------------------------------------------------------------------------- starting jobs
 
 
-def _start(
+def _start_job(
     solution: Solution,
     kind: Kind,
-    lines: list[dict[str, Any]],
+    data: Any,
     *,
     n: int,
-    filter_arn: str | None,
+    filter: FilterLike | None,
+    filter_values: Mapping[str, Any] | None,
     job_name: str | None,
 ) -> BatchJob:
+    """Check the input, write it to S3 and start the job; what both public functions share.
+
+    ``kind`` chooses the checks and the line builder: :func:`inference_lines` for
+    ``"inference"``, :func:`segment_lines` for ``"segment"``.
+    """
+    if kind == "inference":
+        recipe_type = solution.recipe_type or "USER_PERSONALIZATION"
+        if recipe_type == "USER_SEGMENTATION":
+            raise ConfigurationError(
+                "a USER_SEGMENTATION solution makes user segments: use batch_segments(items)"
+            )
+        if not 1 <= int(n) <= MAX_RESULTS:
+            raise ConfigurationError(f"n must be between 1 and {MAX_RESULTS}, got {n!r}")
+    else:
+        if solution.recipe_type not in (None, "USER_SEGMENTATION"):
+            raise ConfigurationError(
+                f"batch_segments needs an item-affinity or item-attribute-affinity solution; "
+                f"{solution.name!r} is {solution.recipe_type}: use batch_recommend"
+            )
+        if not 1 <= int(n) <= MAX_SEGMENT_USERS:
+            raise ConfigurationError(f"n must be between 1 and {MAX_SEGMENT_USERS:,}, got {n!r}")
+    filter_arn, shared = _filter(solution, filter, filter_values)
+    if kind == "inference":
+        lines = inference_lines(data, recipe_type, shared_values=shared)
+    else:
+        lines = segment_lines(data, solution.recipe_arn, shared_values=shared)
     group = solution.group
     ctx = group._ctx
     session = group.session
@@ -532,22 +557,22 @@ def _start(
     output_uri = f"s3://{bucket}/{output_key}"
     s3 = session.client("s3")
     kms = session.kms_key_arn
-    extra: dict[str, str] = (
+    extra: dict[str, Any] = (
         {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms}
         if kms
         else {"ServerSideEncryption": "AES256"}
     )
+    # Everything under the job's prefix (input now, output when the job writes it) is
+    # removed at teardown, whether the result is read or not, the job fails or a wait
+    # times out: teardown lets the job settle first (rank 0), then deletes the prefix.
+    job_prefix = session.s3_key("batch", f"{name}/")  # the "/": job "a" never covers "ab"
+    group._teardown.add(
+        "s3_prefix", f"s3://{bucket}/{job_prefix}", parent=solution._entry, label=job_prefix
+    )
     for k, body in enumerate(bodies):
         key = f"{input_key}input.json" if len(bodies) == 1 else f"{input_key}input-{k:04d}.json"
-        ctx.call(
-            s3.put_object,
-            Bucket=bucket,
-            Key=key,
-            Body=body,
-            ContentType="application/json",
-            **extra,
-        )
-        group._teardown.add("s3_object", f"s3://{bucket}/{key}", parent=solution._entry, label=key)
+        # S3 directly: its client keeps botocore's retries (session.SELF_RETRIED)
+        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json", **extra)
     job_input: dict[str, Any] = {"s3DataSource": {"path": input_uri}}
     job_output: dict[str, Any] = {"s3DataDestination": {"path": output_uri}}
     if kms:
@@ -608,16 +633,12 @@ def _start(
     return BatchJob(solution, kind, adopted.arn, name, input_uri, output_uri, lines, entry)
 
 
-def _finish(job: BatchJob, wait: bool, timeout_s: float) -> pd.DataFrame | BatchJob:
-    return job.result(timeout_s) if wait else job
-
-
 def _filter(
     solution: Solution, filter: FilterLike | None, values: Mapping[str, Any] | None
 ) -> tuple[str | None, dict[str, str]]:
-    from personakit.campaign import _filter_request
+    from personakit.campaign import filter_request
 
-    request = _filter_request(solution.group, filter, values)
+    request = filter_request(solution.group, filter, values)
     return request.get("filterArn"), dict(request.get("filterValues") or {})
 
 
@@ -678,17 +699,16 @@ def batch_recommend(
         ConfigurationError: No role or bucket in the session, or a bad ``n``.
         ResourceFailedError: The job failed, with Personalize's ``failureReason``.
     """
-    kind = solution.recipe_type or "USER_PERSONALIZATION"
-    if kind == "USER_SEGMENTATION":
-        raise ConfigurationError(
-            "a USER_SEGMENTATION solution makes user segments: use batch_segments(items)"
-        )
-    if not 1 <= int(n) <= MAX_RESULTS:
-        raise ConfigurationError(f"n must be between 1 and {MAX_RESULTS}, got {n!r}")
-    filter_arn, shared = _filter(solution, filter, filter_values)
-    lines = inference_lines(data, kind, shared_values=shared)
-    job = _start(solution, "inference", lines, n=n, filter_arn=filter_arn, job_name=job_name)
-    return _finish(job, wait, timeout_s)
+    job = _start_job(
+        solution,
+        "inference",
+        data,
+        n=n,
+        filter=filter,
+        filter_values=filter_values,
+        job_name=job_name,
+    )
+    return job.result(timeout_s) if wait else job
 
 
 @overload
@@ -741,14 +761,13 @@ def batch_segments(
         wait: Wait and return the DataFrame; ``False`` returns the :class:`BatchJob`.
         timeout_s: Deadline of the wait.
     """
-    if solution.recipe_type not in (None, "USER_SEGMENTATION"):
-        raise ConfigurationError(
-            f"batch_segments needs an item-affinity or item-attribute-affinity solution; "
-            f"{solution.name!r} is {solution.recipe_type}: use batch_recommend"
-        )
-    if not 1 <= int(n) <= MAX_SEGMENT_USERS:
-        raise ConfigurationError(f"n must be between 1 and {MAX_SEGMENT_USERS:,}, got {n!r}")
-    filter_arn, shared = _filter(solution, filter, filter_values)
-    lines = segment_lines(data, solution.recipe_arn, shared_values=shared)
-    job = _start(solution, "segment", lines, n=n, filter_arn=filter_arn, job_name=job_name)
-    return _finish(job, wait, timeout_s)
+    job = _start_job(
+        solution,
+        "segment",
+        data,
+        n=n,
+        filter=filter,
+        filter_values=filter_values,
+        job_name=job_name,
+    )
+    return job.result(timeout_s) if wait else job

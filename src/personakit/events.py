@@ -28,7 +28,10 @@ What personakit does for you (``docs/events.md`` has the details):
 * everything is checked before the first request (required fields, lengths,
   types against the schema, ``properties`` size, ...), and all problems are
   raised together as one :class:`~personakit.errors.ValidationError`;
-* each call goes through personakit's retries (throttling is retried, bounded).
+* each call goes through personakit's retries (throttling is retried, bounded);
+  every event without an ``EVENT_ID`` gets a generated ``eventId`` first, so a
+  retried request re-sends the same ids and Personalize does not train on an
+  event twice.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ import html
 import json
 import logging
 import math
+import threading
 import uuid
 from collections.abc import Iterable, Mapping
 from types import TracebackType
@@ -470,7 +474,10 @@ class EventTracker:
         self._tracking_id = tracking_id
         self.owned = owned
         self._entry = entry
+        # user id -> generated sessionId; a tracker shared by web threads must not give
+        # one user two sessions, so the look-up-or-create is done under a lock
         self._sessions: dict[str, str] = {}
+        self._sessions_lock = threading.Lock()
 
     @property
     def tracking_id(self) -> str:
@@ -605,9 +612,11 @@ class EventTracker:
                 ``"a|b"``), ``RECOMMENDATION_ID``, ``EVENT_ATTRIBUTION_SOURCE``,
                 ``SESSION_ID``, ``EVENT_ID`` and metadata columns of the Interactions
                 schema (sent in ``properties``). camelCase names (``userId``,
-                ``sentAt``) work too.
+                ``sentAt``) work too. Rows without ``EVENT_ID`` get a generated one
+                (a UUID), so a retried request does not record them twice.
             session_id: The ``sessionId`` of rows without ``SESSION_ID``; default:
-                one generated per user, kept by this tracker object.
+                one generated per user, kept by this tracker object (thread-safe: a
+                tracker shared by threads gives a user one session).
             event_type: The ``eventType`` of rows without ``EVENT_TYPE``; when the
                 schema has no EVENT_TYPE field the default is :data:`DEFAULT_EVENT_TYPE`.
             columns: Column -> field renames (``{"clicked": "ITEM_ID"}``).
@@ -674,10 +683,11 @@ class EventTracker:
                     )
                     session = ""  # nothing is sent: the problem is raised below
                 else:
-                    session = self._sessions.get(user)
-                    if session is None:
-                        session = self._sessions[user] = str(uuid.uuid4())
-                        generated[user] = session
+                    with self._sessions_lock:
+                        session = self._sessions.get(user)
+                        if session is None:
+                            session = self._sessions[user] = str(uuid.uuid4())
+                            generated[user] = session
             event: dict[str, Any] = {"eventType": etype}
             stamp = row.get("TIMESTAMP")
             if _missing(stamp):
@@ -715,9 +725,14 @@ class EventTracker:
                         row=i,
                         value=value,
                     )
+            # Every event gets an eventId before batching, so a retried PutEvents (a read
+            # timeout or a 5xx whose request did land) re-sends the same ids. Reference §7
+            # lists eventId among the Event's members; the rule is in the service model's
+            # doc of Event.eventId ([BC] personalize-events 2018-03-22): "Amazon
+            # Personalize uses the event ID to distinguish unique events. Any subsequent
+            # events after the first with the same event ID are not used in model training."
             event_id = _check_id(row.get("EVENT_ID"), "EVENT_ID", i, problems)
-            if event_id is not None:
-                event["eventId"] = event_id
+            event["eventId"] = str(uuid.uuid4()) if event_id is None else event_id
             rec_id = _check_id(
                 row.get("RECOMMENDATION_ID"),
                 "RECOMMENDATION_ID",

@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from personakit._resource import Timing
 
 __all__ = [
+    "KEEP_TAG",
     "RUN_TAG",
     "SERVICES",
     "AccessReport",
@@ -96,6 +97,9 @@ SERVICES: tuple[str, ...] = get_args(ServiceName)
 RUN_TAG = "personakit:run"
 """Tag key carried by every resource personakit creates; its value is the session's run id."""
 
+KEEP_TAG = "personakit:keep"
+"""Tag (value ``"true"``) on what is kept on purpose (``keep=True``): ``sweep`` spares it."""
+
 USER_AGENT = f"personakit/{__version__}"
 DEFAULT_PREFIX = "personakit/"
 DEFAULT_RETRIES: Mapping[str, Any] = {"mode": "standard", "total_max_attempts": 3}
@@ -103,16 +107,19 @@ DEFAULT_RETRIES: Mapping[str, Any] = {"mode": "standard", "total_max_attempts": 
 OWN_RETRIES: Mapping[str, Any] = {"mode": "standard", "total_max_attempts": 1}
 """botocore retries of the clients whose every call goes through ``personakit._retry``."""
 SELF_RETRIED: frozenset[str] = frozenset(
-    {"personalize", "personalize-events", "sagemaker", "pricing"}
+    {"personalize", "personalize-events", "sagemaker", "pricing", "cloudwatch"}
 )
 """Services whose calls personakit wraps in its own retries (``personakit._retry``).
 
 Their clients get :data:`OWN_RETRIES` (one attempt in botocore), so the two layers
-do not multiply and quota errors reach personakit's policy at once. The others
-keep botocore's standard retries (:data:`DEFAULT_RETRIES`): ``personalize-runtime``
-and ``sagemaker-runtime`` (latency-bound requests personakit sends once), ``s3``
-(boto3's transfer manager uploads parts with botocore's retries), ``iam``, ``sts``,
-``kms`` and ``cloudwatch`` (read once by ``check_access`` and the cost tools).
+do not multiply and quota errors reach personakit's policy at once (``cloudwatch``:
+the cost tools read endpoint metrics through personakit's retries). The others
+keep botocore's standard retries (:data:`DEFAULT_RETRIES`) and personakit calls
+them directly, never through its own retrier: ``personalize-runtime`` and
+``sagemaker-runtime`` (latency-bound requests personakit sends once), ``s3``
+(boto3's transfer manager uploads parts with botocore's retries; batch input and
+output and teardown's deletes are plain calls too), ``iam``, ``sts`` and ``kms``
+(read once by ``check_access``).
 """
 
 _ENV = {

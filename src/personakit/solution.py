@@ -639,29 +639,18 @@ class Solution:
         related-items recipes; ``user_id`` + ``items`` for Personalized-Ranking); the
         result has one row per input with ``item_ids``, ``scores`` and ``error``.
         """
-        from personakit.batch import batch_recommend
+        from personakit.batch import _start_job
 
-        if wait:
-            return batch_recommend(
-                self,
-                data,
-                n=n,
-                filter=filter,
-                filter_values=filter_values,
-                job_name=job_name,
-                wait=True,
-                timeout_s=timeout_s,
-            )
-        return batch_recommend(
+        job = _start_job(
             self,
+            "inference",
             data,
             n=n,
             filter=filter,
             filter_values=filter_values,
             job_name=job_name,
-            wait=False,
-            timeout_s=timeout_s,
         )
+        return job.result(timeout_s) if wait else job
 
     @overload
     def batch_segments(
@@ -703,29 +692,18 @@ class Solution:
         See :func:`personakit.batch.batch_segments`: ``data`` is item ids, or attribute
         queries; the result has one row per input with ``user_ids`` and ``error``.
         """
-        from personakit.batch import batch_segments
+        from personakit.batch import _start_job
 
-        if wait:
-            return batch_segments(
-                self,
-                data,
-                n=n,
-                filter=filter,
-                filter_values=filter_values,
-                job_name=job_name,
-                wait=True,
-                timeout_s=timeout_s,
-            )
-        return batch_segments(
+        job = _start_job(
             self,
+            "segment",
             data,
             n=n,
             filter=filter,
             filter_values=filter_values,
             job_name=job_name,
-            wait=False,
-            timeout_s=timeout_s,
         )
+        return job.result(timeout_s) if wait else job
 
     # ------------------------------------------------------------------ teardown
 

@@ -9,14 +9,32 @@ as Personalize would write it.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 from _env import Env
-from _lifecycle import BUCKET, GONE, ROLE, SV, TAGS, A, expect_group, expect_teardown, expect_train
+from _lifecycle import (
+    BUCKET,
+    GONE,
+    REGION,
+    ROLE,
+    RUN,
+    SV,
+    TAGS,
+    A,
+    expect_group,
+    expect_teardown,
+    expect_train,
+)
+from botocore.awsrequest import AWSResponse
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from personakit.dataset import DatasetGroup
-from personakit.errors import ResourceFailedError, ValidationError
+from personakit.errors import ResourceFailedError, ValidationError, WaitTimeoutError
+from personakit.session import Session
 
 JOB = f"{A}:batch-inference-job/nightly"
 SEG = f"{A}:batch-segment-job/nightly"
@@ -95,6 +113,8 @@ def test_failed_job_raises_with_the_failure_reason(env: Env) -> None:
     reason = "Insufficient privileges for accessing data in Amazon S3"
     describe_job(env, "CREATE PENDING", "CREATE FAILED", reason=reason)
     expect_teardown(s, ["group", "train"])
+    # what a failed job may leave in its output folder (never read by personakit)
+    put_output(env, [{"input": {"userId": "u1"}, "error": "failed"}], name="_failure.out")
     with (  # noqa: PT012
         pytest.raises(ResourceFailedError) as info,
         DatasetGroup.create(env.session, "movies", timing=env.timing) as group,
@@ -184,3 +204,86 @@ def test_segments_with_a_user_filter(env: Env) -> None:
     assert frame["user_ids"].tolist() == [["u9"], []]
     assert frame["error"].isna().all()
     env.verify()
+
+
+def test_output_of_a_job_whose_wait_timed_out_is_removed(env: Env) -> None:
+    """The wait gives up; teardown lets the job finish, then removes its input and output."""
+    s = env.script
+    expect_group(s)
+    expect_train(s)
+    s.ok("create_batch_inference_job", request(), {"batchInferenceJobArn": JOB})
+    describe_job(env, "CREATE PENDING", "CREATE IN_PROGRESS")  # the wait: 5 s, then it gives up
+    describe_job(env, "ACTIVE")  # teardown: settled, so its output is complete
+    expect_teardown(s, ["group", "train"])
+    put_output(env, [{"input": {"userId": "u1"}, "output": {"recommendedItems": ["i1"]}}])
+    with (  # noqa: PT012
+        pytest.raises(WaitTimeoutError),
+        DatasetGroup.create(env.session, "movies", timing=env.timing) as group,
+    ):
+        solution = group.train("user-personalization", name="movies-up")
+        solution.batch_recommend(["u1"], n=5, job_name="nightly", timeout_s=5.0)
+    env.verify()
+    assert env.objects() == []
+
+
+def test_s3_is_not_retried_by_personakit_on_top_of_botocore(env: Env) -> None:
+    """S3 keeps botocore's retries; personakit's retrier around them would multiply them.
+
+    The S3 client here makes one botocore attempt: a throttled PutObject reaches the
+    caller after exactly one request (personakit's retrier would send up to 8).
+    """
+    s = env.script
+    expect_group(s)
+    expect_train(s)
+    expect_teardown(s, ["group", "train"])
+    s3 = boto3.client(
+        "s3", region_name=REGION, config=Config(retries={"mode": "standard", "max_attempts": 0})
+    )
+    sent: list[str] = []
+
+    def slow_down(**_: Any) -> AWSResponse:
+        sent.append("PutObject")
+        body = b"<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>"
+        return AWSResponse("https://s3", 503, {}, _Raw(body))
+
+    s3.meta.events.register_first("before-send.s3.PutObject", slow_down)
+    session = Session.aws(
+        clients={"personalize": env.personalize, "personalize-runtime": env.runtime, "s3": s3},
+        region_name=REGION,
+        bucket=BUCKET,
+        role_arn=ROLE,
+        run_id=RUN,
+    )
+    with (  # noqa: PT012
+        pytest.raises(ClientError, match="SlowDown"),
+        DatasetGroup.create(session, "movies", timing=env.timing) as group,
+    ):
+        solution = group.train("user-personalization", name="movies-up")
+        solution.batch_recommend(["u1"], n=5, job_name="nightly")
+    assert sent == ["PutObject"]
+    env.verify()
+    assert env.objects() == []
+
+
+def test_delete_prefix_pages_through_and_stays_inside_the_prefix(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import personakit._resource as pkr
+
+    monkeypatch.setattr(pkr, "MAX_DELETE_KEYS", 2)  # 5 objects: three pages of deletes
+    for k in range(5):
+        env.s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}output/part-{k}.out", Body=b"{}")
+    env.s3.put_object(Bucket=BUCKET, Key="personakit/batch/nightly2/input/input.json", Body=b"")
+    assert pkr.delete_prefix(env.s3, BUCKET, PREFIX) == 5
+    assert env.objects() == ["personakit/batch/nightly2/input/input.json"]
+    assert pkr.delete_prefix(env.s3, BUCKET, PREFIX) == 0  # idempotent
+    with pytest.raises(ValueError, match="every object"):
+        pkr.delete_prefix(env.s3, BUCKET, "")
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -202,6 +203,7 @@ def u1_event(k: int) -> dict[str, Any]:
         "sentAt": JAN_1 + 60 * k,
         "itemId": f"i{k}",
         "eventValue": 0.5,
+        "eventId": ANY,  # generated: see test_a_retried_put_events_resends_the_same_event_ids
     }
     if k % 2:
         event["properties"] = '{"deviceKind":"tv"}'
@@ -227,6 +229,7 @@ def test_put_events_batches_of_ten_per_user_session(ev_env: EvEnv) -> None:
                     "sentAt": JAN_1 + k,
                     "itemId": f"i{k}",
                     "properties": '{"deviceKind":"phone"}',
+                    "eventId": ANY,
                 }
                 for k in range(10)
             ],
@@ -365,6 +368,51 @@ def test_throttled_put_events_is_retried_then_a_failure_says_how_far_it_got(
     ev_env.verify()
 
 
+def test_a_retried_put_events_resends_the_same_event_ids(ev_env: EvEnv) -> None:
+    """A throttled (or timed-out) request that is retried carries the same eventIds.
+
+    Personalize tells events apart by eventId: sent again with the same ids, events
+    whose first request did land are not used twice in training.
+    """
+    s, ev = ev_env.s, ev_env.ev
+    expect_attach(s)
+    expect_tracker(s)
+    expect_schema(s, DS_I, SCHEMA_I, SCHEMA_JSON_I, "INTERACTIONS")
+    frame = events_frame().iloc[:13].copy()  # u1 only: two calls
+    frame["EVENT_ID"] = [None] * 12 + ["mine-12"]  # a caller's id is kept
+    first = {
+        "trackingId": TRACKING_ID,
+        "sessionId": ANY,
+        "userId": "u1",
+        "eventList": [u1_event(k) for k in range(10)],
+    }
+    second = {**first, "eventList": [u1_event(k) for k in (10, 11)] + [ANY]}
+    ev.err("put_events", "ThrottlingException", first, "Rate exceeded")
+    ev_env.ev_stubber.add_client_error(  # a 5xx: the request may have landed
+        "put_events",
+        service_error_code="InternalServerError",
+        service_message="try again",
+        http_status_code=500,
+        expected_params=first,
+    )
+    ev.ok("put_events", first)
+    ev.ok("put_events", second)
+    expect_tracker_teardown(s)
+    with DatasetGroup.attach(ev_env.session, DSG, timing=ev_env.env.timing) as group:
+        tracker = group.event_tracker()
+        result = tracker.put_events(frame)
+    assert (result.sent, result.calls) == (13, 2)
+    calls = ev_env.env.log.of("PutEvents")
+    assert len(calls) == 4  # the first batch three times, the second once
+    ids = [[e["eventId"] for e in c.params["eventList"]] for c in calls]
+    assert ids[0] == ids[1] == ids[2]
+    assert len(set(ids[0] + ids[3])) == 13  # one id per event
+    assert ids[3][-1] == "mine-12"
+    for generated in ids[0] + ids[3][:2]:
+        assert uuid.UUID(generated).version == 4
+    ev_env.verify()
+
+
 def test_put_items_and_users_send_camel_case_properties(ev_env: EvEnv) -> None:
     s, ev = ev_env.s, ev_env.ev
     expect_attach(s)
@@ -434,8 +482,8 @@ def test_float_ids_and_anonymous_rows_of_one_session(ev_env: EvEnv) -> None:
     expect_attach(s)
     expect_tracker(s)
     expect_schema(s, DS_I, SCHEMA_I, SCHEMA_JSON_I, "INTERACTIONS")
-    known = {"eventType": "watch", "sentAt": JAN_1, "itemId": "i1"}
-    anonymous = {"eventType": "watch", "sentAt": JAN_1 + 1, "itemId": "i2"}
+    known = {"eventType": "watch", "sentAt": JAN_1, "itemId": "i1", "eventId": ANY}
+    anonymous = {"eventType": "watch", "sentAt": JAN_1 + 1, "itemId": "i2", "eventId": ANY}
     ev.ok(
         "put_events",
         {"trackingId": TRACKING_ID, "sessionId": "s-1", "userId": "7", "eventList": [known]},
