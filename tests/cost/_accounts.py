@@ -144,6 +144,7 @@ def sagemaker_names(sm: Any) -> dict[str, set[str]]:
 
 __all__ = [
     "FAST",
+    "SM_ROLE",
     "crash_a_run",
     "make_endpoint",
     "moto_clients",

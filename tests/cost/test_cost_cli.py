@@ -11,6 +11,7 @@ import pytest
 from _accounts import crash_a_run, make_endpoint, moto_clients, personalize_lists, session
 
 from personakit.cost.cli import register
+from personakit.errors import ConfigurationError
 from personakit.session import Session
 
 local = pytest.importorskip("personakit.local")
@@ -98,3 +99,26 @@ def test_sweep_refuses_dry_run_and_yes_together(capsys: pytest.CaptureFixture[st
         _parser().parse_args(["sweep", "--dry-run", "--yes"])
     assert info.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_sweep_yes_needs_older_than_or_run_id(tmp_path: Path) -> None:
+    with local.LocalEngine(tmp_path) as engine:
+        crash_a_run(session(engine, "colleague"))
+        made: list[str] = []
+
+        def factory(args: argparse.Namespace) -> Session:
+            made.append("session")
+            return session(engine, "cli")
+
+        parser = _parser(factory)
+        with pytest.raises(ConfigurationError, match=r"--older-than 2h.*--run-id.*--older-than 0s"):
+            _run(parser, ["sweep", "--yes"])
+        assert made == []  # refused before anything was listed
+        personalize = session(engine, "x").client("personalize")
+        assert len(personalize_lists(personalize)["campaigns"]) == 1
+
+        # --older-than 0s means everything; --include-kept is passed on
+        args = parser.parse_args(["sweep", "--yes", "--older-than", "0s", "--include-kept"])
+        assert (args.dry_run, args.yes, args.include_kept) == (False, True, True)
+        assert _run(parser, ["sweep", "--yes", "--older-than", "0s"]) == 0
+        assert personalize_lists(personalize) == {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import attrs
 import pytest
 from _accounts import (
     FAST,
+    SM_ROLE,
     crash_a_run,
     interactions,
     make_endpoint,
@@ -18,12 +20,18 @@ from _accounts import (
     sagemaker_names,
     session,
 )
+from botocore.exceptions import ClientError
 
+from personakit._resource import KEEP_TAG
 from personakit.cost import SweepReport, sweep
 from personakit.dataset import DatasetGroup
 from personakit.errors import ConfigurationError, TeardownError
+from personakit.llm.jumpstart import JumpStartWarning
 
 local = pytest.importorskip("personakit.local")
+
+#: The log event of a delete retried because the resource is in use (Teardown).
+_IN_USE = "personakit.teardown.in_use"
 
 
 def _deletes(client: Any) -> list[tuple[str, str | None]]:
@@ -81,7 +89,7 @@ def test_a_crashed_run_is_listed_then_deleted_in_dependency_order(tmp_path: Path
         assert left == {}
 
         # the other run's group goes when no run id is given
-        everything = sweep(sweeper, dry_run=False, timing=FAST)
+        everything = sweep(sweeper, dry_run=False, older_than="0s", timing=FAST)
         assert [i.name for i in everything.deleted] == ["keeper"]
         assert personalize_lists(personalize) == {}
 
@@ -129,7 +137,7 @@ def test_sagemaker_tagged_expired_and_idle_endpoints(tmp_path: Path) -> None:
         assert "expired at" in dry.items[0].reason
         assert sagemaker_names(sm)["endpoints"] == {"crashed-llm", "short-lived", "forgotten"}
 
-        report = sweep(sweeper, dry_run=False, now=now, timing=FAST)
+        report = sweep(sweeper, dry_run=False, now=now, older_than="1d", timing=FAST)
         assert report.ok, report
         assert {(i.kind, i.name) for i in report.deleted} == {
             ("endpoint", "crashed-llm"),
@@ -147,7 +155,14 @@ def test_sagemaker_tagged_expired_and_idle_endpoints(tmp_path: Path) -> None:
         }
 
         # untagged idle endpoints only when asked, and then only the endpoint
-        idle = sweep(sweeper, dry_run=False, now=now, include_idle_endpoints=True, timing=FAST)
+        idle = sweep(
+            sweeper,
+            dry_run=False,
+            now=now,
+            older_than="0s",
+            include_idle_endpoints=True,
+            timing=FAST,
+        )
         assert [(i.kind, i.name, i.outcome) for i in idle.items] == [
             ("endpoint", "forgotten", "deleted")
         ]
@@ -180,7 +195,7 @@ def test_failures_are_collected_not_fatal(tmp_path: Path) -> None:
                 raise RuntimeError("AccessDenied for stuck")
 
         sm.meta.events.register("before-parameter-build.sagemaker.DeleteEndpoint", refuse)
-        report = sweep(session(engine, "s", clients), dry_run=False, timing=FAST)
+        report = sweep(session(engine, "s", clients), dry_run=False, run_id="run-1", timing=FAST)
 
         outcomes = {(i.kind, i.name): i.outcome for i in report.items}
         assert outcomes[("endpoint", "doomed")] == "deleted"
@@ -207,3 +222,197 @@ def test_report_frame_and_html() -> None:
     assert "0 resource(s) would be deleted" in str(report)
     assert report.to_frame().empty
     assert "<b>" in report._repr_html_()
+
+
+# --------------------------------------------------------------------------- kept on purpose
+
+
+def _tags(personalize: Any, arn: str) -> dict[str, str]:
+    listed = personalize.list_tags_for_resource(resourceArn=arn)["tags"]
+    return {t["tagKey"]: t["tagValue"] for t in listed}
+
+
+def test_what_a_teardown_kept_is_spared_unless_include_kept(tmp_path: Path) -> None:
+    with local.LocalEngine(tmp_path) as engine:
+        keeper = session(engine, "keeper-run")
+        # the whole group kept (quickstart --keep does this) ...
+        with DatasetGroup.create(keeper, "kept-group", keep=True, timing=FAST) as group:
+            group.import_frame(interactions())
+            kept_group = group.arn
+        # ... and a campaign kept in a group that is not: it keeps its solution and group
+        with DatasetGroup.create(keeper, "kept-campaign", timing=FAST) as other:
+            other.import_frame(interactions())
+            with other.train("popularity-count").deploy(min_tps=1, keep=True) as campaign:
+                kept_campaign = campaign.arn
+        crashed = DatasetGroup.create(session(engine, "crashed-run"), "crashed", timing=FAST)
+        crashed.import_frame(interactions())
+        sweeper = session(engine, "sweeper")
+        personalize = sweeper.client("personalize")
+        assert _tags(personalize, kept_group)[KEEP_TAG] == "true"
+        assert _tags(personalize, kept_campaign)[KEEP_TAG] == "true"
+        before = personalize_lists(personalize)
+
+        # the schema the three groups share is retried briefly, then left
+        timing = attrs.evolve(FAST, in_use_timeout_s=0.3)
+        report = sweep(sweeper, dry_run=False, older_than="0s", timing=timing)
+
+        assert report.ok, report
+        assert {i.name for i in report.items if i.kind == "dataset_group"} == {"crashed"}
+        assert any("kept-group" in s and "kept on purpose" in s for s in report.spared)
+        assert any(
+            "campaign" in s and "kept on purpose" in s and "--include-kept" in s
+            for s in report.spared
+        )
+        left = personalize_lists(personalize)
+        assert sorted(g["name"] for g in left["datasetGroups"]) == ["kept-campaign", "kept-group"]
+        assert left["campaigns"] == before["campaigns"]
+        assert len(left["datasets"]) == 2
+
+        everything = sweep(sweeper, dry_run=False, older_than="0s", include_kept=True, timing=FAST)
+
+        assert everything.ok, everything
+        assert {i.name for i in everything.deleted if i.kind == "dataset_group"} == {
+            "kept-group",
+            "kept-campaign",
+        }
+        assert personalize_lists(personalize) == {}
+
+
+def test_a_group_holding_a_kept_campaign_is_spared_even_untagged(tmp_path: Path) -> None:
+    with local.LocalEngine(tmp_path) as engine:
+        run = session(engine, "run-1")
+        personalize = run.client("personalize")
+
+        def refuse(params: dict[str, Any], **_: Any) -> None:
+            if ":dataset-group/" in params.get("resourceArn", ""):
+                raise ClientError(
+                    {"Error": {"Code": "AccessDeniedException", "Message": "no TagResource"}},
+                    "TagResource",
+                )
+
+        # tagging the group fails: logged, never raised; the campaign is still tagged
+        personalize.meta.events.register("before-parameter-build.personalize.TagResource", refuse)
+        with DatasetGroup.create(run, "half-tagged", timing=FAST) as group:
+            group.import_frame(interactions())
+            group.train("popularity-count").deploy(min_tps=1, keep=True)
+        assert KEEP_TAG not in _tags(personalize, group.arn)
+
+        report = sweep(session(engine, "sweeper"), older_than="0s")
+
+        # Personalize deletes a group only empty: the group and its contents are spared
+        assert report.items == ()
+        assert any("half-tagged" in s and "kept on purpose" in s for s in report.spared)
+
+
+def test_an_endpoint_kept_at_exit_is_spared_unless_include_kept(tmp_path: Path) -> None:
+    from personakit.llm.endpoint import EndpointTiming, LLMEndpoint
+    from personakit.llm.jumpstart import JumpStartCatalog
+
+    falcon = "huggingface-llm-falcon-7b-bf16"
+    catalog = JumpStartCatalog("us-east-1", offline=True, cache_dir=tmp_path / "jumpstart")
+    timing = EndpointTiming(poll_s=0.01, max_poll_s=0.05, delete_timeout_s=30.0)
+    with local.LocalEngine(tmp_path / "engine") as engine:
+        engine.register_model(falcon, lambda prompt, params: "kept")
+        deployer = session(engine, "llm-run")
+        with pytest.warns(JumpStartWarning):
+            llm = LLMEndpoint.deploy(
+                deployer, falcon, catalog=catalog, keep=True, timing=timing, role_arn=SM_ROLE
+            )
+        with llm:
+            pass
+        sm = deployer.client("sagemaker")
+        arn = sm.describe_endpoint(EndpointName=llm.name)["EndpointArn"]
+        assert {t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=arn)["Tags"]}[
+            KEEP_TAG
+        ] == "true"
+        sweeper = session(engine, "sweeper")
+
+        report = sweep(sweeper, dry_run=False, older_than="0s", timing=FAST)
+
+        assert report.items == ()  # nor its config and model: a spared endpoint uses them
+        assert any(llm.name in s and "kept on purpose" in s for s in report.spared)
+        assert sagemaker_names(sm)["endpoints"] == {llm.name}
+
+        everything = sweep(sweeper, dry_run=False, older_than="0s", include_kept=True, timing=FAST)
+
+        assert everything.ok, everything
+        assert {(i.kind, i.name) for i in everything.deleted} == {
+            ("endpoint", llm.name),
+            ("endpoint_config", llm.name),
+            ("model", llm.name),
+        }
+        assert sagemaker_names(sm) == {"endpoints": set(), "configs": set(), "models": set()}
+
+
+# --------------------------------------------------------------------------- guards and errors
+
+
+def test_a_real_sweep_without_older_than_or_run_id_is_refused(tmp_path: Path) -> None:
+    with local.LocalEngine(tmp_path) as engine:
+        crash_a_run(session(engine, "colleague"))
+        sweeper = session(engine, "sweeper")
+        deletes = _deletes(sweeper.client("personalize"))
+        with pytest.raises(ConfigurationError, match=r'older_than="2h".*run_id.*older_than="0s"'):
+            sweep(sweeper, dry_run=False, timing=FAST)
+        assert deletes == []
+        assert len(personalize_lists(sweeper.client("personalize"))["campaigns"]) == 1
+
+
+def test_a_failed_campaign_delete_leaves_its_solution_and_group_at_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with local.LocalEngine(tmp_path) as engine:
+        arns = crash_a_run(session(engine, "crashed-run"))
+        sweeper = session(engine, "sweeper")
+        personalize = sweeper.client("personalize")
+
+        def refuse(**_: Any) -> None:
+            raise ClientError(
+                {"Error": {"Code": "AccessDeniedException", "Message": "no DeleteCampaign"}},
+                "DeleteCampaign",
+            )
+
+        personalize.meta.events.register("before-call.personalize.DeleteCampaign", refuse)
+        with caplog.at_level(logging.WARNING, logger="personakit"):
+            report = sweep(sweeper, dry_run=False, run_id="crashed-run", timing=FAST)
+
+        outcomes = {i.arn: (i.outcome, i.error) for i in report.items}
+        assert outcomes[arns["campaign"]][0] == "failed"
+        assert "AccessDenied" in str(outcomes[arns["campaign"]][1])
+        assert outcomes[arns["solution"]][0] == "left"
+        assert "campaign" in str(outcomes[arns["solution"]][1])
+        assert outcomes[arns["group"]][0] == "left"
+        assert "solution" in str(outcomes[arns["group"]][1])
+        # no retry of ResourceInUseException: they were left at the first refusal
+        retries = [r for r in caplog.records if getattr(r, "event", "") == _IN_USE]
+        assert retries == []
+        assert [i.arn for i in report.failed] == [arns["campaign"]]
+
+
+def test_an_idle_check_that_cannot_read_cloudwatch_spares_that_endpoint_only(
+    tmp_path: Path,
+) -> None:
+    with moto_clients() as clients, local.LocalEngine(tmp_path) as engine:
+        sm = clients["sagemaker"]
+        now = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=20)
+        make_endpoint(sm, "unreadable")
+        make_endpoint(sm, "forgotten")
+        make_endpoint(sm, "crashed-llm", run_id="run-1")
+
+        def refuse(params: dict[str, Any], **_: Any) -> None:
+            if {"Name": "EndpointName", "Value": "unreadable"} in params.get("Dimensions", []):
+                raise ClientError(
+                    {"Error": {"Code": "AccessDenied", "Message": "no GetMetricStatistics"}},
+                    "GetMetricStatistics",
+                )
+
+        clients["cloudwatch"].meta.events.register(
+            "before-parameter-build.cloudwatch.GetMetricStatistics", refuse
+        )
+        report = sweep(
+            session(engine, "s", clients), now=now, include_idle_endpoints=True, timing=FAST
+        )
+
+        endpoints = {i.name for i in report.items if i.kind == "endpoint"}
+        assert endpoints == {"forgotten", "crashed-llm"}
+        assert any("unreadable" in n and "AccessDenied" in n for n in report.notes)

@@ -8,8 +8,11 @@
   prints a month of Amazon Personalize;
 * ``personakit cost running [--budget 15000 --credit-expires 2027-03-31]`` lists
   what bills now, the burn rate and, with a budget, the projection;
-* ``personakit sweep [--yes] [--older-than 2h] [--run-id ID] [--include-idle-endpoints]``
-  lists (default: dry run) or deletes what crashed runs left behind.
+* ``personakit sweep [--yes --older-than 2h | --yes --run-id ID] [--include-kept]
+  [--include-idle-endpoints]`` lists (default: dry run) or deletes what crashed runs
+  left behind; ``--yes`` needs ``--older-than`` or ``--run-id`` (``--older-than 0s``:
+  everything), and what was kept on purpose (``personakit:keep=true``) is spared
+  unless ``--include-kept``.
 
 Exit status: 0 when all is well; 1 when ``sweep`` (dry run) found leftovers or
 could not delete something, or ``cost running --budget`` projects past the budget;
@@ -113,11 +116,19 @@ def _running(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace) -> int:
     from personakit.cost.sweep import sweep
 
+    if args.yes and args.older_than is None and not args.run_id:
+        raise ConfigurationError(
+            "sweep --yes needs --older-than or --run-id, or it would delete a run still "
+            "going (a colleague's notebook, a job in progress): add --older-than 2h to spare "
+            "anything younger, --run-id ID to sweep one run, or --older-than 0s to mean "
+            "everything"
+        )
     report = sweep(
         args.session_factory(args),
         dry_run=not args.yes,
         older_than=args.older_than,
         run_id=args.run_id,
+        include_kept=args.include_kept,
         include_idle_endpoints=args.include_idle_endpoints,
         idle_window=args.idle_for,
     )
@@ -182,12 +193,21 @@ def register(
         "sweep", help="list (default) or delete what crashed personakit runs left behind"
     )
     mode = sweep.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", action="store_true", help="only list (the default)")
     mode.add_argument(
-        "--dry-run", action="store_true", default=True, help="only list (the default)"
+        "--yes",
+        action="store_true",
+        help="delete what is found (needs --older-than or --run-id)",
     )
-    mode.add_argument("--yes", action="store_true", help="delete what is found")
-    sweep.add_argument("--older-than", metavar="DURATION", help="spare younger ones, e.g. 2h")
+    sweep.add_argument(
+        "--older-than", metavar="DURATION", help="spare younger ones, e.g. 2h (0s: none)"
+    )
     sweep.add_argument("--run-id", help="only this run's resources (personakit:run value)")
+    sweep.add_argument(
+        "--include-kept",
+        action="store_true",
+        help="also what was kept on purpose (tagged personakit:keep=true)",
+    )
     sweep.add_argument(
         "--include-idle-endpoints",
         action="store_true",

@@ -27,9 +27,15 @@ What it deletes:
   you recreate it). Endpoints are deleted as :meth:`LLMEndpoint.delete
   <personakit.llm.LLMEndpoint.delete>` does.
 
+What it spares: resources tagged ``personakit:keep=true`` (what a teardown kept on
+purpose: ``keep=True`` dataset groups, campaigns, recommenders and endpoints,
+``personakit quickstart --keep``) unless ``include_kept=True``, and whatever holds
+them (a dataset group with a kept campaign inside is not emptied).
 ``older_than`` spares anything younger (a run still going); ``run_id`` restricts
-the sweep to one run. Errors are collected per resource, never fatal midway: the
-report lists what was deleted, what was left and why.
+the sweep to one run. A real sweep needs one of the two (``older_than="0s"`` means
+everything), so a colleague's run in progress is not deleted by accident. Errors
+are collected per resource, never fatal midway: the report lists what was
+deleted, what was left and why.
 """
 
 from __future__ import annotations
@@ -43,9 +49,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from personakit._resource import Ctx, Teardown, Timing, find_all, in_flight
+from personakit._resource import KEEP_TAG, Ctx, Entry, Teardown, Timing, find_all, in_flight
 from personakit._retry import error_code
 from personakit._wait import WaitSpec, sagemaker_not_found, wait_gone
 from personakit.cost.inventory import (
@@ -125,7 +131,8 @@ class SweepReport:
         region: Where it looked.
         dry_run: Whether it only listed.
         items: Everything picked, in deletion order.
-        spared: Resources of personakit seen but spared (too young, another run), as text.
+        spared: Resources of personakit seen but spared (kept on purpose, too young,
+            another run), as text.
         notes: What could not be listed.
         taken_at: When the sweep started (UTC).
     """
@@ -176,7 +183,13 @@ class SweepReport:
         if self.dry_run:
             return (
                 f"sweep of {self.region} (dry run): {len(self.items)} resource(s) would be "
-                "deleted" + ("; run with dry_run=False (CLI: --yes) to delete them" if self else "")
+                "deleted"
+                + (
+                    "; run with dry_run=False and older_than= or run_id= (CLI: --yes "
+                    "--older-than 2h) to delete them"
+                    if self
+                    else ""
+                )
             )
         return (
             f"sweep of {self.region}: {len(self.deleted)} of {len(self.items)} resource(s) "
@@ -229,10 +242,29 @@ class SweepReport:
 # --------------------------------------------------------------------------- finding
 
 
-@attrs.define
+@attrs.define(eq=False)
 class _Pick:
     item: SweepItem
     parent: _Pick | None = None
+
+    def under(self, top: _Pick) -> bool:
+        node: _Pick | None = self
+        while node is not None:
+            if node is top:
+                return True
+            node = node.parent
+        return False
+
+    def top(self) -> _Pick:
+        node = self
+        while node.parent is not None:
+            node = node.parent
+        return node
+
+
+def _kept(tags: Mapping[str, str]) -> bool:
+    """Whether a resource carries ``personakit:keep=true`` (kept on purpose)."""
+    return tags.get(KEEP_TAG, "").strip().lower() in ("true", "yes", "1")
 
 
 class _Sweeper:
@@ -243,6 +275,7 @@ class _Sweeper:
         run_id: str | None,
         older_than: dt.timedelta | None,
         idle_window: dt.timedelta | None,
+        include_kept: bool,
         timing: Timing | None,
         now: dt.datetime,
     ) -> None:
@@ -251,10 +284,13 @@ class _Sweeper:
         self.run_id = run_id
         self.older_than = older_than
         self.idle_window = idle_window
+        self.include_kept = include_kept
         self.now = now
         self.picks: dict[str, _Pick] = {}
         self.spared: list[str] = []
         self.notes: list[str] = []
+        #: Picks holding a kept resource: unpicked (with what is under them) after listing.
+        self.blocked: list[tuple[_Pick, str]] = []
 
     # ------------------------------------------------------------------ rules
 
@@ -263,8 +299,8 @@ class _Sweeper:
         return value is not None and (self.run_id is None or value == self.run_id)
 
     def old_enough(self, created: dt.datetime | None) -> bool:
-        if self.older_than is None:
-            return True
+        if self.older_than is None or not self.older_than:
+            return True  # no age limit, or older_than="0s": everything, even of unknown age
         return created is not None and self.now - created >= self.older_than
 
     def judge(self, tags: Mapping[str, str], created: dt.datetime | None, label: str) -> str | None:
@@ -275,11 +311,33 @@ class _Sweeper:
         if not self.ours(tags):
             self.spared.append(f"{label}: run {value}, not {self.run_id}")
             return None
+        if self.spare_kept(tags, label):
+            return None
         if not self.old_enough(created):
             age = format_age(None if created is None else self.now - created)
             self.spared.append(f"{label}: {age} old, younger than {format_age(self.older_than)}")
             return None
         return f"{RUN_TAG}={value}"
+
+    def spare_kept(self, tags: Mapping[str, str], label: str) -> bool:
+        """Whether ``tags`` say kept on purpose and the sweep spares it (noting why)."""
+        if self.include_kept or not _kept(tags):
+            return False
+        self.spared.append(
+            f"{label}: kept on purpose ({KEEP_TAG}=true); include_kept=True "
+            "(--include-kept) sweeps it"
+        )
+        return True
+
+    def unpick(self, top: _Pick, why: str) -> None:
+        """Drop ``top`` and everything picked under it (it holds something kept)."""
+        dropped = [arn for arn, p in self.picks.items() if p.under(top)]
+        for arn in dropped:
+            del self.picks[arn]
+        self.spared.append(
+            f"{top.item.kind.replace('_', ' ')} {top.item.name} and {len(dropped) - 1} "
+            f"resource(s) in it: {why}"
+        )
 
     def pick(
         self,
@@ -342,6 +400,10 @@ class _Sweeper:
         status = str(summary.get("status") or "")
         tags = self.ptags(arn)
         if parent is not None:
+            label = f"{kind.replace('_', ' ')} {name}"
+            if self.spare_kept(tags, label):
+                self.blocked.append((parent.top(), f"holds {label}, kept on purpose"))
+                return None
             return self.pick(
                 "personalize",
                 kind,
@@ -375,6 +437,13 @@ class _Sweeper:
             )
             label = f"dataset group {name}"
             self.section(f"contents of {label}", functools.partial(self.group, arn, picked, label))
+
+    def unblock(self) -> None:
+        """Unpick what holds a kept resource: Personalize deletes a parent only empty."""
+        for top, why in self.blocked:
+            if self.picks.get(top.item.arn) is top:
+                self.unpick(top, why)
+        self.blocked.clear()
 
     def group(self, group_arn: str, picked: _Pick | None, label: str) -> None:
         p = self.ctx.personalize
@@ -458,8 +527,9 @@ class _Sweeper:
                 for job in find_all(self.ctx, getattr(p, method), key):
                     version = str(job.get("solutionVersionArn") or "")
                     solution = version.rsplit("/", 1)[0]
-                    if solution in solutions and in_flight(str(job.get("status") or "")):
-                        self.child(kind, job, arn_key, self.picks[solution], "its solution")
+                    pick = self.picks.get(solution)
+                    if pick is not None and in_flight(str(job.get("status") or "")):
+                        self.child(kind, job, arn_key, pick, "its solution")
 
             self.section(f"Personalize {kind.replace('_', ' ')}s", scan)
 
@@ -535,6 +605,8 @@ class _Sweeper:
                 created = _aware(summary.get("CreationTime"))
                 tags = self.sm_tags(arn)
                 parent = self.picks.get(endpoint_of.get(name, ""))
+                if self.spare_kept(tags, f"{kind.replace('_', ' ')} {name}"):
+                    continue
                 if parent is not None and RUN_TAG in tags:
                     reason = f"of endpoint {parent.item.name}"
                 else:
@@ -586,15 +658,27 @@ class _Sweeper:
             return self.judge(tags, created, f"endpoint {name}")
         if not include_idle or self.run_id is not None:
             return None
+        if self.spare_kept(tags, f"endpoint {name}"):
+            return None
         window = self.idle_window or DEFAULT_IDLE_WINDOW
         if created is None or self.now - created < window or not self.old_enough(created):
             self.spared.append(f"endpoint {name}: untagged, younger than the idle window")
             return None
-        endpoint = self.ctx.call(self.sm().describe_endpoint, EndpointName=name)
-        variants = [str(v["VariantName"]) for v in endpoint.get("ProductionVariants") or []]
-        total = endpoint_invocations(
-            self.session, name, variants, window, now=self.now, ctx=self.ctx
-        )
+        try:
+            endpoint = self.ctx.call(self.sm().describe_endpoint, EndpointName=name)
+            variants = [str(v["VariantName"]) for v in endpoint.get("ProductionVariants") or []]
+            total = endpoint_invocations(
+                self.session, name, variants, window, now=self.now, ctx=self.ctx
+            )
+        except (ClientError, BotoCoreError) as exc:
+            # one endpoint whose idleness cannot be read is spared, not the whole section
+            code = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
+            self.notes.append(
+                f"endpoint {name}: its invocations could not be read ({code}: {exc}); "
+                "not deleted as idle"
+            )
+            logger.warning("sweep: invocations of endpoint %s could not be read: %s", name, exc)
+            return None
         if total > 0:
             return None
         return f"untagged, no invocations in {format_age(window)}"
@@ -609,23 +693,30 @@ _JOB_KINDS = frozenset(
 
 
 def _delete_personalize(sweeper: _Sweeper, picks: Sequence[_Pick]) -> dict[str, SweepItem]:
-    """Hand the picks to a :class:`Teardown` (its order, waits and in-use retries)."""
+    """Hand the picks to a :class:`Teardown` (its order, waits and in-use retries).
+
+    Each entry is registered under its parent's (picks come parents first), so a
+    resource whose dependent could not be deleted is reported ``left`` at once.
+    """
     teardown = Teardown(sweeper.ctx)
-    entries = {}
+    entries: dict[str, Entry] = {}
     for pick in picks:
         item = pick.item
-        entries[item.arn] = teardown.add(item.kind, item.arn, owned=True, label=item.name)
-    errors: dict[str, str] = {}
+        parent = entries.get(pick.parent.item.arn) if pick.parent is not None else None
+        entries[item.arn] = teardown.add(
+            item.kind, item.arn, owned=True, parent=parent, label=item.name
+        )
+    errors: dict[str, BaseException] = {}
     try:
         teardown.run()
     except TeardownError as exc:
-        errors = {arn: str(err) for arn, err in exc.errors}
+        errors = dict(exc.errors)
     out = {}
     for pick in picks:
         item = pick.item
         entry = entries[item.arn]
         if item.arn in errors:
-            out[item.arn] = attrs.evolve(item, outcome="failed", error=errors[item.arn])
+            out[item.arn] = attrs.evolve(item, outcome="failed", error=str(errors[item.arn]))
         elif entry.state == "gone":
             out[item.arn] = attrs.evolve(item, outcome="deleted")
         elif entry.state == "left":
@@ -638,67 +729,105 @@ def _delete_personalize(sweeper: _Sweeper, picks: Sequence[_Pick]) -> dict[str, 
             out[item.arn] = attrs.evolve(
                 item, outcome="failed", error=f"not deleted (state {entry.state})"
             )
+    # a parent refused as in use because a dependent of it could not be deleted is left,
+    # not failed: the dependent's failure is the one to fix (children come after parents)
+    blocker: dict[str, str] = {}
+    for pick in reversed(picks):
+        item, up = pick.item, pick.parent
+        if up is None or _RANK.get(item.kind, 9) >= _RANK.get(up.item.kind, 9):
+            continue
+        if out[item.arn].outcome == "failed" or item.arn in blocker:
+            blocker.setdefault(up.item.arn, f"{item.kind.replace('_', ' ')} {item.name}")
+    for arn, what in blocker.items():
+        error = errors.get(arn)
+        if error is not None and error_code(error) == "ResourceInUseException":
+            out[arn] = attrs.evolve(
+                out[arn], outcome="left", error=f"{what} in it could not be deleted"
+            )
     return out
 
 
 def _delete_sagemaker(
     sweeper: _Sweeper, picks: Sequence[_Pick], timing: EndpointTiming
 ) -> dict[str, SweepItem]:
-    sm = sweeper.sm()
+    """Endpoints (with their picked config and models) as :meth:`LLMEndpoint.delete` does.
+
+    Configs and models whose endpoint is already gone are deleted on their own.
+    """
     out: dict[str, SweepItem] = {}
-    endpoints = [p for p in picks if p.item.kind == "endpoint"]
-    failed_endpoints: set[str] = set()
-    for pick in endpoints:
+    for pick in (p for p in picks if p.item.kind == "endpoint"):
+        out.update(_delete_endpoint(sweeper, pick, [p for p in picks if p.parent is pick], timing))
+    for pick in picks:
         item = pick.item
+        if item.arn in out:
+            continue
         try:
-            LLMEndpoint(sweeper.session, item.name, owned=True, timing=timing).delete(wait=True)
+            _delete_orphan(sweeper, item.kind, item.name, timing)
             out[item.arn] = attrs.evolve(item, outcome="deleted")
         except Exception as exc:
-            logger.error("sweep: could not delete endpoint %s: %s", item.name, exc)
-            failed_endpoints.add(item.arn)
+            logger.error("sweep: could not delete %s %s: %s", item.kind, item.name, exc)
             out[item.arn] = attrs.evolve(item, outcome="failed", error=str(exc))
-    for kind, delete, describe, key in (
-        (
-            "endpoint_config",
-            "delete_endpoint_config",
-            "describe_endpoint_config",
-            "EndpointConfigName",
-        ),
-        ("model", "delete_model", "describe_model", "ModelName"),
-    ):
-        for pick in (p for p in picks if p.item.kind == kind):
-            item = pick.item
-            if pick.parent is not None and pick.parent.item.arn in failed_endpoints:
-                out[item.arn] = attrs.evolve(
-                    item, outcome="left", error="its endpoint could not be deleted"
-                )
-                continue
-            try:
-                _delete_simple(sweeper, sm, delete, describe, key, item.name, timing)
-                out[item.arn] = attrs.evolve(item, outcome="deleted")
-            except Exception as exc:
-                logger.error("sweep: could not delete %s %s: %s", kind, item.name, exc)
-                out[item.arn] = attrs.evolve(item, outcome="failed", error=str(exc))
     return out
 
 
-def _delete_simple(
-    sweeper: _Sweeper,
-    sm: Any,
-    delete: str,
-    describe: str,
-    key: str,
-    name: str,
-    timing: EndpointTiming,
-) -> None:
+def _delete_endpoint(
+    sweeper: _Sweeper, pick: _Pick, parts: Sequence[_Pick], timing: EndpointTiming
+) -> dict[str, SweepItem]:
+    item = pick.item
+    config = next((p.item.name for p in parts if p.item.kind == "endpoint_config"), None)
+    models = [p.item.name for p in parts if p.item.kind == "model"]
+    errors: dict[str, BaseException] = {}
     try:
-        sweeper.ctx.call(getattr(sm, delete), **{key: name})
+        LLMEndpoint(
+            sweeper.session,
+            item.name,
+            config_name=config,
+            model_names=models,
+            owned=True,
+            timing=timing,
+        ).delete(wait=True)
+    except TeardownError as exc:
+        errors = dict(exc.errors)
+    except Exception as exc:
+        errors = {f"endpoint {item.name}": exc}
+    out: dict[str, SweepItem] = {}
+    failed = errors.get(f"endpoint {item.name}")
+    if failed is not None:
+        logger.error("sweep: could not delete endpoint %s: %s", item.name, failed)
+        out[item.arn] = attrs.evolve(item, outcome="failed", error=str(failed))
+    else:
+        out[item.arn] = attrs.evolve(item, outcome="deleted")
+    for part in parts:
+        what = part.item.kind.replace("_", " ")
+        error = errors.get(f"{what} {part.item.name}")
+        if failed is not None:
+            out[part.item.arn] = attrs.evolve(
+                part.item, outcome="left", error="its endpoint could not be deleted"
+            )
+        elif error is not None:
+            logger.error("sweep: could not delete %s %s: %s", what, part.item.name, error)
+            out[part.item.arn] = attrs.evolve(part.item, outcome="failed", error=str(error))
+        else:
+            out[part.item.arn] = attrs.evolve(part.item, outcome="deleted")
+    return out
+
+
+def _delete_orphan(sweeper: _Sweeper, kind: str, name: str, timing: EndpointTiming) -> None:
+    """Delete an endpoint config or model no endpoint uses; wait until it is gone."""
+    sm = sweeper.sm()
+    delete, describe, key = (
+        (sm.delete_endpoint_config, sm.describe_endpoint_config, "EndpointConfigName")
+        if kind == "endpoint_config"
+        else (sm.delete_model, sm.describe_model, "ModelName")
+    )
+    try:
+        sweeper.ctx.call(delete, **{key: name})
     except ClientError as exc:
         if sagemaker_not_found(exc):
             return
         raise
     wait_gone(
-        lambda: getattr(sm, describe)(**{key: name}),
+        lambda: describe(**{key: name}),
         arn=name,
         timeout_s=timing.delete_timeout_s,
         spec=_GONE,
@@ -718,6 +847,7 @@ def sweep(
     dry_run: bool = True,
     older_than: str | float | dt.timedelta | None = None,
     run_id: str | None = None,
+    include_kept: bool = False,
     include_idle_endpoints: bool = False,
     idle_window: str | float | dt.timedelta | None = None,
     services: Sequence[Literal["personalize", "sagemaker"]] = ("personalize", "sagemaker"),
@@ -729,11 +859,14 @@ def sweep(
     Args:
         session: Where to look. Its own ``run_id`` plays no part: a new session
             sweeps what earlier ones left.
-        dry_run: Only list what would be deleted (the default).
+        dry_run: Only list what would be deleted (the default). A real sweep
+            (``False``) needs ``older_than`` or ``run_id``.
         older_than: Spare anything younger (``"2h"``, ``"3d"``, a timedelta, or
-            hours), so a run still going is not swept; endpoints past their
-            ``personakit:expires-at`` time go whatever their age.
+            hours), so a run still going is not swept; ``"0s"`` spares nothing.
+            Endpoints past their ``personakit:expires-at`` time go whatever their age.
         run_id: Sweep only this run's resources (its ``personakit:run`` value).
+        include_kept: Also sweep resources tagged ``personakit:keep=true`` (kept on
+            purpose with ``keep=True``); spared, and listed as such, by default.
         include_idle_endpoints: Also delete untagged SageMaker endpoints without a
             single invocation over ``idle_window`` (the endpoint only; never with
             ``run_id``).
@@ -746,13 +879,25 @@ def sweep(
     Returns:
         A :class:`SweepReport`; nothing is raised for a resource that could not be
         deleted (see :attr:`SweepReport.failed`, :meth:`SweepReport.raise_for_errors`).
+
+    Raises:
+        ConfigurationError: ``dry_run=False`` with neither ``older_than`` nor
+            ``run_id`` (it would delete runs still going); a bad duration.
     """
+    if not dry_run and older_than is None and not run_id:
+        raise ConfigurationError(
+            "a sweep that deletes (dry_run=False) needs older_than or run_id, or it would "
+            "delete a run still going (a colleague's notebook, a job in progress): pass "
+            'older_than="2h" to spare anything younger, run_id="..." to sweep one run, or '
+            'older_than="0s" to mean everything'
+        )
     now_ = _aware(now) or _utcnow()
     sweeper = _Sweeper(
         session,
         run_id=run_id,
         older_than=parse_duration(older_than) if older_than is not None else None,
         idle_window=parse_duration(idle_window) if idle_window is not None else None,
+        include_kept=include_kept,
         timing=timing,
         now=now_,
     )
@@ -763,7 +908,9 @@ def sweep(
             sweeper.notes.append(f"Personalize: skipped ({exc})")
         else:
             sweeper.section("Personalize dataset groups", sweeper.personalize)
+            sweeper.unblock()  # before batch_jobs, which looks for picked solutions
             sweeper.batch_jobs()
+            sweeper.unblock()
     if "sagemaker" in services:
         try:
             session.client("sagemaker")
@@ -778,18 +925,9 @@ def sweep(
     sagemaker = [p for p in picks if p.item.service == "sagemaker"]
     done: dict[str, SweepItem] = {}
     if not dry_run:
-        t = sweeper.ctx.timing
-        endpoint_timing = EndpointTiming(
-            policy=t.policy,
-            sleep=t.sleep,
-            clock=t.clock,
-            poll_s=t.poll_s,
-            max_poll_s=t.max_poll_s,
-            backoff=t.backoff,
-            delete_timeout_s=t.delete_timeout_s,
-        )
         if sagemaker:
-            done.update(_delete_sagemaker(sweeper, sagemaker, endpoint_timing))
+            timing_ = EndpointTiming.from_timing(sweeper.ctx.timing)
+            done.update(_delete_sagemaker(sweeper, sagemaker, timing_))
         if personalize:
             done.update(_delete_personalize(sweeper, personalize))
     order = {"sagemaker": 0, "personalize": 1}

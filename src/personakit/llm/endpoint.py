@@ -67,8 +67,10 @@ from personakit.llm.formats import (
     parse_generation,
 )
 from personakit.llm.jumpstart import JumpStartCatalog, ResolvedModel, apply_inference_config
+from personakit.session import KEEP_TAG
 
 if TYPE_CHECKING:
+    from personakit._resource import Timing
     from personakit.session import Session
 
 __all__ = [
@@ -183,16 +185,19 @@ class EndpointTiming:
         on it waits the same way instead of SageMaker's 15 s first poll.
         """
         base = session.timing
-        if base is None:
-            return cls()
+        return cls() if base is None else cls.from_timing(base)
+
+    @classmethod
+    def from_timing(cls, timing: Timing) -> EndpointTiming:
+        """The same retries, sleep, clock, polls and delete deadline as a resource ``Timing``."""
         return cls(
-            policy=base.policy,
-            sleep=base.sleep,
-            clock=base.clock,
-            poll_s=base.poll_s,
-            max_poll_s=base.max_poll_s,
-            backoff=base.backoff,
-            delete_timeout_s=base.delete_timeout_s,
+            policy=timing.policy,
+            sleep=timing.sleep,
+            clock=timing.clock,
+            poll_s=timing.poll_s,
+            max_poll_s=timing.max_poll_s,
+            backoff=timing.backoff,
+            delete_timeout_s=timing.delete_timeout_s,
         )
 
 
@@ -268,7 +273,8 @@ class LLMEndpoint:
         name: The endpoint's name.
         model: The resolution it was deployed from (``None`` when attached and
             the model's spec was not looked up).
-        keep: Leave the endpoint running when the ``with`` block ends.
+        keep: Leave the endpoint running when the ``with`` block ends (a deployed one is
+            then tagged ``personakit:keep=true``, which ``personakit sweep`` spares).
     """
 
     def __init__(
@@ -305,6 +311,8 @@ class LLMEndpoint:
             self._owned["endpoint"] = name
         self._deleted = False
         self._atexit_registered = False
+        self._deployed = False  # created by deploy(): tagged personakit:keep when kept
+        self._keep_tagged = False
 
     # ------------------------------------------------------------------ deploy / attach
 
@@ -395,6 +403,8 @@ class LLMEndpoint:
         now = timing.now()
         name = _check_name(endpoint_name) if endpoint_name else _default_name(resolved, now)
         extra = resolved.jumpstart_tags()
+        if keep:  # tagged now, not only at exit: a process that dies keeps it spared too
+            extra[KEEP_TAG] = "true"
         if lifetime is not None:
             expires = now.astimezone(dt.timezone.utc) + dt.timedelta(seconds=lifetime)
             extra[EXPIRES_TAG] = expires.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -412,6 +422,7 @@ class LLMEndpoint:
             timing=timing,
         )
         endpoint._create(resolved, role, tags, initial_instance_count, timeout_s, progress)
+        endpoint._deployed = True
         if not keep:
             atexit.register(endpoint._at_exit)
             endpoint._atexit_registered = True
@@ -761,7 +772,10 @@ class LLMEndpoint:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self.keep or self._deleted:
+        if self._deleted:
+            return
+        if self.keep:
+            self._mark_kept()
             return
         try:
             self.delete()
@@ -948,6 +962,31 @@ class LLMEndpoint:
                 sleep=timing.sleep,
                 clock=timing.clock,
             )
+
+    def _mark_kept(self) -> None:
+        """Tag a deployed endpoint kept at exit ``personakit:keep=true``; best effort.
+
+        A sweep spares endpoints with that tag (its config and
+        models with it); a failure to tag is logged, never raised. Attached endpoints
+        are not tagged: they were not this object's to delete.
+        """
+        if not self._deployed or self._keep_tagged:
+            return
+        sm = self._session.client("sagemaker")
+        retrier = self._timing.retrier
+        try:
+            arn = str(retrier.call(sm.describe_endpoint, EndpointName=self.name)["EndpointArn"])
+            retrier.call(sm.add_tags, ResourceArn=arn, Tags=[{"Key": KEEP_TAG, "Value": "true"}])
+        except Exception as exc:
+            logger.warning(
+                "keep=True: could not tag endpoint %s %s=true (a sweep may delete it): %s",
+                self.name,
+                KEEP_TAG,
+                exc,
+            )
+            return
+        self._keep_tagged = True
+        logger.info("keeping endpoint %s (tagged %s=true)", self.name, KEEP_TAG)
 
     def _at_exit(self) -> None:
         if self._deleted or self.keep:

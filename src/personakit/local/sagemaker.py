@@ -40,11 +40,11 @@ closed engine is gone, as nothing can serve it without its Python callable).
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import re
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -68,6 +68,11 @@ _HOW_TO_REGISTER = (
 )
 
 
+def _now() -> dt.datetime:
+    """botocore parses SageMaker's timestamps into aware datetimes; the twin answers alike."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
 @attrs.define
 class _Handler:
     generate: GenerateFn | None = None
@@ -80,7 +85,7 @@ class _Endpoint:
     name: str
     config: str
     tags: list[dict[str, str]]
-    created: float
+    created: dt.datetime
     status: str = "Creating"
     described: int = 0
     failure_reason: str | None = None
@@ -191,7 +196,7 @@ class SageMakerTwin(Twin):
                     "ValidationException",
                     f'Cannot create already existing model "{self._arn("model", name)}".',
                 )
-            self.models.models[name] = {**params, "CreationTime": time.time()}
+            self.models.models[name] = {**params, "CreationTime": _now()}
         return {"ModelArn": self._arn("model", name)}
 
     def _op_DescribeModel(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -243,7 +248,7 @@ class SageMakerTwin(Twin):
                         "ValidationException",
                         f'Could not find model "{self._arn("model", model)}".',
                     )
-            self.models.configs[name] = {**params, "CreationTime": time.time()}
+            self.models.configs[name] = {**params, "CreationTime": _now()}
         return {"EndpointConfigArn": self._arn("endpoint-config", name)}
 
     def _op_DescribeEndpointConfig(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -293,7 +298,7 @@ class SageMakerTwin(Twin):
                     self._arn("endpoint-config", params["EndpointConfigName"]),
                 )
             self.models.endpoints[name] = _Endpoint(
-                name, params["EndpointConfigName"], list(params.get("Tags", [])), time.time()
+                name, params["EndpointConfigName"], list(params.get("Tags", [])), _now()
             )
         return {"EndpointArn": self._arn("endpoint", name)}
 
@@ -319,7 +324,7 @@ class SageMakerTwin(Twin):
             "EndpointConfigName": endpoint.config,
             "EndpointStatus": status,
             "CreationTime": endpoint.created,
-            "LastModifiedTime": time.time(),
+            "LastModifiedTime": _now(),
         }
         if endpoint.failure_reason is not None:
             response["FailureReason"] = endpoint.failure_reason
