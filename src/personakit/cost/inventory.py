@@ -52,10 +52,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from personakit._resource import Ctx, Timing, find_all, in_flight
 from personakit._retry import error_code
+from personakit.cost._scan import Scanner, _aware, _expires_at, _utcnow
 from personakit.cost.catalog import HOURS_PER_MONTH, Catalog
 from personakit.cost.personalize import PRICES, TPS_HOUR_TIERS
 from personakit.errors import ConfigurationError, QuotaExceededError
-from personakit.llm.endpoint import EXPIRES_TAG
 from personakit.session import RUN_TAG
 
 if TYPE_CHECKING:
@@ -98,25 +98,6 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800, "": 3600}
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-def _aware(value: Any) -> dt.datetime | None:
-    """A tz-aware UTC datetime from a botocore timestamp (or ``None``)."""
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)).astimezone(
-            dt.timezone.utc
-        )
-    try:
-        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return _aware(parsed)
 
 
 def parse_duration(value: str | float | dt.timedelta) -> dt.timedelta:
@@ -170,12 +151,6 @@ def table(head: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[in
         ).rstrip()
 
     return "\n".join([line(head), "  ".join("-" * w for w in widths), *map(line, rows)])
-
-
-def _tags_dict(
-    tags: Sequence[Mapping[str, Any]], key: str = "Key", value: str = "Value"
-) -> dict[str, str]:
-    return {str(t.get(key)): str(t.get(value, "")) for t in tags if t.get(key) is not None}
 
 
 def _str_map(value: Mapping[str, str]) -> dict[str, str]:
@@ -447,7 +422,13 @@ class _ListingCtx(Ctx):
         return self.retrier.with_deadline(left).call(fn, **kwargs)
 
 
-class _Lister:
+class _Lister(Scanner):
+    listing_errors = _LISTING_ERRORS
+    tag_errors = (ClientError, BotoCoreError, NotImplementedError)
+    log = logger
+    what = "inventory"
+    ctx: _ListingCtx
+
     def __init__(
         self,
         session: Session,
@@ -459,15 +440,14 @@ class _Lister:
         lean: bool = False,
         deadline_s: float | None = None,
     ) -> None:
-        self.session = session
-        self.ctx = _ListingCtx(session, timing, deadline_s)
+        ctx = _ListingCtx(session, timing, deadline_s)
+        super().__init__(session, ctx, now)
+        self.ctx = ctx
         self.catalog = catalog
-        self.now = now
         self.idle_window = idle_window
         self.lean = lean
         self.region = session.region
         self.found: list[RunningResource] = []
-        self.notes: list[str] = []
         self.incomplete: list[str] = []
         self.cut: list[str] = []
 
@@ -484,17 +464,15 @@ class _Lister:
             self.cut.append(what)
             return
         try:
-            fn()
+            super().section(what, fn)
         except _DeadlinePassed:
             self.cut.append(what)
-        except NotImplementedError as exc:
-            self.notes.append(f"{what}: not available on this engine ({exc})")
-        except _LISTING_ERRORS as exc:
-            code = error_code(exc) or type(exc).__name__
-            text = f"{what}: could not be listed ({code}: {exc})"
-            self.notes.append(text)
-            self.incomplete.append(text)
-            logger.warning("inventory: %s could not be listed: %s", what, exc)
+
+    def unlisted(self, what: str, exc: BaseException) -> str:
+        """Note a failed listing, and record it as a gap: something may bill unseen."""
+        text = super().unlisted(what, exc)
+        self.incomplete.append(text)
+        return text
 
     def finish(self) -> None:
         """Turn the sections the deadline cut short into one note (and a gap)."""
@@ -510,16 +488,6 @@ class _Lister:
 
     # ------------------------------------------------------------------ personalize
 
-    def personalize_tags(self, arn: str) -> dict[str, str]:
-        if self.lean:
-            return {}
-        try:
-            tags = self.ctx.call(self.ctx.personalize.list_tags_for_resource, resourceArn=arn)
-        except (ClientError, BotoCoreError, NotImplementedError) as exc:
-            logger.debug("could not read the tags of %s: %s", arn, exc)
-            return {}
-        return _tags_dict(tags.get("tags", []), "tagKey", "tagValue")
-
     def describe(self, fn: Callable[..., Any], key: str, **kwargs: Any) -> Mapping[str, Any] | None:
         """A Personalize ``Describe*`` member, ``None`` when deleted since the listing."""
         try:
@@ -532,9 +500,10 @@ class _Lister:
 
     def add(self, **kwargs: Any) -> None:
         tags: dict[str, str] = kwargs.pop("tags", {})
-        expires = _aware(tags.get(EXPIRES_TAG)) if tags.get(EXPIRES_TAG) else None
         self.found.append(
-            RunningResource(run_id=tags.get(RUN_TAG), expires_at=expires, tags=tags, **kwargs)
+            RunningResource(
+                run_id=tags.get(RUN_TAG), expires_at=_expires_at(tags), tags=tags, **kwargs
+            )
         )
 
     def campaigns(self) -> None:
@@ -695,31 +664,6 @@ class _Lister:
 
     # ------------------------------------------------------------------ sagemaker
 
-    def sm_pages(self, method: str, key: str, **kwargs: Any) -> list[Mapping[str, Any]]:
-        sm = self.session.client("sagemaker")
-        out: list[Mapping[str, Any]] = []
-        token: str | None = None
-        while True:
-            args = dict(kwargs, MaxResults=100)
-            if token:
-                args["NextToken"] = token
-            page = self.ctx.call(getattr(sm, method), **args)
-            out.extend(page.get(key, []))
-            token = page.get("NextToken")
-            if not token:
-                return out
-
-    def sm_tags(self, arn: str) -> dict[str, str]:
-        if self.lean:
-            return {}
-        sm = self.session.client("sagemaker")
-        try:
-            response = self.ctx.call(sm.list_tags, ResourceArn=arn)
-        except (ClientError, BotoCoreError, NotImplementedError) as exc:
-            logger.debug("could not read the tags of %s: %s", arn, exc)
-            return {}
-        return _tags_dict(response.get("Tags", []))
-
     def hourly(
         self, instance_type: str, count: int, *, approx: str = ""
     ) -> tuple[float | None, str]:
@@ -736,7 +680,7 @@ class _Lister:
         return price.usd_per_hour * count, basis + approx
 
     def endpoints(self) -> None:
-        sm = self.session.client("sagemaker")
+        sm = self.sm()
         for summary in self.sm_pages("list_endpoints", "Endpoints"):
             status = str(summary.get("EndpointStatus", ""))
             if status not in _ENDPOINT_BILLING:
@@ -844,7 +788,7 @@ class _Lister:
             )
 
     def jobs(self, kind: str, list_name: str, key: str, describe: str, name_key: str) -> None:
-        sm = self.session.client("sagemaker")
+        sm = self.sm()
         for summary in self.sm_pages(list_name, key, StatusEquals="InProgress"):
             name = str(summary[name_key])
             job = self.ctx.call(getattr(sm, describe), **{name_key: name})
@@ -873,10 +817,7 @@ class _Lister:
             )
 
     def sagemaker(self) -> None:
-        try:
-            self.session.client("sagemaker")
-        except (ValueError, ConfigurationError) as exc:
-            self.notes.append(f"SageMaker: skipped, the session has no sagemaker client ({exc})")
+        if not self.available("sagemaker"):
             return
         self.section("SageMaker endpoints", self.endpoints)
         self.section("SageMaker notebook instances", self.notebooks)
@@ -902,10 +843,7 @@ class _Lister:
         )
 
     def personalize(self) -> None:
-        try:
-            self.session.client("personalize")
-        except (ValueError, ConfigurationError) as exc:
-            self.notes.append(f"Personalize: skipped ({exc})")
+        if not self.available("personalize"):
             return
         self.section("Personalize campaigns", self.campaigns)
         self.section("Personalize recommenders", self.recommenders)

@@ -45,7 +45,7 @@ import functools
 import html
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -54,15 +54,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from personakit._resource import KEEP_TAG, Ctx, Entry, Teardown, Timing, find_all, in_flight
 from personakit._retry import error_code
 from personakit._wait import WaitSpec, sagemaker_not_found, wait_gone
-from personakit.cost.inventory import (
-    _aware,
-    _tags_dict,
-    _utcnow,
-    endpoint_invocations,
-    format_age,
-    parse_duration,
-    table,
-)
+from personakit.cost._scan import Scanner, _aware, _expires_at, _utcnow
+from personakit.cost.inventory import endpoint_invocations, format_age, parse_duration, table
 from personakit.errors import ConfigurationError, TeardownError
 from personakit.llm.endpoint import EXPIRES_TAG, EndpointTiming, LLMEndpoint
 from personakit.session import RUN_TAG
@@ -267,7 +260,10 @@ def _kept(tags: Mapping[str, str]) -> bool:
     return tags.get(KEEP_TAG, "").strip().lower() in ("true", "yes", "1")
 
 
-class _Sweeper:
+class _Sweeper(Scanner):
+    log = logger
+    what = "sweep"
+
     def __init__(
         self,
         session: Session,
@@ -279,16 +275,13 @@ class _Sweeper:
         timing: Timing | None,
         now: dt.datetime,
     ) -> None:
-        self.session = session
-        self.ctx = Ctx(session, timing)
+        super().__init__(session, Ctx(session, timing), now)
         self.run_id = run_id
         self.older_than = older_than
         self.idle_window = idle_window
         self.include_kept = include_kept
-        self.now = now
         self.picks: dict[str, _Pick] = {}
         self.spared: list[str] = []
-        self.notes: list[str] = []
         #: Picks holding a kept resource: unpicked (with what is under them) after listing.
         self.blocked: list[tuple[_Pick, str]] = []
 
@@ -366,24 +359,7 @@ class _Sweeper:
         self.picks[arn] = _Pick(item, parent)
         return self.picks[arn]
 
-    def section(self, what: str, fn: Callable[[], None]) -> None:
-        try:
-            fn()
-        except NotImplementedError as exc:
-            self.notes.append(f"{what}: not available on this engine ({exc})")
-        except ClientError as exc:
-            self.notes.append(f"{what}: could not be listed ({error_code(exc)}: {exc})")
-            logger.warning("sweep: %s could not be listed: %s", what, exc)
-
     # ------------------------------------------------------------------ personalize
-
-    def ptags(self, arn: str) -> dict[str, str]:
-        try:
-            response = self.ctx.call(self.ctx.personalize.list_tags_for_resource, resourceArn=arn)
-        except (ClientError, NotImplementedError) as exc:
-            logger.debug("could not read the tags of %s: %s", arn, exc)
-            return {}
-        return _tags_dict(response.get("tags", []), "tagKey", "tagValue")
 
     def child(
         self,
@@ -398,7 +374,7 @@ class _Sweeper:
         name = str(summary.get("name") or summary.get("jobName") or arn.rsplit("/", 1)[-1])
         created = _aware(summary.get("creationDateTime"))
         status = str(summary.get("status") or "")
-        tags = self.ptags(arn)
+        tags = self.personalize_tags(arn)
         if parent is not None:
             label = f"{kind.replace('_', ' ')} {name}"
             if self.spare_kept(tags, label):
@@ -426,7 +402,7 @@ class _Sweeper:
             name = str(group.get("name") or arn.rsplit("/", 1)[-1])
             status = str(group.get("status") or "")
             created = _aware(group.get("creationDateTime"))
-            tags = self.ptags(arn)
+            tags = self.personalize_tags(arn)
             reason = self.judge(tags, created, f"dataset group {name}")
             picked = (
                 self.pick(
@@ -535,30 +511,6 @@ class _Sweeper:
 
     # ------------------------------------------------------------------ sagemaker
 
-    def sm(self) -> Any:
-        return self.session.client("sagemaker")
-
-    def sm_pages(self, method: str, key: str) -> list[Mapping[str, Any]]:
-        out: list[Mapping[str, Any]] = []
-        token: str | None = None
-        while True:
-            args: dict[str, Any] = {"MaxResults": 100}
-            if token:
-                args["NextToken"] = token
-            page = self.ctx.call(getattr(self.sm(), method), **args)
-            out.extend(page.get(key, []))
-            token = page.get("NextToken")
-            if not token:
-                return out
-
-    def sm_tags(self, arn: str) -> dict[str, str]:
-        try:
-            response = self.ctx.call(self.sm().list_tags, ResourceArn=arn)
-        except (ClientError, NotImplementedError) as exc:
-            logger.debug("could not read the tags of %s: %s", arn, exc)
-            return {}
-        return _tags_dict(response.get("Tags", []))
-
     def sagemaker(self, include_idle: bool) -> None:
         in_use: dict[str, set[str]] = {"config": set(), "model": set()}
         chosen: dict[str, tuple[str | None, list[str]]] = {}
@@ -647,7 +599,7 @@ class _Sweeper:
         created: dt.datetime | None,
         include_idle: bool,
     ) -> str | None:
-        expires = _aware(tags.get(EXPIRES_TAG)) if tags.get(EXPIRES_TAG) else None
+        expires = _expires_at(tags)
         if (
             expires is not None
             and expires <= self.now
@@ -901,25 +853,13 @@ def sweep(
         timing=timing,
         now=now_,
     )
-    if "personalize" in services:
-        try:
-            session.client("personalize")
-        except (ValueError, ConfigurationError) as exc:
-            sweeper.notes.append(f"Personalize: skipped ({exc})")
-        else:
-            sweeper.section("Personalize dataset groups", sweeper.personalize)
-            sweeper.unblock()  # before batch_jobs, which looks for picked solutions
-            sweeper.batch_jobs()
-            sweeper.unblock()
-    if "sagemaker" in services:
-        try:
-            session.client("sagemaker")
-        except (ValueError, ConfigurationError) as exc:
-            sweeper.notes.append(f"SageMaker: skipped, the session has no sagemaker client ({exc})")
-        else:
-            sweeper.section(
-                "SageMaker endpoints", lambda: sweeper.sagemaker(include_idle_endpoints)
-            )
+    if "personalize" in services and sweeper.available("personalize"):
+        sweeper.section("Personalize dataset groups", sweeper.personalize)
+        sweeper.unblock()  # before batch_jobs, which looks for picked solutions
+        sweeper.batch_jobs()
+        sweeper.unblock()
+    if "sagemaker" in services and sweeper.available("sagemaker"):
+        sweeper.section("SageMaker endpoints", lambda: sweeper.sagemaker(include_idle_endpoints))
     picks = list(sweeper.picks.values())
     personalize = [p for p in picks if p.item.service == "personalize"]
     sagemaker = [p for p in picks if p.item.service == "sagemaker"]
