@@ -32,6 +32,11 @@ four pieces:
   ``ResourceNotFoundException``), retries ``ResourceInUseException`` while
   dependents are still deleting (bounded by :attr:`Timing.in_use_timeout_s`), is
   idempotent, and deletes only what this run created unless asked otherwise.
+
+Around them, the steps every resource class repeats: :func:`create_and_register`
+(``create_or_adopt`` then ``Teardown.add``), :func:`wait_or_teardown` (a failed or
+interrupted wait deletes what was just created) and the :class:`Scoped` mixin
+(``with`` tears the resource down on exit; ``_delete_scope`` deletes it now).
 """
 
 from __future__ import annotations
@@ -43,7 +48,8 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 import attrs
 from botocore.exceptions import ClientError
@@ -67,6 +73,7 @@ from personakit.session import KEEP_TAG, RUN_TAG
 if TYPE_CHECKING:
     from mypy_boto3_personalize import PersonalizeClient
 
+    from personakit.dataset import DatasetGroup
     from personakit.session import Session
 
 __all__ = [
@@ -77,9 +84,11 @@ __all__ = [
     "Ctx",
     "Entry",
     "Kind",
+    "Scoped",
     "Teardown",
     "TeardownError",
     "Timing",
+    "create_and_register",
     "create_or_adopt",
     "find_all",
     "find_by",
@@ -87,6 +96,7 @@ __all__ = [
     "resource_name",
     "run_guarded",
     "short_hash",
+    "wait_or_teardown",
 ]
 
 logger = logging.getLogger(__name__)
@@ -391,6 +401,56 @@ def create_or_adopt(
         )
         return Adopted(arn, created=False, owned=owned)
     return Adopted(str(response[arn_key]), created=True, owned=True)
+
+
+def create_and_register(
+    ctx: Ctx,
+    teardown: Teardown,
+    kind: str,
+    *,
+    name: str,
+    create: Callable[[], Mapping[str, Any]],
+    lookup: Callable[[], Mapping[str, Any] | None],
+    arn_key: str,
+    parent: Entry | None,
+    check: Callable[[str], None] | None = None,
+    keep: bool = False,
+) -> tuple[Adopted, Entry]:
+    """:func:`create_or_adopt`, then register the resource on ``teardown``.
+
+    Args:
+        kind: A :data:`KINDS` name (``"campaign"``); with ``_`` as spaces, the ``what``
+            of messages.
+        name: The name sent; the entry's label.
+        create: Sends the ``Create*``.
+        lookup: The ``List*`` summary of the existing resource of that name, or ``None``
+            (its ``arn_key`` member is the ARN adopted).
+        arn_key: Where the ARN is in the ``Create*`` response and in ``lookup``'s summary.
+        parent: The entry it depends on.
+        check: As in :func:`create_or_adopt`.
+        keep: Keep it (and what it needs) at teardown.
+
+    Returns:
+        How the create ended, and the entry (owned as the adoption says).
+    """
+
+    def find() -> str | None:
+        found = lookup()
+        return None if found is None else str(found[arn_key])
+
+    adopted = create_or_adopt(
+        ctx,
+        what=kind.replace("_", " "),
+        name=name,
+        create=create,
+        arn_key=arn_key,
+        find=find,
+        check=check,
+    )
+    entry = teardown.add(
+        kind, adopted.arn, owned=adopted.owned, parent=parent, keep=keep, label=name
+    )
+    return adopted, entry
 
 
 # --------------------------------------------------------------------------- kinds
@@ -1004,6 +1064,19 @@ def exit_scope(teardown: Teardown, scope: Entry, error: BaseException | None) ->
         run_guarded(teardown, scope, error)
 
 
+def wait_or_teardown(teardown: Teardown, scope: Entry, fn: Callable[[], object]) -> None:
+    """Call ``fn`` (a wait); if it raises anything, tear ``scope`` down, guarded, and re-raise.
+
+    What a create does after registering what it made: a failed or interrupted wait
+    (``KeyboardInterrupt`` included) deletes it before the error propagates.
+    """
+    try:
+        fn()
+    except BaseException as exc:
+        run_guarded(teardown, scope, exc)
+        raise
+
+
 def run_guarded(teardown: Teardown, scope: Entry | None, error: BaseException) -> None:
     """Tear down ``scope`` after ``error``; a teardown failure is logged, not raised.
 
@@ -1022,3 +1095,42 @@ def run_guarded(teardown: Teardown, scope: Entry | None, error: BaseException) -
         add_note = getattr(error, "add_note", None)
         if callable(add_note):
             add_note(f"personakit teardown also failed: {exc}")
+
+
+_S = TypeVar("_S", bound="Scoped")
+
+
+class _InGroup(Protocol):
+    """What :class:`Scoped` needs of the class it is mixed into."""
+
+    _entry: Entry
+
+    @property
+    def group(self) -> DatasetGroup: ...
+
+
+class Scoped:
+    """Mixin of a resource on its dataset group's teardown stack, used as a context manager.
+
+    The class sets ``self._entry`` (its :class:`Entry`) and has a ``group`` (its
+    :class:`~personakit.dataset.DatasetGroup`, whose ``_teardown`` it is on). Leaving
+    the ``with`` block tears the entry (and what depends on it) down: after an error,
+    guarded (:func:`exit_scope`).
+    """
+
+    def _delete_scope(self: _InGroup) -> TeardownReport:
+        """Delete the entry now, adopted or not, whatever ``keep`` says; wait until gone."""
+        self._entry.keep = False
+        return self.group._teardown.run(self._entry, delete_adopted=True, force=True)
+
+    def __enter__(self: _S) -> _S:
+        return self
+
+    def __exit__(
+        self: _InGroup,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Literal[False]:
+        exit_scope(self.group._teardown, self._entry, exc)
+        return False

@@ -31,20 +31,19 @@ import html
 import logging
 import operator
 from collections.abc import Iterator, Mapping, Sequence
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
 
 import attrs
 
 from personakit._resource import (
     Entry,
+    Scoped,
     TeardownReport,
-    create_or_adopt,
-    exit_scope,
+    create_and_register,
     find_by,
     in_flight,
     resource_name,
-    run_guarded,
+    wait_or_teardown,
 )
 from personakit._wait import (
     PERSONALIZE_START,
@@ -280,7 +279,7 @@ def _item_exploration(
     return config
 
 
-class Campaign:
+class Campaign(Scoped):
     """A deployed solution version answering real-time requests.
 
     Build one with :meth:`Solution.deploy`; use it as a context manager so it is
@@ -401,10 +400,6 @@ class Campaign:
                 ctx, personalize.list_campaigns, "campaigns", lambda s: s["name"] == cname
             )
 
-        def find() -> str | None:
-            found = lookup()
-            return None if found is None else str(found["campaignArn"])
-
         def check(arn: str) -> None:
             theirs = ctx.call(personalize.describe_campaign, campaignArn=arn)["campaign"]
             if theirs.get("solutionVersionArn") != version:
@@ -421,33 +416,24 @@ class Campaign:
             # asked once, outside create_or_adopt's retries; an adopted campaign costs
             # nothing more
             guard.check_campaign(min_tps)
-        adopted = create_or_adopt(
+        adopted, entry = create_and_register(
             ctx,
-            what="campaign",
+            group._teardown,
+            "campaign",
             name=cname,
             create=lambda: personalize.create_campaign(**request),
+            lookup=lookup,
             arn_key="campaignArn",
-            find=find,
-            check=check,
-        )
-        entry = group._teardown.add(
-            "campaign",
-            adopted.arn,
-            owned=adopted.owned,
             parent=solution._entry,
+            check=check,
             keep=keep,
-            label=cname,
         )
         campaign = cls(
             solution, adopted.arn, cname, version, min_tps, owned=adopted.owned, entry=entry
         )
         solution.campaigns.append(campaign)
         if wait:
-            try:
-                campaign.wait(timeout_s)
-            except BaseException as exc:
-                run_guarded(group._teardown, entry, exc)
-                raise
+            wait_or_teardown(group._teardown, entry, lambda: campaign.wait(timeout_s))
         return campaign
 
     def wait(self, timeout_s: float = CAMPAIGN_TIMEOUT_S) -> Campaign:
@@ -524,11 +510,6 @@ class Campaign:
 
     # ------------------------------------------------------------------ runtime
 
-    def _filter(
-        self, filter: FilterLike | None, values: Mapping[str, Any] | None
-    ) -> dict[str, Any]:
-        return filter_request(self.group, filter, values)
-
     def recommend(
         self,
         user_id: str | None = None,
@@ -564,7 +545,7 @@ class Campaign:
             raise ConfigurationError("User-Personalization recommendations need user_id=")
         if kind == "RELATED_ITEMS" and item_id is None:
             raise ConfigurationError("related-items recommendations need item_id=")
-        request = recommend_request(
+        return _get_recommendations(
             self.group,
             {"campaignArn": self.arn},
             user_id=user_id,
@@ -576,9 +557,6 @@ class Campaign:
             promotions=promotions,
             metadata_columns=metadata_columns,
         )
-        runtime = self.group.session.client("personalize-runtime")
-        response = runtime.get_recommendations(**request)
-        return Recommendations.from_response(response, "itemList")
 
     def recommend_actions(
         self,
@@ -619,9 +597,7 @@ class Campaign:
             promotions=None,
             metadata_columns=None,
         )
-        runtime = self.group.session.client("personalize-runtime")
-        response = runtime.get_action_recommendations(**request)
-        return Recommendations.from_response(response, "actionList")
+        return _runtime_call(self.group, "get_action_recommendations", request, "actionList")
 
     def rank(
         self,
@@ -642,36 +618,22 @@ class Campaign:
             "userId": str(user_id),
             "inputList": ids,
         }
-        request.update(self._filter(filter, filter_values))
-        if context:
-            request["context"] = {str(k): str(v) for k, v in context.items()}
-        if metadata_columns:
-            request["metadataColumns"] = _metadata_columns(metadata_columns)
-        runtime = self.group.session.client("personalize-runtime")
-        response = runtime.get_personalized_ranking(**request)
-        return Recommendations.from_response(response, "personalizedRanking")
-
-    def _promotion(self, promotion: Promotion | Mapping[str, Any]) -> dict[str, Any]:
-        return _promotion_request(self.group, promotion)
+        _add_options(
+            self.group,
+            request,
+            filter=filter,
+            filter_values=filter_values,
+            context=context,
+            promotions=None,
+            metadata_columns=metadata_columns,
+        )
+        return _runtime_call(self.group, "get_personalized_ranking", request, "personalizedRanking")
 
     # ------------------------------------------------------------------ teardown
 
     def delete(self) -> TeardownReport:
         """Delete the campaign and wait until it is gone (whatever ``keep`` says)."""
-        self._entry.keep = False
-        return self.group._teardown.run(self._entry, delete_adopted=True, force=True)
-
-    def __enter__(self) -> Campaign:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> Literal[False]:
-        exit_scope(self.group._teardown, self._entry, exc)
-        return False
+        return self._delete_scope()
 
     # ------------------------------------------------------------------ display
 
@@ -728,6 +690,33 @@ def recommend_request(
         request["userId"] = str(user_id)
     if item_id is not None:
         request["itemId"] = str(item_id)
+    _add_options(
+        group,
+        request,
+        filter=filter,
+        filter_values=filter_values,
+        context=context,
+        promotions=promotions,
+        metadata_columns=metadata_columns,
+    )
+    return request
+
+
+def _add_options(
+    group: DatasetGroup,
+    request: dict[str, Any],
+    *,
+    filter: FilterLike | None,
+    filter_values: Mapping[str, Any] | None,
+    context: Mapping[str, str] | None,
+    promotions: Sequence[Promotion | Mapping[str, Any]] | None,
+    metadata_columns: Mapping[str, Sequence[str]] | Sequence[str] | None,
+) -> None:
+    """Add the filter, context, promotion and metadata members of a runtime request.
+
+    Shared by :func:`recommend_request` and :meth:`Campaign.rank`; filters (of the
+    request, then of its promotion) are created in ``group`` on first use.
+    """
     request.update(filter_request(group, filter, filter_values))
     if context:
         request["context"] = {str(k): str(v) for k, v in context.items()}
@@ -739,7 +728,24 @@ def recommend_request(
         request["promotions"] = [_promotion_request(group, p) for p in promotions]
     if metadata_columns:
         request["metadataColumns"] = _metadata_columns(metadata_columns)
-    return request
+
+
+def _runtime_call(
+    group: DatasetGroup, operation: str, request: Mapping[str, Any], key: str
+) -> Recommendations:
+    """Send ``request`` with the ``personalize-runtime`` method ``operation``; read ``key``."""
+    runtime = group.session.client("personalize-runtime")
+    response = getattr(runtime, operation)(**request)
+    return Recommendations.from_response(response, key)
+
+
+def _get_recommendations(
+    group: DatasetGroup, target: Mapping[str, str], **kwargs: Any
+) -> Recommendations:
+    """``GetRecommendations`` of a campaign or a recommender: :func:`recommend_request`'s
+    arguments, the request sent, the answer read."""
+    request = recommend_request(group, target, **kwargs)
+    return _runtime_call(group, "get_recommendations", request, "itemList")
 
 
 def _promotion_request(
@@ -1045,7 +1051,7 @@ def _recommender_config(
     return config
 
 
-class Recommender:
+class Recommender(Scoped):
     """A domain recommender (``CreateRecommender``): a use case trained and served by AWS.
 
     Build one with :meth:`create` (or ``group.recommender("top-picks")``) in an
@@ -1181,10 +1187,6 @@ class Recommender:
                 datasetGroupArn=group.arn,
             )
 
-        def find() -> str | None:
-            found = lookup()
-            return None if found is None else str(found["recommenderArn"])
-
         def check(arn: str) -> None:
             theirs = ctx.call(personalize.describe_recommender, recommenderArn=arn)["recommender"]
             seen.update(theirs)
@@ -1207,38 +1209,33 @@ class Recommender:
             guard.check_recommender(
                 min_rps=int(config.get("minRecommendationRequestsPerSecond", min_rps))
             )
-        adopted = create_or_adopt(
+        adopted, entry = create_and_register(
             ctx,
-            what="recommender",
+            group._teardown,
+            "recommender",
             name=rname,
             create=lambda: personalize.create_recommender(**request),
+            lookup=lookup,
             arn_key="recommenderArn",
-            find=find,
-            check=check,
-        )
-        entry = group._teardown.add(
-            "recommender",
-            adopted.arn,
-            owned=adopted.owned,
             parent=group._entry,
+            check=check,
             keep=keep,
-            label=rname,
         )
         if not adopted.created and seen.get("recommenderConfig"):
             config = dict(seen["recommenderConfig"])
         recommender = cls(group, adopted.arn, rname, case, config, owned=adopted.owned, entry=entry)
         group.recommenders.append(recommender)
         if wait:
-            try:
+
+            def ready() -> None:
                 status = _norm(seen.get("status"))
                 if not adopted.created and (status == "INACTIVE" or status.startswith("STOP")):
                     logger.info("recommender %s is %s: starting it", rname, status)
                     recommender.start(timeout_s=timeout_s)
                 else:
                     recommender.wait(timeout_s)
-            except BaseException as exc:
-                run_guarded(group._teardown, entry, exc)
-                raise
+
+            wait_or_teardown(group._teardown, entry, ready)
         return recommender
 
     # ------------------------------------------------------------------ lifecycle
@@ -1431,7 +1428,7 @@ class Recommender:
                 raise ConfigurationError(f"the {case.name} use case needs {what}=")
             if need == "unused" and value is not None:
                 raise ConfigurationError(f"the {case.name} use case takes no {what}")
-        request = recommend_request(
+        return _get_recommendations(
             self.group,
             {"recommenderArn": self.arn},
             user_id=user_id,
@@ -1443,28 +1440,12 @@ class Recommender:
             promotions=promotions,
             metadata_columns=metadata_columns,
         )
-        runtime = self.group.session.client("personalize-runtime")
-        response = runtime.get_recommendations(**request)
-        return Recommendations.from_response(response, "itemList")
 
     # ------------------------------------------------------------------ teardown
 
     def delete(self) -> TeardownReport:
         """Delete the recommender and wait until it is gone (whatever ``keep`` says)."""
-        self._entry.keep = False
-        return self.group._teardown.run(self._entry, delete_adopted=True, force=True)
-
-    def __enter__(self) -> Recommender:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> Literal[False]:
-        exit_scope(self.group._teardown, self._entry, exc)
-        return False
+        return self._delete_scope()
 
     # ------------------------------------------------------------------ display
 

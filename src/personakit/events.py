@@ -44,20 +44,19 @@ import math
 import threading
 import uuid
 from collections.abc import Iterable, Mapping
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from personakit._report import DataReport, Problem
 from personakit._resource import (
     Entry,
+    Scoped,
     TeardownReport,
     create_or_adopt,
-    exit_scope,
     find_all,
     resource_name,
-    run_guarded,
+    wait_or_teardown,
 )
 from personakit.errors import ConfigurationError
 from personakit.schema import DatasetType, Schema, field_name_for
@@ -442,7 +441,7 @@ def _unknown_columns(
 # --------------------------------------------------------------------------- tracker
 
 
-class EventTracker:
+class EventTracker(Scoped):
     """The dataset group's event tracker, and the real-time writes through it.
 
     Build one with :meth:`create` or ``group.event_tracker()``. The group's
@@ -572,11 +571,7 @@ class EventTracker:
         )
         tracker = cls(group, arn, tname, tracking_id, owned=owned, entry=entry)
         if wait:
-            try:
-                tracker.wait(timeout_s)
-            except BaseException as exc:
-                run_guarded(group._teardown, entry, exc)
-                raise
+            wait_or_teardown(group._teardown, entry, lambda: tracker.wait(timeout_s))
         return tracker
 
     def wait(self, timeout_s: float = TRACKER_TIMEOUT_S) -> EventTracker:
@@ -910,20 +905,7 @@ class EventTracker:
 
     def delete(self) -> TeardownReport:
         """Delete the tracker and wait until it is gone (recorded events stay)."""
-        self._entry.keep = False
-        return self.group._teardown.run(self._entry, delete_adopted=True, force=True)
-
-    def __enter__(self) -> EventTracker:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> Literal[False]:
-        exit_scope(self.group._teardown, self._entry, exc)
-        return False
+        return self._delete_scope()
 
     # ------------------------------------------------------------------ display
 

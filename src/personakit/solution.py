@@ -28,20 +28,20 @@ import json
 import logging
 import re
 from collections.abc import Mapping
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import attrs
 
 from personakit._resource import (
     Entry,
+    Scoped,
     TeardownReport,
-    create_or_adopt,
-    exit_scope,
+    create_and_register,
     find_by,
     resource_name,
     run_guarded,
     short_hash,
+    wait_or_teardown,
 )
 from personakit.errors import ConfigurationError
 
@@ -242,7 +242,7 @@ class SolutionMetrics:
 # --------------------------------------------------------------------------- solutions
 
 
-class Solution:
+class Solution(Scoped):
     """A Personalize solution and its versions, trained through a :class:`DatasetGroup`.
 
     Build one with :meth:`create` (or ``group.train(...)``). Use it as a context
@@ -378,15 +378,14 @@ class Solution:
         if config:
             request["solutionConfig"] = config
 
-        def find() -> str | None:
-            found = find_by(
+        def lookup() -> Mapping[str, Any] | None:
+            return find_by(
                 ctx,
                 personalize.list_solutions,
                 "solutions",
                 lambda s: s["name"] == sname,
                 datasetGroupArn=group.arn,
             )
-            return None if found is None else str(found["solutionArn"])
 
         def check(arn: str) -> None:
             theirs = ctx.call(personalize.describe_solution, solutionArn=arn)["solution"]
@@ -406,17 +405,16 @@ class Solution:
                     "another name=..."
                 )
 
-        adopted = create_or_adopt(
+        adopted, entry = create_and_register(
             ctx,
-            what="solution",
+            group._teardown,
+            "solution",
             name=sname,
             create=lambda: personalize.create_solution(**request),
+            lookup=lookup,
             arn_key="solutionArn",
-            find=find,
+            parent=group._entry,
             check=check,
-        )
-        entry = group._teardown.add(
-            "solution", adopted.arn, owned=adopted.owned, parent=group._entry, label=sname
         )
         solution = cls(group, adopted.arn, sname, arn_of_recipe, auto_training=auto, entry=entry)
         group.solutions.append(solution)
@@ -541,11 +539,9 @@ class Solution:
             raise ConfigurationError(f"mode must be FULL or UPDATE, got {mode!r}")
         arn = self._new_version(mode)
         if wait:
-            try:
-                self.wait(timeout_s)
-            except BaseException as exc:
-                run_guarded(self.group._teardown, self._version_entries[arn], exc)
-                raise
+            wait_or_teardown(
+                self.group._teardown, self._version_entries[arn], lambda: self.wait(timeout_s)
+            )
         return self
 
     @property
@@ -710,18 +706,6 @@ class Solution:
     def delete(self) -> TeardownReport:
         """Delete the solution now (its campaigns first; training in progress is stopped)."""
         return self.group._teardown.run(self._entry, force=True)
-
-    def __enter__(self) -> Solution:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> Literal[False]:
-        exit_scope(self.group._teardown, self._entry, exc)
-        return False
 
     # ------------------------------------------------------------------ display
 
