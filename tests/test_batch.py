@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from personakit import local
 from personakit._resource import Timing
 from personakit.batch import BatchJob
 from personakit.dataset import DatasetGroup
@@ -23,8 +24,6 @@ from personakit.errors import ConfigurationError, ResourceFailedError, Validatio
 from personakit.filters import Filter
 from personakit.session import Session
 from personakit.solution import Solution
-
-local = pytest.importorskip("personakit.local")
 
 FAST = Timing(
     poll_s=0.02,

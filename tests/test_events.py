@@ -16,14 +16,13 @@ import pandas as pd
 import pytest
 from botocore.exceptions import ClientError
 
+from personakit import local
 from personakit._resource import Timing
 from personakit.dataset import DatasetGroup
 from personakit.datasets import synthetic
 from personakit.errors import ValidationError
 from personakit.filters import Filter
 from personakit.session import Session
-
-local = pytest.importorskip("personakit.local")
 
 FAST = Timing(
     poll_s=0.02,

@@ -12,17 +12,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pytest
 from botocore.exceptions import ClientError
 
+from personakit import local
 from personakit._resource import Timing
 from personakit.dataset import DatasetGroup
 from personakit.filters import Filter
 from personakit.session import Session
-
-local = pytest.importorskip("personakit.local")
-if not hasattr(local, "LocalEngine"):  # pragma: no cover - the engine is not there yet
-    pytest.skip("personakit.local.LocalEngine is not available", allow_module_level=True)
 
 FAST = Timing(
     poll_s=0.02,

@@ -13,14 +13,13 @@ from typing import Any
 
 import pytest
 
+from personakit import local
 from personakit._resource import Timing
 from personakit.campaign import Recommendations, Recommender
 from personakit.dataset import DatasetGroup
 from personakit.datasets import synthetic
 from personakit.errors import ConfigurationError, ResourceFailedError
 from personakit.session import Session
-
-local = pytest.importorskip("personakit.local")
 
 FAST = Timing(
     poll_s=0.02,

@@ -11,11 +11,10 @@ import pytest
 from _accounts import crash_a_run, make_endpoint, moto_clients, session
 from botocore.stub import Stubber
 
+from personakit import local
 from personakit.cost import Catalog, CostGuard, Inventory, RunningResource, running
 from personakit.cost.inventory import format_age, parse_duration
 from personakit.errors import BudgetExceededError, ConfigurationError
-
-local = pytest.importorskip("personakit.local")
 
 G4DN = Catalog.load().price("ml.g4dn.xlarge", "us-east-1")
 assert G4DN is not None
