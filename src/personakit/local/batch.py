@@ -40,14 +40,13 @@ import os
 import re
 import tempfile
 import time
-from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from personakit.errors import ValidationError
 from personakit.local._twin import TwinError
-from personakit.local.personalize import GroupData, JobFailed
+from personakit.local.personalize import FilterUnusable, GroupData, JobFailed
 from personakit.schema import DatasetType
 
 if TYPE_CHECKING:
@@ -229,16 +228,14 @@ class _Job:
     def _filter_expression(self, arn: Any) -> str | None:
         if not arn:
             return None
-        res = self.plane.store.get(str(arn))
-        if res is None or res.kind != "filter":
-            raise JobFailed(f"The filter {arn} does not exist.")
-        if res.status != "ACTIVE":
-            raise JobFailed(f"The filter {arn} is not ACTIVE (status: {res.status}).")
-        if res.body.get("datasetGroupArn") != self.group:
-            raise JobFailed(
-                f"The filter {arn} belongs to another dataset group than the solution version."
-            )
-        return str(res.body["filterExpression"])
+        try:
+            return self.plane.resolve_filter(str(arn), self.group)
+        except FilterUnusable as exc:
+            if exc.reason == "foreign":
+                raise JobFailed(
+                    f"The filter {arn} belongs to another dataset group than the solution version."
+                ) from None
+            raise JobFailed(str(exc)) from None
 
     @property
     def data(self) -> GroupData:
@@ -250,15 +247,14 @@ class _Job:
         self.plane._check_running(self.job.arn)
 
     # ------------------------------------------------------------------ filters
-    def _user_interactions(self, user_id: str | None) -> pa.Table | None:
-        """The user's interactions, rows in table order (a sort done once per job)."""
+    def _user_interactions(self, user_id: str) -> pa.Table:
+        """The user's interactions, rows in table order (an index built once per job)."""
         import numpy as np
         import pyarrow.compute as _pc
 
         pc: Any = _pc  # the stubs' overloads do not follow ChunkedArray columns
         table = self.data.table(DatasetType.INTERACTIONS)
-        if table is None or user_id is None:
-            return None
+        assert table is not None  # filter_item_sets asks only when there is one
         if self._by_user is None:
             filled: Any = pc.fill_null(table.column("USER_ID"), "")
             ids = np.asarray(filled.to_pylist(), dtype=str)
@@ -277,8 +273,13 @@ class _Job:
     def item_sets(
         self, values: Mapping[str, str], *, user_id: str | None, item_id: str | None
     ) -> tuple[Collection[str], Collection[str] | None]:
-        """``(exclude, candidates)`` of the job's filter for one line (cached when shared)."""
-        from personakit.local.filtering import apply_filter
+        """``(exclude, candidates)`` of the job's filter for one line (cached when shared).
+
+        The filter is applied by the runtime twin's hook,
+        :func:`~personakit.local.runtime.filter_item_sets`, so a line is filtered as
+        GetRecommendations filters the same request.
+        """
+        from personakit.local.runtime import filter_item_sets
 
         if self.expression is None:
             return (), None
@@ -290,21 +291,17 @@ class _Job:
         hit = self._cache.get(key)
         if hit is not None:
             return hit
-        data = self.data
         try:
-            result = apply_filter(
+            found = filter_item_sets(
                 self.expression,
-                filter_values=values,
+                values,
                 user_id=user_id,
                 item_id=item_id,
-                items=data.table(DatasetType.ITEMS),
-                users=data.table(DatasetType.USERS),
-                user_interactions=self._user_interactions(user_id),
-                all_item_ids=data.item_ids(),
+                data=self.data,
+                interactions_of=self._user_interactions,
             )
-        except ValidationError as exc:
-            raise LineError(f"Invalid filter or filterValues: {exc}") from None
-        found: tuple[Collection[str], Collection[str] | None] = (result.exclude, result.include)
+        except TwinError as exc:
+            raise LineError(exc.message) from None
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[key] = found
@@ -317,27 +314,7 @@ class _Job:
 class _Inference(_Job):
     def __init__(self, plane: ControlPlane, job: Resource) -> None:
         super().__init__(plane, job)
-        self._history = self._recorded_events()
-
-    def _recorded_events(self) -> dict[str, list[tuple[str, int]]]:
-        """Events recorded after training, by user (the runtime twin's history, in bulk)."""
-        owner = self.version
-        cutoff = int(owner.body.get("_cutoff") or 0)
-        event_type = owner.body.get("eventType")
-        threshold = (owner.body.get("solutionConfig") or {}).get("eventValueThreshold")
-        out: dict[str, list[tuple[str, int]]] = defaultdict(list)
-        for ev in self.plane.store.events(self.group, after=cutoff):
-            if not ev["item_id"]:
-                continue
-            if event_type and ev["event_type"] != event_type:
-                continue
-            if threshold not in (None, "") and (
-                ev["event_value"] is None or ev["event_value"] < float(threshold)
-            ):
-                continue
-            who = ev["user_id"] if ev["user_id"] is not None else ev["session_id"]
-            out[str(who)].append((str(ev["item_id"]), int(ev["sent_at"])))
-        return dict(out)
+        self._history = plane.recorded_history(self.version)
 
     def answer(self, line: Mapping[str, Any]) -> dict[str, Any]:
         kind = self.kind

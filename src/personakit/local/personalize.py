@@ -239,6 +239,32 @@ class JobFailed(Exception):
     """An import or a training failed; the message is the ``failureReason``."""
 
 
+class FilterUnusable(Exception):
+    """A filter cannot be applied: it is gone, not ACTIVE, or of another dataset group.
+
+    Raised by :meth:`ControlPlane.resolve_filter`; each twin maps it to its own
+    error (the runtime twin to ``ResourceNotFoundException`` or
+    ``InvalidInputException``, a batch job to its ``failureReason``).
+
+    Attributes:
+        arn: The filter's ARN.
+        reason: ``"missing"``, ``"inactive"`` or ``"foreign"`` (another dataset group).
+        status: The filter's status (for ``"inactive"`` and ``"foreign"``), else None.
+    """
+
+    def __init__(self, arn: str, reason: str, status: str | None = None) -> None:
+        if reason == "missing":
+            message = f"The filter {arn} does not exist."
+        elif reason == "inactive":
+            message = f"The filter {arn} is not ACTIVE (status: {status})."
+        else:
+            message = f"The filter {arn} belongs to another dataset group."
+        super().__init__(message)
+        self.arn = arn
+        self.reason = reason
+        self.status = status
+
+
 # --------------------------------------------------------------------------- data
 
 
@@ -1208,6 +1234,56 @@ class ControlPlane:
 
     def model_folder(self, res: Resource) -> Path:
         return self.artifact_dir(res)
+
+    # ------------------------------------------------------------------ serving (runtime, batch)
+    def recorded_history(
+        self, owner: Resource, *, user: str | None = None
+    ) -> dict[str, list[tuple[str, int]]]:
+        """Events recorded after ``owner`` was trained, as ``{user: [(item, sent_at), ...]}``.
+
+        The history a model is handed at serving time (GetRecommendations,
+        GetPersonalizedRanking, batch inference): the dataset group's events past the
+        training cutoff, kept by the solution's ``eventType`` and
+        ``eventValueThreshold`` as training kept them, events without an item left
+        out, oldest first. Anonymous events count for their session id.
+
+        Args:
+            owner: The solution version or recommender whose model serves.
+            user: Only this user's events (and anonymous events of that session id).
+        """
+        cutoff = int(owner.body.get("_cutoff") or 0)
+        event_type = owner.body.get("eventType")
+        threshold = (owner.body.get("solutionConfig") or {}).get("eventValueThreshold")
+        group = str(owner.body["datasetGroupArn"])
+        out: dict[str, list[tuple[str, int]]] = {}
+        for ev in self.store.events(group, after=cutoff, user=user):
+            if not ev["item_id"]:
+                continue
+            if event_type and ev["event_type"] != event_type:
+                continue
+            if threshold not in (None, "") and (
+                ev["event_value"] is None or ev["event_value"] < float(threshold)
+            ):
+                continue
+            who = ev["user_id"] if ev["user_id"] is not None else ev["session_id"]
+            out.setdefault(str(who), []).append((str(ev["item_id"]), int(ev["sent_at"])))
+        return out
+
+    def resolve_filter(self, arn: str, group: str) -> str:
+        """The expression of the filter ``arn``, checked usable for dataset group ``group``.
+
+        Raises:
+            FilterUnusable: The filter does not exist, is not ACTIVE, or belongs to
+                another dataset group (``reason`` says which).
+        """
+        res = self.store.get(arn)
+        if res is None or res.kind != "filter":
+            raise FilterUnusable(arn, "missing")
+        if res.status != "ACTIVE":
+            raise FilterUnusable(arn, "inactive", res.status)
+        if res.body.get("datasetGroupArn") != group:
+            raise FilterUnusable(arn, "foreign", res.status)
+        return str(res.body["filterExpression"])
 
 
 class _Stopped(Exception):

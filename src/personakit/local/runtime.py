@@ -18,12 +18,13 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from personakit.errors import ValidationError
 from personakit.local._twin import Twin, TwinError, to_epoch
 from personakit.local.personalize import (
+    FilterUnusable,
     GroupData,
     camel_case,
     in_use,
@@ -33,6 +34,8 @@ from personakit.local.personalize import (
 from personakit.schema import DatasetType, Schema
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from personakit.local.algorithms.base import Model, Scored
     from personakit.local.engine import LocalEngine
     from personakit.local.store import Resource
@@ -53,14 +56,29 @@ def filter_item_sets(
     user_id: str | None,
     item_id: str | None,
     data: GroupData,
+    interactions_of: Callable[[str], pa.Table] | None = None,
 ) -> tuple[Collection[str], Collection[str] | None]:
     """The hook that applies a filter: ``(items to exclude, allowed items or None)``.
 
     Evaluates the expression with :func:`personakit.local.filtering.apply_filter` on
     the dataset group's data: its Items and Users tables, the user's interactions
     (bulk imports and recorded events) and the catalogue (Items and interacted
-    items). A rule the request breaks (a missing INCLUDE placeholder ...) becomes
-    ``InvalidInputException``, as on AWS.
+    items). GetRecommendations, GetPersonalizedRanking and batch inference jobs
+    all filter through here, so they agree.
+
+    Args:
+        expression: The filter expression.
+        values: The request's ``filterValues`` (encoded as sent to the service).
+        user_id: The request's user, or None.
+        item_id: The request's item (related-items recipes), or None.
+        data: The dataset group's data.
+        interactions_of: The rows of ``data``'s Interactions table of one user, in
+            table order, when the caller has them indexed (a batch job); by default
+            the table is scanned for the user.
+
+    Raises:
+        TwinError: ``InvalidInputException`` when the request breaks a rule (a missing
+            INCLUDE placeholder ...), as on AWS.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -71,7 +89,10 @@ def filter_item_sets(
     interactions = data.table(DatasetType.INTERACTIONS)
     mine = None
     if interactions is not None and user_id is not None:
-        mine = interactions.filter(pc.equal(interactions.column("USER_ID"), pa.scalar(user_id)))
+        if interactions_of is not None:
+            mine = interactions_of(user_id)
+        else:
+            mine = interactions.filter(pc.equal(interactions.column("USER_ID"), pa.scalar(user_id)))
     try:
         result = apply_filter(
             expression,
@@ -179,22 +200,7 @@ class PersonalizeRuntimeTwin(Twin):
         """Events recorded for the user after the model's training data was taken."""
         if not user_id:
             return []
-        owner = target.model_owner
-        cutoff = int(owner.body.get("_cutoff") or 0)
-        event_type = owner.body.get("eventType")
-        threshold = (owner.body.get("solutionConfig") or {}).get("eventValueThreshold")
-        out = []
-        for ev in self._store.events(target.group, after=cutoff, user=user_id):
-            if not ev["item_id"]:
-                continue
-            if event_type and ev["event_type"] != event_type:
-                continue
-            if threshold not in (None, "") and (
-                ev["event_value"] is None or ev["event_value"] < float(threshold)
-            ):
-                continue
-            out.append((str(ev["item_id"]), int(ev["sent_at"])))
-        return out
+        return self._plane.recorded_history(target.model_owner, user=user_id).get(user_id, [])
 
     def _filter(
         self,
@@ -209,15 +215,14 @@ class PersonalizeRuntimeTwin(Twin):
             if values:
                 raise invalid("filterValues were given without a filterArn.")
             return (), None
-        res = self._store.get(filter_arn)
-        if res is None or res.kind != "filter":
-            raise not_found(filter_arn)
-        if res.status != "ACTIVE":
-            raise invalid(f"The filter {filter_arn} is not ACTIVE (status: {res.status}).")
-        if res.body.get("datasetGroupArn") != target.group:
-            raise invalid(f"The filter {filter_arn} belongs to another dataset group.")
+        try:
+            expression = self._plane.resolve_filter(filter_arn, target.group)
+        except FilterUnusable as exc:
+            raise (
+                not_found(filter_arn) if exc.reason == "missing" else invalid(str(exc))
+            ) from None
         return filter_item_sets(
-            str(res.body["filterExpression"]),
+            expression,
             dict(values or {}),
             user_id=user_id,
             item_id=item_id,
