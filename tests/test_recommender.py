@@ -16,9 +16,10 @@ import pytest
 from personakit import local
 from personakit._resource import Timing
 from personakit.campaign import Recommendations, Recommender
+from personakit.cost import Catalog, CostGuard
 from personakit.dataset import DatasetGroup
 from personakit.datasets import synthetic
-from personakit.errors import ConfigurationError, ResourceFailedError
+from personakit.errors import BudgetExceededError, ConfigurationError, ResourceFailedError
 from personakit.session import Session
 
 FAST = Timing(
@@ -60,6 +61,11 @@ def test_recommender_lifecycle_leaves_nothing(tmp_path: Path) -> None:
                     rec.recommend(n=10)
                 assert rec.stop() == "INACTIVE"
                 assert rec.status() == "INACTIVE"
+                # a started recommender bills again: a guard that cannot afford it refuses
+                tight = CostGuard(session, budget_usd=1, catalog=Catalog.load())
+                with pytest.raises(BudgetExceededError, match="a recommender costs"):
+                    rec.start(guard=tight)
+                assert rec.status() == "INACTIVE"  # StartRecommender was never sent
                 assert rec.start() == "ACTIVE"
                 assert rec.recommend(user_id="u7", n=10).item_ids
                 rec.update(min_rps=2)

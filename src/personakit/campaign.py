@@ -1281,15 +1281,31 @@ class Recommender(Scoped):
         """
         return self._step("stop", timeout_s=timeout_s, wait=wait)
 
-    def start(self, *, wait: bool = True, timeout_s: float = RECOMMENDER_TIMEOUT_S) -> str:
+    def start(
+        self,
+        *,
+        wait: bool = True,
+        timeout_s: float = RECOMMENDER_TIMEOUT_S,
+        guard: SpendGuard | None = None,
+    ) -> str:
         """Start a stopped recommender (``StartRecommender``) and wait until ``ACTIVE``.
 
         ``INACTIVE`` -> ``START PENDING`` -> ``START IN_PROGRESS`` -> ``ACTIVE``.
-        A recommender already active or starting is only waited for.
+        A recommender already active or starting is only waited for. ``guard`` (a
+        :class:`~personakit.CostGuard`) is asked before ``StartRecommender``, since a
+        started recommender bills again; it raises
+        :class:`~personakit.errors.BudgetExceededError` and nothing is sent.
         """
-        return self._step("start", timeout_s=timeout_s, wait=wait)
+        return self._step("start", timeout_s=timeout_s, wait=wait, guard=guard)
 
-    def _step(self, action: Literal["start", "stop"], *, timeout_s: float, wait: bool) -> str:
+    def _step(
+        self,
+        action: Literal["start", "stop"],
+        *,
+        timeout_s: float,
+        wait: bool,
+        guard: SpendGuard | None = None,
+    ) -> str:
         ctx = self.group._ctx
         personalize = ctx.personalize
         status = self.status()
@@ -1312,6 +1328,8 @@ class Recommender(Scoped):
                 raise ConfigurationError(
                     f"recommender {self.name!r} is {status}: it can be {action}ed only when {other}"
                 )
+            if action == "start" and guard is not None:
+                guard.check_recommender(min_rps=self.min_rps)
             call = (
                 personalize.stop_recommender if action == "stop" else personalize.start_recommender
             )
