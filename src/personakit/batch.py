@@ -28,7 +28,7 @@ import io
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal
 
 from personakit._report import Problem
 from personakit._resource import Entry, create_or_adopt, find_by, resource_name, short_hash
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from personakit.campaign import FilterLike
     from personakit.solution import Solution
 
-__all__ = ["BATCH_TIMEOUT_S", "BatchJob", "batch_recommend", "batch_segments"]
+__all__ = ["BATCH_TIMEOUT_S", "BatchJob"]
 
 logger = logging.getLogger(__name__)
 
@@ -640,134 +640,3 @@ def _filter(
 
     request = filter_request(solution.group, filter, values)
     return request.get("filterArn"), dict(request.get("filterValues") or {})
-
-
-@overload
-def batch_recommend(
-    solution: Solution,
-    data: Any,
-    *,
-    n: int = ...,
-    filter: FilterLike | None = ...,
-    filter_values: Mapping[str, Any] | None = ...,
-    job_name: str | None = ...,
-    wait: Literal[True] = ...,
-    timeout_s: float = ...,
-) -> pd.DataFrame: ...
-@overload
-def batch_recommend(
-    solution: Solution,
-    data: Any,
-    *,
-    n: int = ...,
-    filter: FilterLike | None = ...,
-    filter_values: Mapping[str, Any] | None = ...,
-    job_name: str | None = ...,
-    wait: Literal[False],
-    timeout_s: float = ...,
-) -> BatchJob: ...
-def batch_recommend(
-    solution: Solution,
-    data: Any,
-    *,
-    n: int = 25,
-    filter: FilterLike | None = None,
-    filter_values: Mapping[str, Any] | None = None,
-    job_name: str | None = None,
-    wait: bool = True,
-    timeout_s: float = BATCH_TIMEOUT_S,
-) -> pd.DataFrame | BatchJob:
-    """Recommendations for many users (or items) with one batch inference job.
-
-    Args:
-        solution: A trained solution (its latest version answers).
-        data: User ids (a sequence, or a DataFrame with ``user_id``); item ids for
-            related-items recipes (``item_id``); for Personalized-Ranking, a DataFrame
-            with ``user_id`` and ``items`` (lists), a mapping ``{user: [items]}`` or
-            ``(user, items)`` pairs. A ``filter_values`` column gives per-row values.
-        n: Recommendations per line (1-500; ignored by ranking, which returns the list).
-        filter: A ``personakit.Filter``, an expression or a filter ARN.
-        filter_values: Placeholder values for every line (lists are encoded as
-            Personalize wants them).
-        job_name: The job's name (default: derived from the input, so the same
-            request in the same run adopts the job already made).
-        wait: Wait and return the DataFrame; ``False`` returns the :class:`BatchJob`.
-        timeout_s: Deadline of the wait.
-
-    Raises:
-        ValidationError: The input breaks a rule (every problem listed), before upload.
-        ConfigurationError: No role or bucket in the session, or a bad ``n``.
-        ResourceFailedError: The job failed, with Personalize's ``failureReason``.
-    """
-    job = _start_job(
-        solution,
-        "inference",
-        data,
-        n=n,
-        filter=filter,
-        filter_values=filter_values,
-        job_name=job_name,
-    )
-    return job.result(timeout_s) if wait else job
-
-
-@overload
-def batch_segments(
-    solution: Solution,
-    data: Any,
-    *,
-    n: int = ...,
-    filter: FilterLike | None = ...,
-    filter_values: Mapping[str, Any] | None = ...,
-    job_name: str | None = ...,
-    wait: Literal[True] = ...,
-    timeout_s: float = ...,
-) -> pd.DataFrame: ...
-@overload
-def batch_segments(
-    solution: Solution,
-    data: Any,
-    *,
-    n: int = ...,
-    filter: FilterLike | None = ...,
-    filter_values: Mapping[str, Any] | None = ...,
-    job_name: str | None = ...,
-    wait: Literal[False],
-    timeout_s: float = ...,
-) -> BatchJob: ...
-def batch_segments(
-    solution: Solution,
-    data: Any,
-    *,
-    n: int = 25,
-    filter: FilterLike | None = None,
-    filter_values: Mapping[str, Any] | None = None,
-    job_name: str | None = None,
-    wait: bool = True,
-    timeout_s: float = BATCH_TIMEOUT_S,
-) -> pd.DataFrame | BatchJob:
-    """User segments (users most likely to interact) with one batch segment job.
-
-    Args:
-        solution: An Item-Affinity or Item-Attribute-Affinity solution.
-        data: Item ids (Item-Affinity), or attribute queries
-            (``'ITEMS.genres = "Comedy"'``) / mappings (``{"genres": "Comedy"}``) for
-            Item-Attribute-Affinity. Longer inputs than a file may hold (500 items,
-            10 queries) are split into several files of one job.
-        n: Users per segment (1 to 5 million).
-        filter: A filter on users (``INCLUDE UserID WHERE Users.AGE > 30``...).
-        filter_values: Its placeholder values.
-        job_name: The job's name (default: derived from the input).
-        wait: Wait and return the DataFrame; ``False`` returns the :class:`BatchJob`.
-        timeout_s: Deadline of the wait.
-    """
-    job = _start_job(
-        solution,
-        "segment",
-        data,
-        n=n,
-        filter=filter,
-        filter_values=filter_values,
-        job_name=job_name,
-    )
-    return job.result(timeout_s) if wait else job

@@ -46,6 +46,7 @@ from personakit._resource import (
     Teardown,
     TeardownReport,
     Timing,
+    create_and_register,
     create_or_adopt,
     find_all,
     find_by,
@@ -776,8 +777,8 @@ class DatasetGroup:
             "tags": ctx.tags(),
         }
 
-        def find() -> str | None:
-            found = find_by(
+        def lookup() -> Mapping[str, Any] | None:
+            return find_by(
                 ctx,
                 personalize.list_datasets,
                 "datasets",
@@ -787,7 +788,6 @@ class DatasetGroup:
                 ),
                 datasetGroupArn=self.arn,
             )
-            return None if found is None else str(found["datasetArn"])
 
         def check(arn: str) -> None:
             their_arn, theirs = self._describe_schema_of(arn)
@@ -798,17 +798,16 @@ class DatasetGroup:
                     "import data for that schema, or use another dataset group"
                 )
 
-        adopted = create_or_adopt(
+        adopted, entry = create_and_register(
             ctx,
-            what="dataset",
+            self._teardown,
+            "dataset",
             name=name,
             create=lambda: personalize.create_dataset(**request),
+            lookup=lookup,
             arn_key="datasetArn",
-            find=find,
+            parent=self._entry,
             check=check,
-        )
-        entry = self._teardown.add(
-            "dataset", adopted.arn, owned=adopted.owned, parent=self._entry, label=name
         )
         dataset = Dataset(self, adopted.arn, name, dtype, schema, schema_arn, entry)
         self.datasets[dtype] = dataset
@@ -944,15 +943,14 @@ class DatasetGroup:
             "tags": ctx.tags(),
         }
 
-        def find() -> str | None:
-            found = find_by(
+        def lookup() -> Mapping[str, Any] | None:
+            return find_by(
                 ctx,
                 personalize.list_filters,
                 "Filters",
                 lambda s: s["name"] == fname,
                 datasetGroupArn=self.arn,
             )
-            return None if found is None else str(found["filterArn"])
 
         def check(arn: str) -> None:
             theirs = ctx.call(personalize.describe_filter, filterArn=arn)["filter"]
@@ -962,17 +960,16 @@ class DatasetGroup:
                     f"{theirs.get('filterExpression')!r}; pass another name"
                 )
 
-        adopted = create_or_adopt(
+        adopted, _ = create_and_register(
             ctx,
-            what="filter",
+            self._teardown,
+            "filter",
             name=fname,
             create=lambda: personalize.create_filter(**request),
+            lookup=lookup,
             arn_key="filterArn",
-            find=find,
+            parent=self._entry,
             check=check,
-        )
-        self._teardown.add(
-            "filter", adopted.arn, owned=adopted.owned, parent=self._entry, label=fname
         )
         ctx.wait(
             lambda: personalize.describe_filter(filterArn=adopted.arn),

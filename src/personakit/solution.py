@@ -629,11 +629,26 @@ class Solution(Scoped):
         wait: bool = True,
         timeout_s: float = BATCH_TIMEOUT_S,
     ) -> pd.DataFrame | BatchJob:
-        """Recommendations for many users with one batch inference job (no campaign).
+        """Recommendations for many users (or items) with one batch inference job (no campaign).
 
-        See :func:`personakit.batch.batch_recommend`: ``data`` is user ids (item ids for
-        related-items recipes; ``user_id`` + ``items`` for Personalized-Ranking); the
-        result has one row per input with ``item_ids``, ``scores`` and ``error``.
+        Args:
+            data: User ids (a sequence, or a DataFrame with ``user_id``); item ids for
+                related-items recipes (``item_id``); for Personalized-Ranking, a DataFrame
+                with ``user_id`` and ``items`` (lists), a mapping ``{user: [items]}`` or
+                ``(user, items)`` pairs. A ``filter_values`` column gives per-row values.
+            n: Recommendations per line (1-500; ignored by ranking, which returns the list).
+            filter: A ``personakit.Filter``, an expression or a filter ARN.
+            filter_values: Placeholder values for every line (lists are encoded as
+                Personalize wants them).
+            job_name: The job's name (default: derived from the input, so the same
+                request in the same run adopts the job already made).
+            wait: Wait and return the DataFrame; ``False`` returns the :class:`BatchJob`.
+            timeout_s: Deadline of the wait.
+
+        Raises:
+            ValidationError: The input breaks a rule (every problem listed), before upload.
+            ConfigurationError: No role or bucket in the session, or a bad ``n``.
+            ResourceFailedError: The job failed, with Personalize's ``failureReason``.
         """
         from personakit.batch import _start_job
 
@@ -683,10 +698,21 @@ class Solution(Scoped):
         wait: bool = True,
         timeout_s: float = BATCH_TIMEOUT_S,
     ) -> pd.DataFrame | BatchJob:
-        """User segments with one batch segment job (Item-Affinity, Item-Attribute-Affinity).
+        """User segments (users most likely to interact) with one batch segment job.
 
-        See :func:`personakit.batch.batch_segments`: ``data`` is item ids, or attribute
-        queries; the result has one row per input with ``user_ids`` and ``error``.
+        For Item-Affinity and Item-Attribute-Affinity solutions.
+
+        Args:
+            data: Item ids (Item-Affinity), or attribute queries
+                (``'ITEMS.genres = "Comedy"'``) / mappings (``{"genres": "Comedy"}``) for
+                Item-Attribute-Affinity. Longer inputs than a file may hold (500 items,
+                10 queries) are split into several files of one job.
+            n: Users per segment (1 to 5 million).
+            filter: A filter on users (``INCLUDE UserID WHERE Users.AGE > 30``...).
+            filter_values: Its placeholder values.
+            job_name: The job's name (default: derived from the input).
+            wait: Wait and return the DataFrame; ``False`` returns the :class:`BatchJob`.
+            timeout_s: Deadline of the wait.
         """
         from personakit.batch import _start_job
 
