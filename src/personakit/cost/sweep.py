@@ -53,7 +53,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from personakit._resource import KEEP_TAG, Ctx, Entry, Teardown, Timing, find_all, in_flight
 from personakit._retry import error_code
-from personakit._wait import WaitSpec, sagemaker_not_found, wait_gone
+from personakit._wait import WaitSpec, sagemaker_not_found
 from personakit.cost._scan import Scanner, _aware, _expires_at, _utcnow
 from personakit.cost.inventory import endpoint_invocations, format_age, parse_duration, table
 from personakit.errors import ConfigurationError, TeardownError
@@ -778,18 +778,12 @@ def _delete_orphan(sweeper: _Sweeper, kind: str, name: str, timing: EndpointTimi
         if sagemaker_not_found(exc):
             return
         raise
-    wait_gone(
+    timing.wait(
         lambda: describe(**{key: name}),
         arn=name,
         timeout_s=timing.delete_timeout_s,
         spec=_GONE,
-        poll_s=timing.poll_s,
-        max_poll_s=timing.max_poll_s,
-        backoff=timing.backoff,
-        progress=False,
-        retrier=timing.retrier,
-        sleep=timing.sleep,
-        clock=timing.clock,
+        gone=True,
     )
 
 

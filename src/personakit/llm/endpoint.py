@@ -187,6 +187,36 @@ class EndpointTiming:
         base = session.timing
         return cls() if base is None else cls.from_timing(base)
 
+    def wait(
+        self,
+        describe: Callable[[], Any],
+        *,
+        arn: str,
+        timeout_s: float,
+        spec: WaitSpec,
+        gone: bool = False,
+        retrier: Retrier | None = None,
+        progress: bool | None = False,
+        label: str = "",
+        poll_s: float | None = None,
+    ) -> WaitResult:
+        """:func:`~personakit._wait.wait_for` (``wait_gone`` with ``gone=True``) on this
+        timing's polls, sleep and clock."""
+        return (wait_gone if gone else wait_for)(
+            describe,
+            arn=arn,
+            timeout_s=timeout_s,
+            spec=spec,
+            poll_s=self.poll_s if poll_s is None else poll_s,
+            max_poll_s=self.max_poll_s,
+            backoff=self.backoff,
+            progress=progress,
+            label=label,
+            retrier=retrier or self.retrier,
+            sleep=self.sleep,
+            clock=self.clock,
+        )
+
     @classmethod
     def from_timing(cls, timing: Timing) -> EndpointTiming:
         """The same retries, sleep, clock, polls and delete deadline as a resource ``Timing``."""
@@ -485,19 +515,14 @@ class LLMEndpoint:
                     Tags=list(tags),  # type: ignore[arg-type]
                 ),
             )
-            return wait_for(
+            return self._timing.wait(
                 lambda: sm.describe_endpoint(EndpointName=name),
                 arn=name,
                 timeout_s=timeout_s,
                 spec=SAGEMAKER_ENDPOINT,
-                poll_s=self._timing.poll_s,
-                max_poll_s=self._timing.max_poll_s,
-                backoff=self._timing.backoff,
+                retrier=retrier,
                 progress=progress,
                 label=name,
-                retrier=retrier,
-                sleep=self._timing.sleep,
-                clock=self._timing.clock,
             )
         except BaseException as exc:
             translated = self._translate(exc, resolved)
@@ -902,34 +927,23 @@ class LLMEndpoint:
                     name,
                     status,
                 )
-                wait_for(
+                timing.wait(
                     describe,
                     arn=name,
                     timeout_s=timing.delete_timeout_s,
                     spec=_ENDPOINT_SETTLED,
-                    poll_s=timing.poll_s,
-                    max_poll_s=timing.max_poll_s,
-                    backoff=timing.backoff,
-                    progress=False,
                     retrier=retrier,
-                    sleep=timing.sleep,
-                    clock=timing.clock,
                 )
         else:  # pragma: no cover - three refusals in a row
             raise PersonakitError(f"SageMaker keeps refusing to delete endpoint {name}")
         if wait:
-            wait_gone(
+            timing.wait(
                 describe,
                 arn=name,
                 timeout_s=timing.delete_timeout_s,
                 spec=SAGEMAKER_ENDPOINT_DELETE,
-                poll_s=timing.poll_s,
-                max_poll_s=timing.max_poll_s,
-                backoff=timing.backoff,
-                progress=False,
+                gone=True,
                 retrier=retrier,
-                sleep=timing.sleep,
-                clock=timing.clock,
             )
 
     def _delete_simple(
@@ -949,18 +963,14 @@ class LLMEndpoint:
             raise
         if wait:
             timing = self._timing
-            wait_gone(
+            timing.wait(
                 lambda: describe(**{key: name}),
                 arn=name,
                 timeout_s=timing.delete_timeout_s,
                 spec=_GONE,
-                poll_s=min(timing.poll_s, 5.0),
-                max_poll_s=timing.max_poll_s,
-                backoff=timing.backoff,
-                progress=False,
+                gone=True,
                 retrier=retrier,
-                sleep=timing.sleep,
-                clock=timing.clock,
+                poll_s=min(timing.poll_s, 5.0),
             )
 
     def _mark_kept(self) -> None:
