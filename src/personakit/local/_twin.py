@@ -59,7 +59,10 @@ if TYPE_CHECKING:
     from botocore.errorfactory import BaseClientExceptions
     from botocore.waiter import Waiter
 
+    from personakit.local.engine import LocalEngine
+
 __all__ = [
+    "EngineTwin",
     "Twin",
     "TwinError",
     "constraint_errors",
@@ -466,6 +469,19 @@ class Twin:
                 if member.lower() == "message":
                     parsed[member] = err.message
         return self._http(parsed["ResponseMetadata"]), parsed
+
+
+class EngineTwin(Twin):
+    """A twin answering from a :class:`~personakit.local.engine.LocalEngine`: its
+    region by default, its store, and a refusal once the engine is closed."""
+
+    def __init__(self, engine: LocalEngine, *, region_name: str | None = None) -> None:
+        self._engine = engine
+        super().__init__(region_name=region_name or engine.region)
+        self._store = engine.store
+
+    def _check_open(self) -> None:
+        self._engine.check_open()
 
 
 _EMPTY_SHAPE = StructureShape("Empty", {"type": "structure", "members": {}})

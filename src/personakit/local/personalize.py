@@ -50,7 +50,14 @@ from typing import TYPE_CHECKING, Any, Final, cast
 import attrs
 
 from personakit.errors import ValidationError
-from personakit.local._twin import Twin, TwinError, from_epoch, keep_members, page, service_model
+from personakit.local._twin import (
+    EngineTwin,
+    TwinError,
+    from_epoch,
+    keep_members,
+    page,
+    service_model,
+)
 from personakit.local.store import TRANSITIONAL, Owner, Resource
 from personakit.schema import DatasetType, Schema
 
@@ -1306,19 +1313,14 @@ def _tags(params: Mapping[str, Any], *, limit_count: bool = True) -> list[dict[s
     return tags
 
 
-class PersonalizeTwin(Twin):
+class PersonalizeTwin(EngineTwin):
     """Offline twin of ``boto3.client("personalize")``; see the module docstring."""
 
     service_name = "personalize"
 
     def __init__(self, engine: LocalEngine, *, region_name: str | None = None) -> None:
-        self._engine = engine
-        super().__init__(region_name=region_name or engine.region)
+        super().__init__(engine, region_name=region_name)
         self._plane = engine.control
-        self._store = engine.store
-
-    def _check_open(self) -> None:
-        self._engine.check_open()
 
     # ------------------------------------------------------------------ generic helpers
     def _get(self, arn: str, kind: str | Sequence[str]) -> Resource:

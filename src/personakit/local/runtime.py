@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from personakit.errors import ValidationError
-from personakit.local._twin import Twin, TwinError, to_epoch
+from personakit.local._twin import EngineTwin, TwinError, to_epoch
 from personakit.local.personalize import (
     FilterUnusable,
     GroupData,
@@ -127,20 +127,15 @@ class _Target:
         self.config = config
 
 
-class PersonalizeRuntimeTwin(Twin):
+class PersonalizeRuntimeTwin(EngineTwin):
     """Offline twin of ``boto3.client("personalize-runtime")``."""
 
     service_name = "personalize-runtime"
     content_type = "application/json"
 
     def __init__(self, engine: LocalEngine, *, region_name: str | None = None) -> None:
-        self._engine = engine
-        super().__init__(region_name=region_name or engine.region)
-        self._store = engine.store
+        super().__init__(engine, region_name=region_name)
         self._plane = engine.control
-
-    def _check_open(self) -> None:
-        self._engine.check_open()
 
     # ------------------------------------------------------------------ helpers
     def _target(self, campaign_arn: str | None, recommender_arn: str | None) -> _Target:
@@ -473,20 +468,15 @@ def _coerce(value: Any, avro: str, name: str, what: str) -> Any:
     raise invalid(f"{what}: the value {value!r} of {name} is not a valid {avro}.")
 
 
-class PersonalizeEventsTwin(Twin):
+class PersonalizeEventsTwin(EngineTwin):
     """Offline twin of ``boto3.client("personalize-events")``."""
 
     service_name = "personalize-events"
     content_type = "application/json"
 
     def __init__(self, engine: LocalEngine, *, region_name: str | None = None) -> None:
-        self._engine = engine
-        super().__init__(region_name=region_name or engine.region)
-        self._store = engine.store
+        super().__init__(engine, region_name=region_name)
         self._plane = engine.control
-
-    def _check_open(self) -> None:
-        self._engine.check_open()
 
     def _op_PutEvents(self, p: dict[str, Any]) -> dict[str, Any]:
         tracking_id = p["trackingId"]

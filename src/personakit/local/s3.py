@@ -38,7 +38,7 @@ from urllib.parse import quote_plus
 from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 
-from personakit.local._twin import Twin, TwinError, service_model
+from personakit.local._twin import EngineTwin, TwinError, service_model
 
 if TYPE_CHECKING:
     from personakit.local.engine import LocalEngine
@@ -228,7 +228,7 @@ class S3Objects:
 # --------------------------------------------------------------------------- the twin
 
 
-class S3Twin(Twin):
+class S3Twin(EngineTwin):
     """Offline twin of ``boto3.client("s3")``; see the module docstring."""
 
     service_name = "s3"
@@ -237,12 +237,8 @@ class S3Twin(Twin):
     check_constraints = False
 
     def __init__(self, engine: LocalEngine, *, region_name: str | None = None) -> None:
-        self._engine = engine
-        super().__init__(region_name=region_name or engine.region)
+        super().__init__(engine, region_name=region_name)
         self._objects = S3Objects(engine.store)
-
-    def _check_open(self) -> None:
-        self._engine.check_open()
 
     def _metadata(self, request_id: str, status: int, extra: Any) -> dict[str, Any]:
         meta = super()._metadata(request_id, status, extra)
