@@ -25,10 +25,10 @@ import time
 import numpy as np
 import pandas as pd
 
-from personakit._resource import Timing
-from personakit.dataset import DatasetGroup
+from personakit.aws.session import Session
+from personakit.aws.timing import Timing
 from personakit.local import LocalEngine
-from personakit.session import Session
+from personakit.personalize.group import DatasetGroup
 
 TARGET_S = 60.0
 FAST = Timing(poll_s=0.05, max_poll_s=0.5, train_poll_s=0.1, train_max_poll_s=1.0, progress=False)

@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 import personakit as pk
-from personakit._csv import write_csv
+from personakit.rules.writer import write_csv
 
 COLUMNS = {"userId": "USER_ID", "movieId": "ITEM_ID", "timestamp": "TIMESTAMP"}
 

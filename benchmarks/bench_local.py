@@ -58,7 +58,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.linalg import lapack
 
-from personakit import datasets
+from personakit import samples
 from personakit.local.algorithms import TrainingData, train
 from personakit.local.evaluation import UserSplit, score_item_lists, split
 
@@ -90,7 +90,7 @@ def to_training_data(frame: pd.DataFrame) -> TrainingData:
 
 
 def generated(n_users: int, n_items: int, n_interactions: int, seed: int) -> TrainingData:
-    data = datasets.synthetic(
+    data = samples.synthetic(
         n_users=n_users,
         n_items=n_items,
         n_interactions=n_interactions,
@@ -354,7 +354,7 @@ def twin_latency(n_items: int, n_interactions: int, seed: int, calls: int) -> No
     from personakit.local import LocalEngine
 
     print(f"\n== GetRecommendations through personalize-runtime (LocalEngine), {n_items:,} items")
-    frame = datasets.synthetic(
+    frame = samples.synthetic(
         n_users=n_interactions // 20,
         n_items=n_items,
         n_interactions=n_interactions,
@@ -555,7 +555,7 @@ def main() -> None:
         seeds = [int(v) for v in args.seeds.split(",")] if args.seeds else [args.seed]
         for seed in seeds:
             data = generated(args.users, args.items, args.interactions, seed)
-            quality(f"generated (personakit.datasets.synthetic, seed {seed})", data, seed, als)
+            quality(f"generated (personakit.samples.synthetic, seed {seed})", data, seed, als)
     for path in args.csv:
         quality(path, read_csv(path, args.min_rating), args.seed, als)
     if not args.no_latency:

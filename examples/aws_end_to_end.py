@@ -11,7 +11,7 @@ everything deleted, in dependency order, on errors and Ctrl-C too.
 costs about $0.20 per TPS-hour while it exists (reference personalize.md §9). It
 runs on AWS only when told so with ``--yes-i-have-aws`` (or
 ``PERSONAKIT_EXAMPLES_AWS=1``), and needs a bucket and a role Personalize can
-use (``personakit.iam`` prints the policies; ``session.check_access()`` says what
+use (``personakit.aws.iam`` prints the policies; ``session.check_access()`` says what
 is missing). ``--local`` runs the very same code on the embedded engine with
 synthetic MovieLens-like data, offline and in seconds::
 
@@ -119,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import personakit as pk
 
     if args.local:
-        ratings, movies = pk.datasets.synthetic_movielens(300, 400, 9000, seed=0)
+        ratings, movies = pk.samples.synthetic_movielens(300, 400, 9000, seed=0)
         with pk.Session.local(args.workspace or "./pk-workspace") as session:
             journey(session, ratings, movies, args.name)
         return 0
@@ -132,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     session = pk.Session.aws(region_name=args.region, bucket=args.bucket, role_arn=args.role_arn)
     session.check_access().raise_for_problems()
-    movielens = pk.datasets.load_movielens(args.variant)
+    movielens = pk.samples.load_movielens(args.variant)
     journey(session, movielens.ratings, movielens.movies, args.name)
     return 0
 

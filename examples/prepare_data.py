@@ -2,8 +2,8 @@
 
 Builds a synthetic data set in the MovieLens layout (``ratings.csv`` and
 ``movies.csv`` as ``pd.read_csv`` would give them), turns it into Personalize's
-Interactions, Items and Users shapes with ``personakit.prep``, infers the schemas,
-checks every Personalize data rule at once with ``personakit.validate``, and,
+Interactions, Items and Users shapes with ``personakit.rules.prep``, infers the schemas,
+checks every Personalize data rule at once with ``personakit.rules.validate``, and,
 when nothing is wrong, writes the three CSVs an import job takes::
 
     python examples/prepare_data.py --out ./out
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 import personakit as pk
-from personakit.datasets import synthetic_movielens
+from personakit.samples import synthetic_movielens
 
 
 def positive(text: str) -> int:

@@ -17,13 +17,13 @@ import pandas as pd
 import pytest
 
 from personakit import local
-from personakit._resource import Timing
-from personakit.batch import BatchJob
-from personakit.dataset import DatasetGroup
+from personakit.aws.session import Session
+from personakit.aws.timing import Timing
 from personakit.errors import ConfigurationError, ResourceFailedError, ValidationError
-from personakit.filters import Filter
-from personakit.session import Session
-from personakit.solution import Solution
+from personakit.personalize.batch import BatchJob
+from personakit.personalize.group import DatasetGroup
+from personakit.personalize.solution import Solution
+from personakit.rules.filters import Filter
 
 FAST = Timing(
     poll_s=0.02,
@@ -202,7 +202,7 @@ def test_item_affinity_segments(world: World) -> None:
 
 
 def test_segments_of_more_items_than_a_file_holds(world: World, monkeypatch: Any) -> None:
-    import personakit.batch as pkb
+    import personakit.personalize.batch as pkb
 
     monkeypatch.setattr(pkb, "MAX_ITEM_AFFINITY_LINES", 2)
     out = world.affinity.batch_segments(["i1", "i2", "i3", "i4", "i5"], n=3)
@@ -218,7 +218,7 @@ def _objects_under(session: Session, prefix: str) -> list[str]:
 
 def test_unread_and_failed_jobs_leave_nothing_in_the_bucket(world: World, monkeypatch: Any) -> None:
     """Input and output are removed with the group whether the result was read or not."""
-    import personakit.batch as pkb
+    import personakit.personalize.batch as pkb
 
     interactions, _ = _data(seed=12)
     items = [f"i{k}" for k in range(501)]

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import personakit as pk
-from personakit._csv import _csv_bytes, _render, prepare_table, write_csv
+from personakit.rules.writer import _csv_bytes, _render, prepare_table, write_csv
 
 # The reader docs/csv.md documents for files written by write_csv.
 READ_OPTIONS: dict[str, object] = {
@@ -451,7 +451,7 @@ def test_chunked_and_streamed_inputs_give_byte_identical_files(tmp_path: Path) -
 def test_integer_ids_are_written_as_the_text_of_the_same_ids_as_strings() -> None:
     """Ids in a narrow range take a shortcut (their text rendered once per column,
     widened as later chunks need); the bytes must be those of the same ids as text."""
-    from personakit._csv import _IntText
+    from personakit.rules.writer import _IntText
 
     rng = np.random.default_rng(3)
     n = 1200

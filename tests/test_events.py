@@ -1,6 +1,6 @@
 """Event trackers and real-time data on the embedded local engine.
 
-A VIDEO_ON_DEMAND dataset group with generated data (``pk.datasets.synthetic``):
+A VIDEO_ON_DEMAND dataset group with generated data (``pk.samples.synthetic``):
 events recorded with ``put_events`` change the user's next recommendations from a
 campaign (and only that user's), ``put_items`` replaces an item's metadata as
 filters see it, and the group's teardown deletes the tracker with the rest.
@@ -17,12 +17,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from personakit import local
-from personakit._resource import Timing
-from personakit.dataset import DatasetGroup
-from personakit.datasets import synthetic
+from personakit.aws.session import Session
+from personakit.aws.timing import Timing
 from personakit.errors import ValidationError
-from personakit.filters import Filter
-from personakit.session import Session
+from personakit.personalize.group import DatasetGroup
+from personakit.rules.filters import Filter
+from personakit.samples import synthetic
 
 FAST = Timing(
     poll_s=0.02,
@@ -142,7 +142,7 @@ def test_a_tracker_shared_by_threads_gives_a_user_one_session(
     import time
     import uuid
 
-    import personakit.events as pke
+    import personakit.personalize.events as pke
 
     class SlowUuid:  # widens the look-up-then-create window, as a busy server would
         @staticmethod

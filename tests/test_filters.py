@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import personakit as pk
-from personakit.filters import (
+from personakit.rules.filters import (
     Condition,
     Expression,
     Filter,
@@ -18,7 +18,7 @@ from personakit.filters import (
     decode_filter_values,
     encode_filter_values,
 )
-from personakit.schema import DatasetType, Field, Schema
+from personakit.rules.schema import DatasetType, Field, Schema
 
 # ---------------------------------------------------------------- reference §6.4 examples
 

@@ -15,10 +15,10 @@ import pandas as pd
 from botocore.exceptions import ClientError
 
 from personakit import local
-from personakit._resource import Timing
-from personakit.dataset import DatasetGroup
-from personakit.filters import Filter
-from personakit.session import Session
+from personakit.aws.session import Session
+from personakit.aws.timing import Timing
+from personakit.personalize.group import DatasetGroup
+from personakit.rules.filters import Filter
 
 FAST = Timing(
     poll_s=0.02,

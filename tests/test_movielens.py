@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import personakit as pk
-from personakit.datasets import _ML_100K_GENRES, DatasetUnavailableError, load_movielens
+from personakit.samples import _ML_100K_GENRES, DatasetUnavailableError, load_movielens
 
 SMALL = {
     "ml-latest-small/ratings.csv": (

@@ -2,71 +2,63 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
+import inspect
 import logging
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
+import pytest
 
 import personakit as pk
 from personakit import errors
 
-PUBLIC = [
-    "AccessReport",
-    "BatchJob",
-    "BudgetExceededError",
-    "Campaign",
-    "ConfigurationError",
-    "CostGuard",
-    "CsvResult",
-    "DataReport",
-    "Dataset",
-    "DatasetGroup",
-    "DatasetType",
-    "Domain",
-    "EventTracker",
-    "Field",
-    "Filter",
-    "Generation",
-    "ImportJob",
-    "JumpStartCatalog",
-    "LLMEndpoint",
-    "PersonakitError",
-    "Problem",
-    "Promotion",
-    "PutResult",
-    "QuotaExceededError",
-    "Recommendation",
-    "Recommendations",
-    "Recommender",
-    "ResourceFailedError",
-    "ResourceStoppedError",
-    "Schema",
-    "Session",
-    "Solution",
-    "SolutionMetrics",
-    "TeardownError",
-    "Timing",
-    "ValidationError",
-    "WaitTimeoutError",
-    "__version__",
-    "cost",
-    "datasets",
-    "errors",
-    "iam",
-    "llm",
-    "prep",
-    "sweep",
-    "validate",
-    "write_csv",
-]
+#: Names the face still answers but no longer advertises (each warns on use).
+DEPRECATED = {"datasets"}
 
 
-def test_public_surface_is_pinned_and_sorted() -> None:
-    assert pk.__all__ == PUBLIC
-    assert pk.__all__ == sorted(pk.__all__)
-    for name in pk.__all__:
-        assert hasattr(pk, name), name
+def _type_checking_names() -> set[str]:
+    """The names the face's ``if TYPE_CHECKING:`` block imports (what type checkers see)."""
+    tree = ast.parse(Path(pk.__file__).read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            for stmt in node.body:
+                if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                    names.update(a.asname or a.name for a in stmt.names)
+    return names
+
+
+def test_face_lists_each_name_once_and_sorted() -> None:
+    assert pk.__all__ == sorted(set(pk.__all__))
+    assert set(pk.__all__) == {"__version__", "errors", *errors.__all__, *pk._LAZY}
+    assert _type_checking_names() == set(pk._LAZY) - DEPRECATED  # what type checkers see
+
+
+@pytest.mark.parametrize("name", sorted(set(pk.__all__) - DEPRECATED - {"__version__"}))
+def test_face_exports_each_name_from_its_public_module(name: str) -> None:
+    value = getattr(pk, name)
+    if inspect.ismodule(value):
+        module_name = value.__name__
+    elif name in errors.__all__:
+        module_name = errors.__name__
+    else:
+        module_name = value.__module__
+        assert pk._LAZY[name] == module_name  # the table names the defining module
+        assert name in sys.modules[module_name].__all__, f"{module_name}.__all__ lacks {name}"
+    assert not any(part.startswith("_") for part in module_name.split(".")), module_name
+    assert getattr(pk, name) is value  # cached, and the same object every time
+
+
+def test_the_old_datasets_module_is_a_deprecated_alias_of_samples() -> None:
+    sys.modules.pop("personakit.datasets", None)
+    with pytest.warns(DeprecationWarning, match="personakit.samples"):
+        old = importlib.import_module("personakit.datasets")
+    assert old.synthetic is pk.samples.synthetic
+    assert set(old.__all__) == set(pk.samples.__all__)
 
 
 def test_version_is_a_pep440_string() -> None:
@@ -77,6 +69,8 @@ def test_version_is_a_pep440_string() -> None:
 
 def test_every_error_has_one_root() -> None:
     classes = [getattr(errors, name) for name in errors.__all__]
+    classes = [c for c in classes if isinstance(c, type) and issubclass(c, BaseException)]
+    assert len(classes) == 16
     for cls in classes:
         assert issubclass(cls, pk.PersonakitError)
         assert cls.__name__ in errors.__doc__  # the tree in the docstring names it
@@ -151,16 +145,16 @@ def test_report_renders_for_terminals_frames_and_notebooks() -> None:
 def test_validate_is_the_function_even_after_its_module_is_imported() -> None:
     import importlib
 
-    module = importlib.import_module("personakit.validate")
+    module = importlib.import_module("personakit.rules.validate")
     assert module is not pk.validate
     assert pk.validate is module.validate
 
 
 def test_resource_classes_are_reached_from_the_top_without_a_heavy_import() -> None:
     code = (
-        "import sys, personakit as pk; light = 'personakit.dataset' not in sys.modules; "
+        "import sys, personakit as pk; light = 'personakit.personalize.group' not in sys.modules; "
         "group = pk.DatasetGroup; print(light, group.__module__)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["True", "personakit.dataset"]
+    assert out.stdout.split() == ["True", "personakit.personalize.group"]
     assert {"DatasetGroup", "LLMEndpoint", "CostGuard", "llm"} <= set(dir(pk))

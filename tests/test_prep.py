@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import personakit as pk
-from personakit import prep
+from personakit.rules import prep
 
 NEW_YEAR_2020 = 1_577_836_800  # 2020-01-01T00:00:00Z
 UTC = dt.timezone.utc

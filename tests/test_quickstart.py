@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from personakit.cli import main
-from personakit.datasets import synthetic_movielens
 from personakit.local import LocalEngine
 from personakit.quickstart import EXCLUDED_GENRE, MIN_USERS, RECIPES, run
+from personakit.samples import synthetic_movielens
 
 # Seed 0 at the default size; the run takes a few seconds (most of it polling).
 USERS = 300

@@ -14,13 +14,14 @@ from typing import Any
 import pytest
 
 from personakit import local
-from personakit._resource import Timing
-from personakit.campaign import Recommendations, Recommender
+from personakit.aws.session import Session
+from personakit.aws.timing import Timing
 from personakit.cost import Catalog, CostGuard
-from personakit.dataset import DatasetGroup
-from personakit.datasets import synthetic
 from personakit.errors import BudgetExceededError, ConfigurationError, ResourceFailedError
-from personakit.session import Session
+from personakit.personalize.group import DatasetGroup
+from personakit.personalize.recommender import Recommender
+from personakit.personalize.serving import Recommendations
+from personakit.samples import synthetic
 
 FAST = Timing(
     poll_s=0.02,

@@ -18,8 +18,8 @@ from botocore.exceptions import (
 from botocore.stub import Stubber
 
 import personakit as pk
-from personakit import _retry
-from personakit._retry import (
+from personakit.aws import retry as _retry
+from personakit.aws.retry import (
     DEFAULT_POLICY,
     NO_RETRY,
     ErrorKind,
@@ -232,7 +232,7 @@ def test_throttling_gives_up_after_max_attempts_with_the_original_error(
     policy = RetryPolicy(max_attempts=3)
 
     with (
-        caplog.at_level(logging.WARNING, logger="personakit._retry"),
+        caplog.at_level(logging.WARNING, logger="personakit.aws.retry"),
         pytest.raises(ClientError) as info,
     ):
         retrier(fake, policy).call(client.describe_solution_version, solutionVersionArn=SV_ARN)
@@ -294,7 +294,7 @@ def test_connection_errors_are_retried_and_logged_with_the_function_name(
             raise failures.pop(0)
         return "done"
 
-    with caplog.at_level(logging.WARNING, logger="personakit._retry"):
+    with caplog.at_level(logging.WARNING, logger="personakit.aws.retry"):
         assert retrier(fake).call(describe_thing) == "done"
     assert len(fake.sleeps) == 2
     retries = [r for r in caplog.records if getattr(r, "event", None) == "personakit.retry"]
@@ -494,7 +494,7 @@ def test_each_retry_is_logged_at_warning_with_a_stable_event(
     stubber.add_response("describe_solution_version", sv_response("ACTIVE"))
     fake = FakeTime()
 
-    with caplog.at_level(logging.DEBUG, logger="personakit._retry"):
+    with caplog.at_level(logging.DEBUG, logger="personakit.aws.retry"):
         retrier(fake).call(client.describe_solution_version, solutionVersionArn=SV_ARN)
 
     records = [r for r in caplog.records if getattr(r, "event", None) == "personakit.retry"]

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import personakit as pk
-from personakit.schema import NAMESPACE, field_name_for
+from personakit.rules.schema import NAMESPACE, field_name_for
 
 
 def ratings(n: int = 6) -> pd.DataFrame:

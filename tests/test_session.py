@@ -18,11 +18,9 @@ from botocore.config import Config
 from botocore.stub import Stubber
 from moto import mock_aws
 
-import personakit.iam as pki
+import personakit.aws.iam as pki
 from personakit._version import __version__
-from personakit.errors import ConfigurationError
-from personakit.session import (
-    RUN_TAG,
+from personakit.aws.session import (
     SERVICES,
     AccessReport,
     Boto3Provider,
@@ -31,6 +29,8 @@ from personakit.session import (
     merge_config,
     pricing_region,
 )
+from personakit.errors import ConfigurationError
+from personakit.rules.facts import RUN_TAG
 
 ACCOUNT = "123456789012"  # moto's account
 REGION = "eu-west-1"
@@ -218,7 +218,7 @@ BOTOCORE_RETRIED = ("personalize-runtime", "sagemaker-runtime", "s3", "iam", "st
 
 def test_every_service_is_retried_by_exactly_one_layer() -> None:
     """A service in both lists would multiply attempts (8 x 3); in neither, get none."""
-    import personakit.session as pks
+    import personakit.aws.session as pks
 
     assert set(SELF_RETRIED) == pks.SELF_RETRIED
     assert set(SELF_RETRIED) | set(BOTOCORE_RETRIED) == set(SERVICES)

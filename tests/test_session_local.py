@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from personakit.aws.session import Session
 from personakit.errors import ConfigurationError, EndpointFailedError
 from personakit.llm.endpoint import EndpointTiming, LLMEndpoint
 from personakit.llm.jumpstart import JumpStartCatalog
 from personakit.local import LocalEngine
-from personakit.session import Session
 
 FALCON = "huggingface-llm-falcon-7b-bf16"
 MINILM = "huggingface-textembedding-all-MiniLM-L6-v2"

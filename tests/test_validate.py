@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import personakit as pk
-from personakit.validate import USE_CASES, find_use_case, validate
+from personakit.rules.validate import validate
 
 NOW = 1_700_000_000  # 2023-11-14
 DAY = 86_400
@@ -425,16 +425,6 @@ def test_use_cases_imply_the_domain_and_check_it() -> None:
     assert only(needs_items, "use-case-needs-items").severity == "warning"
 
 
-def test_use_case_names() -> None:
-    arn = "arn:aws:personalize:::recipe/aws-ecomm-popular-items-by-views"
-    assert find_use_case(arn) is USE_CASES["most-viewed"]
-    assert find_use_case("Best_Sellers") is USE_CASES["best-sellers"]
-    assert find_use_case("top-picks-for-you") is USE_CASES["top-picks"]
-    assert find_use_case("popular-items-by-purchases") is USE_CASES["best-sellers"]
-    assert find_use_case("nope") is None
-    assert USE_CASES["most-viewed"].recipe_arn == arn
-
-
 def test_metadata_columns_plus_event_types_at_most_ten() -> None:
     # EVENT_TYPE (1) + 9 distinct event types = 10: fine; one more type: 11
     types = [f"e{i}" for i in range(9)] * 112
@@ -741,7 +731,7 @@ def test_integer_ids_give_the_report_of_the_same_ids_as_strings(to_ids: Any) -> 
 
 
 def test_ids_in_a_narrow_range_skip_the_hash_table() -> None:
-    from personakit.validate import _Codes
+    from personakit.rules.validate import _Codes
 
     narrow = _Codes.of(pa.chunked_array([pa.array([5, None, 3, 5, 9])]), dense=True)
     assert narrow.ranged
@@ -760,7 +750,7 @@ def test_timestamp_diagnostics_do_not_depend_on_the_column_type(
     """Integer and datetime timestamps take a shortcut (range first, sampled rows); the
     diagnostics must be those of float seconds, which are converted row by row."""
     # sample from 500 rows up, as 10M-row frames do from 1M up
-    monkeypatch.setattr(sys.modules["personakit.validate"], "_SAMPLE_ROWS", 500)
+    monkeypatch.setattr(sys.modules["personakit.rules.validate"], "_SAMPLE_ROWS", 500)
     frame = interactions(5000)
     reference = validate(frame.astype({"timestamp": "float64"}), now=NOW)
     if kind == "datetime":

@@ -18,9 +18,9 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 import personakit as pk
-from personakit import _wait
-from personakit._retry import Retrier, RetryPolicy
-from personakit._wait import (
+from personakit.aws import wait as _wait
+from personakit.aws.retry import Retrier, RetryPolicy
+from personakit.aws.wait import (
     PERSONALIZE_CREATE,
     PERSONALIZE_DELETE,
     PERSONALIZE_SETTLED,
@@ -120,7 +120,7 @@ def test_solution_version_walks_pending_in_progress_active(
         add_sv(stubber, status)
     fake = FakeTime()
 
-    with caplog.at_level(logging.INFO, logger="personakit._wait"):
+    with caplog.at_level(logging.INFO, logger="personakit.aws.wait"):
         result = wait_for(
             describe_sv(c), arn=SV_ARN, timeout_s=3600, sleep=fake.sleep, clock=fake.clock
         )
@@ -178,7 +178,7 @@ def test_create_failed_raises_at_once_with_the_failure_reason(
     fake = FakeTime()
 
     with (
-        caplog.at_level(logging.INFO, logger="personakit._wait"),
+        caplog.at_level(logging.INFO, logger="personakit.aws.wait"),
         pytest.raises(pk.ResourceFailedError) as info,
     ):
         wait_for(describe_sv(c), arn=SV_ARN, timeout_s=3600, sleep=fake.sleep, clock=fake.clock)
@@ -216,7 +216,7 @@ def test_timeout_raises_with_the_last_status_and_never_sleeps_past_the_deadline(
     fake = FakeTime()
 
     with (
-        caplog.at_level(logging.INFO, logger="personakit._wait"),
+        caplog.at_level(logging.INFO, logger="personakit.aws.wait"),
         pytest.raises(pk.WaitTimeoutError) as info,
     ):
         wait_for(
@@ -418,7 +418,7 @@ def test_deletion_wait_ends_on_resource_not_found(
     )
     fake = FakeTime()
 
-    with caplog.at_level(logging.INFO, logger="personakit._wait"):
+    with caplog.at_level(logging.INFO, logger="personakit.aws.wait"):
         result = wait_gone(
             lambda: c.describe_campaign(campaignArn=CAMPAIGN_ARN),
             arn=CAMPAIGN_ARN,
@@ -651,7 +651,7 @@ def test_progress_without_tqdm_never_crashes(
 ) -> None:
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # import now raises ImportError
     monkeypatch.setattr(_wait, "_interactive", lambda: True)
-    with caplog.at_level(logging.DEBUG, logger="personakit._wait"):
+    with caplog.at_level(logging.DEBUG, logger="personakit.aws.wait"):
         assert _walk(True).status == "ACTIVE"
         assert _walk(None).status == "ACTIVE"
     assert capsys.readouterr().err == ""
@@ -675,7 +675,7 @@ def test_progress_default_is_on_in_a_jupyter_kernel(monkeypatch: pytest.MonkeyPa
 
 
 def test_tqdm_is_not_imported_with_the_module() -> None:
-    code = "import sys, personakit._wait, personakit._retry; print('tqdm' in sys.modules)"
+    code = "import sys, personakit.aws.wait, personakit.aws.retry; print('tqdm' in sys.modules)"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout

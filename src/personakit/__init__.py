@@ -7,6 +7,11 @@ One import, few nouns::
     schema = pk.Schema.infer(interactions, "interactions")
     report = pk.validate(interactions, items=items)
     report.raise_for_problems()
+
+The face is lazy: ``import personakit`` loads only :mod:`personakit.errors`; every
+other name is imported from its own (public) module on first use, so a script pays
+for pandas, pyarrow and botocore only when it touches them. The layers behind the
+face are drawn in ``docs/architecture.md``.
 """
 
 from __future__ import annotations
@@ -15,139 +20,126 @@ import importlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-from personakit import errors, iam
-from personakit._csv import CsvResult, write_csv
-from personakit._report import DataReport, Problem
-from personakit._version import __version__
-from personakit.errors import (
-    BudgetExceededError,
-    ConfigurationError,
-    PersonakitError,
-    QuotaExceededError,
-    ResourceFailedError,
-    ResourceStoppedError,
-    TeardownError,
-    ValidationError,
-    WaitTimeoutError,
-)
-from personakit.schema import DatasetType, Domain, Field, Schema
-from personakit.session import AccessReport, Session
-from personakit.validate import validate
+from personakit import errors
+from personakit._version import __version__ as __version__
+from personakit.errors import *  # noqa: F403 - every exception at the top level
 
 if TYPE_CHECKING:
     from personakit import cost as cost
-    from personakit import datasets as datasets
     from personakit import llm as llm
-    from personakit import prep as prep
-    from personakit._resource import Timing
-    from personakit.batch import BatchJob
-    from personakit.campaign import (
-        Campaign,
-        Promotion,
-        Recommendation,
-        Recommendations,
-        Recommender,
+    from personakit import samples as samples
+    from personakit.aws import iam as iam
+    from personakit.aws.session import AccessReport as AccessReport
+    from personakit.aws.session import Session as Session
+    from personakit.aws.timing import Timing as Timing
+    from personakit.cost.guard import CostGuard as CostGuard
+    from personakit.cost.sweep import sweep as sweep
+    from personakit.llm import (
+        Generation as Generation,
     )
-    from personakit.cost import CostGuard
-    from personakit.cost.sweep import sweep
-    from personakit.dataset import Dataset, DatasetGroup, ImportJob
-    from personakit.events import EventTracker, PutResult
-    from personakit.filters import Filter
-    from personakit.llm import Generation, JumpStartCatalog, LLMEndpoint
-    from personakit.solution import Solution, SolutionMetrics
+    from personakit.llm import (
+        JumpStartCatalog as JumpStartCatalog,
+    )
+    from personakit.llm import (
+        LLMEndpoint as LLMEndpoint,
+    )
+    from personakit.personalize.batch import BatchJob as BatchJob
+    from personakit.personalize.campaign import Campaign as Campaign
+    from personakit.personalize.dataset import Dataset as Dataset
+    from personakit.personalize.dataset import ImportJob as ImportJob
+    from personakit.personalize.events import EventTracker as EventTracker
+    from personakit.personalize.events import PutResult as PutResult
+    from personakit.personalize.group import DatasetGroup as DatasetGroup
+    from personakit.personalize.recommender import Recommender as Recommender
+    from personakit.personalize.serving import (
+        Promotion as Promotion,
+    )
+    from personakit.personalize.serving import (
+        Recommendation as Recommendation,
+    )
+    from personakit.personalize.serving import (
+        Recommendations as Recommendations,
+    )
+    from personakit.personalize.solution import (
+        Solution as Solution,
+    )
+    from personakit.personalize.solution import (
+        SolutionMetrics as SolutionMetrics,
+    )
+    from personakit.rules import prep as prep
+    from personakit.rules.facts import Domain as Domain
+    from personakit.rules.filters import Filter as Filter
+    from personakit.rules.report import DataReport as DataReport
+    from personakit.rules.schema import DatasetType as DatasetType
+    from personakit.rules.schema import Field as Field
+    from personakit.rules.schema import Schema as Schema
+    from personakit.rules.validate import validate as validate
+    from personakit.rules.writer import CsvResult as CsvResult
+    from personakit.rules.writer import write_csv as write_csv
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-#: Submodules reached as attributes (``pk.prep``), imported on first use so that
-#: ``import personakit`` stays cheap.
-_LAZY_SUBMODULES = frozenset({"cost", "datasets", "llm", "prep"})
-
-#: Classes that live in modules importing pandas or boto3: name -> module.
-_LAZY_ATTRIBUTES = {
-    "BatchJob": "batch",
-    "Campaign": "campaign",
-    "CostGuard": "cost",
-    "Dataset": "dataset",
-    "DatasetGroup": "dataset",
-    "EventTracker": "events",
-    "Filter": "filters",
-    "Generation": "llm",
-    "ImportJob": "dataset",
-    "JumpStartCatalog": "llm",
-    "LLMEndpoint": "llm",
-    "Promotion": "campaign",
-    "PutResult": "events",
-    "Recommendation": "campaign",
-    "Recommendations": "campaign",
-    "Recommender": "campaign",
-    "Solution": "solution",
-    "SolutionMetrics": "solution",
-    "Timing": "_resource",
-    "sweep": "cost",
+#: Every name the face exports on first use: name -> the public module that defines
+#: it (a module name ending in ``:`` is the module itself). The ``TYPE_CHECKING``
+#: block above says the same for type checkers; tests/test_package.py holds the two
+#: against each other and against the modules' own ``__all__``. Every exception of
+#: :mod:`personakit.errors` is exported as it is (imported eagerly: it is cheap).
+_LAZY: dict[str, str] = {
+    "AccessReport": "personakit.aws.session",
+    "BatchJob": "personakit.personalize.batch",
+    "Campaign": "personakit.personalize.campaign",
+    "CostGuard": "personakit.cost.guard",
+    "CsvResult": "personakit.rules.writer",
+    "DataReport": "personakit.rules.report",
+    "Dataset": "personakit.personalize.dataset",
+    "DatasetGroup": "personakit.personalize.group",
+    "DatasetType": "personakit.rules.schema",
+    "Domain": "personakit.rules.facts",
+    "EventTracker": "personakit.personalize.events",
+    "Field": "personakit.rules.schema",
+    "Filter": "personakit.rules.filters",
+    "Generation": "personakit.llm.formats",
+    "ImportJob": "personakit.personalize.dataset",
+    "JumpStartCatalog": "personakit.llm.jumpstart",
+    "LLMEndpoint": "personakit.llm.endpoint",
+    "Promotion": "personakit.personalize.serving",
+    "PutResult": "personakit.personalize.events",
+    "Recommendation": "personakit.personalize.serving",
+    "Recommendations": "personakit.personalize.serving",
+    "Recommender": "personakit.personalize.recommender",
+    "Schema": "personakit.rules.schema",
+    "Session": "personakit.aws.session",
+    "Solution": "personakit.personalize.solution",
+    "SolutionMetrics": "personakit.personalize.solution",
+    "Timing": "personakit.aws.timing",
+    "sweep": "personakit.cost.sweep",
+    "validate": "personakit.rules.validate",
+    "write_csv": "personakit.rules.writer",
+    # submodules reached as attributes (``pk.prep``)
+    "cost": "personakit.cost:",
+    "datasets": "personakit.datasets:",
+    "iam": "personakit.aws.iam:",
+    "llm": "personakit.llm:",
+    "prep": "personakit.rules.prep:",
+    "samples": "personakit.samples:",
 }
+
+_EAGER = ("__version__", "errors", *errors.__all__)
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY_SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    module = _LAZY_ATTRIBUTES.get(name)
-    if module is not None:
-        value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module_name, _, _ = target.partition(":")
+    module = importlib.import_module(module_name)
+    value = module if target.endswith(":") else getattr(module, name)
+    globals()[name] = value
+    return value
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY_SUBMODULES, *_LAZY_ATTRIBUTES})
+    return sorted({*globals(), *_LAZY})
 
 
-__all__ = [
-    "AccessReport",
-    "BatchJob",
-    "BudgetExceededError",
-    "Campaign",
-    "ConfigurationError",
-    "CostGuard",
-    "CsvResult",
-    "DataReport",
-    "Dataset",
-    "DatasetGroup",
-    "DatasetType",
-    "Domain",
-    "EventTracker",
-    "Field",
-    "Filter",
-    "Generation",
-    "ImportJob",
-    "JumpStartCatalog",
-    "LLMEndpoint",
-    "PersonakitError",
-    "Problem",
-    "Promotion",
-    "PutResult",
-    "QuotaExceededError",
-    "Recommendation",
-    "Recommendations",
-    "Recommender",
-    "ResourceFailedError",
-    "ResourceStoppedError",
-    "Schema",
-    "Session",
-    "Solution",
-    "SolutionMetrics",
-    "TeardownError",
-    "Timing",
-    "ValidationError",
-    "WaitTimeoutError",
-    "__version__",
-    "cost",
-    "datasets",
-    "errors",
-    "iam",
-    "llm",
-    "prep",
-    "sweep",
-    "validate",
-    "write_csv",
-]
+__all__ = sorted([*_EAGER, *_LAZY])

@@ -38,7 +38,7 @@ def read_table(path: str | Path) -> pa.Table:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
-    from personakit.schema import Schema
+    from personakit.rules.schema import Schema
 
     schema = Schema.infer(read_table(args.file), args.type, domain=args.domain)
     print(schema.to_json(indent=2))
@@ -48,7 +48,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from personakit.validate import validate
+    from personakit.rules.validate import validate
 
     report = validate(
         read_table(args.interactions) if args.interactions else None,

@@ -4,9 +4,9 @@
 This module is meant to be read top to bottom: :func:`run` is the code you would
 write in a notebook, step by step, with only printing and progress added.
 
-1. make a MovieLens-like data set (:func:`personakit.datasets.synthetic_movielens`);
-2. prepare it for Personalize (:mod:`personakit.prep`);
-3. check every Personalize rule before anything is uploaded (:func:`personakit.validate`);
+1. make a MovieLens-like data set (:func:`personakit.samples.synthetic_movielens`);
+2. prepare it for Personalize (:mod:`personakit.rules.prep`);
+3. check every Personalize rule before anything is uploaded (:func:`personakit.rules.validate`);
 4. open a local session (:meth:`personakit.Session.local`): the embedded engine,
    offline and free, which answers the same requests AWS would;
 5. create a dataset group and import interactions and items;
@@ -39,7 +39,7 @@ import personakit as pk
 if TYPE_CHECKING:
     import pandas as pd
 
-    from personakit.solution import SolutionMetrics
+    from personakit.personalize.solution import SolutionMetrics
 
 __all__ = ["MIN_USERS", "RECIPES", "QuickstartResult", "journey", "run"]
 
@@ -173,7 +173,7 @@ def journey(
     step("generating synthetic ratings")
     n_items = max(50, n_users * 4 // 3)
     n_ratings = min(RATINGS_PER_USER * n_users, n_users * n_items // 2)
-    ratings, movies = pk.datasets.synthetic_movielens(n_users, n_items, n_ratings, seed=seed)
+    ratings, movies = pk.samples.synthetic_movielens(n_users, n_items, n_ratings, seed=seed)
 
     # 2. Prepare: Personalize learns from implicit events, so keep the ratings that
     #    show interest and record them as "Watch" events; movies become Items with

@@ -15,8 +15,8 @@ from _lifecycle import BUCKET, REGION, ROLE, RUN, FakeTime, RequestLog, Script
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from personakit._resource import Timing
-from personakit.session import Session
+from personakit.aws.session import Session
+from personakit.aws.timing import Timing
 
 
 @attrs.define

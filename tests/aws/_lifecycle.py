@@ -497,7 +497,7 @@ def run_journey(
     inspect: Callable[[str, Any], None] = lambda step, obj: None,
 ) -> Any:
     """DESIGN §1's journey; ``fault(step)`` is called after each step."""
-    import personakit.dataset as pkd
+    import personakit.personalize.group as pkd
 
     with pkd.DatasetGroup.create(session, "movies", timing=timing) as group:
         fault("group")

@@ -6,8 +6,8 @@ import pytest
 from _env import Env
 from _lifecycle import CAMP, DSG, GONE, SOL, SV, TAGS
 
-from personakit.dataset import DatasetGroup
 from personakit.errors import ConfigurationError
+from personakit.personalize.group import DatasetGroup
 
 NBA = "arn:aws:personalize:::recipe/aws-next-best-action"
 

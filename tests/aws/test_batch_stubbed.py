@@ -32,9 +32,9 @@ from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from personakit.dataset import DatasetGroup
+from personakit.aws.session import Session
 from personakit.errors import ResourceFailedError, ValidationError, WaitTimeoutError
-from personakit.session import Session
+from personakit.personalize.group import DatasetGroup
 
 JOB = f"{A}:batch-inference-job/nightly"
 SEG = f"{A}:batch-segment-job/nightly"
@@ -268,7 +268,7 @@ def test_s3_is_not_retried_by_personakit_on_top_of_botocore(env: Env) -> None:
 def test_delete_prefix_pages_through_and_stays_inside_the_prefix(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import personakit._resource as pkr
+    import personakit.personalize.base as pkr
 
     monkeypatch.setattr(pkr, "MAX_DELETE_KEYS", 2)  # 5 objects: three pages of deletes
     for k in range(5):

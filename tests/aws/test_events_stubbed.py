@@ -23,10 +23,10 @@ from _lifecycle import BUCKET, DS_I, DS_T, DSG, REGION, ROLE, RUN, TAGS, A, Scri
 from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 
-from personakit.dataset import DatasetGroup
+from personakit.aws.session import Session
 from personakit.errors import ConfigurationError, ValidationError
-from personakit.events import EventTracker, camel_case
-from personakit.session import Session
+from personakit.personalize.events import EventTracker, camel_case
+from personakit.personalize.group import DatasetGroup
 
 TRACKER = f"{A}:event-tracker/movies-events"
 TRACKING_ID = "0f1e2d3c-tracking"

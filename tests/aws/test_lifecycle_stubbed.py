@@ -45,9 +45,7 @@ from _lifecycle import (
 )
 from botocore.stub import ANY
 
-import personakit.dataset as pkd
-from personakit._resource import resource_name, short_hash
-from personakit.campaign import Campaign, Recommendation, Recommendations
+import personakit.personalize.group as pkd
 from personakit.errors import (
     ConfigurationError,
     QuotaExceededError,
@@ -55,7 +53,11 @@ from personakit.errors import (
     TeardownError,
     ValidationError,
 )
-from personakit.solution import RECIPES, SolutionMetrics, recipe_arn, recipe_type
+from personakit.personalize.base import resource_name, short_hash
+from personakit.personalize.campaign import Campaign
+from personakit.personalize.serving import Recommendation, Recommendations
+from personakit.personalize.solution import SolutionMetrics
+from personakit.rules.facts import RECIPES, recipe_arn, recipe_type
 
 DatasetGroup = pkd.DatasetGroup
 
@@ -182,7 +184,7 @@ def test_kms_key_encrypts_group_and_upload() -> None:
     for env in make_env(kms_key_arn=None):
         kms = boto3.client("kms", region_name="us-east-1")
         key = kms.create_key()["KeyMetadata"]["Arn"]
-        from personakit.session import Session
+        from personakit.aws.session import Session
 
         session = Session.aws(
             clients={"personalize": env.personalize, "s3": env.s3},
@@ -423,7 +425,7 @@ def test_pending_jobs_quota_is_waited_out(env: Env) -> None:
 def test_pending_jobs_quota_gives_up_with_quota_error(env: Env) -> None:
     import attrs
 
-    from personakit._retry import RetryPolicy
+    from personakit.aws.retry import RetryPolicy
 
     timing = attrs.evolve(env.timing, policy=RetryPolicy(quota_deadline_s=60.0))
     s = env.script
@@ -861,7 +863,9 @@ def test_recipes_and_names() -> None:
     arn = "arn:aws:personalize:::recipe/aws-hrnn"
     assert recipe_arn(arn) == arn
     assert recipe_type("popularity-count") == "POPULAR_ITEMS"
-    assert recipe_type(arn) is None
+    assert recipe_type(arn) == "USER_PERSONALIZATION"  # legacy HRNN, still a known recipe
+    assert recipe_type("arn:aws:personalize:::recipe/aws-not-yet-invented") is None
+    assert recipe_type("aws-vod-top-picks") == "USER_PERSONALIZATION"  # a domain recipe
     assert len(RECIPES) == 12
     with pytest.raises(ConfigurationError, match="known:"):
         recipe_arn("deep-magic")
@@ -905,7 +909,7 @@ def test_recommendations_typed() -> None:
 
 
 def test_teardown_order_is_reference_order() -> None:
-    from personakit._resource import KINDS
+    from personakit.personalize.base import KINDS
 
     order = sorted(KINDS.values(), key=lambda k: k.rank)
     ranks = {k.name: k.rank for k in order}
@@ -915,7 +919,7 @@ def test_teardown_order_is_reference_order() -> None:
 
 
 def test_exploration_only_for_user_personalization(env: Env) -> None:
-    from personakit.solution import Solution
+    from personakit.personalize.solution import Solution
 
     group = object.__new__(DatasetGroup)
     group._ctx = None  # type: ignore[assignment]
@@ -1123,7 +1127,7 @@ def test_recommend_with_promotion_and_filter_arn(env: Env) -> None:
 
 
 def test_filter_objects_are_checked_created_once_and_bound(env: Env) -> None:
-    from personakit.filters import Filter
+    from personakit.rules.filters import Filter
 
     s = env.script
     for step in ("group", "import_interactions", "import_items", "train", "deploy"):

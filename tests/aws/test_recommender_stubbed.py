@@ -13,9 +13,10 @@ import pytest
 from _env import Env
 from _lifecycle import DSG, GONE, RECS, TAGS, A, Script
 
-from personakit.campaign import USE_CASES, Recommender, resolve_use_case
-from personakit.dataset import DatasetGroup
 from personakit.errors import ConfigurationError, ResourceFailedError
+from personakit.personalize.group import DatasetGroup
+from personakit.personalize.recommender import Recommender, resolve_use_case
+from personakit.rules.facts import USE_CASES
 
 REC = f"{A}:recommender/movies-top-picks"
 TRACKER = f"{A}:event-tracker/movies-events"

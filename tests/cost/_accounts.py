@@ -13,10 +13,11 @@ import numpy as np
 import pandas as pd
 from moto import mock_aws
 
-from personakit._resource import Timing
-from personakit.dataset import DatasetGroup
+from personakit.aws.session import Session
+from personakit.aws.timing import Timing
 from personakit.llm.endpoint import EXPIRES_TAG
-from personakit.session import RUN_TAG, Session
+from personakit.personalize.group import DatasetGroup
+from personakit.rules.facts import RUN_TAG
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::000000000000:role/pk"

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from personakit.session import Session
+from personakit.aws.session import Session
 
 
 @pytest.fixture(autouse=True)

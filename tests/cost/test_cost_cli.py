@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from _accounts import crash_a_run, make_endpoint, moto_clients, personalize_lists, session
 
+from personakit.aws.session import Session
 from personakit.cost.cli import register
 from personakit.errors import ConfigurationError
-from personakit.session import Session
 
 local = pytest.importorskip("personakit.local")
 

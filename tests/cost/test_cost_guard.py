@@ -14,11 +14,11 @@ from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from personakit._resource import Timing
+from personakit.aws.session import Session
+from personakit.aws.timing import Timing
 from personakit.cost import Catalog, CostGuard
 from personakit.cost.pricing import hosting_filters
 from personakit.errors import BudgetExceededError, ConfigurationError
-from personakit.session import Session
 
 TODAY = dt.date(2026, 11, 29)
 

@@ -22,10 +22,10 @@ from _pricelist import (
 )
 from botocore.stub import Stubber
 
-from personakit._retry import Retrier, RetryPolicy
+from personakit.aws.retry import Retrier, RetryPolicy
+from personakit.aws.session import Session
 from personakit.cost import Catalog, refresh
 from personakit.cost.pricing import hosting_filters, parse_element
-from personakit.session import Session
 
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.timezone.utc)
 

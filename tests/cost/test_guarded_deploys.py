@@ -10,12 +10,12 @@ from _accounts import FAST, interactions, session
 from botocore.stub import Stubber
 
 from personakit import local
-from personakit._resource import Timing
-from personakit.campaign import Campaign
+from personakit.aws.session import Session
+from personakit.aws.timing import Timing
 from personakit.cost import Catalog, CostGuard
-from personakit.dataset import DatasetGroup
 from personakit.errors import BudgetExceededError
-from personakit.session import Session
+from personakit.personalize.campaign import Campaign
+from personakit.personalize.group import DatasetGroup
 
 
 def test_a_campaign_that_breaks_the_budget_is_never_created(tmp_path: Path) -> None:

@@ -23,11 +23,11 @@ from _accounts import (
 from botocore.exceptions import ClientError
 
 from personakit import local
-from personakit._resource import KEEP_TAG
 from personakit.cost import SweepReport, sweep
-from personakit.dataset import DatasetGroup
 from personakit.errors import ConfigurationError, TeardownError
 from personakit.llm.jumpstart import JumpStartWarning
+from personakit.personalize.group import DatasetGroup
+from personakit.rules.facts import KEEP_TAG
 
 #: The log event of a delete retried because the resource is in use (Teardown).
 _IN_USE = "personakit.teardown.in_use"

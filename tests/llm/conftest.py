@@ -14,9 +14,9 @@ import botocore.session
 import pytest
 from moto import mock_aws
 
+from personakit.aws.session import Session
 from personakit.llm.endpoint import EndpointTiming
 from personakit.llm.jumpstart import JumpStartCatalog, _snapshot_manifest, _snapshot_spec
-from personakit.session import Session
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/personakit-sagemaker"

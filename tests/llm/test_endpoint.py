@@ -13,6 +13,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 
+from personakit.aws.session import Session
 from personakit.errors import BudgetExceededError, ConfigurationError, QuotaExceededError
 from personakit.llm.endpoint import (
     EXPIRES_TAG,
@@ -22,7 +23,6 @@ from personakit.llm.endpoint import (
     TeardownError,
 )
 from personakit.llm.jumpstart import EulaRequiredError, JumpStartCatalog
-from personakit.session import Session
 
 from .conftest import EMPTY, REGION, ROLE, RUN, ExitHooks, FakeTime, sagemaker_state
 

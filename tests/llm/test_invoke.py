@@ -14,10 +14,10 @@ from botocore.awsrequest import AWSResponse
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
+from personakit.aws.session import Session
 from personakit.errors import ConfigurationError
 from personakit.llm.endpoint import LLMEndpoint
 from personakit.llm.formats import Generation, ModelResponseError
-from personakit.session import Session
 
 from ._eventstream import RawStream, model_stream_error, payload_part
 from .conftest import REGION, ROLE, RUN

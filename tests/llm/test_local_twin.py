@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, ParamValidationError
 
+from personakit.aws.session import Session
 from personakit.llm.endpoint import EndpointTiming, LLMEndpoint
 from personakit.llm.formats import ModelResponseError
 from personakit.llm.jumpstart import JumpStartCatalog
 from personakit.local.sagemaker import LocalModels, SageMakerRuntimeTwin, SageMakerTwin
-from personakit.session import Session
 
 from .conftest import EMPTY, REGION, ROLE, RUN, MemoryS3, sagemaker_state
 

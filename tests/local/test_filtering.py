@@ -9,9 +9,9 @@ import pyarrow as pa
 import pytest
 
 import personakit as pk
-from personakit.filters import Filter, encode_filter_values
 from personakit.local import filtering
 from personakit.local.filtering import FilterResult, apply_filter, decode_filter_values
+from personakit.rules.filters import Filter, encode_filter_values
 
 ITEMS = pa.table(
     {

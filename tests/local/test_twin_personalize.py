@@ -386,7 +386,7 @@ def test_a_prefix_imports_every_csv_in_it(clients: Clients, group: Group) -> Non
         dataSource={"dataLocation": "s3://pk-test/parts/"},
     )["datasetImportJobArn"]
     assert poll(status_of(pz, "import_job", job))[-1] == "ACTIVE"
-    from personakit.schema import DatasetType
+    from personakit.rules.schema import DatasetType
 
     data = clients.engine.control.group_data(group.arn)
     assert len(data.table(DatasetType.INTERACTIONS)) == 2000  # FULL replaced the first import
@@ -423,7 +423,7 @@ def test_incremental_items_import_replaces_same_ids(clients: Clients, group: Gro
         importMode="INCREMENTAL",
     )["datasetImportJobArn"]
     assert poll(status_of(pz, "import_job", job))[-1] == "ACTIVE"
-    from personakit.schema import DatasetType
+    from personakit.rules.schema import DatasetType
 
     table = clients.engine.control.group_data(group.arn).table(DatasetType.ITEMS)
     ids, values = table.column("ITEM_ID").to_pylist(), table.column("GENRES").to_pylist()

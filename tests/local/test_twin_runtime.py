@@ -22,7 +22,7 @@ from _twin_helpers import (
     status_of,
 )
 
-from personakit.schema import DatasetType
+from personakit.rules.schema import DatasetType
 
 
 def test_get_recommendations_for_a_user(

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from botocore.exceptions import ClientError
 
-from personakit._retry import error_code
+from personakit.aws.retry import error_code
 from personakit.errors import ConfigurationError
 from personakit.llm.endpoint import EXPIRES_TAG
 
 if TYPE_CHECKING:
-    from personakit._resource import Ctx
-    from personakit.session import Session
+    from personakit.aws.context import Ctx
+    from personakit.aws.session import Session
 
 logger = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from personakit.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from personakit.session import Session
+    from personakit.aws.session import Session
 
 __all__ = ["SessionFactory", "register"]
 
@@ -36,10 +36,10 @@ SessionFactory = Callable[[argparse.Namespace], "Session"]
 
 
 def aws_session(args: argparse.Namespace) -> Session:
-    """A :meth:`Session.aws <personakit.session.Session.aws>` from ``--profile``, ``--region``."""
+    """A ``Session.aws`` from ``--profile`` and ``--region``."""
     import boto3
 
-    from personakit.session import Session
+    from personakit.aws.session import Session
 
     try:
         boto3_session = boto3.Session(profile_name=args.profile) if args.profile else None

@@ -1,6 +1,6 @@
 """CostGuard: advice, estimates, what is running, and a budget check before anything bills.
 
-Layer 3: it talks to the ``pricing`` client of a :class:`~personakit.session.Session`
+Layer 3: it talks to the ``pricing`` client of a :class:`~personakit.aws.session.Session`
 (live prices) and, through :func:`~personakit.cost.inventory.running`, to its
 ``personalize`` and ``sagemaker`` clients (what already bills)::
 
@@ -41,8 +41,8 @@ from personakit.cost.pricing import refresh
 from personakit.errors import BudgetExceededError, ConfigurationError
 
 if TYPE_CHECKING:
-    from personakit._resource import Timing
-    from personakit.session import Session
+    from personakit.aws.session import Session
+    from personakit.aws.timing import Timing
 
 __all__ = ["BudgetCheck", "BudgetStatus", "CostGuard", "DeployCheck"]
 
@@ -472,9 +472,9 @@ class CostGuard:
 
         A campaign bills at least ``minProvisionedTPS`` TPS-hours every hour it exists
         (reference personalize.md §9, first tier); :meth:`Solution.deploy
-        <personakit.solution.Solution.deploy>` asks this before ``CreateCampaign``
+        <personakit.personalize.solution.Solution.deploy>` asks this before ``CreateCampaign``
         (only when no campaign of that name exists), :meth:`Campaign.update
-        <personakit.campaign.Campaign.update>` before raising ``minProvisionedTPS``.
+        <personakit.personalize.campaign.Campaign.update>` before raising ``minProvisionedTPS``.
 
         Args:
             min_tps: The (new) floor.
@@ -516,9 +516,9 @@ class CostGuard:
         The guard counts one active-user unit plus each request per second above the
         first as 3,600 extra recommendations an hour (≈$0.0833 per 1,000): an upper
         bound, as some recommendations each hour are free. :meth:`Recommender.create
-        <personakit.campaign.Recommender.create>` asks this before
+        <personakit.personalize.campaign.Recommender.create>` asks this before
         ``CreateRecommender`` (only when no recommender of that name exists),
-        :meth:`Recommender.update <personakit.campaign.Recommender.update>` before
+        :meth:`Recommender.update <personakit.personalize.campaign.Recommender.update>` before
         raising ``min_rps``.
 
         Args:

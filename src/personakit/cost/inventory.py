@@ -50,18 +50,20 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 from botocore.exceptions import BotoCoreError, ClientError
 
-from personakit._resource import Ctx, Timing, find_all, in_flight
-from personakit._retry import error_code
+from personakit.aws.context import Ctx
+from personakit.aws.retry import error_code
+from personakit.aws.timing import Timing
 from personakit.cost._scan import Scanner, _aware, _expires_at, _utcnow
 from personakit.cost.catalog import HOURS_PER_MONTH, Catalog
 from personakit.cost.personalize import PRICES, TPS_HOUR_TIERS
 from personakit.errors import ConfigurationError, QuotaExceededError
-from personakit.session import RUN_TAG
+from personakit.personalize.base import find_all, in_flight
+from personakit.rules.facts import RUN_TAG
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from personakit.session import Session
+    from personakit.aws.session import Session
 
 __all__ = [
     "Inventory",

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from botocore.exceptions import BotoCoreError, ClientError
 
-from personakit._retry import Retrier, error_code
+from personakit.aws.retry import Retrier, error_code
 from personakit.cost.catalog import (
     Accelerator,
     Catalog,
@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from mypy_boto3_pricing import PricingClient
     from mypy_boto3_pricing.type_defs import FilterTypeDef
 
-    from personakit.session import Session
+    from personakit.aws.session import Session
 
 __all__ = [
     "CACHE_SCHEMA",

@@ -18,7 +18,7 @@ What it deletes:
   them (``pk-<type>-<hash>``) and nothing else uses them. The order, the stopping
   of training still in progress, the retries of ``ResourceInUseException`` and the
   waits until ``Describe*`` says each is gone are those of
-  :class:`personakit._resource.Teardown` (reference ``personalize.md`` §8.2).
+  :class:`personakit.personalize.base.Teardown` (reference ``personalize.md`` §8.2).
 * SageMaker: endpoints tagged ``personakit:run`` (with their tagged config and
   models), endpoints past their ``personakit:expires-at`` time whatever their age,
   tagged endpoint configs and models no endpoint uses, and, only with
@@ -51,19 +51,21 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 from botocore.exceptions import BotoCoreError, ClientError
 
-from personakit._resource import KEEP_TAG, Ctx, Entry, Teardown, Timing, find_all, in_flight
-from personakit._retry import error_code
-from personakit._wait import WaitSpec, sagemaker_not_found
+from personakit.aws.context import Ctx
+from personakit.aws.retry import error_code
+from personakit.aws.timing import Timing
+from personakit.aws.wait import WaitSpec, sagemaker_not_found
 from personakit.cost._scan import Scanner, _aware, _expires_at, _utcnow
 from personakit.cost.inventory import endpoint_invocations, format_age, parse_duration, table
 from personakit.errors import ConfigurationError, TeardownError
 from personakit.llm.endpoint import EXPIRES_TAG, EndpointTiming, LLMEndpoint
-from personakit.session import RUN_TAG
+from personakit.personalize.base import Entry, Teardown, find_all, in_flight
+from personakit.rules.facts import KEEP_TAG, RUN_TAG
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from personakit.session import Session
+    from personakit.aws.session import Session
 
 __all__ = ["SweepItem", "SweepReport", "sweep"]
 
@@ -882,7 +884,7 @@ def sweep(
 
 
 def _rank() -> dict[str, int]:
-    from personakit._resource import KINDS
+    from personakit.personalize.base import KINDS
 
     ranks = {name: kind.rank for name, kind in KINDS.items()}
     ranks.update({"endpoint": 0, "endpoint_config": 1, "model": 2})

@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 from botocore.exceptions import ClientError
 
-from personakit._retry import DEFAULT_POLICY, Retrier, RetryPolicy, error_code
-from personakit._wait import (
+from personakit.aws.retry import DEFAULT_POLICY, Retrier, RetryPolicy, error_code
+from personakit.aws.wait import (
     SAGEMAKER_ENDPOINT,
     SAGEMAKER_ENDPOINT_DELETE,
     WaitResult,
@@ -67,11 +67,11 @@ from personakit.llm.formats import (
     parse_generation,
 )
 from personakit.llm.jumpstart import JumpStartCatalog, ResolvedModel, apply_inference_config
-from personakit.session import KEEP_TAG
+from personakit.rules.facts import KEEP_TAG
 
 if TYPE_CHECKING:
-    from personakit._resource import Timing
-    from personakit.session import Session
+    from personakit.aws.session import Session
+    from personakit.aws.timing import Timing
 
 __all__ = [
     "EXPIRES_TAG",
@@ -174,7 +174,7 @@ class EndpointTiming:
 
     @property
     def retrier(self) -> Retrier:
-        """A :class:`~personakit._retry.Retrier` on this timing's sleep and clock."""
+        """A :class:`~personakit.aws.retry.Retrier` on this timing's sleep and clock."""
         return Retrier(self.policy, sleep=self.sleep, clock=self.clock)
 
     @classmethod
@@ -200,7 +200,7 @@ class EndpointTiming:
         label: str = "",
         poll_s: float | None = None,
     ) -> WaitResult:
-        """:func:`~personakit._wait.wait_for` (``wait_gone`` with ``gone=True``) on this
+        """:func:`~personakit.aws.wait.wait_for` (``wait_gone`` with ``gone=True``) on this
         timing's polls, sleep and clock."""
         return (wait_gone if gone else wait_for)(
             describe,

@@ -853,7 +853,7 @@ class JumpStartCatalog:
             from botocore import UNSIGNED
             from botocore.config import Config
 
-            from personakit.session import USER_AGENT
+            from personakit.aws.session import USER_AGENT
 
             config = Config(
                 signature_version=UNSIGNED,

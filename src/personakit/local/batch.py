@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, Final
 from personakit.errors import ValidationError
 from personakit.local._twin import TwinError
 from personakit.local.personalize import FilterUnusable, GroupData, JobFailed
-from personakit.schema import DatasetType
+from personakit.rules.schema import DatasetType
 
 if TYPE_CHECKING:
     import pyarrow as pa

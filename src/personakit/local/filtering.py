@@ -52,15 +52,15 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from personakit._report import DataReport
 from personakit.errors import ValidationError
-from personakit.filters import (
+from personakit.rules.filters import (
     Condition,
     Expression,
     Filter,
     decode_filter_values,
     encode_filter_values,
 )
+from personakit.rules.report import DataReport
 
 __all__ = ["INTERACTIONS_PER_EVENT_TYPE", "FilterResult", "apply_filter", "decode_filter_values"]
 
@@ -71,7 +71,7 @@ INTERACTIONS_PER_EVENT_TYPE = 100
 BoolArray = npt.NDArray[np.bool_]
 #: Arrow arrays inside this module. pyarrow-stubs type compute functions per scalar
 #: type; the code here dispatches on runtime types, so arrays are ``Any`` inside
-#: (the same convention as ``personakit._csv``).
+#: (the same convention as ``personakit.rules.writer``).
 _Array = Any
 
 _ID_COLUMN = {"ItemID": "ITEM_ID", "ActionID": "ACTION_ID", "UserID": "USER_ID"}

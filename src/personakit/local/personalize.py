@@ -59,7 +59,7 @@ from personakit.local._twin import (
     service_model,
 )
 from personakit.local.store import TRANSITIONAL, Owner, Resource
-from personakit.schema import DatasetType, Schema
+from personakit.rules.schema import DatasetType, Schema
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -2272,13 +2272,13 @@ def _deep_keep(data: Mapping[str, Any], shape: Any) -> dict[str, Any]:
 def validate_filter_expression(
     expression: str, schemas: Mapping[DatasetType, Schema]
 ) -> str | None:
-    """What is wrong with a filter expression (``personakit.filters`` rules), or None.
+    """What is wrong with a filter expression (``personakit.rules.filters`` rules), or None.
 
-    The expression is parsed and checked with :meth:`personakit.filters.Filter.validate`
+    The expression is parsed and checked with :meth:`personakit.rules.filters.Filter.validate`
     against the schemas of the dataset group's datasets (fields must exist, no
     textual or boolean fields, numeric comparisons on numbers ...).
     """
-    from personakit.filters import Filter
+    from personakit.rules.filters import Filter
 
     try:
         flt = Filter.parse(expression)

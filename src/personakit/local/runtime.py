@@ -31,7 +31,7 @@ from personakit.local.personalize import (
     invalid,
     not_found,
 )
-from personakit.schema import DatasetType, Schema
+from personakit.rules.schema import DatasetType, Schema
 
 if TYPE_CHECKING:
     import pyarrow as pa

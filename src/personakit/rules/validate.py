@@ -34,13 +34,20 @@ from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
-from personakit._report import DataReport, Problem, Severity
 from personakit.errors import ValidationError
-from personakit.schema import (
+from personakit.rules.facts import (
+    EPOCH_UNITS,
+    SECONDS_MAX,
+    USE_CASES,
+    Domain,
+    UseCase,
+    find_use_case,
+)
+from personakit.rules.report import DataReport, Problem, Severity
+from personakit.rules.schema import (
     NUMERIC_TYPES,
     RESERVED,
     DatasetType,
-    Domain,
     Field,
     FrameLike,
     Schema,
@@ -58,7 +65,7 @@ if TYPE_CHECKING:
     FloatArray = npt.NDArray[np.float64]
     Column = pa.ChunkedArray[Any]
 
-__all__ = ["USE_CASES", "UseCase", "find_use_case", "validate"]
+__all__ = ["validate"]
 
 # --------------------------------------------------------------------------- limits
 
@@ -81,20 +88,11 @@ MAX_METADATA_PLUS_EVENT_TYPES = 10
 #: Next-Best-Action: per action, 50 TAKEN and 50 NOT_TAKEN/VIEWED within 6 weeks (§2.1).
 NBA_MIN_PER_ACTION = 50
 NBA_WINDOW_S = 42 * 86_400
-#: Timestamps are epoch seconds (reference §1.4). Seconds stay below 1e11 until the
-#: year 5138, so larger values are milliseconds, microseconds or nanoseconds (the
-#: same thresholds as ``pk.prep.epoch_seconds(unit="auto")``).
-SECONDS_MAX = 1e11
 FUTURE_SLACK_S = 86_400
 #: Diagnostics that earn a warning.
 MANY_SINGLE_USERS = 0.5
 CONCENTRATED_TOP1PCT = 0.8
 
-_UNITS = (
-    ("nanoseconds", "ns", 1e17, 1e9),
-    ("microseconds", "us", 1e14, 1e6),
-    ("milliseconds", "ms", SECONDS_MAX, 1e3),
-)
 _ID_FIELDS = ("USER_ID", "ITEM_ID", "ACTION_ID")
 _TIMESTAMP_FIELDS = (
     "TIMESTAMP",
@@ -117,6 +115,7 @@ _CATALOG_IDS = {
     DatasetType.ACTIONS: "ACTION_ID",
 }
 _DRIFT_TOP = 100
+_USE_CASE_NAMES = frozenset(n for cases in USE_CASES.values() for n in cases)
 #: Above this many interactions, the repeat rate and the drift diagnostics are estimated
 #: from about this many rows (a share of the users; every k-th row).
 _SAMPLE_ROWS = 1_000_000
@@ -124,62 +123,6 @@ _HASH_KEY = 0x9E3779B97F4A7C15
 #: Integer ids whose range (max - min + 1) is at most max(rows, this) are encoded as
 #: ``value - min`` rather than through a hash table (:meth:`_Codes.of`).
 _DENSE_MIN_SPAN = 1 << 16
-
-
-# --------------------------------------------------------------------------- use cases
-
-
-@attrs.frozen
-class UseCase:
-    """A domain recommender use case and the events it trains on (reference §3.3)."""
-
-    name: str
-    domain: Domain
-    recipe: str
-    #: The event type it needs 1000 of; None: 1000 events of any type.
-    event_type: str | None
-    needs_items: bool = False
-
-    @property
-    def recipe_arn(self) -> str:
-        """The ``recipeArn`` that ``CreateRecommender`` takes."""
-        return f"arn:aws:personalize:::recipe/{self.recipe}"
-
-
-_E, _V = Domain.ECOMMERCE, Domain.VIDEO_ON_DEMAND
-#: Domain use cases by short name (reference §3.3).
-USE_CASES: dict[str, UseCase] = {
-    u.name: u
-    for u in (
-        UseCase("most-viewed", _E, "aws-ecomm-popular-items-by-views", "View"),
-        UseCase("best-sellers", _E, "aws-ecomm-popular-items-by-purchases", "Purchase"),
-        UseCase(
-            "frequently-bought-together", _E, "aws-ecomm-frequently-bought-together", "Purchase"
-        ),
-        UseCase(
-            "customers-who-viewed-x-also-viewed",
-            _E,
-            "aws-ecomm-customers-who-viewed-x-also-viewed",
-            "View",
-        ),
-        UseCase("recommended-for-you", _E, "aws-ecomm-recommended-for-you", None),
-        UseCase("because-you-watched-x", _V, "aws-vod-because-you-watched-x", "Watch"),
-        UseCase("more-like-x", _V, "aws-vod-more-like-x", None, needs_items=True),
-        UseCase("most-popular", _V, "aws-vod-most-popular", "Watch"),
-        UseCase("trending-now", _V, "aws-vod-trending-now", None),
-        UseCase("top-picks", _V, "aws-vod-top-picks", None),
-    )
-}
-
-
-def find_use_case(name: str) -> UseCase | None:
-    """A use case by short name, recipe name or recipe ARN (case and ``_`` ignored)."""
-    key = re.sub(r"[\s_]+", "-", str(name).strip().lower()).rsplit("/", 1)[-1]
-    for case in USE_CASES.values():
-        short = case.recipe.split("-", 2)[2]  # aws-ecomm-popular-items-by-views -> popular-...
-        if key in (case.name, case.recipe, short, f"{case.name}-for-you"):
-            return case
-    return None
 
 
 # --------------------------------------------------------------------------- arrow helpers
@@ -1093,7 +1036,7 @@ def _check_timestamps(data: _Data, f: Field, col: Column, run: _Run) -> None:
     name, source = f.name, f.column
     if not temporal and hi > SECONDS_MAX:
         upper = math.inf
-        for unit, code, low, factor in _UNITS:
+        for unit, code, low, factor in EPOCH_UNITS:
             div = f"{factor:,.0f}".replace(",", "_")
             run.rows(
                 "error",
@@ -1318,19 +1261,19 @@ def _check_use_cases(data: _Data, run: _Run) -> None:
     """1000 events of each use case's event type (§2.1, §3.3)."""
     counts = _event_counts(data)
     for case in run.use_cases:
-        if case.event_type is None:
+        if case.events is None:
             found, what = data.n, "events"
         else:
-            found, what = counts.get(case.event_type, 0), f"{case.event_type!r} events"
+            found, what = counts.get(case.events, 0), f"{case.events!r} events"
         if found >= MIN_USE_CASE_EVENTS:
             continue
-        hint = _near_misses(counts, [case.event_type]) if case.event_type else None
+        hint = _near_misses(counts, [case.events]) if case.events else None
         run.add(
             "error",
             "use-case-minimum",
             f"Interactions: {case.name} ({case.recipe}) needs at least "
             f"{MIN_USE_CASE_EVENTS:,} {what}; found {found:,}",
-            column=data.column_of("EVENT_TYPE") if case.event_type else None,
+            column=data.column_of("EVENT_TYPE") if case.events else None,
             count=found,
             fix=hint or "collect more events of that type",
         )
@@ -1481,7 +1424,7 @@ def _seconds_scale(sample: FloatArray) -> float:
     if not len(sample):
         return 1.0
     median = float(np.median(sample))
-    for _, _, low, factor in _UNITS:
+    for _, _, low, factor in EPOCH_UNITS:
         if median > low:
             return factor
     return 1.0
@@ -1818,7 +1761,7 @@ def _settle_domain(
             run.add(
                 "error",
                 "use-case-unknown",
-                f"unknown use case {name!r}; known: {', '.join(USE_CASES)}",
+                f"unknown use case {name!r}; known: {', '.join(sorted(_USE_CASE_NAMES))}",
             )
         else:
             cases.append(case)

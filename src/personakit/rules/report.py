@@ -8,98 +8,16 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import attrs
 
-from personakit.errors import ValidationError
+from personakit.errors import Problem, Severity, ValidationError
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["DataReport", "Problem", "Severity"]
-
-Severity = Literal["error", "warning"]
-
-_MAX_EXAMPLES = 5
-
-
-def _short(value: object, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _int_tuple(values: Iterable[int]) -> tuple[int, ...]:
-    return tuple(int(v) for v in values)
-
-
-def _str_tuple(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(str(v) for v in values)
-
-
-@attrs.frozen
-class Problem:
-    """One broken rule.
-
-    Attributes:
-        severity: ``"error"`` (Personalize would reject or fail the import or the
-            training) or ``"warning"`` (accepted, but probably not what you want).
-        rule: a stable identifier, e.g. ``"timestamp-milliseconds"``; safe to match on.
-        message: what is wrong, in words.
-        column: the column (or schema field) concerned, if any.
-        count: how many rows (or fields) break the rule.
-        rows: positions (0-based) of a few example rows.
-        values: the offending values of those rows, as short reprs.
-        fix: what to do about it, when there is a clear answer.
-    """
-
-    severity: Severity
-    rule: str
-    message: str
-    column: str | None = None
-    count: int = 0
-    rows: tuple[int, ...] = attrs.field(default=(), converter=_int_tuple)
-    values: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
-    fix: str | None = None
-
-    @classmethod
-    def with_examples(
-        cls,
-        severity: Severity,
-        rule: str,
-        message: str,
-        *,
-        column: str | None = None,
-        count: int = 0,
-        rows: Iterable[int] = (),
-        values: Iterable[object] = (),
-        fix: str | None = None,
-    ) -> Problem:
-        """Build a problem keeping at most five example rows and values."""
-        return cls(
-            severity,
-            rule,
-            message,
-            column=column,
-            count=count,
-            rows=tuple(int(r) for r in list(rows)[:_MAX_EXAMPLES]),
-            values=tuple(_short(v) for v in list(values)[:_MAX_EXAMPLES]),
-            fix=fix,
-        )
-
-    def __str__(self) -> str:
-        where = f"[{self.column}] " if self.column else ""
-        text = f"{self.severity.upper()} {self.rule}: {where}{self.message}"
-        if self.rows and len(self.values) == len(self.rows):
-            pairs = zip(self.rows, self.values, strict=True)
-            text += " (e.g. " + ", ".join(f"row {r}: {v}" for r, v in pairs) + ")"
-        elif self.rows:
-            text += " (e.g. rows " + ", ".join(map(str, self.rows)) + ")"
-        elif self.values:
-            text += f" (e.g. {', '.join(self.values)})"
-        if self.fix:
-            text += f"\n    fix: {self.fix}"
-        return text
 
 
 def _problem_tuple(values: Iterable[Problem]) -> tuple[Problem, ...]:

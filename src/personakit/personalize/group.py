@@ -1,4 +1,4 @@
-"""Dataset groups, datasets and import jobs, with teardown in dependency order.
+"""Dataset groups: imports, filters and the shortcuts to what lives in them, torn down in order.
 
 ::
 
@@ -11,13 +11,13 @@
 that fails:
 
 1. infer the schema (or take yours) and check the data against every Personalize
-   rule (:func:`personakit.validate`): all problems are raised together as one
+   rule (:func:`personakit.rules.validate`): all problems are raised together as one
    :class:`~personakit.errors.ValidationError` **before anything is created or
    uploaded**; a missing role or bucket is a
    :class:`~personakit.errors.ConfigurationError` at the same point;
 2. create the schema, named after a hash of its Avro JSON so identical schemas are
    shared (an existing one of that name is reused), and the dataset;
-3. write the CSV (:func:`personakit._csv.write_csv`) to a temporary file and upload
+3. write the CSV (:func:`personakit.rules.writer.write_csv`) to a temporary file and upload
    it with boto3's transfer manager (multipart for large files), encrypted with
    SSE-S3, or SSE-KMS when the session or group has a KMS key;
 4. run the import job with the session's role and wait for it.
@@ -39,13 +39,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
-from personakit._report import DataReport, Problem
-from personakit._resource import (
-    Ctx,
-    Entry,
+from personakit.aws.context import Ctx
+from personakit.aws.timing import Timing
+from personakit.errors import ConfigurationError, ValidationError
+from personakit.personalize.base import (
     Teardown,
     TeardownReport,
-    Timing,
     create_and_register,
     create_or_adopt,
     find_all,
@@ -54,28 +53,28 @@ from personakit._resource import (
     run_guarded,
     short_hash,
 )
-from personakit.errors import ConfigurationError, ValidationError
-from personakit.filters import Filter
-from personakit.schema import DatasetType, Domain, Schema
+from personakit.personalize.dataset import IMPORT_TIMEOUT_S, Dataset, ImportJob, ImportMode
+from personakit.rules.facts import Domain
+from personakit.rules.filters import Filter
+from personakit.rules.report import DataReport, Problem
+from personakit.rules.schema import DatasetType, Schema
 
 if TYPE_CHECKING:
-    from personakit._csv import CsvResult
-    from personakit.campaign import Recommender, SpendGuard
-    from personakit.events import EventTracker
-    from personakit.schema import FrameLike
-    from personakit.session import Session
-    from personakit.solution import Solution
+    from personakit.aws.session import Session
+    from personakit.personalize.events import EventTracker
+    from personakit.personalize.recommender import Recommender
+    from personakit.personalize.serving import SpendGuard
+    from personakit.personalize.solution import Solution
+    from personakit.rules.schema import FrameLike
+    from personakit.rules.writer import CsvResult
 
-__all__ = ["Dataset", "DatasetGroup", "ImportJob", "ImportMode"]
+__all__ = ["DatasetGroup"]
 
 logger = logging.getLogger(__name__)
-
-ImportMode = Literal["FULL", "INCREMENTAL"]
 
 #: Default deadlines (seconds).
 GROUP_TIMEOUT_S = 1800.0
 DATASET_TIMEOUT_S = 1800.0
-IMPORT_TIMEOUT_S = 6 * 3600.0
 FILTER_TIMEOUT_S = 1800.0
 #: Files above this go up in parts of this size, several at once.
 MULTIPART_BYTES = 64 * 1024 * 1024
@@ -108,159 +107,6 @@ def _same_schema(a: Schema, b: Schema) -> bool:
     return _avro(a) == _avro(b) and a.domain == b.domain
 
 
-# --------------------------------------------------------------------------- import jobs
-
-
-class ImportJob:
-    """One dataset import job: where the data came from and how the import went.
-
-    Attributes:
-        arn: The import job's ARN.
-        name: Its ``jobName``.
-        dataset: The :class:`Dataset` it imports into.
-        source: The S3 URI imported (a file or a prefix).
-        mode: ``"FULL"`` or ``"INCREMENTAL"``.
-        csv: What was written and uploaded (rows, bytes, sha256), or ``None`` for
-            :meth:`DatasetGroup.import_s3`.
-        status: The last status seen.
-        failure_reason: Personalize's ``failureReason`` when it failed.
-    """
-
-    def __init__(
-        self,
-        dataset: Dataset,
-        arn: str,
-        name: str,
-        source: str,
-        mode: ImportMode,
-        csv: CsvResult | None,
-        entry: Entry,
-    ) -> None:
-        self.dataset = dataset
-        self.arn = arn
-        self.name = name
-        self.source = source
-        self.mode = mode
-        self.csv = csv
-        self.status: str | None = None
-        self.failure_reason: str | None = None
-        self._entry = entry
-
-    def wait(self, timeout_s: float = IMPORT_TIMEOUT_S) -> ImportJob:
-        """Wait until the import is ``ACTIVE``.
-
-        Raises:
-            ResourceFailedError: The import failed (``failure_reason`` says why).
-            WaitTimeoutError: ``timeout_s`` passed first.
-        """
-        ctx = self.dataset.group._ctx
-        personalize = ctx.personalize
-        try:
-            result = ctx.wait(
-                lambda: personalize.describe_dataset_import_job(datasetImportJobArn=self.arn),
-                arn=self.arn,
-                timeout_s=timeout_s,
-                label=self.name,
-            )
-        except Exception as exc:
-            self.status = getattr(exc, "status", None) or getattr(exc, "last_status", None)
-            self.failure_reason = getattr(exc, "failure_reason", None)
-            if self.status and "FAILED" in self.status.upper():
-                self._entry.state = "settled"
-            raise
-        self.status = result.status
-        self._entry.state = "settled"
-        return self
-
-    def __repr__(self) -> str:
-        rows = f", rows={self.csv.rows}" if self.csv is not None else ""
-        return f"ImportJob({self.name!r}, {self.mode}, status={self.status!r}{rows})"
-
-
-# --------------------------------------------------------------------------- datasets
-
-
-class Dataset:
-    """A dataset of a :class:`DatasetGroup` (one per dataset type).
-
-    Attributes:
-        group: The dataset group.
-        arn: The dataset's ARN.
-        name: Its name.
-        dataset_type: Its :class:`~personakit.schema.DatasetType`.
-        schema: Its :class:`~personakit.schema.Schema` (``None`` until known for a
-            dataset found in an attached group).
-        schema_arn: The schema resource's ARN.
-        imports: The import jobs run into it by this object, oldest first.
-    """
-
-    def __init__(
-        self,
-        group: DatasetGroup,
-        arn: str,
-        name: str,
-        dataset_type: DatasetType,
-        schema: Schema | None,
-        schema_arn: str | None,
-        entry: Entry,
-    ) -> None:
-        self.group = group
-        self.arn = arn
-        self.name = name
-        self.dataset_type = dataset_type
-        self.schema = schema
-        self.schema_arn = schema_arn
-        self.imports: list[ImportJob] = []
-        self._entry = entry
-
-    @property
-    def tracking_id(self) -> str | None:
-        """The dataset's ``trackingId`` (Action interactions datasets only)."""
-        described = self.group._ctx.call(
-            self.group._ctx.personalize.describe_dataset, datasetArn=self.arn
-        )
-        value = described["dataset"].get("trackingId")
-        return None if value is None else str(value)
-
-    def import_frame(
-        self,
-        frame: FrameLike,
-        *,
-        mode: ImportMode = "FULL",
-        columns: Mapping[str, str] | None = None,
-        wait: bool = True,
-        timeout_s: float = IMPORT_TIMEOUT_S,
-    ) -> Dataset:
-        """:meth:`DatasetGroup.import_frame` into this dataset, with its schema."""
-        return self.group.import_frame(
-            frame,
-            self.dataset_type,
-            schema=self.schema,
-            mode=mode,
-            columns=columns,
-            wait=wait,
-            timeout_s=timeout_s,
-        )
-
-    def __repr__(self) -> str:
-        return f"Dataset({self.dataset_type.value}, arn={self.arn!r}, imports={len(self.imports)})"
-
-    def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td><code>{html.escape(j.name)}</code></td><td>{j.mode}</td>"
-            f"<td>{html.escape(str(j.status))}</td>"
-            f"<td>{'' if j.csv is None else f'{j.csv.rows:,}'}</td>"
-            f"<td><code>{html.escape(j.source)}</code></td></tr>"
-            for j in self.imports
-        )
-        schema = self.schema._repr_html_() if self.schema is not None else ""
-        return (
-            f"<div><b>{self.dataset_type.value} dataset</b> <code>{html.escape(self.arn)}</code>"
-            f"{schema}<table><tr><th>import</th><th>mode</th><th>status</th><th>rows</th>"
-            f"<th>source</th></tr>{rows}</table></div>"
-        )
-
-
 # --------------------------------------------------------------------------- groups
 
 
@@ -271,10 +117,10 @@ class DatasetGroup:
     on exit) or :meth:`attach` (an existing group; nothing of it is deleted).
 
     Attributes:
-        session: The :class:`~personakit.session.Session`.
+        session: The :class:`~personakit.aws.session.Session`.
         arn: The dataset group's ARN.
         name: Its name.
-        domain: ``None`` (custom) or its :class:`~personakit.schema.Domain`.
+        domain: ``None`` (custom) or its :class:`~personakit.rules.schema.Domain`.
         kms_key_arn: Its KMS key, if encrypted with one.
         owned: Whether this run created it (and deletes it at teardown).
         datasets: Its datasets by type.
@@ -571,7 +417,7 @@ class DatasetGroup:
         dataset = self._dataset(dtype, resolved)
         n = self._next_import()
         with tempfile.TemporaryDirectory(prefix="personakit-") as tmp:
-            from personakit._csv import write_csv
+            from personakit.rules.writer import write_csv
 
             csv = write_csv(frame, Path(tmp) / "data.csv", resolved)
             key = self.session.s3_key(
@@ -657,7 +503,7 @@ class DatasetGroup:
         The schema is yours, else the existing dataset's, else inferred. All
         problems found are raised together as one ValidationError.
         """
-        from personakit.validate import validate
+        from personakit.rules.validate import validate
 
         domain = self._domain_for(dtype)
         existing = self.datasets.get(dtype)
@@ -705,7 +551,7 @@ class DatasetGroup:
                     )
                 )
         for warning in (p for p in problems if p.severity == "warning"):
-            logger.warning("%s", warning, extra={"event": "personakit.validate.warning"})
+            logger.warning("%s", warning, extra={"event": "personakit.rules.validate.warning"})
         DataReport(problems, report.stats, f"{dtype.value} data").raise_for_problems()
         assert resolved is not None
         return resolved
@@ -922,7 +768,7 @@ class DatasetGroup:
 
         Raises:
             ValidationError: The expression breaks a filter rule (all problems listed;
-                :class:`~personakit.filters.FilterSyntaxError` for a syntax error).
+                :class:`~personakit.rules.filters.FilterSyntaxError` for a syntax error).
         """
         if isinstance(filter, str) and filter.strip().startswith("arn:"):
             return filter.strip()
@@ -998,7 +844,7 @@ class DatasetGroup:
         timeout_s: float | None = None,
     ) -> Solution:
         """Create a solution and train its first version (see :meth:`Solution.create`)."""
-        from personakit.solution import TRAIN_TIMEOUT_S, Solution
+        from personakit.personalize.solution import TRAIN_TIMEOUT_S, Solution
 
         return Solution.create(
             self,
@@ -1040,7 +886,7 @@ class DatasetGroup:
         VIDEO_ON_DEMAND ``because-you-watched-x``, ``more-like-x``, ``most-popular``,
         ``top-picks``, ``trending-now``.
         """
-        from personakit.campaign import RECOMMENDER_TIMEOUT_S, Recommender
+        from personakit.personalize.recommender import RECOMMENDER_TIMEOUT_S, Recommender
 
         return Recommender.create(
             self,
@@ -1070,11 +916,11 @@ class DatasetGroup:
         """The group's event tracker, created (or adopted) on first use.
 
         A dataset group has at most one event tracker; a second call returns the
-        same object. See :class:`personakit.events.EventTracker`.
+        same object. See :class:`personakit.personalize.events.EventTracker`.
         """
         if self._tracker is not None and self._tracker._entry.state not in ("gone", "left"):
             return self._tracker
-        from personakit.events import TRACKER_TIMEOUT_S, EventTracker
+        from personakit.personalize.events import TRACKER_TIMEOUT_S, EventTracker
 
         self._tracker = EventTracker.create(
             self,

@@ -1,14 +1,14 @@
 """Machinery shared by the Personalize resource classes: calls, waits, adoption, teardown.
 
-Layer 3 helper. :mod:`personakit.dataset`, :mod:`personakit.solution` and
-:mod:`personakit.campaign` (and later ``events``, recommenders, batch jobs) build on
+Layer 3 helper. :mod:`personakit.personalize.group`, :mod:`personakit.personalize.solution` and
+:mod:`personakit.personalize.campaign` (and later ``events``, recommenders, batch jobs) build on
 four pieces:
 
-* :class:`Timing`: how long and how often to retry and poll, with injectable
-  ``sleep`` and ``clock`` so tests run in no time;
-* :class:`Ctx`: a session plus a timing. Every control-plane call goes through
-  :class:`~personakit._retry.Retrier` (:meth:`Ctx.call`), every wait through
-  :func:`~personakit._wait.wait_for` / :func:`~personakit._wait.wait_gone`;
+* :class:`~personakit.aws.timing.Timing`: how long and how often to retry and poll;
+* :class:`~personakit.aws.context.Ctx`: a session plus a timing. Every control-plane
+  call goes through
+  :class:`~personakit.aws.retry.Retrier` (:meth:`Ctx.call`), every wait through
+  :func:`~personakit.aws.wait.wait_for` / :func:`~personakit.aws.wait.wait_gone`;
 * :func:`create_or_adopt`: a ``Create*`` that fails with
   ``ResourceAlreadyExistsException`` adopts the existing resource by name after
   checking it is the same thing. An adopted resource is personakit's to delete only
@@ -44,9 +44,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import random
 import re
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
@@ -54,40 +52,32 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 import attrs
 from botocore.exceptions import ClientError
 
-from personakit._retry import DEFAULT_POLICY, Retrier, RetryPolicy, error_code
-from personakit._wait import (
-    PERSONALIZE_CREATE,
-    PERSONALIZE_DELETE,
+from personakit.aws.context import Ctx
+from personakit.aws.retry import error_code
+from personakit.aws.wait import (
     PERSONALIZE_SETTLED,
-    WaitResult,
-    WaitSpec,
     normalize_status,
     personalize_not_found,
     personalize_resource,
-    wait_for,
-    wait_gone,
 )
 from personakit.errors import ConfigurationError, TeardownError
-from personakit.session import KEEP_TAG, RUN_TAG
+from personakit.rules.facts import KEEP_TAG, MAX_NAME, RUN_TAG, RecipeType
 
 if TYPE_CHECKING:
-    from mypy_boto3_personalize import PersonalizeClient
-
-    from personakit.dataset import DatasetGroup
-    from personakit.session import Session
+    from personakit.aws.session import Session
+    from personakit.rules.facts import Domain
+    from personakit.rules.filters import Filter
 
 __all__ = [
-    "KEEP_TAG",
     "KINDS",
     "SETTLED",
     "Adopted",
-    "Ctx",
+    "Deployable",
     "Entry",
+    "Group",
     "Kind",
     "Scoped",
     "Teardown",
-    "TeardownError",
-    "Timing",
     "create_and_register",
     "create_or_adopt",
     "find_all",
@@ -102,7 +92,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _NAME_BAD = re.compile(r"[^A-Za-z0-9_-]+")
-MAX_NAME = 63
 
 #: Statuses after which nothing is in flight (or a delete already is): safe to delete.
 SETTLED = attrs.evolve(
@@ -159,142 +148,6 @@ def resource_name(*parts: str, limit: int = MAX_NAME) -> str:
         return text
     tail = short_hash(text, n=8)
     return text[: limit - len(tail) - 1].rstrip("-_") + "-" + tail
-
-
-# --------------------------------------------------------------------------- timing
-
-
-@attrs.frozen(kw_only=True)
-class Timing:
-    """How the resource classes retry, poll and give up; inject fakes in tests.
-
-    Args:
-        policy: Retry budgets of every control-plane call (see ``docs/waits-and-retries.md``).
-        sleep: Sleeps (retries, polls, in-use backoff).
-        clock: Monotonic seconds.
-        rng: Uniform draws in ``[0, 1)`` for jitter.
-        poll_s: First poll interval of waits on quick resources (groups, datasets,
-            filters, campaigns).
-        max_poll_s: Largest poll interval of those waits.
-        train_poll_s: First poll interval while a solution version trains.
-        train_max_poll_s: Largest poll interval while training.
-        backoff: Growth factor of poll intervals.
-        progress: tqdm bars: ``True``, ``False`` or ``None`` (when interactive).
-        delete_timeout_s: Deadline of each wait during teardown.
-        in_use_timeout_s: How long a delete refused with ``ResourceInUseException``
-            (dependents still deleting) is retried.
-    """
-
-    policy: RetryPolicy = DEFAULT_POLICY
-    sleep: Callable[[float], None] = time.sleep
-    clock: Callable[[], float] = time.monotonic
-    rng: Callable[[], float] = random.random
-    poll_s: float = 5.0
-    max_poll_s: float = 60.0
-    train_poll_s: float = 30.0
-    train_max_poll_s: float = 300.0
-    backoff: float = 1.5
-    progress: bool | None = None
-    delete_timeout_s: float = 3600.0
-    in_use_timeout_s: float = 900.0
-
-    @property
-    def retrier(self) -> Retrier:
-        """The :class:`~personakit._retry.Retrier` on this timing's sleep, clock and rng."""
-        return Retrier(self.policy, sleep=self.sleep, clock=self.clock, rng=self.rng)
-
-
-# --------------------------------------------------------------------------- context
-
-
-class Ctx:
-    """A session and a timing: where the resource classes send calls and waits."""
-
-    def __init__(self, session: Session, timing: Timing | None = None) -> None:
-        if timing is None:
-            timing = session.timing or Timing()
-        self.session = session
-        self.timing = timing
-        self.retrier = timing.retrier
-
-    @property
-    def personalize(self) -> PersonalizeClient:
-        """The session's ``personalize`` client."""
-        return self.session.client("personalize")
-
-    def call(self, fn: Callable[..., Any], /, **kwargs: Any) -> Any:
-        """``fn(**kwargs)`` through the retrier."""
-        return self.retrier.call(fn, **kwargs)
-
-    def wait(
-        self,
-        describe: Callable[[], Mapping[str, Any]],
-        *,
-        arn: str,
-        timeout_s: float,
-        spec: WaitSpec = PERSONALIZE_CREATE,
-        label: str = "",
-        training: bool = False,
-    ) -> WaitResult:
-        """:func:`~personakit._wait.wait_for` with this context's timing."""
-        t = self.timing
-        return wait_for(
-            describe,
-            arn=arn,
-            timeout_s=timeout_s,
-            spec=spec,
-            poll_s=t.train_poll_s if training else t.poll_s,
-            max_poll_s=t.train_max_poll_s if training else t.max_poll_s,
-            backoff=t.backoff,
-            progress=t.progress,
-            label=label,
-            retrier=self.retrier,
-            sleep=t.sleep,
-            clock=t.clock,
-        )
-
-    def wait_gone(
-        self,
-        describe: Callable[[], Mapping[str, Any]],
-        *,
-        arn: str,
-        timeout_s: float | None = None,
-        spec: WaitSpec = PERSONALIZE_DELETE,
-        label: str = "",
-    ) -> WaitResult:
-        """:func:`~personakit._wait.wait_gone` with this context's timing."""
-        t = self.timing
-        return wait_gone(
-            describe,
-            arn=arn,
-            timeout_s=t.delete_timeout_s if timeout_s is None else timeout_s,
-            spec=spec,
-            poll_s=t.poll_s,
-            max_poll_s=t.max_poll_s,
-            backoff=t.backoff,
-            progress=t.progress,
-            label=label,
-            retrier=self.retrier,
-            sleep=t.sleep,
-            clock=t.clock,
-        )
-
-    def tagged_by_this_run(self, arn: str) -> bool:
-        """Whether ``arn`` carries ``personakit:run=<this run id>`` (then this run made it)."""
-        try:
-            tags = self.call(self.personalize.list_tags_for_resource, resourceArn=arn).get(
-                "tags", []
-            )
-        except (ClientError, NotImplementedError) as exc:
-            logger.debug("could not read the tags of %s: %s", arn, exc)
-            return False
-        return any(
-            t.get("tagKey") == RUN_TAG and t.get("tagValue") == self.session.run_id for t in tags
-        )
-
-    def tags(self) -> list[Any]:
-        """Tags for a new Personalize resource (``personakit:run`` and the session's)."""
-        return list(self.session.personalize_tags())
 
 
 def find_by(
@@ -1100,20 +953,63 @@ def run_guarded(teardown: Teardown, scope: Entry | None, error: BaseException) -
 _S = TypeVar("_S", bound="Scoped")
 
 
+class Group(Protocol):
+    """What a resource needs of its dataset group
+    (:class:`~personakit.personalize.group.DatasetGroup` is the one there is)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def arn(self) -> str: ...
+    @property
+    def session(self) -> Session: ...
+    @property
+    def domain(self) -> Domain | None: ...
+    @property
+    def recommenders(self) -> list[Any]: ...
+    @property
+    def _ctx(self) -> Ctx: ...
+    @property
+    def _teardown(self) -> Teardown: ...
+    @property
+    def _entry(self) -> Entry: ...
+    def filter_arn(self, filter: Filter | str, *, name: str | None = None) -> str: ...
+
+
+class Deployable(Protocol):
+    """What campaigns and batch jobs need of a solution
+    (:class:`~personakit.personalize.solution.Solution` is the one there is)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def group(self) -> Group: ...
+    @property
+    def recipe_arn(self) -> str: ...
+    @property
+    def recipe_type(self) -> RecipeType | None: ...
+    @property
+    def version_arn(self) -> str: ...
+    @property
+    def campaigns(self) -> list[Any]: ...
+    @property
+    def _entry(self) -> Entry: ...
+
+
 class _InGroup(Protocol):
     """What :class:`Scoped` needs of the class it is mixed into."""
 
-    _entry: Entry
-
     @property
-    def group(self) -> DatasetGroup: ...
+    def _entry(self) -> Entry: ...
+    @property
+    def group(self) -> Group: ...
 
 
 class Scoped:
     """Mixin of a resource on its dataset group's teardown stack, used as a context manager.
 
     The class sets ``self._entry`` (its :class:`Entry`) and has a ``group`` (its
-    :class:`~personakit.dataset.DatasetGroup`, whose ``_teardown`` it is on). Leaving
+    :class:`~personakit.personalize.group.DatasetGroup`, whose ``_teardown`` it is on). Leaving
     the ``with`` block tears the entry (and what depends on it) down: after an error,
     guarded (:func:`exit_scope`).
     """

@@ -1,4 +1,4 @@
-"""personakit.datasets: seeded synthetic data with the structure of real logs."""
+"""personakit.samples: seeded synthetic data with the structure of real logs."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 import scipy.sparse as sp
 
 import personakit as pk
-from personakit import datasets
-from personakit.datasets import GENRES, SyntheticData, synthetic, synthetic_movielens
+from personakit import samples
+from personakit.samples import GENRES, SyntheticData, synthetic, synthetic_movielens
 
 DAY = 86_400
 
@@ -212,7 +212,7 @@ def test_users_frame_has_categorical_metadata_and_premium_users_are_more_active(
 ) -> None:
     users = data.users
     assert list(users.columns) == ["USER_ID", "AGE_GROUP", "MEMBERSHIP"]
-    assert set(users["AGE_GROUP"]) == set(datasets.AGE_GROUPS)
+    assert set(users["AGE_GROUP"]) == set(samples.AGE_GROUPS)
     assert set(users["MEMBERSHIP"]) == {"free", "premium"}
     assert 0.25 < (users["MEMBERSHIP"] == "premium").mean() < 0.35
     activity = data.interactions["USER_ID"].value_counts()
@@ -427,4 +427,4 @@ def test_arrow_tables_frames_and_notebook_summary(data: SyntheticData) -> None:
 
 
 def test_docstring_examples_run() -> None:
-    assert doctest.testmod(datasets, raise_on_error=False).failed == 0
+    assert doctest.testmod(samples, raise_on_error=False).failed == 0

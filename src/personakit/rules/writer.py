@@ -54,9 +54,9 @@ from typing import IO, TYPE_CHECKING, Any, Union
 
 import attrs
 
-from personakit._report import Problem
 from personakit.errors import ConfigurationError, ValidationError
-from personakit.schema import DatasetType, Field, Schema, to_arrow
+from personakit.rules.report import Problem
+from personakit.rules.schema import DatasetType, Field, Schema, to_arrow
 
 if TYPE_CHECKING:
     import pandas as pd

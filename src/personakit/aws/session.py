@@ -38,9 +38,10 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args, overload, ru
 
 import attrs
 
-from personakit import iam as _iam
 from personakit._version import __version__
+from personakit.aws import iam as _iam
 from personakit.errors import ConfigurationError
+from personakit.rules.facts import MAX_TAG_KEYS, RUN_TAG
 
 if TYPE_CHECKING:
     import boto3
@@ -59,11 +60,9 @@ if TYPE_CHECKING:
     from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
     from mypy_boto3_sts import STSClient
 
-    from personakit._resource import Timing
+    from personakit.aws.timing import Timing
 
 __all__ = [
-    "KEEP_TAG",
-    "RUN_TAG",
     "SERVICES",
     "AccessReport",
     "Boto3Provider",
@@ -94,22 +93,16 @@ ServiceName = Literal[
 
 SERVICES: tuple[str, ...] = get_args(ServiceName)
 
-RUN_TAG = "personakit:run"
-"""Tag key carried by every resource personakit creates; its value is the session's run id."""
-
-KEEP_TAG = "personakit:keep"
-"""Tag (value ``"true"``) on what is kept on purpose (``keep=True``): ``sweep`` spares it."""
-
 USER_AGENT = f"personakit/{__version__}"
 DEFAULT_PREFIX = "personakit/"
 DEFAULT_RETRIES: Mapping[str, Any] = {"mode": "standard", "total_max_attempts": 3}
 """botocore retries of the clients whose calls personakit does not retry itself."""
 OWN_RETRIES: Mapping[str, Any] = {"mode": "standard", "total_max_attempts": 1}
-"""botocore retries of the clients whose every call goes through ``personakit._retry``."""
+"""botocore retries of the clients whose every call goes through ``personakit.aws.retry``."""
 SELF_RETRIED: frozenset[str] = frozenset(
     {"personalize", "personalize-events", "sagemaker", "pricing", "cloudwatch"}
 )
-"""Services whose calls personakit wraps in its own retries (``personakit._retry``).
+"""Services whose calls personakit wraps in its own retries (``personakit.aws.retry``).
 
 Their clients get :data:`OWN_RETRIES` (one attempt in botocore), so the two layers
 do not multiply and quota errors reach personakit's policy at once (``cloudwatch``:
@@ -132,7 +125,7 @@ _ENV = {
 }
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 _TAG_TEXT = re.compile(r"^[\w\s.:/=+\-@]*$")
-_MAX_USER_TAGS = 49  # Personalize: 50 tag keys per resource, one is personakit:run
+_MAX_USER_TAGS = MAX_TAG_KEYS - 1  # one is personakit:run
 _DG = "https://docs.aws.amazon.com/personalize/latest/dg/"
 
 
@@ -346,7 +339,7 @@ _MISSING_REGION = (
 
 def _local_timing(progress: bool | None) -> Timing:
     """Polls for the local engine, whose statuses last tens of milliseconds, not minutes."""
-    from personakit._resource import Timing
+    from personakit.aws.timing import Timing
 
     return Timing(
         poll_s=0.05,
@@ -384,7 +377,7 @@ class Session:
         clients: ready clients by service name, used as given instead of asking
             the engine.
         timing: the retry and poll settings the resource classes use on this
-            session (a :class:`~personakit._resource.Timing`) unless given their own.
+            session (a :class:`~personakit.personalize.base.Timing`) unless given their own.
         on_close: called once by :meth:`close` (e.g. to close an engine the
             session owns).
     """

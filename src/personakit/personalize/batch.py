@@ -30,16 +30,17 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from personakit._report import Problem
-from personakit._resource import Entry, create_or_adopt, find_by, resource_name, short_hash
 from personakit.errors import ConfigurationError, ResourceFailedError, ValidationError
-from personakit.filters import encode_filter_values
+from personakit.personalize.base import Entry, create_or_adopt, find_by, resource_name, short_hash
+from personakit.rules.facts import BATCH_MAX_RESULTS
+from personakit.rules.filters import encode_filter_values
+from personakit.rules.report import Problem
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from personakit.campaign import FilterLike
-    from personakit.solution import Solution
+    from personakit.personalize.serving import FilterLike
+    from personakit.personalize.solution import Solution
 
 __all__ = ["BATCH_TIMEOUT_S", "BatchJob"]
 
@@ -49,7 +50,6 @@ logger = logging.getLogger(__name__)
 BATCH_TIMEOUT_S = 6 * 3600.0
 #: Limits checked before anything is uploaded (reference §5.2, §5.3, [DG:limits]).
 MAX_ID = 256
-MAX_RESULTS = 500
 MAX_SEGMENT_USERS = 5_000_000
 MAX_ITEM_LIST = 500
 MAX_INPUT_BYTES = 1024**3
@@ -508,8 +508,8 @@ def _start_job(
             raise ConfigurationError(
                 "a USER_SEGMENTATION solution makes user segments: use batch_segments(items)"
             )
-        if not 1 <= int(n) <= MAX_RESULTS:
-            raise ConfigurationError(f"n must be between 1 and {MAX_RESULTS}, got {n!r}")
+        if not 1 <= int(n) <= BATCH_MAX_RESULTS:
+            raise ConfigurationError(f"n must be between 1 and {BATCH_MAX_RESULTS}, got {n!r}")
     else:
         if solution.recipe_type not in (None, "USER_SEGMENTATION"):
             raise ConfigurationError(
@@ -628,7 +628,7 @@ def _start_job(
         name,
         len(lines),
         output_uri,
-        extra={"event": "personakit.batch.start", "arn": adopted.arn},
+        extra={"event": "personakit.personalize.batch.start", "arn": adopted.arn},
     )
     return BatchJob(solution, kind, adopted.arn, name, input_uri, output_uri, lines, entry)
 
@@ -636,7 +636,7 @@ def _start_job(
 def _filter(
     solution: Solution, filter: FilterLike | None, values: Mapping[str, Any] | None
 ) -> tuple[str | None, dict[str, str]]:
-    from personakit.campaign import filter_request
+    from personakit.personalize.serving import filter_request
 
     request = filter_request(solution.group, filter, values)
     return request.get("filterArn"), dict(request.get("filterValues") or {})

@@ -32,8 +32,9 @@ from typing import TYPE_CHECKING, Any, Literal, Union
 
 import attrs
 
-from personakit._report import DataReport, Problem
 from personakit.errors import ValidationError
+from personakit.rules.facts import Domain
+from personakit.rules.report import DataReport, Problem
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,7 +44,6 @@ __all__ = [
     "NAMESPACE",
     "ROLE_ALIASES",
     "DatasetType",
-    "Domain",
     "Field",
     "Schema",
     "field_name_for",
@@ -92,28 +92,6 @@ class DatasetType(str, Enum):
                 return member
         names = ", ".join(m.value for m in cls)
         raise ValidationError(f"unknown dataset type {value!r}; expected one of {names}")
-
-
-class Domain(str, Enum):
-    """Domain dataset groups (``CreateDatasetGroup(domain=)``)."""
-
-    ECOMMERCE = "ECOMMERCE"
-    VIDEO_ON_DEMAND = "VIDEO_ON_DEMAND"
-
-    @classmethod
-    def parse(cls, value: str | Domain | None) -> Domain | None:
-        """Accept ``None``, ``"ecommerce"``, ``"video-on-demand"``, ``"VOD"`` ..."""
-        if value is None or isinstance(value, Domain):
-            return value
-        key = re.sub(r"[\s\-]", "_", str(value)).upper()
-        if key == "VOD":
-            return cls.VIDEO_ON_DEMAND
-        try:
-            return cls(key)
-        except ValueError:
-            raise ValidationError(
-                f"unknown domain {value!r}; expected ECOMMERCE or VIDEO_ON_DEMAND"
-            ) from None
 
 
 # --------------------------------------------------------------------------- reserved fields

@@ -38,9 +38,9 @@ from typing import Any, Literal, NoReturn, cast
 
 import attrs
 
-from personakit._report import DataReport, Problem
 from personakit.errors import ValidationError
-from personakit.schema import DatasetType, Field, Schema
+from personakit.rules.report import DataReport, Problem
+from personakit.rules.schema import DatasetType, Field, Schema
 
 __all__ = [
     "COMPARISONS",

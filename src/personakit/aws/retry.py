@@ -55,7 +55,7 @@ lost (read timeout, 5xx) may come back as ``ResourceAlreadyExistsException``:
 Personalize and SageMaker names are unique, so nothing is created twice, and the
 resource classes adopt the existing resource.
 
-Every retry is logged at WARNING on ``personakit._retry`` with
+Every retry is logged at WARNING on ``personakit.aws.retry`` with
 ``extra={"event": "personakit.retry", "operation", "code", "kind", "attempt",
 "wait_s"}``; giving up is logged once with ``event="personakit.retry.giveup"``.
 ``sleep``, ``clock`` and the random source are injectable, so tests run in no

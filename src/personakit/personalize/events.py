@@ -48,8 +48,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from personakit._report import DataReport, Problem
-from personakit._resource import (
+from personakit.errors import ConfigurationError
+from personakit.personalize.base import (
     Entry,
     Scoped,
     TeardownReport,
@@ -58,11 +58,12 @@ from personakit._resource import (
     resource_name,
     wait_or_teardown,
 )
-from personakit.errors import ConfigurationError
-from personakit.schema import DatasetType, Schema, field_name_for
+from personakit.rules.facts import SECONDS_MAX, camel_case
+from personakit.rules.report import DataReport, Problem
+from personakit.rules.schema import DatasetType, Schema, field_name_for
 
 if TYPE_CHECKING:
-    from personakit.dataset import DatasetGroup
+    from personakit.personalize.group import DatasetGroup
 
 __all__ = [
     "DEFAULT_EVENT_TYPE",
@@ -88,8 +89,6 @@ MAX_IMPRESSION = 25
 MAX_ATTRIBUTION_SOURCE = 1024
 #: ``properties`` length limits by request ([BC]).
 MAX_PROPERTIES = {"events": 1024, "items": 32_000, "users": 24_000}
-#: Epoch values above this are milliseconds (year 5138 in seconds).
-_MS_THRESHOLD = 100_000_000_000
 
 #: Columns PutEvents takes as members of the event or the request, not as properties.
 _EVENT_COLUMNS = frozenset(
@@ -106,16 +105,8 @@ _EVENT_COLUMNS = frozenset(
         "EVENT_ID",
     }
 )
-#: Other spellings of event columns, after :func:`~personakit.schema.field_name_for`.
+#: Other spellings of event columns, after :func:`~personakit.rules.schema.field_name_for`.
 _ALIASES = {"SENT_AT": "TIMESTAMP", "IMPRESSIONS": "IMPRESSION"}
-
-
-def camel_case(field: str) -> str:
-    """``NUMBER_OF_RATINGS`` -> ``numberOfRatings``: the key of a field in ``properties``."""
-    parts = [p for p in field.lower().split("_") if p]
-    if not parts:
-        return field
-    return parts[0] + "".join(p[:1].upper() + p[1:] for p in parts[1:])
 
 
 @attrs.frozen
@@ -187,7 +178,7 @@ def _epoch(value: Any) -> tuple[int | None, str | None]:
         return None, "timestamp-invalid"
     if not math.isfinite(value) or value <= 0:
         return None, "timestamp-invalid"
-    if value >= _MS_THRESHOLD:
+    if value >= SECONDS_MAX:
         return None, "timestamp-milliseconds"
     return int(value), None
 
@@ -885,7 +876,9 @@ class EventTracker(Scoped):
                     f"before this error; the rest were not"
                 )
                 logger.error(
-                    "%s", message, extra={"event": "personakit.events.failed", "sent": sent}
+                    "%s",
+                    message,
+                    extra={"event": "personakit.personalize.events.failed", "sent": sent},
                 )
                 add_note = getattr(exc, "add_note", None)
                 if callable(add_note):
@@ -897,7 +890,11 @@ class EventTracker(Scoped):
             sent,
             what,
             len(requests),
-            extra={"event": "personakit.events.sent", "sent": sent, "calls": len(requests)},
+            extra={
+                "event": "personakit.personalize.events.sent",
+                "sent": sent,
+                "calls": len(requests),
+            },
         )
         return sent
 

@@ -5,7 +5,7 @@
     solution = group.train("user-personalization")   # CreateSolution + CreateSolutionVersion, waits
     print(solution.metrics)                          # coverage, precision_at_10, ndcg ...
     solution.retrain()                               # a new FULL version
-    with solution.deploy(min_tps=1) as campaign:     # see personakit.campaign
+    with solution.deploy(min_tps=1) as campaign:     # see personakit.personalize.campaign
         ...
 
 Decisions (``docs/solutions.md`` has the why):
@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 import attrs
 
-from personakit._resource import (
+from personakit.errors import ConfigurationError
+from personakit.personalize.base import (
     Entry,
     Scoped,
     TeardownReport,
@@ -43,52 +44,20 @@ from personakit._resource import (
     short_hash,
     wait_or_teardown,
 )
-from personakit.errors import ConfigurationError
+from personakit.rules.facts import RecipeType, recipe_arn, recipe_type
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from personakit.batch import BatchJob
-    from personakit.campaign import Campaign, FilterLike, SpendGuard
-    from personakit.dataset import DatasetGroup
+    from personakit.personalize.batch import BatchJob
+    from personakit.personalize.campaign import Campaign
+    from personakit.personalize.group import DatasetGroup
+    from personakit.personalize.serving import FilterLike, SpendGuard
 
-__all__ = [
-    "RECIPES",
-    "RecipeType",
-    "Solution",
-    "SolutionMetrics",
-    "recipe_arn",
-    "recipe_type",
-]
+__all__ = ["Solution", "SolutionMetrics"]
 
 logger = logging.getLogger(__name__)
 
-RecipeType = Literal[
-    "USER_PERSONALIZATION",
-    "POPULAR_ITEMS",
-    "PERSONALIZED_RANKING",
-    "RELATED_ITEMS",
-    "USER_SEGMENTATION",
-    "PERSONALIZED_ACTIONS",
-]
-
-RECIPE_PREFIX = "arn:aws:personalize:::recipe/"
-#: Short recipe names -> (recipe name in the ARN, recipe type) (reference §3.1, §3.2).
-RECIPES: Mapping[str, tuple[str, RecipeType]] = {
-    "user-personalization": ("aws-user-personalization", "USER_PERSONALIZATION"),
-    "user-personalization-v2": ("aws-user-personalization-v2", "USER_PERSONALIZATION"),
-    "personalized-ranking": ("aws-personalized-ranking", "PERSONALIZED_RANKING"),
-    "personalized-ranking-v2": ("aws-personalized-ranking-v2", "PERSONALIZED_RANKING"),
-    "similar-items": ("aws-similar-items", "RELATED_ITEMS"),
-    "sims": ("aws-sims", "RELATED_ITEMS"),
-    "semantic-similarity": ("aws-semantic-similarity", "RELATED_ITEMS"),
-    "popularity-count": ("aws-popularity-count", "POPULAR_ITEMS"),
-    "trending-now": ("aws-trending-now", "POPULAR_ITEMS"),
-    "item-affinity": ("aws-item-affinity", "USER_SEGMENTATION"),
-    "item-attribute-affinity": ("aws-item-attribute-affinity", "USER_SEGMENTATION"),
-    "next-best-action": ("aws-next-best-action", "PERSONALIZED_ACTIONS"),
-}
-_BY_ARN_NAME: dict[str, RecipeType] = dict(RECIPES.values())
 _SCHEDULE = re.compile(r"^rate\((\d+) days?\)$")
 _CONFIG_KEYS = frozenset(
     {
@@ -109,37 +78,6 @@ BATCH_TIMEOUT_S = 6 * 3600.0
 TRAIN_TIMEOUT_S = 12 * 3600.0
 SOLUTION_TIMEOUT_S = 1800.0
 STOP_TIMEOUT_S = 3600.0
-
-
-def _short(recipe: str) -> str:
-    key = recipe.strip().lower().replace("_", "-").replace(" ", "-")
-    return key[len("aws-") :] if key.startswith("aws-") else key
-
-
-def recipe_arn(recipe: str) -> str:
-    """The recipe ARN for a short name (``"sims"``), an ``aws-...`` name or an ARN.
-
-    Raises:
-        ConfigurationError: An unknown short name (the message lists the known ones).
-    """
-    if recipe.startswith("arn:"):
-        return recipe
-    key = _short(recipe)
-    if key in RECIPES:
-        return RECIPE_PREFIX + RECIPES[key][0]
-    if recipe.strip().lower().startswith("aws-"):
-        return RECIPE_PREFIX + recipe.strip().lower()
-    known = ", ".join(sorted(RECIPES))
-    raise ConfigurationError(
-        f"unknown recipe {recipe!r}; known: {known} (or pass a recipe ARN; "
-        "ListRecipes shows every recipe of your region)"
-    )
-
-
-def recipe_type(recipe: str) -> RecipeType | None:
-    """The recipe type (``"RELATED_ITEMS"``...) of a known recipe, else ``None``."""
-    arn = recipe_arn(recipe) if not recipe.startswith("arn:") else recipe
-    return _BY_ARN_NAME.get(arn.rsplit("/", 1)[-1])
 
 
 def _schedule(auto_training: bool | str) -> str | None:
@@ -316,7 +254,8 @@ class Solution(Scoped):
         Args:
             group: The dataset group with the data.
             recipe: A short name (``"user-personalization"``, ``"sims"``,
-                ``"popularity-count"``, ...; see :data:`RECIPES`) or a recipe ARN.
+                ``"popularity-count"``, ...; see
+                :data:`~personakit.rules.facts.RECIPES`) or a recipe ARN.
             name: The solution's name (default: group, recipe and a hash of the
                 settings, so the same settings find the same solution again).
             event_type: Train only on interactions of this ``EVENT_TYPE``.
@@ -508,7 +447,7 @@ class Solution(Scoped):
         self.group._teardown.stop_version(arn)
         if not wait:
             return str(self.describe_version(arn).get("status"))
-        from personakit._resource import SETTLED
+        from personakit.personalize.base import SETTLED
 
         result = ctx.wait(
             lambda: ctx.personalize.describe_solution_version(solutionVersionArn=arn),
@@ -577,7 +516,7 @@ class Solution(Scoped):
         ``CreateCampaign`` and raises :class:`~personakit.errors.BudgetExceededError`
         when a month of the campaign's TPS floor would break its budget.
         """
-        from personakit.campaign import CAMPAIGN_TIMEOUT_S, Campaign
+        from personakit.personalize.campaign import CAMPAIGN_TIMEOUT_S, Campaign
 
         return Campaign.create(
             self,
@@ -650,7 +589,7 @@ class Solution(Scoped):
             ConfigurationError: No role or bucket in the session, or a bad ``n``.
             ResourceFailedError: The job failed, with Personalize's ``failureReason``.
         """
-        from personakit.batch import _start_job
+        from personakit.personalize.batch import _start_job
 
         job = _start_job(
             self,
@@ -714,7 +653,7 @@ class Solution(Scoped):
             wait: Wait and return the DataFrame; ``False`` returns the :class:`BatchJob`.
             timeout_s: Deadline of the wait.
         """
-        from personakit.batch import _start_job
+        from personakit.personalize.batch import _start_job
 
         job = _start_job(
             self,

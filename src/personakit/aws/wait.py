@@ -17,13 +17,13 @@ Personalize has no botocore waiters (reference §8.1) and SageMaker's poll every
   done (``ResourceNotFoundException`` for Personalize, ``ValidationException`` for
   SageMaker's ``DescribeEndpoint``, as botocore's ``EndpointDeleted`` waiter has it).
 
-Every ``Describe*`` goes through :class:`~personakit._retry.Retrier` with its
+Every ``Describe*`` goes through :class:`~personakit.aws.retry.Retrier` with its
 deadlines clamped to the time left; a throttling storm that outlasts the retry
 budget costs a poll, not the wait. Statuses are compared after normalisation
 (upper case, ``_`` read as a space), so ``IN_PROGRESS`` and ``IN PROGRESS`` and
 SageMaker's ``InService`` and ``INSERVICE`` match.
 
-Logging (logger ``personakit._wait``): each status change at INFO with
+Logging (logger ``personakit.aws.wait``): each status change at INFO with
 ``event="personakit.wait.status"``, success at INFO ``personakit.wait.done``,
 failure at WARNING ``personakit.wait.failed``, deadline at WARNING
 ``personakit.wait.timeout``; ``extra`` carries ``arn``, ``status``, ``label``,
@@ -43,7 +43,7 @@ from typing import Any, Literal, TypeAlias
 
 import attrs
 
-from personakit._retry import Retrier, classify, error_code
+from personakit.aws.retry import Retrier, classify, error_code
 from personakit.errors import ResourceFailedError, ResourceStoppedError, WaitTimeoutError
 
 __all__ = [

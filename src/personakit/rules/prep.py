@@ -8,7 +8,7 @@ are (reference ``personalize.md`` §1):
   ``TIMESTAMP``, ``EVENT_TYPE``, ``EVENT_VALUE``, ``CREATION_TIMESTAMP`` ...),
   recognised the same way :meth:`personakit.Schema.infer` recognises them;
   metadata columns are renamed to UPPER_SNAKE_CASE with
-  :func:`personakit.schema.field_name_for` (``releaseYear`` -> ``RELEASE_YEAR``);
+  :func:`personakit.rules.schema.field_name_for` (``releaseYear`` -> ``RELEASE_YEAR``);
 * ids are strings (``1`` -> ``"1"``, an integral float ``1.0`` -> ``"1"``);
 * timestamps are ``int64`` Unix epoch **seconds** (:func:`epoch_seconds`);
 * multi-value categorical values are ``|``-joined (:func:`join_multi_value`);
@@ -51,26 +51,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from personakit._report import DataReport, Problem
 from personakit.errors import ValidationError
-from personakit.schema import (
-    RESERVED,
-    DatasetType,
-    Domain,
-    field_name_for,
-    role_columns,
-    squash_name,
-)
+from personakit.rules.facts import EPOCH_UNITS, SECONDS_MAX, Domain
+from personakit.rules.report import DataReport, Problem
+from personakit.rules.schema import RESERVED, DatasetType, field_name_for, role_columns, squash_name
 
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-    from personakit.schema import FrameLike
+    from personakit.rules.schema import FrameLike
 
 __all__ = [
-    "AUTO_MS_THRESHOLD",
-    "AUTO_NS_THRESHOLD",
-    "AUTO_US_THRESHOLD",
     "MAX_CATEGORICAL_CHARS",
     "MAX_TEXTUAL_CHARS",
     "aggregate_multi_value",
@@ -87,12 +78,6 @@ __all__ = [
 ]
 
 #: ``unit="auto"``: numbers with an absolute value above this are milliseconds.
-#: 1e11 seconds is the year 5138; 1e11 milliseconds is 1973-03-03.
-AUTO_MS_THRESHOLD = 10**11
-#: ``unit="auto"``: above this, microseconds (1e14 us is 1973-03-03).
-AUTO_US_THRESHOLD = 10**14
-#: ``unit="auto"``: above this, nanoseconds (1e17 ns is 1973-03-03).
-AUTO_NS_THRESHOLD = 10**17
 #: Max characters of a categorical value, bars included; longer fails the import (§1.4).
 MAX_CATEGORICAL_CHARS = 1000
 #: Max characters of a textual value; Personalize truncates longer ones (§1.4).
@@ -396,14 +381,12 @@ def _numeric_seconds(
     factor: npt.NDArray[np.int64] | int
     if unit == "auto":
         size = np.abs(safe)
-        if not len(size) or size.max() <= AUTO_MS_THRESHOLD:
+        if not len(size) or size.max() <= SECONDS_MAX:
             factor = 1  # all seconds: the common case, no per-value work
         else:
-            magnitude = (
-                (size > AUTO_MS_THRESHOLD).astype(np.int8)
-                + (size > AUTO_US_THRESHOLD)
-                + (size > AUTO_NS_THRESHOLD)
-            )
+            magnitude = np.zeros(len(size), dtype=np.int8)
+            for _, _, low, _ in EPOCH_UNITS:
+                magnitude += size > low
             factor = np.array([1, 10**3, 10**6, 10**9], dtype=np.int64)[magnitude]
             counts = np.bincount(magnitude[~(nulls | invalid)], minlength=4)
             if (counts > 0).sum() > 1:
@@ -1278,8 +1261,8 @@ def rename_reserved(
     Roles are recognised exactly as :meth:`personakit.Schema.infer` recognises them
     (``userId``, ``customer_id`` -> ``USER_ID``; ``movieId``, ``sku`` -> ``ITEM_ID``;
     ``created_at`` -> ``CREATION_TIMESTAMP`` ...; see
-    :data:`personakit.schema.ROLE_ALIASES`); ``columns`` wins over recognition.
-    Other columns get :func:`~personakit.schema.field_name_for` names
+    :data:`personakit.rules.schema.ROLE_ALIASES`); ``columns`` wins over recognition.
+    Other columns get :func:`~personakit.rules.schema.field_name_for` names
     (``releaseYear`` -> ``RELEASE_YEAR``). Values are not changed.
 
     Args:

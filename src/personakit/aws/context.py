@@ -1,0 +1,119 @@
+"""A session and a timing: where the resource classes send their calls and waits."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from personakit.aws.timing import Timing
+from personakit.aws.wait import (
+    PERSONALIZE_CREATE,
+    PERSONALIZE_DELETE,
+    WaitResult,
+    WaitSpec,
+    wait_for,
+    wait_gone,
+)
+from personakit.rules.facts import RUN_TAG
+
+if TYPE_CHECKING:
+    from mypy_boto3_personalize import PersonalizeClient
+
+    from personakit.aws.session import Session
+
+__all__ = ["Ctx"]
+
+logger = logging.getLogger(__name__)
+
+
+class Ctx:
+    """A session and a timing: where the resource classes send calls and waits."""
+
+    def __init__(self, session: Session, timing: Timing | None = None) -> None:
+        if timing is None:
+            timing = session.timing or Timing()
+        self.session = session
+        self.timing = timing
+        self.retrier = timing.retrier
+
+    @property
+    def personalize(self) -> PersonalizeClient:
+        """The session's ``personalize`` client."""
+        return self.session.client("personalize")
+
+    def call(self, fn: Callable[..., Any], /, **kwargs: Any) -> Any:
+        """``fn(**kwargs)`` through the retrier."""
+        return self.retrier.call(fn, **kwargs)
+
+    def wait(
+        self,
+        describe: Callable[[], Mapping[str, Any]],
+        *,
+        arn: str,
+        timeout_s: float,
+        spec: WaitSpec = PERSONALIZE_CREATE,
+        label: str = "",
+        training: bool = False,
+    ) -> WaitResult:
+        """:func:`~personakit.aws.wait.wait_for` with this context's timing."""
+        t = self.timing
+        return wait_for(
+            describe,
+            arn=arn,
+            timeout_s=timeout_s,
+            spec=spec,
+            poll_s=t.train_poll_s if training else t.poll_s,
+            max_poll_s=t.train_max_poll_s if training else t.max_poll_s,
+            backoff=t.backoff,
+            progress=t.progress,
+            label=label,
+            retrier=self.retrier,
+            sleep=t.sleep,
+            clock=t.clock,
+        )
+
+    def wait_gone(
+        self,
+        describe: Callable[[], Mapping[str, Any]],
+        *,
+        arn: str,
+        timeout_s: float | None = None,
+        spec: WaitSpec = PERSONALIZE_DELETE,
+        label: str = "",
+    ) -> WaitResult:
+        """:func:`~personakit.aws.wait.wait_gone` with this context's timing."""
+        t = self.timing
+        return wait_gone(
+            describe,
+            arn=arn,
+            timeout_s=t.delete_timeout_s if timeout_s is None else timeout_s,
+            spec=spec,
+            poll_s=t.poll_s,
+            max_poll_s=t.max_poll_s,
+            backoff=t.backoff,
+            progress=t.progress,
+            label=label,
+            retrier=self.retrier,
+            sleep=t.sleep,
+            clock=t.clock,
+        )
+
+    def tagged_by_this_run(self, arn: str) -> bool:
+        """Whether ``arn`` carries ``personakit:run=<this run id>`` (then this run made it)."""
+        try:
+            tags = self.call(self.personalize.list_tags_for_resource, resourceArn=arn).get(
+                "tags", []
+            )
+        except (ClientError, NotImplementedError) as exc:
+            logger.debug("could not read the tags of %s: %s", arn, exc)
+            return False
+        return any(
+            t.get("tagKey") == RUN_TAG and t.get("tagValue") == self.session.run_id for t in tags
+        )
+
+    def tags(self) -> list[Any]:
+        """Tags for a new Personalize resource (``personakit:run`` and the session's)."""
+        return list(self.session.personalize_tags())
