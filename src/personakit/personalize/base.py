@@ -43,11 +43,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import inspect
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, Protocol, TypeVar
 
 import attrs
 from botocore.exceptions import ClientError
@@ -67,6 +68,7 @@ if TYPE_CHECKING:
     from personakit.aws.session import Session
     from personakit.rules.facts import Domain
     from personakit.rules.filters import Filter
+    from personakit.rules.schema import DatasetType, Schema
 
 __all__ = [
     "KINDS",
@@ -82,6 +84,7 @@ __all__ = [
     "create_or_adopt",
     "find_all",
     "find_by",
+    "forwards_to",
     "in_flight",
     "resource_name",
     "run_guarded",
@@ -951,6 +954,36 @@ def run_guarded(teardown: Teardown, scope: Entry | None, error: BaseException) -
 
 
 _S = TypeVar("_S", bound="Scoped")
+_Owner = TypeVar("_Owner")
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def forwards_to(
+    target: Callable[Concatenate[Any, _P], _R],
+) -> Callable[[Callable[Concatenate[_Owner, ...], _R]], Callable[Concatenate[_Owner, _P], _R]]:
+    """Type a shortcut method as its target with the first parameter bound.
+
+    ``group.train(...)`` is ``Solution.create(group, ...)``: the shortcut's body is one
+    line (``return Solution.create(self, *args, **kwargs)``) and its parameters, for
+    type checkers and ``help()``, are the target's, written once::
+
+        @forwards_to(Solution.create)
+        def train(self, *args: Any, **kwargs: Any) -> Solution:
+            return Solution.create(self, *args, **kwargs)
+    """
+    params = list(inspect.signature(target).parameters.values())
+
+    def decorate(
+        method: Callable[Concatenate[_Owner, ...], _R],
+    ) -> Callable[Concatenate[_Owner, _P], _R]:
+        own = list(inspect.signature(method).parameters.values())[:1]
+        method.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            own + params[1:], return_annotation=inspect.signature(target).return_annotation
+        )
+        return method
+
+    return decorate
 
 
 class Group(Protocol):
@@ -968,12 +1001,17 @@ class Group(Protocol):
     @property
     def recommenders(self) -> list[Any]: ...
     @property
+    def solutions(self) -> list[Any]: ...
+    @property
     def _ctx(self) -> Ctx: ...
     @property
     def _teardown(self) -> Teardown: ...
     @property
     def _entry(self) -> Entry: ...
+    @property
+    def datasets(self) -> Mapping[DatasetType, Any]: ...
     def filter_arn(self, filter: Filter | str, *, name: str | None = None) -> str: ...
+    def schema_of(self, dataset_type: str | DatasetType) -> Schema | None: ...
 
 
 class Deployable(Protocol):

@@ -28,10 +28,18 @@ import io
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast, overload
 
 from personakit.errors import ConfigurationError, ResourceFailedError, ValidationError
-from personakit.personalize.base import Entry, create_or_adopt, find_by, resource_name, short_hash
+from personakit.personalize.base import (
+    Deployable,
+    Entry,
+    create_or_adopt,
+    find_by,
+    resource_name,
+    short_hash,
+)
+from personakit.personalize.serving import FilterLike, filter_request
 from personakit.rules.facts import BATCH_MAX_RESULTS
 from personakit.rules.filters import encode_filter_values
 from personakit.rules.report import Problem
@@ -39,10 +47,8 @@ from personakit.rules.report import Problem
 if TYPE_CHECKING:
     import pandas as pd
 
-    from personakit.personalize.serving import FilterLike
-    from personakit.personalize.solution import Solution
 
-__all__ = ["BATCH_TIMEOUT_S", "BatchJob"]
+__all__ = ["BATCH_TIMEOUT_S", "BatchJob", "BatchRunner", "batch_runner", "start_job"]
 
 logger = logging.getLogger(__name__)
 
@@ -325,7 +331,7 @@ class BatchJob:
 
     def __init__(
         self,
-        solution: Solution,
+        solution: Deployable,
         kind: Kind,
         arn: str,
         name: str,
@@ -487,8 +493,8 @@ def _key(line: Mapping[str, Any]) -> str:
 # --------------------------------------------------------------------------- starting jobs
 
 
-def _start_job(
-    solution: Solution,
+def start_job(
+    solution: Deployable,
     kind: Kind,
     data: Any,
     *,
@@ -634,9 +640,65 @@ def _start_job(
 
 
 def _filter(
-    solution: Solution, filter: FilterLike | None, values: Mapping[str, Any] | None
+    solution: Deployable, filter: FilterLike | None, values: Mapping[str, Any] | None
 ) -> tuple[str | None, dict[str, str]]:
-    from personakit.personalize.serving import filter_request
-
     request = filter_request(solution.group, filter, values)
     return request.get("filterArn"), dict(request.get("filterValues") or {})
+
+
+class BatchRunner(Protocol):
+    """One kind of batch job of a solution, as a function: ``solution.batch_recommend``
+    and ``solution.batch_segments`` are two. It waits and returns the DataFrame of the
+    results, or with ``wait=False`` the :class:`BatchJob` at once."""
+
+    @overload
+    def __call__(
+        self,
+        data: Any,
+        *,
+        n: int = ...,
+        filter: FilterLike | None = ...,
+        filter_values: Mapping[str, Any] | None = ...,
+        job_name: str | None = ...,
+        wait: Literal[True] = ...,
+        timeout_s: float = ...,
+    ) -> pd.DataFrame: ...
+    @overload
+    def __call__(
+        self,
+        data: Any,
+        *,
+        n: int = ...,
+        filter: FilterLike | None = ...,
+        filter_values: Mapping[str, Any] | None = ...,
+        job_name: str | None = ...,
+        wait: Literal[False],
+        timeout_s: float = ...,
+    ) -> BatchJob: ...
+
+
+def batch_runner(solution: Deployable, kind: Kind) -> BatchRunner:
+    """The :class:`BatchRunner` of one kind of job (``"inference"``, ``"segment"``)."""
+
+    def run(
+        data: Any,
+        *,
+        n: int = 25,
+        filter: FilterLike | None = None,
+        filter_values: Mapping[str, Any] | None = None,
+        job_name: str | None = None,
+        wait: bool = True,
+        timeout_s: float = BATCH_TIMEOUT_S,
+    ) -> pd.DataFrame | BatchJob:
+        job = start_job(
+            solution,
+            kind,
+            data,
+            n=n,
+            filter=filter,
+            filter_values=filter_values,
+            job_name=job_name,
+        )
+        return job.result(timeout_s) if wait else job
+
+    return cast(BatchRunner, run)

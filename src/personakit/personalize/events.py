@@ -44,13 +44,14 @@ import math
 import threading
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from personakit.errors import ConfigurationError
 from personakit.personalize.base import (
     Entry,
+    Group,
     Scoped,
     TeardownReport,
     create_or_adopt,
@@ -61,9 +62,6 @@ from personakit.personalize.base import (
 from personakit.rules.facts import SECONDS_MAX, camel_case
 from personakit.rules.report import DataReport, Problem
 from personakit.rules.schema import DatasetType, Schema, field_name_for
-
-if TYPE_CHECKING:
-    from personakit.personalize.group import DatasetGroup
 
 __all__ = [
     "DEFAULT_EVENT_TYPE",
@@ -450,7 +448,7 @@ class EventTracker(Scoped):
 
     def __init__(
         self,
-        group: DatasetGroup,
+        group: Group,
         arn: str,
         name: str,
         tracking_id: str | None,
@@ -483,7 +481,7 @@ class EventTracker(Scoped):
     @classmethod
     def create(
         cls,
-        group: DatasetGroup,
+        group: Group,
         *,
         name: str | None = None,
         keep: bool = False,

@@ -49,22 +49,24 @@ from personakit.personalize.base import (
     create_or_adopt,
     find_all,
     find_by,
+    forwards_to,
     resource_name,
     run_guarded,
     short_hash,
 )
 from personakit.personalize.dataset import IMPORT_TIMEOUT_S, Dataset, ImportJob, ImportMode
+from personakit.personalize.events import EventTracker
+from personakit.personalize.recommender import Recommender
+from personakit.personalize.solution import Solution
 from personakit.rules.facts import Domain
 from personakit.rules.filters import Filter
 from personakit.rules.report import DataReport, Problem
 from personakit.rules.schema import DatasetType, Schema
+from personakit.rules.validate import validate
+from personakit.rules.writer import write_csv
 
 if TYPE_CHECKING:
     from personakit.aws.session import Session
-    from personakit.personalize.events import EventTracker
-    from personakit.personalize.recommender import Recommender
-    from personakit.personalize.serving import SpendGuard
-    from personakit.personalize.solution import Solution
     from personakit.rules.schema import FrameLike
     from personakit.rules.writer import CsvResult
 
@@ -417,8 +419,6 @@ class DatasetGroup:
         dataset = self._dataset(dtype, resolved)
         n = self._next_import()
         with tempfile.TemporaryDirectory(prefix="personakit-") as tmp:
-            from personakit.rules.writer import write_csv
-
             csv = write_csv(frame, Path(tmp) / "data.csv", resolved)
             key = self.session.s3_key(
                 self.name, self.session.run_id, f"{dtype.value.lower()}-{n}-{csv.sha256[:12]}.csv"
@@ -503,8 +503,6 @@ class DatasetGroup:
         The schema is yours, else the existing dataset's, else inferred. All
         problems found are raised together as one ValidationError.
         """
-        from personakit.rules.validate import validate
-
         domain = self._domain_for(dtype)
         existing = self.datasets.get(dtype)
         given: Schema | None = None
@@ -828,57 +826,18 @@ class DatasetGroup:
 
     # ------------------------------------------------------------------ training
 
-    def train(
-        self,
-        recipe: str = "user-personalization",
-        *,
-        name: str | None = None,
-        event_type: str | None = None,
-        event_value_threshold: float | None = None,
-        hpo: bool = False,
-        hyperparameters: Mapping[str, object] | None = None,
-        auto_training: bool | str = False,
-        training_mode: Literal["FULL", "UPDATE"] = "FULL",
-        solution_config: Mapping[str, Any] | None = None,
-        wait: bool = True,
-        timeout_s: float | None = None,
-    ) -> Solution:
-        """Create a solution and train its first version (see :meth:`Solution.create`)."""
-        from personakit.personalize.solution import TRAIN_TIMEOUT_S, Solution
-
-        return Solution.create(
-            self,
-            recipe,
-            name=name,
-            event_type=event_type,
-            event_value_threshold=event_value_threshold,
-            hpo=hpo,
-            hyperparameters=hyperparameters,
-            auto_training=auto_training,
-            training_mode=training_mode,
-            solution_config=solution_config,
-            wait=wait,
-            timeout_s=TRAIN_TIMEOUT_S if timeout_s is None else timeout_s,
-        )
+    @forwards_to(Solution.create)
+    def train(self, *args: Any, **kwargs: Any) -> Solution:
+        """Create a solution and train its first version: :meth:`Solution.create
+        <personakit.personalize.solution.Solution.create>` in this group, same arguments."""
+        return Solution.create(self, *args, **kwargs)
 
     # ------------------------------------------------------------------ recommenders
 
-    def recommender(
-        self,
-        use_case: str,
-        *,
-        name: str | None = None,
-        min_rps: int = 1,
-        exploration_weight: float | None = None,
-        exploration_item_age_cut_off: float | None = None,
-        enable_metadata: bool = False,
-        recommender_config: Mapping[str, Any] | None = None,
-        keep: bool = False,
-        wait: bool = True,
-        timeout_s: float | None = None,
-        guard: SpendGuard | None = None,
-    ) -> Recommender:
-        """Create (or adopt) a recommender of a domain use case (see :meth:`Recommender.create`).
+    @forwards_to(Recommender.create)
+    def recommender(self, *args: Any, **kwargs: Any) -> Recommender:
+        """Create (or adopt) a recommender of a domain use case: :meth:`Recommender.create
+        <personakit.personalize.recommender.Recommender.create>` in this group, same arguments.
 
         ``use_case`` is a short name of the group's domain: ECOMMERCE
         ``customers-who-viewed-x-also-viewed``, ``best-sellers``,
@@ -886,49 +845,20 @@ class DatasetGroup:
         VIDEO_ON_DEMAND ``because-you-watched-x``, ``more-like-x``, ``most-popular``,
         ``top-picks``, ``trending-now``.
         """
-        from personakit.personalize.recommender import RECOMMENDER_TIMEOUT_S, Recommender
-
-        return Recommender.create(
-            self,
-            use_case,
-            name=name,
-            min_rps=min_rps,
-            exploration_weight=exploration_weight,
-            exploration_item_age_cut_off=exploration_item_age_cut_off,
-            enable_metadata=enable_metadata,
-            recommender_config=recommender_config,
-            keep=keep,
-            wait=wait,
-            timeout_s=RECOMMENDER_TIMEOUT_S if timeout_s is None else timeout_s,
-            guard=guard,
-        )
+        return Recommender.create(self, *args, **kwargs)
 
     # ------------------------------------------------------------------ events
 
-    def event_tracker(
-        self,
-        name: str | None = None,
-        *,
-        keep: bool = False,
-        wait: bool = True,
-        timeout_s: float | None = None,
-    ) -> EventTracker:
-        """The group's event tracker, created (or adopted) on first use.
+    @forwards_to(EventTracker.create)
+    def event_tracker(self, *args: Any, **kwargs: Any) -> EventTracker:
+        """The group's event tracker, created (or adopted) on first use: :meth:`EventTracker.create
+        <personakit.personalize.events.EventTracker.create>` in this group, same arguments.
 
         A dataset group has at most one event tracker; a second call returns the
-        same object. See :class:`personakit.personalize.events.EventTracker`.
+        same object.
         """
-        if self._tracker is not None and self._tracker._entry.state not in ("gone", "left"):
-            return self._tracker
-        from personakit.personalize.events import TRACKER_TIMEOUT_S, EventTracker
-
-        self._tracker = EventTracker.create(
-            self,
-            name=name,
-            keep=keep,
-            wait=wait,
-            timeout_s=TRACKER_TIMEOUT_S if timeout_s is None else timeout_s,
-        )
+        if self._tracker is None or self._tracker._entry.state in ("gone", "left"):
+            self._tracker = EventTracker.create(self, *args, **kwargs)
         return self._tracker
 
     def schema_of(self, dataset_type: str | DatasetType) -> Schema | None:

@@ -28,31 +28,31 @@ import json
 import logging
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
 from personakit.errors import ConfigurationError
 from personakit.personalize.base import (
     Entry,
+    Group,
     Scoped,
     TeardownReport,
     create_and_register,
     find_by,
+    forwards_to,
     resource_name,
     run_guarded,
     short_hash,
     wait_or_teardown,
 )
+from personakit.personalize.batch import BatchRunner, batch_runner
+from personakit.personalize.campaign import Campaign
 from personakit.rules.facts import RecipeType, recipe_arn, recipe_type
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from personakit.personalize.batch import BatchJob
-    from personakit.personalize.campaign import Campaign
-    from personakit.personalize.group import DatasetGroup
-    from personakit.personalize.serving import FilterLike, SpendGuard
 
 __all__ = ["Solution", "SolutionMetrics"]
 
@@ -74,7 +74,6 @@ _CONFIG_KEYS = frozenset(
 )
 
 #: Default deadlines (seconds).
-BATCH_TIMEOUT_S = 6 * 3600.0
 TRAIN_TIMEOUT_S = 12 * 3600.0
 SOLUTION_TIMEOUT_S = 1800.0
 STOP_TIMEOUT_S = 3600.0
@@ -199,7 +198,7 @@ class Solution(Scoped):
 
     def __init__(
         self,
-        group: DatasetGroup,
+        group: Group,
         arn: str,
         name: str,
         recipe: str,
@@ -235,7 +234,7 @@ class Solution(Scoped):
     @classmethod
     def create(
         cls,
-        group: DatasetGroup,
+        group: Group,
         recipe: str = "user-personalization",
         *,
         name: str | None = None,
@@ -497,77 +496,21 @@ class Solution(Scoped):
 
     # ------------------------------------------------------------------ deploy
 
-    def deploy(
-        self,
-        min_tps: int = 1,
-        *,
-        name: str | None = None,
-        exploration_weight: float | None = None,
-        exploration_item_age_cut_off: float | None = None,
-        enable_metadata: bool = False,
-        keep: bool = False,
-        wait: bool = True,
-        timeout_s: float | None = None,
-        guard: SpendGuard | None = None,
-    ) -> Campaign:
-        """Deploy the latest version as a campaign (see :meth:`Campaign.create`).
+    @forwards_to(Campaign.create)
+    def deploy(self, *args: Any, **kwargs: Any) -> Campaign:
+        """Deploy the latest version as a campaign: :meth:`Campaign.create
+        <personakit.personalize.campaign.Campaign.create>` of this solution, same arguments.
 
         ``guard`` (e.g. a :class:`~personakit.CostGuard`) is asked before
         ``CreateCampaign`` and raises :class:`~personakit.errors.BudgetExceededError`
         when a month of the campaign's TPS floor would break its budget.
         """
-        from personakit.personalize.campaign import CAMPAIGN_TIMEOUT_S, Campaign
-
-        return Campaign.create(
-            self,
-            min_tps,
-            name=name,
-            exploration_weight=exploration_weight,
-            exploration_item_age_cut_off=exploration_item_age_cut_off,
-            enable_metadata=enable_metadata,
-            keep=keep,
-            wait=wait,
-            timeout_s=CAMPAIGN_TIMEOUT_S if timeout_s is None else timeout_s,
-            guard=guard,
-        )
+        return Campaign.create(self, *args, **kwargs)
 
     # ------------------------------------------------------------------ batch
 
-    @overload
-    def batch_recommend(
-        self,
-        data: Any,
-        *,
-        n: int = ...,
-        filter: FilterLike | None = ...,
-        filter_values: Mapping[str, Any] | None = ...,
-        job_name: str | None = ...,
-        wait: Literal[True] = ...,
-        timeout_s: float = ...,
-    ) -> pd.DataFrame: ...
-    @overload
-    def batch_recommend(
-        self,
-        data: Any,
-        *,
-        n: int = ...,
-        filter: FilterLike | None = ...,
-        filter_values: Mapping[str, Any] | None = ...,
-        job_name: str | None = ...,
-        wait: Literal[False],
-        timeout_s: float = ...,
-    ) -> BatchJob: ...
-    def batch_recommend(
-        self,
-        data: Any,
-        *,
-        n: int = 25,
-        filter: FilterLike | None = None,
-        filter_values: Mapping[str, Any] | None = None,
-        job_name: str | None = None,
-        wait: bool = True,
-        timeout_s: float = BATCH_TIMEOUT_S,
-    ) -> pd.DataFrame | BatchJob:
+    @property
+    def batch_recommend(self) -> BatchRunner:
         """Recommendations for many users (or items) with one batch inference job (no campaign).
 
         Args:
@@ -589,54 +532,10 @@ class Solution(Scoped):
             ConfigurationError: No role or bucket in the session, or a bad ``n``.
             ResourceFailedError: The job failed, with Personalize's ``failureReason``.
         """
-        from personakit.personalize.batch import _start_job
+        return batch_runner(self, "inference")
 
-        job = _start_job(
-            self,
-            "inference",
-            data,
-            n=n,
-            filter=filter,
-            filter_values=filter_values,
-            job_name=job_name,
-        )
-        return job.result(timeout_s) if wait else job
-
-    @overload
-    def batch_segments(
-        self,
-        data: Any,
-        *,
-        n: int = ...,
-        filter: FilterLike | None = ...,
-        filter_values: Mapping[str, Any] | None = ...,
-        job_name: str | None = ...,
-        wait: Literal[True] = ...,
-        timeout_s: float = ...,
-    ) -> pd.DataFrame: ...
-    @overload
-    def batch_segments(
-        self,
-        data: Any,
-        *,
-        n: int = ...,
-        filter: FilterLike | None = ...,
-        filter_values: Mapping[str, Any] | None = ...,
-        job_name: str | None = ...,
-        wait: Literal[False],
-        timeout_s: float = ...,
-    ) -> BatchJob: ...
-    def batch_segments(
-        self,
-        data: Any,
-        *,
-        n: int = 25,
-        filter: FilterLike | None = None,
-        filter_values: Mapping[str, Any] | None = None,
-        job_name: str | None = None,
-        wait: bool = True,
-        timeout_s: float = BATCH_TIMEOUT_S,
-    ) -> pd.DataFrame | BatchJob:
+    @property
+    def batch_segments(self) -> BatchRunner:
         """User segments (users most likely to interact) with one batch segment job.
 
         For Item-Affinity and Item-Attribute-Affinity solutions.
@@ -653,18 +552,7 @@ class Solution(Scoped):
             wait: Wait and return the DataFrame; ``False`` returns the :class:`BatchJob`.
             timeout_s: Deadline of the wait.
         """
-        from personakit.personalize.batch import _start_job
-
-        job = _start_job(
-            self,
-            "segment",
-            data,
-            n=n,
-            filter=filter,
-            filter_values=filter_values,
-            job_name=job_name,
-        )
-        return job.result(timeout_s) if wait else job
+        return batch_runner(self, "segment")
 
     # ------------------------------------------------------------------ teardown
 
