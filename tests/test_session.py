@@ -20,15 +20,15 @@ from moto import mock_aws
 
 import personakit.aws.iam as pki
 from personakit._version import __version__
-from personakit.aws.session import (
+from personakit.aws.access import AccessReport
+from personakit.aws.clients import (
     SERVICES,
-    AccessReport,
     Boto3Provider,
     ClientProvider,
-    Session,
     merge_config,
     pricing_region,
 )
+from personakit.aws.session import Session
 from personakit.errors import ConfigurationError
 from personakit.rules.facts import RUN_TAG
 
@@ -218,7 +218,7 @@ BOTOCORE_RETRIED = ("personalize-runtime", "sagemaker-runtime", "s3", "iam", "st
 
 def test_every_service_is_retried_by_exactly_one_layer() -> None:
     """A service in both lists would multiply attempts (8 x 3); in neither, get none."""
-    import personakit.aws.session as pks
+    import personakit.aws.clients as pks
 
     assert set(SELF_RETRIED) == pks.SELF_RETRIED
     assert set(SELF_RETRIED) | set(BOTOCORE_RETRIED) == set(SERVICES)

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from personakit import llm as llm
     from personakit import samples as samples
     from personakit.aws import iam as iam
-    from personakit.aws.session import AccessReport as AccessReport
+    from personakit.aws.access import AccessReport as AccessReport
     from personakit.aws.session import Session as Session
     from personakit.aws.timing import Timing as Timing
     from personakit.cost.guard import CostGuard as CostGuard
@@ -85,7 +85,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 #: against each other and against the modules' own ``__all__``. Every exception of
 #: :mod:`personakit.errors` is exported as it is (imported eagerly: it is cheap).
 _LAZY: dict[str, str] = {
-    "AccessReport": "personakit.aws.session",
+    "AccessReport": "personakit.aws.access",
     "BatchJob": "personakit.personalize.batch",
     "Campaign": "personakit.personalize.campaign",
     "CostGuard": "personakit.cost.guard",
