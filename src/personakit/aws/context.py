@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -28,6 +28,9 @@ __all__ = ["Ctx"]
 
 logger = logging.getLogger(__name__)
 
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
 
 class Ctx:
     """A session and a timing: where the resource classes send calls and waits."""
@@ -44,9 +47,9 @@ class Ctx:
         """The session's ``personalize`` client."""
         return self.session.client("personalize")
 
-    def call(self, fn: Callable[..., Any], /, **kwargs: Any) -> Any:
-        """``fn(**kwargs)`` through the retrier."""
-        return self.retrier.call(fn, **kwargs)
+    def call(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        """``fn(*args, **kwargs)`` through the retrier, typed as ``fn`` is."""
+        return self.retrier.call(fn, *args, **kwargs)
 
     def wait(
         self,

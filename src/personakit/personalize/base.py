@@ -65,6 +65,9 @@ from personakit.errors import ConfigurationError, TeardownError
 from personakit.rules.facts import KEEP_TAG, MAX_NAME, RUN_TAG, RecipeType
 
 if TYPE_CHECKING:
+    from botocore.paginate import Paginator
+    from mypy_boto3_personalize.type_defs import TagTypeDef
+
     from personakit.aws.session import Session
     from personakit.rules.facts import Domain
     from personakit.rules.filters import Filter
@@ -153,43 +156,32 @@ def resource_name(*parts: str, limit: int = MAX_NAME) -> str:
     return text[: limit - len(tail) - 1].rstrip("-_") + "-" + tail
 
 
+def _summaries(pages: Paginator[Any], key: str, **kwargs: Any) -> Iterator[Any]:
+    """The summaries of every page of a Personalize ``List*`` paginator."""
+    for page in pages.paginate(**kwargs, PaginationConfig={"PageSize": 100}):
+        yield from page.get(key, [])
+
+
 def find_by(
     ctx: Ctx,
-    list_fn: Callable[..., Any],
+    pages: Paginator[Any],
     key: str,
     match: Callable[[Mapping[str, Any]], bool],
     **kwargs: Any,
 ) -> Mapping[str, Any] | None:
-    """The first summary of a paginated Personalize ``List*`` call that ``match``-es."""
-    token: str | None = None
-    while True:
-        args = dict(kwargs, maxResults=100)
-        if token:
-            args["nextToken"] = token
-        page = ctx.call(list_fn, **args)
-        for summary in page.get(key, []):
-            if match(summary):
-                return dict(summary)
-        token = page.get("nextToken")
-        if not token:
-            return None
+    """The first summary that ``match``-es of a Personalize ``List*`` paginator
+    (``client.get_paginator("list_solutions")``); a retried failure reads the pages
+    again from the first (``List*`` calls only read)."""
+
+    def scan() -> Mapping[str, Any] | None:
+        return next((dict(s) for s in _summaries(pages, key, **kwargs) if match(s)), None)
+
+    return ctx.call(scan)
 
 
-def find_all(
-    ctx: Ctx, list_fn: Callable[..., Any], key: str, **kwargs: Any
-) -> list[Mapping[str, Any]]:
-    """Every summary of a paginated Personalize ``List*`` call."""
-    out: list[Mapping[str, Any]] = []
-    token: str | None = None
-    while True:
-        args = dict(kwargs, maxResults=100)
-        if token:
-            args["nextToken"] = token
-        page = ctx.call(list_fn, **args)
-        out.extend(page.get(key, []))
-        token = page.get("nextToken")
-        if not token:
-            return out
+def find_all(ctx: Ctx, pages: Paginator[Any], key: str, **kwargs: Any) -> list[Mapping[str, Any]]:
+    """Every summary of a Personalize ``List*`` paginator (see :func:`find_by`)."""
+    return ctx.call(lambda: list(_summaries(pages, key, **kwargs)))
 
 
 # --------------------------------------------------------------------------- adoption
@@ -663,7 +655,7 @@ class Teardown:
         A resource that cannot be tagged (permissions, throttling beyond the retries) is
         logged at WARNING and left as it is: keeping it matters more than the tag.
         """
-        tags = [{"tagKey": KEEP_TAG, "tagValue": "true"}]
+        tags: list[TagTypeDef] = [{"tagKey": KEEP_TAG, "tagValue": "true"}]
         for entry in entries:
             if entry.kind.name not in self.TAGGABLE or entry.arn in self._marked:
                 continue

@@ -596,25 +596,25 @@ def start_job(
     if filter_arn:
         request["filterArn"] = filter_arn
     personalize = ctx.personalize
-    list_fn: Any
+    pages: Any
     if kind == "inference":
         create: Any = lambda: personalize.create_batch_inference_job(**request)  # noqa: E731
-        arn_key, list_fn, list_key = (
+        arn_key, pages, list_key = (
             "batchInferenceJobArn",
-            personalize.list_batch_inference_jobs,
+            personalize.get_paginator("list_batch_inference_jobs"),
             "batchInferenceJobs",
         )
     else:
         create = lambda: personalize.create_batch_segment_job(**request)  # noqa: E731
-        arn_key, list_fn, list_key = (
+        arn_key, pages, list_key = (
             "batchSegmentJobArn",
-            personalize.list_batch_segment_jobs,
+            personalize.get_paginator("list_batch_segment_jobs"),
             "batchSegmentJobs",
         )
 
     def find() -> str | None:
         found = find_by(
-            ctx, list_fn, list_key, lambda s: s["jobName"] == name, solutionVersionArn=version
+            ctx, pages, list_key, lambda s: s["jobName"] == name, solutionVersionArn=version
         )
         return None if found is None else str(found[arn_key])
 

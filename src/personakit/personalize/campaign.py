@@ -180,7 +180,10 @@ class Campaign(Scoped):
 
         def lookup() -> Mapping[str, Any] | None:
             return find_by(
-                ctx, personalize.list_campaigns, "campaigns", lambda s: s["name"] == cname
+                ctx,
+                personalize.get_paginator("list_campaigns"),
+                "campaigns",
+                lambda s: s["name"] == cname,
             )
 
         def check(arn: str) -> None:

@@ -511,7 +511,10 @@ class EventTracker(Scoped):
 
         def existing() -> Mapping[str, Any] | None:
             trackers = find_all(
-                ctx, personalize.list_event_trackers, "eventTrackers", datasetGroupArn=group.arn
+                ctx,
+                personalize.get_paginator("list_event_trackers"),
+                "eventTrackers",
+                datasetGroupArn=group.arn,
             )
             alive = [
                 t for t in trackers if not str(t.get("status", "")).upper().startswith("DELETE")

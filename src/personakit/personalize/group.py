@@ -216,7 +216,10 @@ class DatasetGroup:
 
         def find() -> str | None:
             found = find_by(
-                ctx, personalize.list_dataset_groups, "datasetGroups", lambda s: s["name"] == name
+                ctx,
+                personalize.get_paginator("list_dataset_groups"),
+                "datasetGroups",
+                lambda s: s["name"] == name,
             )
             return None if found is None else str(found["datasetGroupArn"])
 
@@ -295,7 +298,7 @@ class DatasetGroup:
         if not arn_or_name.startswith("arn:"):
             found = find_by(
                 ctx,
-                personalize.list_dataset_groups,
+                personalize.get_paginator("list_dataset_groups"),
                 "datasetGroups",
                 lambda s: s["name"] == arn_or_name,
             )
@@ -316,7 +319,9 @@ class DatasetGroup:
             owned=False,
             teardown=Teardown(ctx),
         )
-        summaries = find_all(ctx, personalize.list_datasets, "datasets", datasetGroupArn=arn)
+        summaries = find_all(
+            ctx, personalize.get_paginator("list_datasets"), "datasets", datasetGroupArn=arn
+        )
         for summary in summaries:
             dtype = DatasetType.parse(str(summary["datasetType"]))
             dataset_arn = str(summary["datasetArn"])
@@ -567,7 +572,12 @@ class DatasetGroup:
             request["domain"] = domain
 
         def find() -> str | None:
-            found = find_by(ctx, personalize.list_schemas, "schemas", lambda s: s["name"] == name)
+            found = find_by(
+                ctx,
+                personalize.get_paginator("list_schemas"),
+                "schemas",
+                lambda s: s["name"] == name,
+            )
             return None if found is None else str(found["schemaArn"])
 
         def check(arn: str) -> None:
@@ -624,7 +634,7 @@ class DatasetGroup:
         def lookup() -> Mapping[str, Any] | None:
             return find_by(
                 ctx,
-                personalize.list_datasets,
+                personalize.get_paginator("list_datasets"),
                 "datasets",
                 lambda s: (
                     s["name"] == name
@@ -680,7 +690,7 @@ class DatasetGroup:
         assert bucket is not None
         s3 = self.session.client("s3")
         kms = self.kms_key_arn or self.session.kms_key_arn
-        extra: dict[str, str] = (
+        extra: dict[str, Any] = (
             {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms}
             if kms
             else {"ServerSideEncryption": "AES256"}
@@ -726,7 +736,7 @@ class DatasetGroup:
         def find() -> str | None:
             found = find_by(
                 ctx,
-                personalize.list_dataset_import_jobs,
+                personalize.get_paginator("list_dataset_import_jobs"),
                 "datasetImportJobs",
                 lambda s: s["jobName"] == name,
                 datasetArn=dataset.arn,
@@ -790,7 +800,7 @@ class DatasetGroup:
         def lookup() -> Mapping[str, Any] | None:
             return find_by(
                 ctx,
-                personalize.list_filters,
+                personalize.get_paginator("list_filters"),
                 "Filters",
                 lambda s: s["name"] == fname,
                 datasetGroupArn=self.arn,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from personakit.aws.wait import (
     PERSONALIZE_START,
@@ -48,7 +48,7 @@ from personakit.personalize.serving import (
 from personakit.rules.facts import USE_CASES, Domain, UseCase, find_use_case
 
 if TYPE_CHECKING:
-    pass
+    from mypy_boto3_personalize.type_defs import RecommenderConfigTypeDef
 
 __all__ = ["RECOMMENDER_TIMEOUT_S", "Recommender", "resolve_use_case"]
 
@@ -270,7 +270,7 @@ class Recommender(Scoped):
         def lookup() -> Mapping[str, Any] | None:
             return find_by(
                 ctx,
-                personalize.list_recommenders,
+                personalize.get_paginator("list_recommenders"),
                 "recommenders",
                 lambda s: s["name"] == rname,
                 datasetGroupArn=group.arn,
@@ -492,7 +492,9 @@ class Recommender(Scoped):
                 guard.check_recommender(min_rps=after, current_rps=before)
         ctx = self.group._ctx
         ctx.call(
-            ctx.personalize.update_recommender, recommenderArn=self.arn, recommenderConfig=config
+            ctx.personalize.update_recommender,
+            recommenderArn=self.arn,
+            recommenderConfig=cast("RecommenderConfigTypeDef", config),
         )
         if wait:
             ctx.wait(

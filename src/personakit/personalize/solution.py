@@ -319,7 +319,7 @@ class Solution(Scoped):
         def lookup() -> Mapping[str, Any] | None:
             return find_by(
                 ctx,
-                personalize.list_solutions,
+                personalize.get_paginator("list_solutions"),
                 "solutions",
                 lambda s: s["name"] == sname,
                 datasetGroupArn=group.arn,
@@ -375,7 +375,7 @@ class Solution(Scoped):
             raise
         return solution
 
-    def _new_version(self, mode: str) -> str:
+    def _new_version(self, mode: Literal["FULL", "UPDATE"]) -> str:
         ctx = self.group._ctx
         response = ctx.call(
             ctx.personalize.create_solution_version,
