@@ -21,7 +21,9 @@ from pathlib import Path
 import pytest
 
 import personakit as pk
-from personakit.samples import _ML_100K_GENRES, DatasetUnavailableError, load_movielens
+from personakit.errors import DatasetUnavailableError
+from personakit.samples import load_movielens
+from personakit.samples.movielens import ML_100K_GENRES
 
 SMALL = {
     "ml-latest-small/ratings.csv": (
@@ -289,9 +291,9 @@ def test_a_malformed_ratings_line_is_reported_with_the_file_and_the_problem(
 
 
 def test_ml_100k_tab_and_pipe_files_are_converted_to_the_csv_layout(tmp_path: Path) -> None:
-    flags = ["0"] * len(_ML_100K_GENRES)
-    flags[_ML_100K_GENRES.index("Animation")] = flags[_ML_100K_GENRES.index("Comedy")] = "1"
-    none = ["0"] * len(_ML_100K_GENRES)
+    flags = ["0"] * len(ML_100K_GENRES)
+    flags[ML_100K_GENRES.index("Animation")] = flags[ML_100K_GENRES.index("Comedy")] = "1"
+    none = ["0"] * len(ML_100K_GENRES)
     files = {
         "ml-100k/u.data": "196\t242\t3\t881250949\n186\t302\t3\t891717742\n",
         "ml-100k/u.item": (

@@ -38,7 +38,7 @@ def read_table(path: str | Path) -> pa.Table:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
-    from personakit.rules.schema import Schema
+    from personakit.rules.schema import Schema  # subcommands load what they run, not more
 
     schema = Schema.infer(read_table(args.file), args.type, domain=args.domain)
     print(schema.to_json(indent=2))
@@ -48,7 +48,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from personakit.rules.validate import validate
+    from personakit.rules.validate import validate  # (start-up of `personakit --help`)
 
     report = validate(
         read_table(args.interactions) if args.interactions else None,
@@ -61,7 +61,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_quickstart(args: argparse.Namespace) -> int:
-    from personakit.quickstart import run
+    from personakit.quickstart import run  # pandas, numpy and the engine: only when run
 
     run(
         args.workspace,
@@ -75,7 +75,7 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
 
 def add_quickstart_arguments(parser: argparse.ArgumentParser) -> None:
     """The quickstart's options (shared with ``examples/quickstart.py``)."""
-    from personakit.quickstart import MIN_USERS
+    from personakit.quickstart import MIN_USERS  # quickstart loads pandas: not for --help
 
     def users(text: str) -> int:
         value = int(text)
@@ -139,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--domain", default=None, help="ECOMMERCE or VIDEO_ON_DEMAND")
     check.set_defaults(func=_cmd_validate)
 
-    from personakit.cost.cli import register as register_cost
+    from personakit.cost.cli import register as register_cost  # cost subcommands, same
 
     register_cost(sub)
     return parser

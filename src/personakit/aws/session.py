@@ -43,6 +43,7 @@ from personakit.aws.clients import (
     ClientProvider,
     ServiceName,
 )
+from personakit.aws.timing import Timing
 from personakit.errors import ConfigurationError
 from personakit.rules.facts import MAX_TAG_KEYS, RUN_TAG
 
@@ -63,7 +64,6 @@ if TYPE_CHECKING:
     from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
     from mypy_boto3_sts import STSClient
 
-    from personakit.aws.timing import Timing
 
 __all__ = ["DEFAULT_PREFIX", "Session"]
 
@@ -155,8 +155,6 @@ _MISSING_REGION = (
 
 def _local_timing(progress: bool | None) -> Timing:
     """Polls for the local engine, whose statuses last tens of milliseconds, not minutes."""
-    from personakit.aws.timing import Timing
-
     return Timing(
         poll_s=0.05,
         max_poll_s=0.5,
@@ -408,7 +406,7 @@ class Session:
         Raises:
             ConfigurationError: A malformed setting.
         """
-        from personakit.local import LocalEngine
+        from personakit.local import LocalEngine  # the engine loads numpy/scipy: only here
 
         options: dict[str, Any] = {} if min_state_s is None else {"min_state_s": min_state_s}
         try:

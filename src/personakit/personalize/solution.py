@@ -34,6 +34,7 @@ import attrs
 
 from personakit.errors import ConfigurationError
 from personakit.personalize.base import (
+    SETTLED,
     Entry,
     Group,
     Scoped,
@@ -446,8 +447,6 @@ class Solution(Scoped):
         self.group._teardown.stop_version(arn)
         if not wait:
             return str(self.describe_version(arn).get("status"))
-        from personakit.personalize.base import SETTLED
-
         result = ctx.wait(
             lambda: ctx.personalize.describe_solution_version(solutionVersionArn=arn),
             arn=arn,
