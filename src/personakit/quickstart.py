@@ -48,7 +48,8 @@ logger = logging.getLogger(__name__)
 #: The recipes trained, the baseline last.
 RECIPES: tuple[str, ...] = ("user-personalization", "popularity-count")
 #: The fewest users for which the data passes Personalize's minimum of 1,000
-#: interactions (reference personalize.md §2.1) after keeping ratings >= 3.5.
+#: interactions
+#: (https://docs.aws.amazon.com/personalize/latest/dg/limits.html) after keeping ratings >= 3.5.
 MIN_USERS = 60
 #: Ratings per user, and the rating from which a rating counts as interest.
 RATINGS_PER_USER = 30

@@ -16,7 +16,8 @@ What is retried (``docs/waits-and-retries.md`` has the table with sources):
   uniformly from ``[c/2, c]`` where ``c = min(cap_s, base_s * 2**(n-1))``),
   at most ``max_attempts`` attempts and ``deadline_s`` seconds.
 * **Pending-jobs quota**: Personalize's ``LimitExceededException`` "More than 5
-  resources with PENDING or IN_PROGRESS status" (reference §2.2, §8.3) drains by
+  resources with PENDING or IN_PROGRESS status"
+  (https://docs.aws.amazon.com/personalize/latest/dg/limits.html) drains by
   itself as running jobs finish, so it gets the same backoff with minute-scale
   numbers (``quota_base_s``, ``quota_cap_s``) until ``quota_deadline_s``
   (30 minutes by default); when that passes it is raised as
@@ -231,7 +232,7 @@ class Quota:
 _MORE = "request an increase in the Service Quotas console (Amazon Personalize)"
 _LEFTOVERS = "`personakit sweep` lists leftovers of earlier runs"
 
-#: Quotas by the operation that hits them (reference §2.2, §5.3, §8.4).
+#: Quotas by the operation that hits them (https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
 QUOTAS: Mapping[str, Quota] = {
     "CreateCampaign": Quota(
         "active campaigns per dataset group (default 5, adjustable)",

@@ -1,6 +1,6 @@
 """One poller for every resource: a deadline, a growing poll interval, typed outcomes.
 
-Personalize has no botocore waiters (reference §8.1) and SageMaker's poll every
+Personalize has no botocore waiters (botocore ships none for it) and SageMaker's poll every
 30 s for a fixed number of attempts, so personakit polls with :func:`wait_for`:
 
 * the first ``Describe*`` is sent at once; between polls the interval grows from
@@ -219,7 +219,9 @@ class WaitSpec:
         return _extract(self.reason, response)
 
 
-#: Any Personalize resource or job until ``ACTIVE`` (reference §8.1); ``CREATE STOPPED``
+#: Any Personalize resource or job until ``ACTIVE`` (the statuses of
+#: https://docs.aws.amazon.com/personalize/latest/dg/API_DescribeSolutionVersion.html
+#: and the other Describe* pages); ``CREATE STOPPED``
 #: raises ``ResourceStoppedError``. Batch jobs walk ``PENDING`` -> ``IN PROGRESS`` -> ``ACTIVE``.
 PERSONALIZE_CREATE = WaitSpec(
     name="personalize-create",

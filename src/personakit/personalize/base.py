@@ -15,7 +15,8 @@ four pieces:
   when it carries this run's ``personakit:run`` tag (a retried ``Create*`` whose
   first response was lost comes back as "already exists" but was created by this run);
 * :class:`Teardown`: a stack of what this run created, each entry with its delete
-  call, its ``Describe*`` and its rank in the teardown order of reference §8.2::
+  call, its ``Describe*`` and its rank in the teardown order (each Delete* page names
+  what must go first, e.g. https://docs.aws.amazon.com/personalize/latest/dg/API_DeleteDatasetGroup.html)::
 
       0  stop in-progress training; let import and batch jobs settle (they cannot be deleted)
       1  campaigns, recommenders
@@ -313,7 +314,7 @@ class Kind:
 
     Attributes:
         name: ``"campaign"``, ``"solution"``, ...
-        rank: Position in the teardown order (reference §8.2), lowest first.
+        rank: Position in the teardown order, lowest first.
         describe: The ``personalize`` client method that describes one.
         arn_param: Its ARN parameter name (``"campaignArn"``).
         delete: The delete method, or ``None`` for jobs (stopped or settled instead).

@@ -8,7 +8,9 @@
     job.wait(); frame = job.result()
     segments = affinity.batch_segments(["i1", "i2"], n=1000)        # Item-Affinity solutions
 
-What happens (reference §5.3): the input is checked (ids present, non-empty, at most
+What happens
+(https://docs.aws.amazon.com/personalize/latest/dg/recommendations-batch.html):
+the input is checked (ids present, non-empty, at most
 256 characters; ranking lists of 1-500 ids; 1 GB at most), written as JSON Lines to
 ``s3://<bucket>/<prefix>batch/<job>/input/``, and a ``CreateBatchInferenceJob`` (or
 ``CreateBatchSegmentJob``) is sent with the session's role and run tags. The job is
@@ -54,7 +56,7 @@ logger = logging.getLogger(__name__)
 
 #: Default deadline of a batch job (seconds); large jobs take hours on AWS.
 BATCH_TIMEOUT_S = 6 * 3600.0
-#: Limits checked before anything is uploaded (reference §5.2, §5.3, [DG:limits]).
+#: Limits checked before anything is uploaded (https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
 MAX_ID = 256
 MAX_SEGMENT_USERS = 5_000_000
 MAX_ITEM_LIST = 500
@@ -195,7 +197,8 @@ def inference_lines(
     *,
     shared_values: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The JSON Lines objects of a batch inference job, checked (reference §5.3).
+    """The JSON Lines objects of a batch inference job, checked
+    (https://docs.aws.amazon.com/personalize/latest/dg/batch-data-upload.html).
 
     Raises:
         ValidationError: Every problem found (missing, empty or too long ids; ranking
@@ -261,7 +264,8 @@ def segment_lines(
     *,
     shared_values: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The JSON Lines objects of a batch segment job, checked (reference §5.3).
+    """The JSON Lines objects of a batch segment job, checked
+    (https://docs.aws.amazon.com/personalize/latest/dg/batch-data-upload.html).
 
     Item-Affinity takes item ids; Item-Attribute-Affinity takes queries
     (``'ITEMS.genres = "Comedy" AND ITEMS.genres = "Action"'``) or mappings
@@ -543,7 +547,7 @@ def start_job(
     assert bucket is not None
     version = solution.version_arn
     if kind == "inference":
-        cap = max(len(lines), 1)  # one file (at most 50M lines, reference §5.3)
+        cap = max(len(lines), 1)  # one file (at most 50M lines: limits.html)
     elif solution.recipe_arn.endswith("item-attribute-affinity"):
         cap = MAX_ATTRIBUTE_QUERIES
     else:

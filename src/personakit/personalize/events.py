@@ -9,7 +9,9 @@
 
 Events recorded with ``PutEvents`` are added to the dataset group's Item
 interactions dataset and change a user's next recommendations from a campaign
-or recommender at once (reference §7); ``PutItems`` and ``PutUsers`` records
+or recommender at once
+(https://docs.aws.amazon.com/personalize/latest/dg/recording-item-interaction-events.html);
+``PutItems`` and ``PutUsers`` records
 add to or replace the Items and Users datasets.
 
 What personakit does for you (``docs/events.md`` has the details):
@@ -79,7 +81,7 @@ TRACKER_TIMEOUT_S = 1800.0
 #: 1-10, [BC] personalize-events 2018-03-22).
 MAX_BATCH = 10
 #: ``eventType`` sent when the data has no EVENT_TYPE and the schema has no such field
-#: (the API requires one; reference §7 "placeholder ok").
+#: (the API requires one: https://docs.aws.amazon.com/personalize/latest/dg/API_UBS_Event.html).
 DEFAULT_EVENT_TYPE = "event"
 MAX_ID = 256
 MAX_RECOMMENDATION_ID = 40
@@ -435,7 +437,9 @@ class EventTracker(Scoped):
 
     Build one with :meth:`create` or ``group.event_tracker()``. The group's
     teardown deletes it (after campaigns, recommenders and solutions, before
-    filters and datasets: reference §8.2); events already recorded stay in the
+    filters and datasets:
+    https://docs.aws.amazon.com/personalize/latest/dg/API_DeleteEventTracker.html);
+    events already recorded stay in the
     interactions dataset until the dataset is deleted.
 
     Attributes:
@@ -490,7 +494,8 @@ class EventTracker(Scoped):
     ) -> EventTracker:
         """Create the group's event tracker, or adopt the one it has.
 
-        A dataset group has at most one event tracker (reference §8.4), so an
+        A dataset group has at most one event tracker
+        (https://docs.aws.amazon.com/personalize/latest/dg/limits.html), so an
         existing tracker of the group is adopted whatever its name (it is deleted at
         teardown only when this run created it).
 
@@ -713,7 +718,7 @@ class EventTracker(Scoped):
                         value=value,
                     )
             # Every event gets an eventId before batching, so a retried PutEvents (a read
-            # timeout or a 5xx whose request did land) re-sends the same ids. Reference §7
+            # timeout or a 5xx whose request did land) re-sends the same ids. See https://docs.aws.amazon.com/personalize/latest/dg/API_UBS_PutEvents.html
             # lists eventId among the Event's members; the rule is in the service model's
             # doc of Event.eventId ([BC] personalize-events 2018-03-22): "Amazon
             # Personalize uses the event ID to distinguish unique events. Any subsequent

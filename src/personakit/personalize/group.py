@@ -770,7 +770,8 @@ class DatasetGroup:
                 ARN (returned as is).
             name: The filter's name (default: derived from the expression).
 
-        The expression is parsed and checked (every rule of reference §6.2, and
+        The expression is parsed and checked (every rule of
+        https://docs.aws.amazon.com/personalize/latest/dg/filter-expressions.html, and
         against the schemas of this group's datasets) before ``CreateFilter``.
         Filters are cached by their canonical expression and deleted at teardown.
 

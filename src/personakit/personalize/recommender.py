@@ -147,7 +147,7 @@ class Recommender(Scoped):
     ECOMMERCE or VIDEO_ON_DEMAND dataset group; use it as a context manager so it
     is deleted (and waited for) on exit. AWS retrains it every week (and the
     personalized use cases every two hours) for as long as it exists; it bills for
-    at least ``min_rps`` requests per second while ``ACTIVE`` (reference §3.3, §5.1).
+    at least ``min_rps`` requests per second while ``ACTIVE`` (https://docs.aws.amazon.com/personalize/latest/dg/API_CreateRecommender.html).
 
     Attributes:
         group: The dataset group.
@@ -524,7 +524,8 @@ class Recommender(Scoped):
         """Real-time recommendations (``GetRecommendations`` with ``recommenderArn``).
 
         The arguments are those of :meth:`Campaign.recommend`. Which of ``user_id``
-        and ``item_id`` a use case needs is checked first (reference §3.3): e.g.
+        and ``item_id`` a use case needs is checked first
+        (https://docs.aws.amazon.com/personalize/latest/dg/ECOMMERCE-use-cases.html): e.g.
         ``top-picks`` needs ``user_id``, ``because-you-watched-x`` both,
         ``frequently-bought-together`` ``item_id``.
 

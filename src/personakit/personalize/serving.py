@@ -258,7 +258,8 @@ def recommend_request(
 
     Raises:
         ConfigurationError: ``n`` out of 1-500 (1-50 with ``metadata_columns``,
-            reference §5.2), a promotion without a filter, ``filter_values`` without
+            https://docs.aws.amazon.com/personalize/latest/dg/API_RS_GetRecommendations.html),
+            a promotion without a filter, ``filter_values`` without
             a filter.
     """
     try:

@@ -12,7 +12,8 @@ Decisions (``docs/solutions.md`` has the why):
 
 * ``performAutoTraining`` is sent as ``False`` unless ``auto_training=True`` (or a
   ``"rate(N days)"`` schedule): AWS defaults it to ``True``, which trains a new
-  version every 7 days, for money, until the solution is deleted (reference §4.1).
+  version every 7 days, for money, until the solution is deleted
+  (https://docs.aws.amazon.com/personalize/latest/dg/solution-config-auto-training.html).
 * Recipes take short names (``"user-personalization"``, ``"sims"``, ...), mapped to
   ``arn:aws:personalize:::recipe/aws-...``; full ARNs pass through.
 * A version that fails raises :class:`~personakit.errors.ResourceFailedError` at
@@ -117,7 +118,9 @@ class SolutionMetrics:
     """Offline metrics of a solution version (``GetSolutionMetrics``).
 
     Personalize computes them on a hold-out: the latest 10 % of each of 10 % of
-    users' interactions (reference §4.4). A metric the recipe does not produce is
+    users' interactions
+    (https://docs.aws.amazon.com/personalize/latest/dg/working-with-training-metrics.html).
+    A metric the recipe does not produce is
     ``None``; ``raw`` has every key Personalize returned.
 
     Attributes:
@@ -469,7 +472,8 @@ class Solution(Scoped):
         """Train a new version (``FULL``: on all data; ``UPDATE``: add new items).
 
         ``UPDATE`` is for User-Personalization and needs a FULL version; it stops
-        the automatic 2-hourly updates until the next FULL version (reference §4.2).
+        the automatic 2-hourly updates until the next FULL version
+        (https://docs.aws.amazon.com/personalize/latest/dg/API_CreateSolutionVersion.html).
         If the wait is interrupted, the new training is stopped.
         """
         if mode not in ("FULL", "UPDATE"):
