@@ -39,11 +39,10 @@ from personakit.personalize.base import (
 )
 from personakit.personalize.serving import (
     FilterLike,
-    Promotion,
     Recommendations,
+    Serves,
     SpendGuard,
     add_options,
-    get_recommendations,
     item_exploration,
     recommend_request,
     runtime_call,
@@ -62,7 +61,7 @@ logger = logging.getLogger(__name__)
 CAMPAIGN_TIMEOUT_S = 3600.0
 
 
-class Campaign(Scoped):
+class Campaign(Serves, Scoped):
     """A deployed solution version answering real-time requests.
 
     Build one with :meth:`Solution.deploy`; use it as a context manager so it is
@@ -296,32 +295,11 @@ class Campaign(Scoped):
 
     # ------------------------------------------------------------------ runtime
 
-    def recommend(
-        self,
-        user_id: str | None = None,
-        item_id: str | None = None,
-        n: int = 25,
-        *,
-        filter: FilterLike | None = None,
-        filter_values: Mapping[str, Any] | None = None,
-        context: Mapping[str, str] | None = None,
-        promotions: Sequence[Promotion | Mapping[str, Any]] | None = None,
-        metadata_columns: Mapping[str, Sequence[str]] | Sequence[str] | None = None,
-    ) -> Recommendations:
-        """Real-time recommendations (``GetRecommendations``).
+    @property
+    def _target(self) -> dict[str, str]:
+        return {"campaignArn": self.arn}
 
-        Args:
-            user_id: For User-Personalization and (with user filters) other recipes.
-            item_id: For Related-Items recipes (SIMS, Similar-Items, ...).
-            n: How many (1-500; at most 50 with metadata).
-            filter: A ``personakit.Filter``, an expression or a filter ARN.
-            filter_values: Values of the filter's ``$PLACEHOLDERS``: lists become
-                ``"\\"a\\",\\"b\\""`` as Personalize wants them.
-            context: Contextual metadata (``{"DEVICE": "mobile"}``).
-            promotions: At most one :class:`Promotion`.
-            metadata_columns: Item columns to return (``["GENRES"]`` or
-                ``{"ITEMS": ["GENRES"]}``); the campaign needs ``enable_metadata``.
-        """
+    def _check_ids(self, user_id: str | None, item_id: str | None) -> None:
         kind = self.solution.recipe_type
         if kind == "PERSONALIZED_RANKING":
             raise ConfigurationError(
@@ -331,18 +309,6 @@ class Campaign(Scoped):
             raise ConfigurationError("User-Personalization recommendations need user_id=")
         if kind == "RELATED_ITEMS" and item_id is None:
             raise ConfigurationError("related-items recommendations need item_id=")
-        return get_recommendations(
-            self.group,
-            {"campaignArn": self.arn},
-            user_id=user_id,
-            item_id=item_id,
-            n=n,
-            filter=filter,
-            filter_values=filter_values,
-            context=context,
-            promotions=promotions,
-            metadata_columns=metadata_columns,
-        )
 
     def recommend_actions(
         self,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from personakit.aws.wait import (
@@ -37,11 +37,8 @@ from personakit.personalize.base import (
     wait_or_teardown,
 )
 from personakit.personalize.serving import (
-    FilterLike,
-    Promotion,
-    Recommendations,
+    Serves,
     SpendGuard,
-    get_recommendations,
     item_exploration,
     taken,
 )
@@ -140,7 +137,7 @@ def _recommender_config(
     return config
 
 
-class Recommender(Scoped):
+class Recommender(Serves, Scoped):
     """A domain recommender (``CreateRecommender``): a use case trained and served by AWS.
 
     Build one with :meth:`create` (or ``group.recommender("top-picks")``) in an
@@ -509,47 +506,21 @@ class Recommender(Scoped):
 
     # ------------------------------------------------------------------ runtime
 
-    def recommend(
-        self,
-        user_id: str | None = None,
-        item_id: str | None = None,
-        n: int = 25,
-        *,
-        filter: FilterLike | None = None,
-        filter_values: Mapping[str, Any] | None = None,
-        context: Mapping[str, str] | None = None,
-        promotions: Sequence[Promotion | Mapping[str, Any]] | None = None,
-        metadata_columns: Mapping[str, Sequence[str]] | Sequence[str] | None = None,
-    ) -> Recommendations:
-        """Real-time recommendations (``GetRecommendations`` with ``recommenderArn``).
+    @property
+    def _target(self) -> dict[str, str]:
+        return {"recommenderArn": self.arn}
 
-        The arguments are those of :meth:`Campaign.recommend`. Which of ``user_id``
-        and ``item_id`` a use case needs is checked first
+    def _check_ids(self, user_id: str | None, item_id: str | None) -> None:
+        """Which of ``user_id`` and ``item_id`` a use case needs
         (https://docs.aws.amazon.com/personalize/latest/dg/ECOMMERCE-use-cases.html): e.g.
         ``top-picks`` needs ``user_id``, ``because-you-watched-x`` both,
-        ``frequently-bought-together`` ``item_id``.
-
-        Raises:
-            ConfigurationError: A missing or unused id, ``n`` out of range.
-        """
+        ``frequently-bought-together`` ``item_id``."""
         case = self.use_case
         for what, value, need in (("user_id", user_id, case.user), ("item_id", item_id, case.item)):
             if need == "required" and value is None:
                 raise ConfigurationError(f"the {case.name} use case needs {what}=")
             if need == "unused" and value is not None:
                 raise ConfigurationError(f"the {case.name} use case takes no {what}")
-        return get_recommendations(
-            self.group,
-            {"recommenderArn": self.arn},
-            user_id=user_id,
-            item_id=item_id,
-            n=n,
-            filter=filter,
-            filter_values=filter_values,
-            context=context,
-            promotions=promotions,
-            metadata_columns=metadata_columns,
-        )
 
     # ------------------------------------------------------------------ teardown
 

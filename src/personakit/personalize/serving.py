@@ -30,6 +30,7 @@ __all__ = [
     "Promotion",
     "Recommendation",
     "Recommendations",
+    "Serves",
     "SpendGuard",
     "add_options",
     "filter_request",
@@ -404,3 +405,64 @@ def taken(summary: Mapping[str, Any] | None) -> bool:
     no cost, and a resource being deleted will not be adopted (its name frees up).
     """
     return summary is not None and not _norm(summary.get("status")).startswith("DELETE")
+
+
+class _Served(Protocol):
+    """What :class:`Serves` needs of the class it is mixed into."""
+
+    @property
+    def group(self) -> Group: ...
+    @property
+    def _target(self) -> dict[str, str]: ...
+    def _check_ids(self, user_id: str | None, item_id: str | None) -> None: ...
+
+
+class Serves:
+    """Mixin of what serves ``GetRecommendations`` (a campaign, a recommender): the
+    request is built and sent once here; each class says what it is (``_target``) and
+    which ids it needs (``_check_ids``)."""
+
+    def recommend(
+        self: _Served,
+        user_id: str | None = None,
+        item_id: str | None = None,
+        n: int = 25,
+        *,
+        filter: FilterLike | None = None,
+        filter_values: Mapping[str, Any] | None = None,
+        context: Mapping[str, str] | None = None,
+        promotions: Sequence[Promotion | Mapping[str, Any]] | None = None,
+        metadata_columns: Mapping[str, Sequence[str]] | Sequence[str] | None = None,
+    ) -> Recommendations:
+        """Real-time recommendations (``GetRecommendations``).
+
+        Args:
+            user_id: For User-Personalization and (with user filters) other recipes.
+            item_id: For Related-Items recipes (SIMS, Similar-Items, ...).
+            n: How many (1-500; at most 50 with metadata).
+            filter: A ``personakit.Filter``, an expression or a filter ARN.
+            filter_values: Values of the filter's ``$PLACEHOLDERS``: lists become
+                ``"\\"a\\",\\"b\\""`` as Personalize wants them.
+            context: Contextual metadata (``{"DEVICE": "mobile"}``).
+            promotions: At most one :class:`Promotion`.
+            metadata_columns: Item columns to return (``["GENRES"]`` or
+                ``{"ITEMS": ["GENRES"]}``); the campaign or recommender needs
+                ``enable_metadata``.
+
+        Raises:
+            ConfigurationError: A missing or unused id for this recipe or use case,
+                ``n`` out of range.
+        """
+        self._check_ids(user_id, item_id)
+        return get_recommendations(
+            self.group,
+            self._target,
+            user_id=user_id,
+            item_id=item_id,
+            n=n,
+            filter=filter,
+            filter_values=filter_values,
+            context=context,
+            promotions=promotions,
+            metadata_columns=metadata_columns,
+        )

@@ -6,31 +6,18 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, TypeAlias
+from typing import IO, TYPE_CHECKING
 
 import attrs
-import numpy as np
 
 from personakit.errors import DatasetUnavailableError
 
 if TYPE_CHECKING:
-    import numpy.typing as npt
     import pandas as pd
-
-    F32 = npt.NDArray[np.float32]
-    F64 = npt.NDArray[np.float64]
-    I64 = npt.NDArray[np.int64]
-    I32 = npt.NDArray[np.int32]
-    Bool = npt.NDArray[np.bool_]
-
-#: pyarrow arrays (the stubs' generics do not help here).
-_Arrow: TypeAlias = Any
 
 __all__ = ["ML_100K_GENRES", "MOVIELENS_MD5", "MOVIELENS_VARIANTS", "MovieLens", "load_movielens"]
 
 logger = logging.getLogger(__name__)
-
-# --------------------------------------------------------------------------- MovieLens
 
 #: Where GroupLens publishes the archives (``<base><variant>.zip``, and ``.zip.md5`` beside).
 MOVIELENS_BASE_URL = "https://files.grouplens.org/datasets/movielens/"
