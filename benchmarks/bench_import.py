@@ -8,7 +8,13 @@ import time (they load on first use). This compares, in fresh interpreters:
 * ``personakit.llm``: ``import personakit.llm``;
 * ``LLMEndpoint``: ``from personakit.llm import LLMEndpoint`` (first use: loads botocore
   and tenacity, still no boto3 or sagemaker SDK);
-* ``both``: ``import boto3, pandas, personakit, personakit.llm``.
+* ``both``: ``import boto3, pandas, personakit, personakit.llm``;
+* ``surface``: the names a Personalize script touches (``pk.Session``,
+  ``pk.DatasetGroup``, ``pk.validate``, ``pk.prep``, ``pk.write_csv``, ``pk.Filter``).
+
+To compare two versions of personakit, run the script once per checkout (e.g.
+``PYTHONPATH=/path/to/other/src python benchmarks/bench_import.py``): the figures are
+ratios against ``import boto3, pandas`` measured in the same run.
 
 Each figure is the sum of the ``self`` column of ``-X importtime`` (every module's
 own import time, microseconds), the median of ``--repeat`` runs. personakit's
@@ -32,6 +38,10 @@ CASES = {
     "personakit.llm": "import personakit.llm",
     "LLMEndpoint": "from personakit.llm import LLMEndpoint",
     "both": "import boto3, pandas, personakit, personakit.llm",
+    "surface": (
+        "import personakit as pk; pk.Session, pk.DatasetGroup, pk.validate, pk.prep,"
+        " pk.write_csv, pk.Filter"
+    ),
 }
 HEAVY = ("sagemaker", "boto3", "botocore", "pandas", "numpy", "pyarrow", "scipy", "tqdm")
 _LINE = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)")
@@ -81,7 +91,7 @@ def main() -> None:
         f"personakit's extra over boto3+pandas: {extra / 1000:.1f} ms = {ratio:.1%} (target < 30%)"
     )
     base = median["baseline"]
-    for name in ("personakit", "personakit.llm", "LLMEndpoint"):
+    for name in ("personakit", "personakit.llm", "LLMEndpoint", "surface"):
         print(f"  {CASES[name]} alone: {median[name] / base:.1%} of boto3+pandas")
     added = {mod: t for mod, t in modules["both"].items() if mod not in modules["baseline"]}
     top = sorted(added.items(), key=lambda kv: -kv[1])[:8]
