@@ -644,3 +644,92 @@ def test_csv_reads_back_as_the_values_written(frame: pd.DataFrame, chunk_rows: i
     assert [int(v) for v in back["NUM"]] == frame["num"].tolist()
     for written, value in zip(back["REAL"], frame["real"], strict=True):
         assert pd.isna(written) if math.isnan(value) else float(written) == value
+
+
+# --------------------------------------------------------------------------- after validate
+
+
+def ratings(n: int = 3000) -> pd.DataFrame:
+    """Interactions as people have them: int ids, datetimes, a float, a column to map."""
+    rng = np.random.default_rng(11)
+    return pd.DataFrame(
+        {
+            "userId": rng.integers(0, 200, n),
+            "movieId": rng.integers(0, 400, n),
+            "when": pd.to_datetime(1_600_000_000 + rng.integers(0, 10**7, n), unit="s"),
+            "rating": rng.integers(1, 11, n) / 2.0,
+        }
+    )
+
+
+def test_the_table_validate_built_is_written_without_converting_again(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """One conversion per import: validate hands back its schema and Arrow table, and
+    write_csv writes them as it would write the frame, without converting it again."""
+    from personakit.rules import writer
+    from personakit.rules.schema import DatasetType
+
+    frame = ratings()
+    columns = {"when": "TIMESTAMP", "rating": "EVENT_VALUE"}
+    report = pk.validate(frame, columns=columns, now=1_700_000_000)
+    assert report.ok, report
+    schema = report.schemas[DatasetType.INTERACTIONS]
+    table = report.tables[DatasetType.INTERACTIONS]
+    assert schema == pk.Schema.infer(frame, columns=columns)
+    assert schema.columns == {
+        "userId": "USER_ID",
+        "movieId": "ITEM_ID",
+        "when": "TIMESTAMP",
+        "rating": "EVENT_VALUE",
+    }
+    assert isinstance(table, pa.Table)
+    assert table.num_rows == len(frame)
+
+    calls: list[object] = []
+    convert = writer.to_arrow
+
+    def counting(data: Any) -> pa.Table:
+        calls.append(data)
+        return convert(data)
+
+    def no_inference(*args: object, **kwargs: object) -> pk.Schema:
+        raise AssertionError("the schema was inferred again")
+
+    monkeypatch.setattr(writer, "to_arrow", counting)
+    monkeypatch.setattr(pk.Schema, "infer", no_inference)
+    from_frame = write_csv(frame, tmp_path / "frame.csv", schema, chunk_rows=1000)
+    assert len(calls) == 3  # the frame, converted 1000 rows at a time
+    calls.clear()
+    from_table = write_csv(table, tmp_path / "table.csv", schema, chunk_rows=1000)
+    assert calls == []  # the table validate built: nothing converted again
+    assert (tmp_path / "table.csv").read_bytes() == (tmp_path / "frame.csv").read_bytes()
+    assert (from_table.rows, from_table.sha256) == (from_frame.rows, from_frame.sha256)
+
+
+def test_tables_validate_built_write_the_bytes_of_their_frames() -> None:
+    """Every conversion path (quoted strings, NaN, datetimes, lists, textual, booleans)
+    gives the same bytes from validate's table as from the frame, whatever the chunking."""
+    from personakit.rules.schema import DatasetType
+
+    frame = interactions(500)
+    schema = interactions_schema()
+    report = pk.validate(frame, schemas={"interactions": schema}, now=1_700_000_000)
+    assert report.schemas[DatasetType.INTERACTIONS] is schema
+    table = report.tables[DatasetType.INTERACTIONS]
+    assert csv_bytes(table, schema, chunk_rows=64) == csv_bytes(frame, schema)
+    catalogue = pd.DataFrame(
+        {
+            "item": [f"i{k}" for k in range(300)],
+            "genres": [["Drama", None, "Crime"], [], None] * 100,
+            "plot": ['A "long" story\nover two lines, with commas'] * 300,
+            "year": pd.array([1999, None, 2004] * 100, dtype="Int64"),
+            "kids": [True, False, None] * 100,
+        }
+    )
+    report = pk.validate(items=catalogue, columns={"item": "ITEM_ID"}, now=1_700_000_000)
+    items = report.schemas[DatasetType.ITEMS]
+    assert items["PLOT"].textual
+    assert items["GENRES"].categorical
+    table = report.tables[DatasetType.ITEMS]
+    assert csv_bytes(table, items, chunk_rows=7) == csv_bytes(catalogue, items)

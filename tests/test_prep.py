@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import doctest
+import importlib
+import pkgutil
 import warnings
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -777,6 +780,17 @@ def test_no_function_changes_its_input() -> None:
 def test_docstring_examples_run() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # an example must not warn
-        result = doctest.testmod(prep, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 10
-    assert result.failed == 0
+        results = [
+            doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+            for module in (prep, *_submodules(prep))
+        ]
+    assert sum(r.attempted for r in results) > 10
+    assert sum(r.failed for r in results) == 0
+
+
+def _submodules(package: ModuleType) -> list[ModuleType]:
+    """The modules of a package (``pk.prep`` defines its functions in submodules)."""
+    return [
+        importlib.import_module(f"{package.__name__}.{info.name}")
+        for info in pkgutil.iter_modules(package.__path__)
+    ]

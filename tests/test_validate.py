@@ -554,6 +554,37 @@ def test_schema_errors_do_not_stop_the_data_checks() -> None:
     assert {"required-field-missing", "duplicate-ids"} <= report.rules()
 
 
+def test_the_report_keeps_the_schemas_and_tables_it_checked() -> None:
+    """What validate built on the way (for write_csv): given or inferred schemas, Arrow
+    tables of frames converted whole; never a stand-in schema or a partial table."""
+    from personakit.rules.schema import DatasetType
+    from personakit.rules.validate import ValidationReport
+
+    frame, items = minimal(), catalog(50)
+    given = pk.Schema.infer(items, "items")
+    report = validate(frame, items=items, schemas={"items": given}, now=NOW)
+    assert isinstance(report, ValidationReport)
+    assert report.schemas[DatasetType.ITEMS] is given
+    assert report.schemas[DatasetType.INTERACTIONS] == pk.Schema.infer(frame)
+    assert report.tables[DatasetType.INTERACTIONS].column_names == list(frame.columns)
+    assert report.tables[DatasetType.ITEMS].num_rows == 50
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    assert validate(table, now=NOW).tables[DatasetType.INTERACTIONS] is table
+    assert "tables" not in repr(report)
+    assert type(report.merge(report)) is pk.DataReport
+    # inference failed: the data is checked against a stand-in, which is not handed back
+    odd = minimal(duration=pd.to_timedelta(np.arange(1000), unit="s"))
+    report = validate(odd, now=NOW)
+    assert "unsupported-type" in report.rules()
+    assert DatasetType.INTERACTIONS not in report.schemas
+    assert DatasetType.INTERACTIONS in report.tables
+    # a column Arrow cannot hold: the checks read the rest, which is not handed back
+    report = validate(minimal(tag=[1, "a"] * 500), now=NOW)
+    assert "mixed-types" in report.rules()
+    assert report.tables == {}
+    assert report.schemas == {}
+
+
 def test_bad_arguments_are_reported_not_raised() -> None:
     report = validate(
         [1, 2],  # type: ignore[arg-type]
@@ -731,14 +762,14 @@ def test_integer_ids_give_the_report_of_the_same_ids_as_strings(to_ids: Any) -> 
 
 
 def test_ids_in_a_narrow_range_skip_the_hash_table() -> None:
-    from personakit.rules.validate import _Codes
+    from personakit.rules.checks.columns import Codes
 
-    narrow = _Codes.of(pa.chunked_array([pa.array([5, None, 3, 5, 9])]), dense=True)
+    narrow = Codes.of(pa.chunked_array([pa.array([5, None, 3, 5, 9])]), dense=True)
     assert narrow.ranged
     assert narrow.codes.tolist() == [2, -1, 0, 2, 6]
     assert narrow.counts.tolist() == [1, 0, 2, 0, 0, 0, 1]
     assert narrow.first_seen(narrow.counts > 0) == [5, 3, 9]
-    wide = _Codes.of(pa.chunked_array([pa.array([5, 10**12, 5])]), dense=True)
+    wide = Codes.of(pa.chunked_array([pa.array([5, 10**12, 5])]), dense=True)
     assert not wide.ranged
     assert wide.first_seen(wide.counts > 0) == [5, 10**12]
 
@@ -750,7 +781,7 @@ def test_timestamp_diagnostics_do_not_depend_on_the_column_type(
     """Integer and datetime timestamps take a shortcut (range first, sampled rows); the
     diagnostics must be those of float seconds, which are converted row by row."""
     # sample from 500 rows up, as 10M-row frames do from 1M up
-    monkeypatch.setattr(sys.modules["personakit.rules.validate"], "_SAMPLE_ROWS", 500)
+    monkeypatch.setattr(sys.modules["personakit.rules.checks.datasets"], "_SAMPLE_ROWS", 500)
     frame = interactions(5000)
     reference = validate(frame.astype({"timestamp": "float64"}), now=NOW)
     if kind == "datetime":

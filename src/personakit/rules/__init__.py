@@ -3,12 +3,19 @@
 * :mod:`~personakit.rules.facts`: every Personalize fact personakit relies on (recipes,
   domain use cases, limits, tag keys, type maps), each written once next to its AWS
   documentation URL;
-* :mod:`~personakit.rules.schema`: Avro schemas, inferred from frames and checked;
-* :mod:`~personakit.rules.validate`: every rule checked at once (a :class:`DataReport`);
+* :mod:`~personakit.rules.report`: problems and the :class:`DataReport` that lists them;
+* :mod:`~personakit.rules.arrow` and :mod:`~personakit.rules.names`: frames as Arrow
+  tables, field names;
+* :mod:`~personakit.rules.schema`: Avro schemas and the reserved fields, inferred from
+  frames and checked;
+* :mod:`~personakit.rules.validate`: every rule checked at once (a :class:`DataReport`),
+  with the checks themselves in :mod:`~personakit.rules.checks`;
 * :mod:`~personakit.rules.prep`: helpers that put frames into Personalize's shape;
-* :mod:`~personakit.rules.filters`: the filter expression grammar;
+* :mod:`~personakit.rules.filters`: filters, on the expression grammar
+  (:mod:`~personakit.rules.filter_grammar`) and the ``filterValues`` encoding
+  (:mod:`~personakit.rules.filter_values`);
 * :mod:`~personakit.rules.writer`: the CSV a dataset import job accepts.
 
-Everything above this layer (``aws``, ``personalize``, ``llm``, ``cost``, ``local``)
-imports from here; nothing here imports from above.
+Every other package of personakit (``aws``, ``personalize``, ``llm``, ``cost``,
+``local``) imports from here; nothing here imports from them.
 """

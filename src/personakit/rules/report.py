@@ -1,7 +1,7 @@
 """Problems and the report that collects them.
 
-Layer 1 (pure, no I/O): used by ``schema.check()`` and ``validate()`` alike, so a
-schema problem and a data problem look the same to the user.
+Part of :mod:`personakit.rules` (pure, no I/O): used by ``schema.check()`` and
+``validate()`` alike, so a schema problem and a data problem look the same to the user.
 """
 
 from __future__ import annotations

@@ -1,8 +1,11 @@
 """Personalize dataset schemas: inference from pandas/pyarrow, Avro JSON in and out, the rules.
 
-Layer 1 (pure rules, no I/O). Every number here comes from
-``shared/reference/personalize.md`` §1 (schema rules), which cites the
-Personalize Developer Guide and botocore's service model.
+Part of :mod:`personakit.rules` (pure, no I/O). The schema rules are those of the
+Amazon Personalize Developer Guide
+(https://docs.aws.amazon.com/personalize/latest/dg/how-it-works-dataset-schema.html,
+https://docs.aws.amazon.com/personalize/latest/dg/custom-datasets-and-schemas.html) and of
+the ``CreateSchema`` API
+(https://docs.aws.amazon.com/personalize/latest/dg/API_CreateSchema.html).
 
 Inference rules (documented in ``docs/schema.md``):
 
@@ -28,43 +31,75 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
 from personakit.errors import ValidationError
-from personakit.rules.facts import Domain
+from personakit.rules.arrow import (
+    FrameLike,
+    is_list,
+    is_string,
+    looks_textual,
+    string_sample,
+    to_arrow,
+    value_type,
+)
+from personakit.rules.facts import AVRO_ARROW, Domain
+from personakit.rules.names import (
+    FIELD_NAME_RE,
+    MAX_FIELD_NAME,
+    ROLE_ALIASES,
+    alias_key,
+    field_name_for,
+    squash_name,
+)
 from personakit.rules.report import DataReport, Problem
 
 if TYPE_CHECKING:
-    import pandas as pd
     import pyarrow as pa
 
 __all__ = [
+    "AVRO_TYPES",
+    "CATALOG_IDS",
+    "EXPIRATION_FIELDS",
+    "FLOAT_FIELDS",
+    "ID_FIELDS",
+    "MAX_CATEGORICAL_CHARS",
+    "MAX_ID_CHARS",
+    "MAX_SCHEMA_CHARS",
+    "MAX_TEXTUAL_CHARS",
+    "MAX_TEXTUAL_CHARS_CJK",
+    "METADATA_CAP",
     "NAMESPACE",
+    "NEEDS_METADATA",
+    "NUMERIC_TYPES",
+    "RESERVED",
     "ROLE_ALIASES",
+    "TIMESTAMP_FIELDS",
     "DatasetType",
     "Field",
+    "FrameLike",
+    "Reserved",
     "Schema",
+    "avro_type_for",
     "field_name_for",
     "role_columns",
     "squash_name",
     "to_arrow",
 ]
 
-#: Avro namespace of every schema in the Developer Guide's examples (reference §1.1).
+#: Avro namespace of every schema in the Developer Guide's examples
+#: (https://docs.aws.amazon.com/personalize/latest/dg/custom-datasets-and-schemas.html).
 NAMESPACE = "com.amazonaws.personalize.schema"
-#: Max characters of the schema JSON (botocore ``AvroSchema`` max 20000; reference §1.1).
+#: Max characters of the schema JSON (``schema`` of
+#: https://docs.aws.amazon.com/personalize/latest/dg/API_CreateSchema.html).
 MAX_SCHEMA_CHARS = 20_000
-#: Column names: botocore ``ColumnName`` pattern and max length (reference §1.1).
-FIELD_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z\d_]*$")
-MAX_FIELD_NAME = 150
 
-AvroType = Literal["string", "int", "long", "float", "double", "boolean"]
-AVRO_TYPES: frozenset[str] = frozenset({"string", "int", "long", "float", "double", "boolean"})
-NUMERIC_TYPES: frozenset[str] = frozenset({"int", "long", "float", "double"})
-
-FrameLike = Union["pd.DataFrame", "pa.Table", "pa.RecordBatch"]
+#: The Avro field types Personalize accepts: the keys of
+#: :data:`~personakit.rules.facts.AVRO_ARROW`.
+AVRO_TYPES: frozenset[str] = frozenset(AVRO_ARROW)
+NUMERIC_TYPES: frozenset[str] = AVRO_TYPES - {"string", "boolean"}
 
 
 class DatasetType(str, Enum):
@@ -78,7 +113,8 @@ class DatasetType(str, Enum):
 
     @property
     def record_name(self) -> str:
-        """The Avro record name Personalize requires for this type (reference §1.1)."""
+        """The Avro record name Personalize requires for this type
+        (https://docs.aws.amazon.com/personalize/latest/dg/how-it-works-dataset-schema.html)."""
         return self.value.replace("_", "")
 
     @classmethod
@@ -98,7 +134,10 @@ class DatasetType(str, Enum):
 
 
 @attrs.frozen
-class _Reserved:
+class Reserved:
+    """What Personalize requires of a reserved field: its types, whether the schema
+    must have it, and whether it must (or must not) be categorical or textual."""
+
     types: frozenset[str]
     required: bool = False
     categorical: bool | None = False  # True: must be; False: must not be; None: either
@@ -108,24 +147,29 @@ class _Reserved:
 _S = frozenset({"string"})
 _LONG = frozenset({"long"})
 _FLOAT = frozenset({"float"})
-_NUM = frozenset({"int", "long", "float", "double"})
 
-_ID_USER = _Reserved(_S, required=True)
-_ID_ITEM = _Reserved(_S, required=True)
-_TS_REQ = _Reserved(_LONG, required=True)
-_OPT_STR = _Reserved(_S)
-_CAT = _Reserved(_S, categorical=True)
-_CAT_REQ = _Reserved(_S, required=True, categorical=True)
-_TEXT = _Reserved(_S, categorical=False, textual=True)
+_ID_USER = Reserved(_S, required=True)
+_ID_ITEM = Reserved(_S, required=True)
+_TS_REQ = Reserved(_LONG, required=True)
+_OPT_STR = Reserved(_S)
+_CAT = Reserved(_S, categorical=True)
+_CAT_REQ = Reserved(_S, required=True, categorical=True)
+_TEXT = Reserved(_S, categorical=False, textual=True)
 
-_INTERACTION_OPTIONAL: dict[str, _Reserved] = {
-    "EVENT_VALUE": _Reserved(_FLOAT),
+_INTERACTION_OPTIONAL: dict[str, Reserved] = {
+    "EVENT_VALUE": Reserved(_FLOAT),
     "IMPRESSION": _OPT_STR,
     "RECOMMENDATION_ID": _OPT_STR,
 }
 
-# reference §1.2 (custom) and §1.3 (domains). Key: (dataset type, domain or None).
-RESERVED: dict[tuple[DatasetType, Domain | None], dict[str, _Reserved]] = {
+#: Reserved fields by (dataset type, domain or None): custom dataset groups
+#: (https://docs.aws.amazon.com/personalize/latest/dg/custom-datasets-and-schemas.html)
+#: and domain ones
+#: (https://docs.aws.amazon.com/personalize/latest/dg/ECOMMERCE-items-dataset.html,
+#: https://docs.aws.amazon.com/personalize/latest/dg/ECOMMERCE-interactions-dataset.html,
+#: https://docs.aws.amazon.com/personalize/latest/dg/VIDEO-ON-DEMAND-items-dataset.html,
+#: https://docs.aws.amazon.com/personalize/latest/dg/VIDEO-ON-DEMAND-interactions-dataset.html).
+RESERVED: dict[tuple[DatasetType, Domain | None], dict[str, Reserved]] = {
     (DatasetType.INTERACTIONS, None): {
         "USER_ID": _ID_USER,
         "ITEM_ID": _ID_ITEM,
@@ -136,24 +180,25 @@ RESERVED: dict[tuple[DatasetType, Domain | None], dict[str, _Reserved]] = {
     },
     (DatasetType.ITEMS, None): {
         "ITEM_ID": _ID_ITEM,
-        "CREATION_TIMESTAMP": _Reserved(_LONG),
+        "CREATION_TIMESTAMP": Reserved(_LONG),
     },
     (DatasetType.USERS, None): {"USER_ID": _ID_USER},
     (DatasetType.ACTIONS, None): {
-        "ACTION_ID": _Reserved(_S, required=True),
-        "CREATION_TIMESTAMP": _Reserved(_LONG),
-        "VALUE": _Reserved(_LONG),
+        "ACTION_ID": Reserved(_S, required=True),
+        "CREATION_TIMESTAMP": Reserved(_LONG),
+        "VALUE": Reserved(_LONG),
         "TYPE": _OPT_STR,
         # The guide's table says EXPIRATION_TIMESTAMP, its bullets ACTION_EXPIRATION_TIMESTAMP
-        # (reference §1.2 footnote, §12.1): both are accepted here.
-        "EXPIRATION_TIMESTAMP": _Reserved(_LONG),
-        "ACTION_EXPIRATION_TIMESTAMP": _Reserved(_LONG),
-        "REPEAT_FREQUENCY": _Reserved(_LONG),
+        # (https://docs.aws.amazon.com/personalize/latest/dg/custom-datasets-and-schemas.html):
+        # both are accepted here.
+        "EXPIRATION_TIMESTAMP": Reserved(_LONG),
+        "ACTION_EXPIRATION_TIMESTAMP": Reserved(_LONG),
+        "REPEAT_FREQUENCY": Reserved(_LONG),
     },
     (DatasetType.ACTION_INTERACTIONS, None): {
         "USER_ID": _ID_USER,
-        "ACTION_ID": _Reserved(_S, required=True),
-        "EVENT_TYPE": _Reserved(_S, required=True),
+        "ACTION_ID": Reserved(_S, required=True),
+        "EVENT_TYPE": Reserved(_S, required=True),
         "TIMESTAMP": _TS_REQ,
         "IMPRESSION": _OPT_STR,
         "RECOMMENDATION_ID": _OPT_STR,
@@ -164,20 +209,21 @@ for _domain in Domain:
         "USER_ID": _ID_USER,
         "ITEM_ID": _ID_ITEM,
         "TIMESTAMP": _TS_REQ,
-        "EVENT_TYPE": _Reserved(_S, required=True),
+        "EVENT_TYPE": Reserved(_S, required=True),
         **_INTERACTION_OPTIONAL,
     }
     RESERVED[(DatasetType.USERS, _domain)] = {"USER_ID": _ID_USER}
 RESERVED[(DatasetType.USERS, Domain.VIDEO_ON_DEMAND)]["SUBSCRIPTION_MODEL"] = _CAT
 RESERVED[(DatasetType.ITEMS, Domain.ECOMMERCE)] = {
     "ITEM_ID": _ID_ITEM,
-    "PRICE": _Reserved(_FLOAT, required=True),
+    "PRICE": Reserved(_FLOAT, required=True),
     "CATEGORY_L1": _CAT_REQ,
     "CATEGORY_L2": _CAT,
     "CATEGORY_L3": _CAT,
     "PRODUCT_DESCRIPTION": _TEXT,
-    # The ECOMMERCE items page types CREATION_TIMESTAMP as float (reference §1.3).
-    "CREATION_TIMESTAMP": _Reserved(frozenset({"long", "float"})),
+    # The ECOMMERCE items page types CREATION_TIMESTAMP as float
+    # (https://docs.aws.amazon.com/personalize/latest/dg/ECOMMERCE-items-dataset.html).
+    "CREATION_TIMESTAMP": Reserved(frozenset({"long", "float"})),
     "AGE_GROUP": _CAT,
     "ADULT": _CAT,
     "GENDER": _CAT,
@@ -185,10 +231,10 @@ RESERVED[(DatasetType.ITEMS, Domain.ECOMMERCE)] = {
 RESERVED[(DatasetType.ITEMS, Domain.VIDEO_ON_DEMAND)] = {
     "ITEM_ID": _ID_ITEM,
     "GENRES": _CAT_REQ,
-    "CREATION_TIMESTAMP": _Reserved(_LONG, required=True),
-    "PRICE": _Reserved(_FLOAT),
-    "DURATION": _Reserved(_FLOAT),
-    "AVERAGE_RATING": _Reserved(_FLOAT),
+    "CREATION_TIMESTAMP": Reserved(_LONG, required=True),
+    "PRICE": Reserved(_FLOAT),
+    "DURATION": Reserved(_FLOAT),
+    "AVERAGE_RATING": Reserved(_FLOAT),
     "GENRE_L2": _CAT,
     "GENRE_L3": _CAT,
     "CONTENT_OWNER": _CAT,
@@ -197,7 +243,8 @@ RESERVED[(DatasetType.ITEMS, Domain.VIDEO_ON_DEMAND)] = {
 }
 
 #: Fields that are never metadata (identifiers, timestamps, reserved event columns).
-#: Metadata caps count every other field (reference §1.2 "excl. reserved").
+#: Metadata caps count every other field, reserved ones excluded
+#: (https://docs.aws.amazon.com/personalize/latest/dg/custom-datasets-and-schemas.html).
 _NOT_METADATA = frozenset(
     {
         "USER_ID",
@@ -212,7 +259,8 @@ _NOT_METADATA = frozenset(
     }
 )
 
-#: Max metadata fields per dataset type (reference §1.2, [DG:limits]).
+#: Max metadata fields per dataset type
+#: (https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
 METADATA_CAP: dict[DatasetType, int] = {
     DatasetType.INTERACTIONS: 5,
     DatasetType.USERS: 25,
@@ -220,91 +268,43 @@ METADATA_CAP: dict[DatasetType, int] = {
     DatasetType.ACTIONS: 10,
     DatasetType.ACTION_INTERACTIONS: 5,
 }
-#: Dataset types that need at least one metadata field besides the id (reference §1.2).
+#: Dataset types that need at least one metadata field besides the id
+#: (https://docs.aws.amazon.com/personalize/latest/dg/custom-datasets-and-schemas.html).
 NEEDS_METADATA = frozenset({DatasetType.USERS, DatasetType.ITEMS, DatasetType.ACTIONS})
 
-#: Column names recognised for each reserved role, compared after lower-casing and
-#: removing ``_``, ``-`` and spaces.
-ROLE_ALIASES: dict[str, tuple[str, ...]] = {
-    "USER_ID": (
-        "userid",
-        "user",
-        "customerid",
-        "customer",
-        "visitorid",
-        "memberid",
-        "accountid",
-        "clientid",
-        "uid",
-    ),
-    "ITEM_ID": (
-        "itemid",
-        "item",
-        "movieid",
-        "productid",
-        "product",
-        "sku",
-        "articleid",
-        "contentid",
-        "asin",
-        "videoid",
-        "trackid",
-        "bookid",
-        "iid",
-    ),
-    "ACTION_ID": ("actionid",),
-    "TIMESTAMP": (
-        "timestamp",
-        "ts",
-        "eventtime",
-        "eventtimestamp",
-        "time",
-        "datetime",
-        "eventdate",
-        "date",
-        "interactiontime",
-    ),
-    "CREATION_TIMESTAMP": (
-        "creationtimestamp",
-        "createdat",
-        "creationtime",
-        "creationdate",
-        "publishedat",
-        "releasedate",
-    ),
-    "EVENT_TYPE": ("eventtype", "event", "interactiontype", "eventname"),
-    "EVENT_VALUE": ("eventvalue",),
-    "IMPRESSION": ("impression", "impressions"),
-    "RECOMMENDATION_ID": ("recommendationid",),
-    "EVENT_ATTRIBUTION_SOURCE": ("eventattributionsource",),
+#: The id fields, the epoch-seconds fields and the expiration fields among the reserved
+#: ones, and the id field of each catalogue dataset.
+ID_FIELDS = ("USER_ID", "ITEM_ID", "ACTION_ID")
+TIMESTAMP_FIELDS = (
+    "TIMESTAMP",
+    "CREATION_TIMESTAMP",
+    "EXPIRATION_TIMESTAMP",
+    "ACTION_EXPIRATION_TIMESTAMP",
+)
+EXPIRATION_FIELDS = ("EXPIRATION_TIMESTAMP", "ACTION_EXPIRATION_TIMESTAMP")
+CATALOG_IDS: Mapping[DatasetType, str] = {
+    DatasetType.ITEMS: "ITEM_ID",
+    DatasetType.USERS: "USER_ID",
+    DatasetType.ACTIONS: "ACTION_ID",
 }
+#: Reserved fields whose type is ``float`` only (inference makes them ``float``).
+FLOAT_FIELDS = frozenset(
+    name for fields in RESERVED.values() for name, rule in fields.items() if rule.types == _FLOAT
+)
 
-#: Free-text heuristics for ``textual`` (Items only): median characters and words.
-TEXTUAL_MIN_MEDIAN_CHARS = 40
-TEXTUAL_MIN_MEDIAN_WORDS = 5
-_SAMPLE = 10_000
+# --------------------------------------------------------------------------- value limits
 
-
-def _alias_key(name: str) -> str:
-    return re.sub(r"[\s_\-]", "", name).lower()
-
-
-def field_name_for(column: str) -> str:
-    """UPPER_SNAKE_CASE field name for a column (``releaseYear`` -> ``RELEASE_YEAR``).
-
-    Characters outside ``[A-Za-z0-9_]`` become ``_``; a leading digit gets a ``_``
-    prefix; the result is cut to 150 characters (botocore ``ColumnName``).
-    """
-    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(column).strip())
-    name = re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_").upper() or "FIELD"
-    if name[0].isdigit():
-        name = "_" + name
-    return name[:MAX_FIELD_NAME]
-
-
-def squash_name(name: str) -> str:
-    """Personalize treats ``GENRES_FIELD_1`` and ``GENRESFIELD1`` as the same name."""
-    return name.replace("_", "").upper()
+#: USER_ID / ITEM_ID / ACTION_ID values: at most 256 characters
+#: (https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
+MAX_ID_CHARS = 256
+#: Categorical values (measured ``|``-joined), IMPRESSION values and the other string
+#: values of Items: at most 1000 characters, or the import job fails
+#: (https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
+MAX_CATEGORICAL_CHARS = 1000
+#: Textual values: longer ones are truncated (20,000 characters; 7,000 in Chinese or
+#: Japanese; https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
+MAX_TEXTUAL_CHARS = 20_000
+MAX_TEXTUAL_CHARS_CJK = 7_000
 
 
 # --------------------------------------------------------------------------- Field / Schema
@@ -438,7 +438,7 @@ class Schema:
         return any(f.name == name for f in self.fields)
 
     @property
-    def reserved(self) -> dict[str, _Reserved]:
+    def reserved(self) -> dict[str, Reserved]:
         """Reserved fields of this dataset type and domain."""
         return RESERVED[(self.dataset_type, self.domain)]
 
@@ -498,7 +498,7 @@ class Schema:
 
     # ------------------------------------------------------------------ rules
     def check(self) -> DataReport:
-        """Apply every schema rule of reference §1 and return all problems found."""
+        """Apply every schema rule and return all problems found."""
         return DataReport(_check_schema(self), subject=f"{self.dataset_type.value} schema")
 
     def raise_for_problems(self) -> Schema:
@@ -684,7 +684,7 @@ def _domain_suffix(schema: Schema) -> str:
     return f" ({schema.domain.value})" if schema.domain else ""
 
 
-def _check_reserved(f: Field, rule: _Reserved) -> Iterable[Problem]:
+def _check_reserved(f: Field, rule: Reserved) -> Iterable[Problem]:
     if f.type not in rule.types:
         allowed = " or ".join(sorted(rule.types))
         yield _err(
@@ -721,109 +721,13 @@ def _check_reserved(f: Field, rule: _Reserved) -> Iterable[Problem]:
 # --------------------------------------------------------------------------- inference
 
 
-def to_arrow(frame: FrameLike) -> pa.Table:
-    """A pyarrow Table from a DataFrame, Table or RecordBatch (the index is dropped).
-
-    Raises ValidationError naming the column when a pandas column mixes types
-    Arrow cannot hold in one column.
-    """
-    import pyarrow as pa
-
-    _ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError)
-    if isinstance(frame, pa.Table):
-        return frame
-    if isinstance(frame, pa.RecordBatch):
-        return pa.Table.from_batches([frame])
-    import numpy as np
-    import pandas as pd
-
-    if not isinstance(frame, pd.DataFrame):
-        raise ValidationError(
-            f"expected a pandas DataFrame or a pyarrow Table, got {type(frame).__name__}"
-        )
-    if frame.columns.duplicated().any():
-        dup = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
-        raise ValidationError(f"duplicate column names: {', '.join(dup)}")
-    try:
-        return pa.Table.from_pandas(frame, preserve_index=False)
-    except _ARROW_ERRORS:
-        pass
-    problems = []
-    for col in frame.columns:
-        try:
-            pa.array(frame[col], from_pandas=True)
-        except OverflowError:
-            raw = frame[col].to_numpy(dtype=object)
-            big = np.flatnonzero([isinstance(v, int) and not -(2**63) <= v < 2**63 for v in raw])
-            problems.append(
-                Problem.with_examples(
-                    "error",
-                    "integer-overflow",
-                    "integers outside the signed 64-bit range cannot be stored as numbers",
-                    column=str(col),
-                    count=len(big),
-                    rows=big[:5].tolist(),
-                    values=[raw[i] for i in big[:5]],
-                    fix="store these values as strings (.astype(str)); ids are strings anyway",
-                )
-            )
-        except _ARROW_ERRORS as exc:
-            raw = frame[col].to_numpy(dtype=object)
-            kinds = np.array([type(v).__name__ for v in raw], dtype=object)
-            present = frame[col].notna().to_numpy()
-            majority = pd.Series(kinds[present]).mode().iloc[0] if present.any() else ""
-            odd = np.flatnonzero(present & (kinds != majority))
-            problems.append(
-                Problem.with_examples(
-                    "error",
-                    "mixed-types",
-                    f"values of several types ({', '.join(sorted(set(kinds[present])))}) cannot "
-                    f"form one Arrow column ({exc})",
-                    column=str(col),
-                    count=len(odd),
-                    rows=odd[:5].tolist(),
-                    values=[raw[i] for i in odd[:5]],
-                    fix="cast the column to one type (e.g. .astype(str))",
-                )
-            )
-    DataReport(problems, subject="frame").raise_for_problems()
-    raise ValidationError("frame could not be converted to Arrow")  # pragma: no cover
-
-
-def _value_type(t: pa.DataType) -> pa.DataType:
-    """The value type of a dictionary or list type."""
-    value: pa.DataType = getattr(t, "value_type")  # noqa: B009 - not in the stubs' DataType
-    return value
-
-
-def _is_string(t: pa.DataType) -> bool:
-    import pyarrow as pa
-    import pyarrow.types as pat
-
-    if pat.is_dictionary(t):
-        return _is_string(_value_type(t))
-    return bool(pat.is_string(t) or pat.is_large_string(t) or t == pa.string_view())
-
-
-def _is_list(t: pa.DataType) -> bool:
-    import pyarrow.types as pat
-
-    return bool(
-        pat.is_list(t)
-        or pat.is_large_list(t)
-        or pat.is_fixed_size_list(t)
-        or pat.is_list_view(t)
-        or pat.is_large_list_view(t)
-    )
-
-
 def avro_type_for(t: pa.DataType, field_name: str) -> str | None:
     """The Avro type a column of Arrow type ``t`` becomes, or None if unsupported."""
     import pyarrow.types as pat
 
     if pat.is_dictionary(t):
-        return avro_type_for(_value_type(t), field_name)
-    if _is_string(t) or (_is_list(t) and _is_string(_value_type(t))):
+        return avro_type_for(value_type(t), field_name)
+    if is_string(t) or (is_list(t) and is_string(value_type(t))):
         return "string"
     if pat.is_boolean(t):
         return "boolean"
@@ -834,7 +738,7 @@ def avro_type_for(t: pa.DataType, field_name: str) -> str | None:
             else "long"
         )
     if pat.is_floating(t) or pat.is_decimal(t):
-        if field_name in ("EVENT_VALUE", "PRICE", "DURATION", "AVERAGE_RATING"):
+        if field_name in FLOAT_FIELDS:
             return "float"
         return "float" if pat.is_floating(t) and t.bit_width <= 32 else "double"
     if pat.is_timestamp(t) or pat.is_date(t):
@@ -842,33 +746,6 @@ def avro_type_for(t: pa.DataType, field_name: str) -> str | None:
     if pat.is_null(t):
         return "string"
     return None
-
-
-def _string_sample(col: pa.ChunkedArray[Any]) -> list[str]:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    sample = col.slice(0, min(len(col), _SAMPLE * 4)).drop_null()
-    if pa.types.is_dictionary(sample.type):
-        sample = sample.cast(_value_type(sample.type))
-    if len(sample) > _SAMPLE:
-        step = max(1, len(sample) // _SAMPLE)
-        sample = pc.take(sample, pa.array(range(0, len(sample), step)))
-    return [str(v) for v in sample.to_pylist()]
-
-
-def _looks_textual(values: list[str]) -> bool:
-    if not values:
-        return False
-    lengths = sorted(len(v) for v in values)
-    words = sorted(len(v.split()) for v in values)
-    mid = len(values) // 2
-    piped = sum("|" in v for v in values) / len(values)
-    return (
-        lengths[mid] >= TEXTUAL_MIN_MEDIAN_CHARS
-        and words[mid] >= TEXTUAL_MIN_MEDIAN_WORDS
-        and piped < 0.5
-    )
 
 
 def role_columns(
@@ -887,12 +764,12 @@ def role_columns(
         )
     out = dict(explicit)
     taken = set(explicit.values())
-    keys = {c: _alias_key(c) for c in names if c not in explicit}
+    keys = {c: alias_key(c) for c in names if c not in explicit}
     for role in reserved:
         if role in taken:
             continue
         # the reserved name itself (any case, any underscores), then aliases in listed order
-        for alias in (_alias_key(role), *ROLE_ALIASES.get(role, ())):
+        for alias in (alias_key(role), *ROLE_ALIASES.get(role, ())):
             hits = [c for c, key in keys.items() if key == alias]
             if hits:
                 break
@@ -954,9 +831,7 @@ def _infer(
             if rule is not None:
                 categorical = rule.categorical is True
                 is_textual = rule.textual
-            elif _is_list(
-                (pat.is_dictionary(arrow_type) and _value_type(arrow_type)) or arrow_type
-            ):
+            elif is_list((pat.is_dictionary(arrow_type) and value_type(arrow_type)) or arrow_type):
                 categorical = True
             else:
                 categorical = True
@@ -964,8 +839,8 @@ def _infer(
                     if textual in (column, name):
                         categorical, is_textual = False, True
                     elif textual is None:
-                        sample = _string_sample(col)
-                        if _looks_textual(sample):
+                        sample = string_sample(col)
+                        if looks_textual(sample):
                             mean_len = sum(map(len, sample)) / len(sample)
                             textual_candidates.append((mean_len, len(fields)))
         nullable = col.null_count > 0 or pat.is_null(arrow_type)
@@ -1010,7 +885,7 @@ def _infer(
     return schema
 
 
-def _coerce_reserved(avro: str, arrow_type: pa.DataType, rule: _Reserved) -> str:
+def _coerce_reserved(avro: str, arrow_type: pa.DataType, rule: Reserved) -> str:
     """Reserved fields have fixed types; convert what converts losslessly on write.
 
     Integer ids (and float ids, which pandas makes of integer ids with nulls) become

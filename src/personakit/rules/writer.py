@@ -1,29 +1,32 @@
 """Personalize-ready CSV files, written with pyarrow one bounded chunk at a time.
 
-Layer 2 helper (I/O): turns pandas/pyarrow data into the CSV a dataset import job
-reads. :func:`prepare_table` holds the conversions (also used by the S3 upload and
-the local engine); :func:`write_csv` streams them to a file or a binary file object.
+Part of :mod:`personakit.rules`; its one I/O is the file or file object it is asked to
+write. It turns pandas/pyarrow data into the CSV a dataset import job reads.
+:func:`prepare_table` holds the conversions (also used by the S3 upload and the local
+engine); :func:`write_csv` streams them to a file or a binary file object.
 
-What Personalize asks of a bulk CSV (``shared/reference/personalize.md`` §2.3):
+What Personalize asks of a bulk CSV
+(https://docs.aws.amazon.com/personalize/latest/dg/data-prep-formatting.html):
 
 * one header row with the schema's field names, in schema order, **not quoted**
-  ([DG:data-prep-formatting]: "Don't enclose headers in quotation marks");
+  ("Don't enclose headers in quotation marks");
 * UTF-8;
 * textual values wrapped in double quotes, with ``"`` and ``\\`` escaped by a
   backslash. Source, the Developer Guide's items page
-  (awsdocs/amazon-personalize-developer-guide, ``doc_source/items-datasets.md`` @
-  ``3ef2abc``, "Unstructured text metadata"): *"For bulk CSV files, wrap the text in
-  double quotes. Use the ``\\`` character to escape any double quotes or ``\\``
-  characters in your data."* That is not RFC 4180 (which doubles quotes: ``""``), so
-  pyarrow's own quoting cannot be used for such values; see :func:`_quote`.
+  (https://docs.aws.amazon.com/personalize/latest/dg/items-datasets.html, "Unstructured
+  text metadata"): *"For bulk CSV files, wrap the text in double quotes. Use the ``\\``
+  character to escape any double quotes or ``\\`` characters in your data."* That is
+  not RFC 4180 (which doubles quotes: ``""``), so pyarrow's own quoting cannot be used
+  for such values; see :func:`_quote`.
 
 Quoting rules (documented in ``docs/csv.md``):
 
 * textual fields: every non-null value is quoted, ``\\`` -> ``\\\\`` and ``"`` ->
   ``\\"``; line breaks (``\\r\\n``, ``\\r``, ``\\n``) become one space each, since
   Personalize strips whitespace formatting from textual data before using it
-  ([DG23:items-datasets]; AWS ML blog "Unlock information in unstructured text ...",
-  June 2022 update) and a one-line record is what every CSV reader agrees on;
+  (https://docs.aws.amazon.com/personalize/latest/dg/items-datasets.html; AWS ML blog
+  "Unlock information in unstructured text ...", June 2022 update) and a one-line
+  record is what every CSV reader agrees on;
 * every other string (ids, categorical values): written bare, unless it contains a
   comma, a double quote, a backslash or a line break, in which case it is quoted and
   escaped exactly like textual values (one escaping dialect per file). Line breaks
@@ -55,6 +58,7 @@ from typing import IO, TYPE_CHECKING, Any, Union
 import attrs
 
 from personakit.errors import ConfigurationError, ValidationError
+from personakit.rules.arrow import UNITS_PER_SECOND
 from personakit.rules.report import Problem
 from personakit.rules.schema import DatasetType, Field, Schema, to_arrow
 
@@ -145,6 +149,10 @@ def write_csv(
             batches, only the schema's columns read), or any iterable of DataFrames,
             Tables or RecordBatches. Nothing is concatenated: input is converted in
             chunks of at most ``chunk_rows`` rows, about two of them held at once.
+            A frame :func:`~personakit.rules.validate.validate` has checked is best
+            given as the Arrow table it built, with its schema
+            (``write_csv(report.tables[t], dest, report.schemas[t])``): the same bytes,
+            without converting the frame or inferring its schema again.
         dest: a path (written to a temporary file in the same folder, then renamed
             over ``dest``, so a failure leaves no partial file and an existing file
             untouched) or a binary file object (written to as is, not closed).
@@ -416,6 +424,12 @@ def _convert(col: _Array, field: Field, *, for_csv: bool, row_offset: int) -> _A
 
 
 def _target_type(field: Field) -> Any:
+    """The Arrow type an all-null column of ``field`` is written as.
+
+    Not :data:`personakit.rules.facts.AVRO_ARROW` (the exact Arrow type of each Avro
+    type): the writer widens ``int`` to ``int64`` and ``float`` to ``float64``, the
+    types :func:`prepare_table` gives, so formatting the CSV never loses digits.
+    """
     import pyarrow as pa
 
     types: dict[str, Any] = {
@@ -548,7 +562,7 @@ def _epoch_seconds(col: _Array) -> _Array:
         ticks, per_second = col.cast(pa.int64()), 1_000
     else:
         ticks = col.cast(pa.int64())
-        per_second = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[t.unit]
+        per_second = UNITS_PER_SECOND[t.unit]
     if per_second == 1:
         return ticks
     per = pa.scalar(per_second, pa.int64())

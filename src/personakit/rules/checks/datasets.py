@@ -1,0 +1,658 @@
+"""The checks of :func:`~personakit.rules.validate.validate` that look at a whole dataset.
+
+Part of :mod:`personakit.rules` (pure, no I/O): Interactions (training minimums, use
+cases, the event-type budget, duplicate rows, diagnostics), Action interactions
+(Next-Best-Action's minimums), Items/Users/Actions (repeated ids) and ids missing from
+a catalogue. The minimums are those of
+https://docs.aws.amazon.com/personalize/latest/dg/limits.html.
+
+Duplicate rows are found through a 64-bit hash of each row (all columns), sorted
+with numpy on a second thread while the other Interactions checks run; two different
+rows with the same hash (odds about n²/2⁶⁵) would be counted as duplicates.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from personakit.rules.arrow import is_string
+from personakit.rules.checks.columns import (
+    as_array,
+    bincount,
+    is_numeric,
+    is_string_list,
+    is_temporal,
+    one_array,
+    seconds_range,
+    take_values,
+    to_bools,
+    to_floats,
+)
+from personakit.rules.checks.run import Data, Run
+from personakit.rules.facts import EPOCH_UNITS, MIN_INTERACTIONS, MIN_USERS_WITH_TWO
+from personakit.rules.schema import DatasetType
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from personakit.rules.checks.columns import BoolArray, CodeArray, FloatArray, IntArray
+
+__all__ = [
+    "check_action_events",
+    "check_duplicate_ids",
+    "check_duplicate_rows",
+    "check_interactions",
+    "check_known_ids",
+]
+
+#: An import job takes at least 1000 records; training needs at least 1% of the users
+#: with 2 or more interactions besides the 25 of :data:`~personakit.rules.facts.MIN_USERS_WITH_TWO`
+#: (https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
+MIN_IMPORT_RECORDS = 1000
+MIN_USERS_2PLUS_SHARE = 0.01
+#: A domain use case needs 1000 events of its event type
+#: (https://docs.aws.amazon.com/personalize/latest/dg/ECOMMERCE-use-cases.html).
+MIN_USE_CASE_EVENTS = 1000
+#: (optional metadata columns incl. EVENT_TYPE/EVENT_VALUE) + distinct event types
+#: (https://docs.aws.amazon.com/personalize/latest/dg/custom-datasets-and-schemas.html).
+MAX_METADATA_PLUS_EVENT_TYPES = 10
+#: Next-Best-Action: per action, 50 TAKEN and 50 NOT_TAKEN/VIEWED within 6 weeks
+#: (https://docs.aws.amazon.com/personalize/latest/dg/native-recipe-next-best-action.html).
+NBA_MIN_PER_ACTION = 50
+NBA_WINDOW_S = 42 * 86_400
+#: Diagnostics that earn a warning.
+MANY_SINGLE_USERS = 0.5
+CONCENTRATED_TOP1PCT = 0.8
+
+_ACTION_KINDS = ("TAKEN", "NOT_TAKEN", "VIEWED")
+_DRIFT_TOP = 100
+#: Above this many interactions, the repeat rate and the drift diagnostics are estimated
+#: from about this many rows (a share of the users; every k-th row).
+_SAMPLE_ROWS = 1_000_000
+_HASH_KEY = 0x9E3779B97F4A7C15
+
+
+def _event_counts(data: Data) -> dict[str, int]:
+    codes = data.codes("EVENT_TYPE")
+    if codes is None:
+        return {}
+    return {
+        str(v): int(c)
+        for v, c in zip(codes.uniques.to_pylist(), codes.counts, strict=True)
+        if c > 0
+    }
+
+
+def _near_misses(counts: Mapping[str, int], wanted: Sequence[str]) -> str | None:
+    """A hint when the data has the wanted event types in another case."""
+    lower = {w.lower() for w in wanted}
+    near = {k: v for k, v in counts.items() if k.lower() in lower and k not in wanted}
+    if not near:
+        return None
+    found = ", ".join(f"{k!r} ({v:,})" for k, v in near.items())
+    return f"event types are compared exactly; the data has {found}: rename them"
+
+
+def _training_mask(data: Data, run: Run) -> BoolArray | None:
+    """Rows a solution trains on after its event-type and event-value filters
+    (https://docs.aws.amazon.com/personalize/latest/dg/limits.html)."""
+    import numpy as np
+
+    mask: BoolArray | None = None
+    if run.event_types is not None:
+        codes = data.codes("EVENT_TYPE")
+        if codes is None:
+            run.add(
+                "error",
+                "filter-column-missing",
+                "Interactions: event_types= filters on EVENT_TYPE, which the data does not have",
+                column="EVENT_TYPE",
+                fix="add an EVENT_TYPE column or drop event_types=",
+            )
+            mask = np.zeros(data.n, dtype=bool)
+        else:
+            wanted = set(run.event_types)
+            mask = codes.rows(codes.flags(lambda v: v in wanted))
+    if run.event_value_threshold is not None:
+        col = data.col("EVENT_VALUE")
+        values = data.floats("EVENT_VALUE") if col is not None and is_numeric(col.type) else None
+        if values is None:
+            run.add(
+                "error",
+                "filter-column-missing",
+                "Interactions: event_value_threshold= filters on EVENT_VALUE, which the data "
+                "does not have as numbers",
+                column="EVENT_VALUE",
+                fix="add a numeric EVENT_VALUE column or drop event_value_threshold=",
+            )
+            above = np.zeros(data.n, dtype=bool)
+        else:
+            with np.errstate(invalid="ignore"):
+                above = values >= run.event_value_threshold
+        mask = above if mask is None else mask & above
+    return mask
+
+
+def _filter_text(run: Run) -> str:
+    parts = []
+    if run.event_types is not None:
+        parts.append(f"event types {', '.join(map(repr, run.event_types))}")
+    if run.event_value_threshold is not None:
+        parts.append(f"EVENT_VALUE >= {run.event_value_threshold:g}")
+    return f" after filtering on {' and '.join(parts)}" if parts else ""
+
+
+def _check_minimums(data: Data, run: Run) -> None:
+    """1000 interactions per import job and for training; 25 users and 1% with 2+
+    (https://docs.aws.amazon.com/personalize/latest/dg/limits.html)."""
+
+    n = data.n
+    if n < MIN_IMPORT_RECORDS:
+        run.add(
+            "error",
+            "min-import-records",
+            f"Interactions: {n:,} records; an import job needs at least {MIN_IMPORT_RECORDS:,}",
+            count=n,
+            fix=f"import at least {MIN_IMPORT_RECORDS} interactions in one job",
+        )
+    mask = _training_mask(data, run)
+    n_train = n if mask is None else int(mask.sum())
+    run.stats["n_training_interactions"] = float(n_train)
+    filtered = _filter_text(run)
+    if n_train < MIN_INTERACTIONS:
+        hint = _near_misses(_event_counts(data), run.event_types or ())
+        run.add(
+            "error",
+            "min-interactions",
+            f"Interactions: {n_train:,} interactions{filtered}; training needs at least "
+            f"{MIN_INTERACTIONS:,}",
+            column=data.column_of("EVENT_TYPE") if run.event_types else None,
+            count=n_train,
+            fix=hint or "collect more interactions, or widen the event-type/value filter",
+        )
+    users = data.codes("USER_ID")
+    if users is None:
+        return
+    if mask is None:
+        per_user = users.counts
+    else:
+        codes = users.codes[mask]
+        per_user = bincount(codes, len(users.uniques))
+    n_users = int((per_user > 0).sum())
+    two = int((per_user >= 2).sum())
+    run.stats["users_with_2plus_interactions"] = float(two)
+    if two < MIN_USERS_WITH_TWO:
+        run.add(
+            "error",
+            "min-users",
+            f"Interactions: {two:,} users have 2 or more interactions{filtered}; training "
+            f"needs at least {MIN_USERS_WITH_TWO}",
+            column=data.column_of("USER_ID"),
+            count=two,
+            fix="collect more interactions per user",
+        )
+    if n_users and two < MIN_USERS_2PLUS_SHARE * n_users:
+        run.add(
+            "error",
+            "min-users-share",
+            f"Interactions: {two:,} of {n_users:,} users ({two / n_users:.2%}) have 2 or more "
+            f"interactions{filtered}; training needs at least {MIN_USERS_2PLUS_SHARE:.0%}",
+            column=data.column_of("USER_ID"),
+            count=two,
+            fix="drop users with a single interaction, or collect more",
+        )
+
+
+def _check_use_cases(data: Data, run: Run) -> None:
+    """1000 events of each use case's event type
+    (https://docs.aws.amazon.com/personalize/latest/dg/ECOMMERCE-use-cases.html,
+    https://docs.aws.amazon.com/personalize/latest/dg/VIDEO_ON_DEMAND-use-cases.html)."""
+    counts = _event_counts(data)
+    for case in run.use_cases:
+        if case.events is None:
+            found, what = data.n, "events"
+        else:
+            found, what = counts.get(case.events, 0), f"{case.events!r} events"
+        if found >= MIN_USE_CASE_EVENTS:
+            continue
+        hint = _near_misses(counts, [case.events]) if case.events else None
+        run.add(
+            "error",
+            "use-case-minimum",
+            f"Interactions: {case.name} ({case.recipe}) needs at least "
+            f"{MIN_USE_CASE_EVENTS:,} {what}; found {found:,}",
+            column=data.column_of("EVENT_TYPE") if case.events else None,
+            count=found,
+            fix=hint or "collect more events of that type",
+        )
+
+
+def _check_event_type_budget(data: Data, run: Run) -> None:
+    """(optional metadata columns incl. EVENT_TYPE/EVENT_VALUE) + event types <= 10
+    (https://docs.aws.amazon.com/personalize/latest/dg/custom-datasets-and-schemas.html)."""
+    schema = data.schema
+    optional = len(schema.metadata_fields) + sum(n in schema for n in ("EVENT_TYPE", "EVENT_VALUE"))
+    n_types = len(_event_counts(data))
+    if "EVENT_TYPE" in schema:
+        run.stats["n_event_types"] = float(n_types)
+    if optional + n_types > MAX_METADATA_PLUS_EVENT_TYPES:
+        run.add(
+            "error",
+            "metadata-event-types",
+            f"Interactions: {optional} optional metadata columns (EVENT_TYPE and EVENT_VALUE "
+            f"included) plus {n_types} distinct event types make {optional + n_types}; "
+            f"Personalize allows {MAX_METADATA_PLUS_EVENT_TYPES}",
+            column=data.column_of("EVENT_TYPE"),
+            count=optional + n_types,
+            fix="merge rare event types, or drop metadata columns",
+        )
+
+
+def _hash_parts(data: Data) -> list[npt.NDArray[Any]]:
+    """Each schema column as integers for hashing (zero-copy where Arrow allows)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.types as pat
+
+    parts: list[npt.NDArray[Any]] = []
+    for f in data.schema.fields:
+        col = data.col(f.name)
+        if col is None:
+            continue
+        arr, t = one_array(col), col.type
+        if is_temporal(t):
+            arr = arr.view(pa.int32() if pat.is_date32(t) else pa.int64())
+        if pat.is_integer(arr.type) or pat.is_boolean(arr.type):
+            if arr.null_count or pat.is_boolean(arr.type):
+                filled = pc.fill_null(pc.cast(arr, pa.int64()), pa.scalar(-(2**62) - 7))
+                arr = as_array(filled)
+            parts.append(np.asarray(arr.to_numpy(zero_copy_only=False)))
+        elif pat.is_floating(t) or pat.is_decimal(t):
+            parts.append(to_floats(col).view(np.int64))
+        elif is_string(t) or is_string_list(t):
+            codes = data.codes(f.name)
+            if codes is not None:
+                parts.append(codes.codes)
+        # other types cannot be written anyway (type-mismatch)
+    return parts
+
+
+def _row_hashes(parts: Sequence[npt.NDArray[Any]], n: int) -> npt.NDArray[np.uint64]:
+    """A 64-bit hash of each row, computed a block of rows at a time to bound memory."""
+    import numpy as np
+
+    out = np.empty(n, dtype=np.uint64)
+    key, shift = np.uint64(_HASH_KEY), np.uint64(29)
+    block = 1 << 18
+    for start in range(0, n, block):
+        h = np.zeros(min(block, n - start), dtype=np.uint64)
+        for part in parts:
+            values = part[start : start + block].astype(np.int64, copy=False)
+            with np.errstate(over="ignore"):
+                h ^= values.view(np.uint64)
+                h *= key
+                h ^= h >> shift
+        out[start : start + block] = h
+    return out
+
+
+def check_duplicate_rows(data: Data, run: Run) -> None:
+    """Rows that repeat an earlier row exactly (each copy counts as another event)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    stat = f"{_stat_prefix(data)}duplicate_rows"
+    run.stats[stat] = 0.0
+    if data.n < 2:
+        return
+    parts = _hash_parts(data)
+    hashes = _row_hashes(parts, data.n)
+    hashes.sort()  # in place: the row order is rebuilt below only if there are duplicates
+    same = hashes[1:] == hashes[:-1]
+    count = int(same.sum())
+    run.stats[stat] = float(count)
+    if not count:
+        return
+    repeated = np.unique(hashes[1:][same])
+    del same
+    hashes = _row_hashes(parts, data.n)
+    candidates = np.flatnonzero(to_bools(pc.is_in(pa.array(hashes), value_set=pa.array(repeated))))
+    # a duplicate is a row whose hash an earlier row has: all those rows are candidates,
+    # so the candidates' first occurrences (in row order) are the kept rows
+    head = candidates[:100_000]
+    _, first = np.unique(hashes[head], return_index=True)
+    later = np.ones(len(head), dtype=bool)
+    later[first] = False
+    rows = [int(r) for r in head[later][:5]]
+    run.add(
+        "warning",
+        "duplicate-rows",
+        f"{data.dtype.value}: {count:,} rows repeat an earlier row exactly; each copy counts "
+        "as another interaction",
+        count=count,
+        rows=rows,
+        values=[_row_values(data, r) for r in rows],
+        fix="drop them: df.drop_duplicates()",
+    )
+
+
+def _row_values(data: Data, row: int) -> tuple[object, ...]:
+    return tuple(data.table.slice(row, 1).to_pylist()[0].values())
+
+
+def _stat_prefix(data: Data) -> str:
+    return "action_" if data.dtype is DatasetType.ACTION_INTERACTIONS else ""
+
+
+def _gini(sorted_counts: IntArray) -> float:
+    """Gini coefficient of non-negative counts sorted ascending (0 = even, 1 = one item)."""
+    import numpy as np
+
+    n = len(sorted_counts)
+    total = float(sorted_counts.sum())
+    if n < 2 or total <= 0:
+        return 0.0
+    ranks = np.arange(1, n + 1, dtype=np.float64)
+    return float(2.0 * float((ranks * sorted_counts).sum()) / (n * total) - (n + 1) / n)
+
+
+def _scale_step(n: int) -> int:
+    """The stride of the ~100,000 rows :func:`_seconds_scale` reads."""
+    return max(1, n // 100_000)
+
+
+def _seconds_scale(sample: FloatArray) -> float:
+    """1 for epoch seconds; 1e3/1e6/1e9 when the median looks like ms/us/ns.
+
+    ``sample``: every :func:`_scale_step`-th value of the column.
+    """
+    import numpy as np
+
+    sample = sample[np.isfinite(sample)]
+    if not len(sample):
+        return 1.0
+    median = float(np.median(sample))
+    for _, _, low, factor in EPOCH_UNITS:
+        if median > low:
+            return factor
+    return 1.0
+
+
+def _top(codes: CodeArray, n_values: int, k: int) -> set[int]:
+    import numpy as np
+
+    counts = bincount(codes, n_values)
+    present = np.flatnonzero(counts)
+    if len(present) > k:
+        present = present[np.argsort(-counts[present], kind="stable")[:k]]
+    return {int(i) for i in present}
+
+
+def _interaction_stats(data: Data, run: Run) -> None:
+    """Diagnostics (documented in docs/validation.md), with warnings for the bad ones."""
+    import numpy as np
+
+    stats = run.stats
+    users, items = data.codes("USER_ID"), data.codes("ITEM_ID")
+    if users is None or items is None:
+        return
+    per_user = users.counts[users.counts > 0]
+    stats["n_users"] = float(len(per_user))
+    stats["n_items"] = float(int((items.counts > 0).sum()))
+    if len(per_user):
+        stats["interactions_per_user_median"] = float(np.median(per_user))
+        stats["interactions_per_user_mean"] = float(per_user.mean())
+        singles = int((per_user == 1).sum())
+        share = singles / len(per_user)
+        stats["single_interaction_user_share"] = share
+        if share > MANY_SINGLE_USERS:
+            run.add(
+                "warning",
+                "single-interaction-users",
+                f"Interactions: {share:.0%} of users have a single interaction; models learn "
+                "little from them",
+                column=data.column_of("USER_ID"),
+                count=singles,
+                fix="check USER_ID is a stable id (not a session id), or collect more history",
+            )
+    step = math.ceil(data.n / _SAMPLE_ROWS)
+    if step > 1:
+        # a diagnostic, not a rule: estimated from every interaction of a fixed share of
+        # users (all of their pairs, so the estimate is unbiased), which saves a 10M-row sort
+        chosen = np.zeros(len(users.uniques) + 1, dtype=bool)  # last slot: code -1 (null)
+        chosen[np.flatnonzero(users.counts)[::step]] = True
+        rows = np.flatnonzero(chosen[users.codes])
+        user_codes, item_codes = users.codes[rows], items.codes[rows]
+        rows = np.flatnonzero(item_codes >= 0)
+        user_codes, item_codes = user_codes[rows], item_codes[rows]
+    else:
+        rows = np.flatnonzero((users.codes >= 0) & (items.codes >= 0))
+        user_codes, item_codes = users.codes[rows], items.codes[rows]
+    del rows
+    pairs = user_codes.astype(np.int64)
+    pairs *= max(1, len(items.uniques))
+    pairs += item_codes
+    del user_codes, item_codes
+    if len(pairs):
+        pairs.sort()
+        same = pairs[1:] == pairs[:-1]  # runs of equal pairs: repeated (user, item)
+        repeated = int(same[:1].sum()) + int((same[1:] & ~same[:-1]).sum())
+        stats["repeat_interaction_rate"] = repeated / (len(pairs) - int(same.sum()))
+        del same
+    del pairs
+    popularity = np.sort(items.counts[items.counts > 0])
+    if len(popularity):
+        k = max(1, math.ceil(0.01 * len(popularity)))
+        top = float(popularity[-k:].sum()) / float(popularity.sum())
+        stats["popularity_top1pct_share"] = top
+        stats["item_popularity_gini"] = _gini(popularity)
+        if top >= CONCENTRATED_TOP1PCT and len(popularity) >= 100:
+            run.add(
+                "warning",
+                "popularity-concentrated",
+                f"Interactions: the top 1% of items ({k:,}) have {top:.0%} of the interactions; "
+                "recommendations will mostly be those items",
+                column=data.column_of("ITEM_ID"),
+                count=k,
+                fix="look for bots or placeholder items; consider dropping them",
+            )
+    col = data.col("TIMESTAMP")
+    if col is None or not (is_numeric(col.type) or is_temporal(col.type)):
+        return
+    ends = seconds_range(col)
+    if ends is not None and ends[0] > 0:
+        # every value is a positive whole number (or null): the extremes are the range,
+        # and only the rows the drift estimate reads are converted
+        scale = 1.0
+        if not is_temporal(col.type):
+            scale = _seconds_scale(to_floats(col, _scale_step(data.n)))
+        first, last = ends[0] / scale, ends[1] / scale
+        seconds = to_floats(col, step) / scale
+        ok = np.isfinite(seconds)  # nulls are NaN
+    else:
+        seconds = to_floats(col)
+        if not is_temporal(col.type):
+            seconds = seconds / _seconds_scale(seconds[:: _scale_step(len(seconds))])
+        ok = np.isfinite(seconds) & (seconds > 0)
+        if not ok.any():
+            return
+        first = float(np.min(seconds, where=ok, initial=math.inf))
+        last = float(np.max(seconds, where=ok, initial=-math.inf))
+        seconds, ok = seconds[::step], ok[::step]
+    span = last - first
+    stats["first_timestamp"] = first
+    stats["last_timestamp"] = last
+    stats["time_span_days"] = span / 86_400
+    if span > 0:
+        codes = items.codes[::step]
+        early = _top(codes[ok & (seconds < first + span / 4)], len(items.uniques), _DRIFT_TOP)
+        late = _top(codes[ok & (seconds >= last - span / 4)], len(items.uniques), _DRIFT_TOP)
+        if early and late:
+            stats["top100_jaccard_first_last_quarter"] = len(early & late) / len(early | late)
+
+
+def _scan_duplicates(data: Data, run: Run) -> None:
+    """The second thread of :func:`check_interactions`."""
+    import pyarrow as pa
+
+    # ITEM_ID is encoded here while the first thread encodes USER_ID for the minimums;
+    # an error is left for the diagnostics, which encode it again, to report
+    with suppress(pa.ArrowException):
+        data.codes("ITEM_ID")
+    run.guard(data, "duplicate rows", partial(check_duplicate_rows, data, run))
+
+
+def check_interactions(data: Data, run: Run) -> None:
+    """The Interactions checks: training minimums, use cases, the event-type budget,
+    duplicate rows and the diagnostics in ``run.stats``."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    run.stats["n_interactions"] = float(data.n)
+    # The duplicate-row scan (hash and sort every row) runs on a second thread while
+    # the other checks run here: numpy releases the GIL for both. Each side reports
+    # into its own child run; they are merged in the order the checks are listed.
+    duplicates, diagnostics = run.child(), run.child()
+    with ThreadPoolExecutor(1, thread_name_prefix="personakit-validate") as pool:
+        scan = pool.submit(_scan_duplicates, data, duplicates)
+        run.guard(data, "training minimums", partial(_check_minimums, data, run))
+        run.guard(data, "use cases", partial(_check_use_cases, data, run))
+        run.guard(data, "event types", partial(_check_event_type_budget, data, run))
+        diagnostics.guard(data, "diagnostics", partial(_interaction_stats, data, diagnostics))
+        scan.result()
+    run.merge(duplicates)
+    run.merge(diagnostics)
+
+
+# --------------------------------------------------------------------------- other datasets
+
+
+def _action_kind(value: object) -> str | None:
+    key = re.sub(r"[\s\-]+", "_", str(value).strip().upper())
+    return key if key in _ACTION_KINDS else None
+
+
+def check_action_events(data: Data, run: Run) -> None:
+    """Event types and Next-Best-Action's per-action minimums
+    (https://docs.aws.amazon.com/personalize/latest/dg/native-recipe-next-best-action.html)."""
+    import numpy as np
+
+    run.stats["n_action_interactions"] = float(data.n)
+    events, actions = data.codes("EVENT_TYPE"), data.codes("ACTION_ID")
+    if events is None or actions is None:
+        return
+    unknown = events.flags(lambda v: _action_kind(v) is None) & (events.counts > 0)
+    if unknown.any():
+        odd = ", ".join(repr(v) for v in events.uniques.filter(unknown).to_pylist()[:5])
+        run.rows(
+            "warning",
+            "action-event-type",
+            f"{{n}} rows have event types Next-Best-Action does not use ({odd}); it learns "
+            "from Taken, Not taken and Viewed",
+            data=data,
+            field="EVENT_TYPE",
+            mask=events.rows(unknown),
+            fix="map them to TAKEN / NOT_TAKEN / VIEWED",
+        )
+    recent = np.ones(data.n, dtype=bool)
+    seconds = data.floats("TIMESTAMP")
+    if seconds is not None and np.isfinite(seconds).any():
+        with np.errstate(invalid="ignore"):
+            recent = seconds >= np.nanmax(seconds) - NBA_WINDOW_S
+    taken = events.rows(events.flags(lambda v: _action_kind(v) == "TAKEN")) & recent
+    other = events.rows(events.flags(lambda v: _action_kind(v) in ("NOT_TAKEN", "VIEWED")))
+    other &= recent
+    size = len(actions.uniques)
+    known = actions.codes >= 0
+    n_taken = bincount(actions.codes[taken & known], size)
+    n_other = bincount(actions.codes[other & known], size)
+    few = ((n_taken < NBA_MIN_PER_ACTION) | (n_other < NBA_MIN_PER_ACTION)) & (actions.counts > 0)
+    if few.any():
+        ids = actions.first_seen(few)
+        run.add(
+            "warning",
+            "action-interactions-few",
+            f"Action_Interactions: {len(ids):,} of {size:,} actions have fewer than "
+            f"{NBA_MIN_PER_ACTION} TAKEN and {NBA_MIN_PER_ACTION} NOT_TAKEN/VIEWED events in "
+            "the 6 weeks before the latest one; Next-Best-Action scores them 0.0",
+            column=data.column_of("ACTION_ID"),
+            count=len(ids),
+            values=ids[:5],
+            fix="collect more action interactions for those actions",
+        )
+
+
+def check_duplicate_ids(data: Data, id_field: str, run: Run) -> None:
+    """Items/Users/Actions: the same id twice; Personalize keeps the last record
+    (https://docs.aws.amazon.com/personalize/latest/dg/import-data.html)."""
+    import numpy as np
+
+    codes = data.codes(id_field)
+    if codes is None:
+        return
+    run.stats[f"n_catalog_{data.dtype.value.lower()}"] = float(int((codes.counts > 0).sum()))
+    repeated = codes.counts > 1
+    if not repeated.any():
+        return
+    rows = np.flatnonzero(codes.rows(repeated))
+    last = np.full(len(codes.uniques), -1, dtype=np.int64)
+    last[codes.codes[rows]] = rows  # later rows overwrite earlier ones: the last occurrence
+    replaced = rows[last[codes.codes[rows]] != rows]
+    ids = codes.first_seen(repeated)
+    shown = ", ".join(repr(v) for v in ids[:5]) + (" ..." if len(ids) > 5 else "")
+    examples = [int(r) for r in replaced[:5]]
+    run.add(
+        "warning",
+        "duplicate-ids",
+        f"{data.dtype.value}: {len(ids):,} {id_field} values appear more than once ({shown}); "
+        f"Personalize keeps only the last record of each, so {len(replaced):,} rows are lost",
+        column=data.column_of(id_field),
+        count=len(replaced),
+        rows=examples,
+        values=take_values(data.col(id_field), examples),
+        fix=f"df.drop_duplicates(subset=[{data.column_of(id_field)!r}], keep='last')",
+    )
+
+
+def check_known_ids(source: Data, field: str, catalog: Data, kind: str, run: Run) -> None:
+    """Rows whose id is not in the Items/Users/Actions frame (a warning, with the share)."""
+    import pyarrow.compute as pc
+
+    used, known = source.codes(field), catalog.codes(field)
+    if used is None or known is None:
+        return
+    used_s, known_s = used.strings(), known.strings()
+    # a dense encoding's range can hold values no row has: compare with the present ones
+    used_present, known_present = used.strings(present=True), known.strings(present=True)
+    if used_s is None or known_s is None or used_present is None or known_present is None:
+        return
+    missing = ~to_bools(pc.is_in(used_s, value_set=known_present)) & (used.counts > 0)
+    total = int(used.counts.sum())
+    share = int(used.counts[missing].sum()) / total if total else 0.0
+    run.stats[f"{_stat_prefix(source)}unknown_{kind}_share"] = share
+    if kind == "item" and source.dtype is DatasetType.INTERACTIONS:
+        listed = known.counts > 0
+        idle = ~to_bools(pc.is_in(known_s, value_set=used_present)) & listed
+        if listed.any():
+            run.stats["cold_start_item_share"] = float(idle.sum() / listed.sum())
+    if not missing.any():
+        return
+    ids = used.first_seen(missing)
+    examples = ", ".join(repr(v) for v in ids[:3])
+    run.rows(
+        "warning",
+        f"unknown-{kind}s",
+        f"{{n}} rows ({share:.1%}) have {field} values that are not in the "
+        f"{catalog.dtype.value} data ({len(ids):,} ids, e.g. {examples}); they get no metadata",
+        data=source,
+        field=field,
+        mask=used.rows(missing),
+        fix=f"add them to the {catalog.dtype.value} data, or check that the id formats match",
+    )

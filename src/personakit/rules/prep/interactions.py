@@ -1,0 +1,306 @@
+"""Interactions from ratings, clicks or purchases (:func:`ratings_to_interactions`).
+
+Part of :mod:`personakit.rules` (pure, no I/O; see :mod:`personakit.rules.prep`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from personakit.errors import ValidationError
+from personakit.rules.arrow import FrameLike
+from personakit.rules.prep.base import (
+    EventType,
+    Unit,
+    as_frame,
+    as_string,
+    from_arrow,
+    make_problem,
+    null_mask,
+    raise_all,
+    require_columns,
+)
+from personakit.rules.prep.columns import keep_mapping, metadata_column
+from personakit.rules.prep.timestamps import epoch_problems, to_epoch
+from personakit.rules.report import Problem
+from personakit.rules.schema import (
+    squash_name,
+)
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+__all__ = ["ratings_to_interactions"]
+
+
+def _numeric_column(
+    s: pd.Series[Any], column: str, problems: list[Problem]
+) -> npt.NDArray[np.float64]:
+    if pd.api.types.is_bool_dtype(s.dtype) or not (
+        pd.api.types.is_numeric_dtype(s.dtype)
+        or pd.api.types.infer_dtype(s, skipna=True)
+        in ("integer", "floating", "mixed-integer-float", "decimal", "empty")
+    ):
+        numbers = pd.to_numeric(s, errors="coerce")
+        bad = ~null_mask(s) & null_mask(numbers)
+        if bad.any():
+            problems.append(
+                make_problem(
+                    "rating-not-numeric",
+                    "ratings must be numbers",
+                    column=column,
+                    mask=bad,
+                    values=s,
+                    fix="convert the column to numbers, e.g. pd.to_numeric(frame[col])",
+                )
+            )
+        s = numbers
+    return np.asarray(s.to_numpy(dtype="float64", na_value=np.nan))
+
+
+def _event_types(
+    spec: str | Mapping[Any, str] | Callable[[pd.Series[Any]], Any],
+    rating: pd.Series[Any] | None,
+    n: int,
+    problems: list[Problem],
+) -> pd.Series[Any]:
+    index = pd.RangeIndex(n)
+    if isinstance(spec, str):
+        if not spec.strip():
+            raise ValidationError("event_type='' : give a non-empty event type such as 'Watch'")
+        return from_arrow(
+            pa.repeat(pa.scalar(spec, pa.string()), n),
+            pd.Series(index=index, name="EVENT_TYPE", dtype=object),
+        )
+    assert rating is not None
+    if isinstance(spec, Mapping):
+        raw: Any = rating.map(dict(spec))
+        unmapped = ~null_mask(rating) & null_mask(raw)
+        if unmapped.any():
+            missing = list(pd.unique(rating[unmapped]))[:10]
+            problems.append(
+                make_problem(
+                    "event-type-unmapped",
+                    f"ratings {', '.join(map(str, missing))} have no event type in the mapping",
+                    column=str(rating.name),
+                    mask=unmapped,
+                    values=rating,
+                    fix="add them to event_type={...} or drop them with min_rating=",
+                )
+            )
+    else:
+        raw = spec(rating)
+    if isinstance(raw, pd.Series):
+        raw = raw.to_numpy()
+    if np.ndim(raw) == 0:
+        raw = np.full(n, raw, dtype=object)
+    if len(raw) != n:
+        raise ValidationError(
+            f"event_type callable returned {len(raw)} values for {n} ratings; it is called "
+            "once with the whole rating column and must return one event type per row"
+        )
+    types = as_string(pd.Series(raw, index=index, name="EVENT_TYPE"))
+    nulls = null_mask(types) & ~null_mask(rating)
+    if nulls.any() and not isinstance(spec, Mapping):
+        problems.append(
+            make_problem(
+                "event-type-missing",
+                "the event_type callable returned nulls",
+                column="EVENT_TYPE",
+                mask=nulls,
+                values=rating,
+                fix="return an event type for every rating",
+            )
+        )
+    return types
+
+
+def _to_input_rows(
+    problems: list[Problem],
+    kept: npt.NDArray[np.bool_] | None,
+    order: npt.NDArray[np.intp] | None,
+) -> list[Problem]:
+    """Problems found in filtered (``kept``) and sorted (``order``) rows, with input rows."""
+    if not problems or (kept is None and order is None):
+        return problems
+    source = np.flatnonzero(kept) if kept is not None else None
+    out = []
+    for p in problems:
+        rows = np.asarray(p.rows, dtype=np.intp)
+        if order is not None:
+            rows = order[rows]
+        if source is not None:
+            rows = source[rows]
+        if len(p.values) == len(rows):
+            pairs = sorted(zip(rows.tolist(), p.values, strict=True))
+            out.append(attrs.evolve(p, rows=[r for r, _ in pairs], values=[v for _, v in pairs]))
+        else:
+            out.append(attrs.evolve(p, rows=sorted(rows.tolist())))
+    return out
+
+
+def ratings_to_interactions(
+    ratings: FrameLike,
+    *,
+    user: str = "userId",
+    item: str = "movieId",
+    timestamp: str = "timestamp",
+    rating: str = "rating",
+    min_rating: float | None = None,
+    event_type: EventType = None,
+    event_value: bool = False,
+    keep: Sequence[str] | Mapping[str, str] = (),
+    timestamp_unit: Unit = "auto",
+) -> pd.DataFrame:
+    """An Interactions frame from explicit ratings (MovieLens ``ratings.csv`` and the like).
+
+    Personalize learns from implicit events, so a common recipe keeps the ratings
+    that signal interest (``min_rating=3.5``) and records them as one event type
+    (``"Watch"``), or maps ratings to event types (``{5: "love", 4: "like"}``), or
+    keeps the rating as ``EVENT_VALUE`` for ``eventValueThreshold`` at training.
+
+    Output columns, in this order: ``USER_ID``, ``ITEM_ID`` (strings),
+    ``TIMESTAMP`` (``int64`` epoch seconds, see :func:`epoch_seconds`),
+    ``EVENT_TYPE`` (if ``event_type``), ``EVENT_VALUE`` (``float32``, if
+    ``event_value``), then the ``keep`` columns as metadata (UPPER_SNAKE names;
+    lists joined with ``|``, booleans ``"True"``/``"False"``, datetimes in
+    seconds). Rows are sorted by ``TIMESTAMP`` (stable: ties keep their input
+    order) and get a fresh RangeIndex.
+
+    Args:
+        ratings: pandas DataFrame or Arrow table.
+        user: user id column.
+        item: item id column.
+        timestamp: time column (seconds, ms, us, ns, datetimes or strings).
+        rating: rating column; needed only by ``min_rating``, ``event_value`` and a
+            mapping or callable ``event_type``.
+        min_rating: keep rows with ``rating >= min_rating`` (null ratings are dropped).
+        event_type: ``None`` (no ``EVENT_TYPE`` column); a string for every row
+            (``"Watch"``); a mapping from rating to event type (every kept rating
+            must be in it); or a callable called **once** with the rating column
+            (a Series) returning one event type per row, e.g.
+            ``lambda r: np.where(r >= 4, "like", "watch")``.
+        event_value: put the rating into ``EVENT_VALUE`` (``float32``).
+        keep: extra columns to keep as metadata, as a list (renamed with
+            ``field_name_for``) or a ``{column: FIELD_NAME}`` mapping.
+        timestamp_unit: unit of numeric timestamps (``"auto"`` detects it).
+
+    Returns:
+        A new DataFrame in Personalize's Interactions shape.
+
+    Raises:
+        ValidationError: missing columns, null ids or timestamps, unparseable
+            timestamps, non-numeric ratings, ratings without an event type, or
+            field-name conflicts; all of them in one error.
+
+    Examples:
+        >>> import pandas as pd
+        >>> from personakit import prep
+        >>> ratings = pd.DataFrame({"userId": [1, 1, 2], "movieId": [10, 20, 10],
+        ...                         "rating": [4.5, 2.0, 5.0],
+        ...                         "timestamp": [964982703, 964981247, 964982224]})
+        >>> prep.ratings_to_interactions(ratings, min_rating=3.5, event_type="Watch")
+          USER_ID ITEM_ID  TIMESTAMP EVENT_TYPE
+        0       2      10  964982224      Watch
+        1       1      10  964982703      Watch
+    """
+    data = as_frame(ratings, "ratings")
+    keep_map = keep_mapping(keep)
+    needs_number = min_rating is not None or event_value
+    needs_rating = needs_number or (event_type is not None and not isinstance(event_type, str))
+    wanted: dict[str, str | list[str]] = {"user": user, "item": item, "timestamp": timestamp}
+    if needs_rating:
+        wanted["rating"] = rating
+    wanted["keep"] = list(keep_map)
+    problems = require_columns(data, wanted, "ratings")
+    raise_all(problems, "ratings")
+
+    rating_values: npt.NDArray[np.float64] | None = None
+    if needs_number:
+        rating_values = _numeric_column(data[rating], rating, problems)
+        raise_all(problems, "ratings")
+    mask: npt.NDArray[np.bool_] | None = None
+    if min_rating is not None:
+        assert rating_values is not None
+        with np.errstate(invalid="ignore"):
+            mask = rating_values >= min_rating
+
+    def take(column: str) -> pd.Series[Any]:
+        s = data[column]
+        return s[mask] if mask is not None else s
+
+    ts = take(timestamp)
+    secs, nulls, invalid, found = to_epoch(ts, unit=timestamp_unit, column=timestamp)
+    # rows of the kept ratings, sorted by time from here on: problems found in them
+    # are reported with the row numbers of the input (see _to_input_rows)
+    later: list[Problem] = found
+    later += epoch_problems(
+        ts, nulls, invalid, column=timestamp, on_missing="raise", on_invalid="raise"
+    )
+    problems += _to_input_rows(later, mask, None)
+    order: npt.NDArray[np.intp] | slice = slice(None)
+    if len(secs) > 1 and not bool(np.all(secs[1:] >= secs[:-1])):
+        order = np.argsort(secs, kind="stable")
+    n = len(secs)
+    later = []
+
+    def ordered(s: pd.Series[Any]) -> pd.Series[Any]:
+        out = s.iloc[order] if isinstance(order, np.ndarray) else s
+        return out.reset_index(drop=True)
+
+    columns: dict[str, pd.Series[Any]] = {}
+    for role, column in (("USER_ID", user), ("ITEM_ID", item)):
+        ids = as_string(ordered(take(column)))
+        null_ids = null_mask(ids)
+        if null_ids.any():
+            later.append(
+                make_problem(
+                    "id-missing",
+                    f"{role} is required and cannot be null",
+                    column=column,
+                    mask=null_ids,
+                    fix="drop those rows first: "
+                    f"pk.prep.fill_missing(frame, {{{column!r}: 'drop'}})",
+                )
+            )
+        columns[role] = ids.rename(role)
+    columns["TIMESTAMP"] = pd.Series(
+        secs[order] if isinstance(order, np.ndarray) else secs, name="TIMESTAMP"
+    )
+    if event_type is not None:
+        raw_rating = ordered(take(rating)) if needs_rating else None
+        columns["EVENT_TYPE"] = _event_types(event_type, raw_rating, n, later).rename("EVENT_TYPE")
+    if event_value:
+        assert rating_values is not None
+        r = rating_values[mask] if mask is not None else rating_values
+        r = r[order] if isinstance(order, np.ndarray) else r
+        columns["EVENT_VALUE"] = pd.Series(r.astype(np.float32), name="EVENT_VALUE")
+    reserved = set(columns)
+    seen = {squash_name(name): name for name in columns}
+    for column, name in keep_map.items():
+        if squash_name(name) in seen:
+            later.append(
+                Problem.with_examples(
+                    "error",
+                    "field-name-conflict",
+                    f"keep={column!r} would be the field {name}, which is "
+                    f"{'reserved' if seen[squash_name(name)] in reserved else 'taken'} here",
+                    column=column,
+                    count=1,
+                    fix="pass keep={column: 'OTHER_NAME'} or leave it out",
+                )
+            )
+            continue
+        seen[squash_name(name)] = name
+        columns[name] = metadata_column(
+            ordered(take(column)), column=column, bool_mode="string", problems=later
+        ).rename(name)
+    problems += _to_input_rows(later, mask, order if isinstance(order, np.ndarray) else None)
+    raise_all(problems, "ratings")
+    return pd.DataFrame(columns)
