@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from personakit.local.algorithms import TrainingData
-from personakit.local.algorithms._metrics import holdout_size
+from personakit.local.algorithms.metrics import holdout_size
 from personakit.local.evaluation import (
     ITEM_METRICS,
     SEGMENT_METRICS,

@@ -26,7 +26,7 @@ from _twin_helpers import (
     status_of,
 )
 
-from personakit.local.personalize import FilterUnusable
+from personakit.local.errors import FilterUnusable
 
 SCHEMA = schema_json(
     "Interactions",

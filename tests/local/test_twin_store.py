@@ -199,16 +199,16 @@ engine.close()
 
 KILL_IN = {
     "import": (
-        "personakit.local.personalize",
+        "personakit.local.jobs",
         "read_csv",
         """
 group = make_group(c)
-from personakit.local import personalize
-real = personalize.read_csv
+from personakit.local import jobs
+real = jobs.read_csv
 def slow(*a, **k):
     print("WORKING", flush=True)
     time.sleep(120)
-personalize.read_csv = slow
+jobs.read_csv = slow
 uri = put_csv(c.s3, "again.csv", interactions(n=1600))
 job = c.pz.create_dataset_import_job(jobName="doomed", datasetArn=group.dataset_arn,
                                      dataSource={"dataLocation": uri})["datasetImportJobArn"]

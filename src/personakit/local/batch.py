@@ -1,19 +1,19 @@
 """Batch inference and batch segment jobs of the local engine (the work behind the twin).
 
-:class:`~personakit.local.personalize.ControlPlane` runs :func:`run_batch_job` in a
-worker thread once a job enters ``CREATE IN_PROGRESS``. The job reads JSON Lines from
-the S3 twin, answers every line with the model the solution version trained (the
-same ``Model.recommend`` / ``related`` / ``rank`` / ``users_for_items`` calls the
-runtime twin makes for ``GetRecommendations``), and writes
-``<input file name>.out`` under the output prefix (reference §5.3,
-[DG:batch-inference-job-output-examples]).
+The control plane (:class:`~personakit.local.jobs.PersonalizeControlPlane`) runs
+:func:`run_batch_job` in a worker thread once a job enters ``CREATE IN_PROGRESS``. The
+job reads JSON Lines from the S3 twin, answers every line with the model the solution
+version trained (the same ``Model.recommend`` / ``related`` / ``rank`` /
+``users_for_items`` calls the runtime twin makes for ``GetRecommendations``), and
+writes ``<input file name>.out`` under the output prefix
+(https://docs.aws.amazon.com/personalize/latest/dg/batch-inference-job-output-examples.html).
 
 Formats (one JSON object per line):
 
 * inference input: ``{"userId": "4638"}`` (USER_PERSONALIZATION, POPULAR_ITEMS),
   ``{"itemId": "105"}`` (RELATED_ITEMS), ``{"userId": "891", "itemList": ["27", "886"]}``
   (PERSONALIZED_RANKING); each may carry ``"filterValues": {"GENRES": "\\"horror\\""}``
-  ([DG23:filter-batch]);
+  (https://docs.aws.amazon.com/personalize/latest/dg/filter-batch.html);
 * inference output: ``{"input": {...}, "output": {"recommendedItems": [...],
   "scores": [...]}, "error": null}``; a line that cannot be answered (no userId, an
   INCLUDE placeholder without a value ...) gets ``"output": null`` and the message in
@@ -21,7 +21,8 @@ Formats (one JSON object per line):
 * segment input: ``{"itemId": "105"}`` (Item-Affinity, at most 500 lines a file) or
   ``{"itemAttributes": "ITEMS.genres = \\"Comedy\\" AND ITEMS.genres = \\"Action\\""}``
   (Item-Attribute-Affinity, at most 10 queries a file; only ``=`` and ``AND``,
-  [DG:limits], https://repost.aws/questions/QUmugT1X6YRUeD7Uq231Oy6w);
+  https://docs.aws.amazon.com/personalize/latest/dg/limits.html,
+  https://repost.aws/questions/QUmugT1X6YRUeD7Uq231Oy6w);
 * segment output: ``{"input": {...}, "output": {"usersList": [...]}}`` (the key the
   service writes, as shown by that re:Post thread; the guide's examples say
   ``recommendedUsers``).
@@ -45,15 +46,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from personakit.errors import ValidationError
-from personakit.local._twin import TwinError
-from personakit.local.personalize import FilterUnusable, GroupData, JobFailed
+from personakit.local.data import MAX_ID_CHARS, GroupData, filter_item_sets
+from personakit.local.errors import FilterUnusable, JobFailed
+from personakit.local.recipes import recipe_name, recipe_type
+from personakit.local.s3 import S3Objects
+from personakit.local.twin import TwinError
+from personakit.rules.facts import MAX_INPUT_LIST
 from personakit.rules.schema import DatasetType
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from personakit.local.algorithms.base import Model, Scored
-    from personakit.local.personalize import ControlPlane
+    from personakit.local.control import ControlPlane
     from personakit.local.store import Resource
 
 __all__ = [
@@ -71,14 +76,10 @@ INFERENCE_JOB: Final = "batch-inference-job"
 SEGMENT_JOB: Final = "batch-segment-job"
 BATCH_KINDS: Final = (INFERENCE_JOB, SEGMENT_JOB)
 #: ≤1 GB of input per job; ≤500 items per Item-Affinity file; ≤10 queries per
-#: Item-Attribute-Affinity file (reference §5.3, [DG:limits]).
+#: Item-Attribute-Affinity file (https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
 MAX_INPUT_BYTES: Final = 1024**3
 MAX_ITEM_AFFINITY_LINES: Final = 500
 MAX_ATTRIBUTE_QUERIES: Final = 10
-#: ``userId`` / ``itemId`` at most 256 characters; ``inputList`` at most 500 ids
-#: (reference §5.2, the runtime's limits).
-MAX_ID: Final = 256
-MAX_ITEM_LIST: Final = 500
 #: How often (lines) a running job checks it was not stopped or taken over.
 _CHECK_EVERY: Final = 5000
 
@@ -92,8 +93,6 @@ class LineError(Exception):
 
 def _sources(plane: ControlPlane, uri: str) -> list[tuple[str, str, Path, int]]:
     """``(bucket, key, file, size)`` of the input: one object, or every object of a prefix."""
-    from personakit.local.s3 import S3Objects
-
     objects = S3Objects(plane.store)
     bucket, _, key = uri[len("s3://") :].partition("/") if uri.startswith("s3://") else ("", "", "")
     if not bucket or objects.bucket(bucket) is None:
@@ -136,8 +135,6 @@ def _read_lines(path: Path, uri: str) -> list[dict[str, Any]]:
 
 
 def _output_prefix(plane: ControlPlane, uri: str) -> tuple[str, str]:
-    from personakit.local.s3 import S3Objects
-
     bucket, _, key = uri[len("s3://") :].partition("/") if uri.startswith("s3://") else ("", "", "")
     if not bucket or S3Objects(plane.store).bucket(bucket) is None:
         raise JobFailed(f"Output bucket {bucket or uri} does not exist.")
@@ -148,8 +145,6 @@ def _output_prefix(plane: ControlPlane, uri: str) -> tuple[str, str]:
 
 def _write(plane: ControlPlane, bucket: str, key: str, lines: Sequence[Mapping[str, Any]]) -> None:
     """Write JSON Lines to the S3 twin (a temporary file, then one put)."""
-    from personakit.local.s3 import S3Objects
-
     fd, name = tempfile.mkstemp(prefix="pk-batch-", suffix=".out")
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
     try:
@@ -181,8 +176,8 @@ def _text(line: Mapping[str, Any], key: str, *, required: bool) -> str | None:
         return None
     if not isinstance(value, str) or not value:
         raise LineError(f"{key} must be a non-empty string, got {value!r}.")
-    if len(value) > MAX_ID:
-        raise LineError(f"{key} must be at most {MAX_ID} characters ({len(value)} given).")
+    if len(value) > MAX_ID_CHARS:
+        raise LineError(f"{key} must be at most {MAX_ID_CHARS} characters ({len(value)} given).")
     return value
 
 
@@ -205,8 +200,6 @@ class _Job:
     """What every line of one job needs: the model, the data, the filter, a cache."""
 
     def __init__(self, plane: ControlPlane, job: Resource) -> None:
-        from personakit.local import algorithms
-
         self.plane = plane
         self.job = job
         version = plane.store.get(str(job.body["_versionArn"]))
@@ -215,12 +208,12 @@ class _Job:
                 f"The solution version {job.body['_versionArn']} does not exist or is not ACTIVE."
             )
         self.version = version
-        self.recipe = algorithms.recipe_name(str(version.body["recipeArn"]))
-        self.kind = algorithms.recipe_type(self.recipe)
+        self.recipe = recipe_name(str(version.body["recipeArn"]))
+        self.kind = recipe_type(self.recipe)
         self.group = str(version.body["datasetGroupArn"])
-        self.n = int(job.body.get("numResults") or 25)
+        self.n = int(job.body["numResults"])  # CreateBatch*Job stores its default
         self.expression = self._filter_expression(job.body.get("filterArn"))
-        self.model: Model = plane.engine.models.get(plane.model_folder(version))
+        self.model: Model = plane.model(version)
         self._data: GroupData | None = None
         self._cache: dict[Any, tuple[Collection[str], Collection[str] | None]] = {}
         self._by_user: tuple[Any, dict[str, tuple[int, int]]] | None = None
@@ -244,7 +237,7 @@ class _Job:
         return self._data
 
     def check_running(self) -> None:
-        self.plane._check_running(self.job.arn)
+        self.plane.check_running(self.job.arn)
 
     # ------------------------------------------------------------------ filters
     def _user_interactions(self, user_id: str) -> pa.Table:
@@ -275,12 +268,10 @@ class _Job:
     ) -> tuple[Collection[str], Collection[str] | None]:
         """``(exclude, candidates)`` of the job's filter for one line (cached when shared).
 
-        The filter is applied by the runtime twin's hook,
-        :func:`~personakit.local.runtime.filter_item_sets`, so a line is filtered as
-        GetRecommendations filters the same request.
+        The filter is applied by :func:`~personakit.local.data.filter_item_sets`, the
+        hook the runtime twin uses too, so a line is filtered as GetRecommendations
+        filters the same request.
         """
-        from personakit.local.runtime import filter_item_sets
-
         if self.expression is None:
             return (), None
         key = (
@@ -326,8 +317,8 @@ class _Inference(_Job):
             items = line.get("itemList")
             if not isinstance(items, list) or not items:
                 raise LineError("itemList must be a non-empty list of item ids.")
-            if len(items) > MAX_ITEM_LIST:
-                raise LineError(f"itemList can have at most {MAX_ITEM_LIST} items.")
+            if len(items) > MAX_INPUT_LIST:
+                raise LineError(f"itemList can have at most {MAX_INPUT_LIST} items.")
             if not all(isinstance(i, str) and i for i in items):
                 raise LineError("itemList must hold non-empty strings.")
             exclude, candidates = self.item_sets(values, user_id=user, item_id=None)
@@ -385,8 +376,8 @@ def parse_item_attributes(query: str) -> list[tuple[str, str]]:
     """``'ITEMS.genres = "Comedy" AND ITEMS.genres = "Action"'`` -> ``[("genres", "Comedy"), ...]``.
 
     Item-Attribute-Affinity queries take ``ITEMS.<field> = <value>`` conditions joined
-    with ``AND`` only; ``\\`` escapes quotes in values (reference §5.3,
-    [DG:prepare-input-data-user-segment]).
+    with ``AND`` only; ``\\`` escapes quotes in values
+    (https://docs.aws.amazon.com/personalize/latest/dg/prepare-input-data-user-segment.html).
 
     Raises:
         ValueError: The query is not of that form (the message says where).
@@ -423,7 +414,7 @@ class _Segments(_Job):
     def _items_with(self, query: str) -> list[str]:
         import pyarrow as pa
 
-        from personakit.local.filtering import apply_filter
+        from personakit.local.filtering import apply_filter  # pyarrow, on first use
 
         try:
             conditions = parse_item_attributes(query)
@@ -473,7 +464,7 @@ class _Segments(_Job):
         return sorted(chosen or ())
 
     def _user_filter(self, values: Mapping[str, str]) -> Callable[[str], bool] | None:
-        from personakit.local.filtering import apply_filter
+        from personakit.local.filtering import apply_filter  # pyarrow, on first use
 
         if self.expression is None:
             return None

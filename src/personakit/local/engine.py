@@ -23,26 +23,22 @@ finished by the next engine that opens the workspace.
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import logging
-import queue
 import re
 import threading
-import time
 import weakref
-from collections import OrderedDict
-from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from personakit.errors import ConfigurationError
+from personakit.local.jobs import PersonalizeControlPlane
+from personakit.local.runner import ModelCache, Runner
 from personakit.local.store import Store
+from personakit.local.twin import DEFAULT_ACCOUNT
 
 if TYPE_CHECKING:
-    from personakit.local.algorithms.base import Model
-    from personakit.local.personalize import ControlPlane
+    from personakit.local.control import ControlPlane
     from personakit.local.sagemaker import EmbedFn, GenerateFn, LocalModels, RawFn
 
 __all__ = ["DEFAULT_ACCOUNT", "DEFAULT_MIN_STATE_S", "SERVICES", "LocalEngine"]
@@ -58,139 +54,12 @@ SERVICES: tuple[str, ...] = (
     "sagemaker",
     "sagemaker-runtime",
 )
-DEFAULT_ACCOUNT = "000000000000"
 #: Minimum time a resource spends in each status (seconds): short, but real.
 DEFAULT_MIN_STATE_S = 0.05
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
 
-class _Runner:
-    """A scheduler thread (timed callbacks) and a pool of worker threads (heavy jobs)."""
-
-    def __init__(self, workers: int) -> None:
-        self._heap: list[tuple[float, int, Callable[[], None]]] = []
-        self._cond = threading.Condition()
-        self._seq = itertools.count()
-        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
-        self._stopping = threading.Event()
-        self._n_workers = max(1, workers)
-        self._workers: list[threading.Thread] = []
-        self._busy = 0
-        self._busy_lock = threading.Lock()
-        self._scheduler = threading.Thread(
-            target=self._loop, name="personakit-local-scheduler", daemon=True
-        )
-        self._scheduler.start()
-
-    @property
-    def stopping(self) -> bool:
-        return self._stopping.is_set()
-
-    def call_later(self, delay: float, fn: Callable[[], None]) -> None:
-        if self._stopping.is_set():
-            return
-        with self._cond:
-            heapq.heappush(self._heap, (time.monotonic() + max(0.0, delay), next(self._seq), fn))
-            self._cond.notify()
-
-    def submit(self, fn: Callable[[], None]) -> None:
-        if self._stopping.is_set():
-            return
-        with self._busy_lock:
-            if len(self._workers) < self._n_workers:
-                worker = threading.Thread(
-                    target=self._work,
-                    name=f"personakit-local-worker-{len(self._workers)}",
-                    daemon=True,
-                )
-                self._workers.append(worker)
-                worker.start()
-        self._jobs.put(fn)
-
-    def sleep(self, seconds: float) -> bool:
-        """Sleep unless the runner stops first; True if it is stopping."""
-        if seconds <= 0:
-            return self._stopping.is_set()
-        return self._stopping.wait(seconds)
-
-    def _loop(self) -> None:
-        while True:
-            with self._cond:
-                while not self._stopping.is_set():
-                    if self._heap:
-                        wait = self._heap[0][0] - time.monotonic()
-                        if wait <= 0:
-                            break
-                        self._cond.wait(wait)
-                    else:
-                        self._cond.wait()
-                if self._stopping.is_set():
-                    return
-                _, _, fn = heapq.heappop(self._heap)
-            try:
-                fn()
-            except Exception:  # pragma: no cover - a bug; keep the scheduler alive
-                logger.exception("personakit local engine: scheduled step failed")
-
-    def _work(self) -> None:
-        while True:
-            fn = self._jobs.get()
-            if fn is None:
-                return
-            with self._busy_lock:
-                self._busy += 1
-            try:
-                fn()
-            except Exception:  # pragma: no cover - jobs report their own failures
-                logger.exception("personakit local engine: background job failed")
-            finally:
-                with self._busy_lock:
-                    self._busy -= 1
-
-    def stop(self, timeout: float) -> bool:
-        """Stop the threads; True if every one ended within ``timeout``."""
-        self._stopping.set()
-        with self._cond:
-            self._heap.clear()
-            self._cond.notify_all()
-        for _ in self._workers:
-            self._jobs.put(None)
-        deadline = time.monotonic() + timeout
-        ended = True
-        for thread in [self._scheduler, *self._workers]:
-            if thread is threading.current_thread():
-                continue
-            thread.join(max(0.0, deadline - time.monotonic()))
-            ended = ended and not thread.is_alive()
-        return ended
-
-
-class _Models:
-    """Loaded models, by folder (a few at a time; models never change once saved)."""
-
-    def __init__(self, size: int = 8) -> None:
-        self._size = size
-        self._cache: OrderedDict[str, Model] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, folder: Path) -> Model:
-        key = str(folder)
-        with self._lock:
-            model = self._cache.get(key)
-            if model is not None:
-                self._cache.move_to_end(key)
-                return model
-        from personakit.local.algorithms import load
-
-        model = load(folder)
-        with self._lock:
-            self._cache[key] = model
-            while len(self._cache) > self._size:
-                self._cache.popitem(last=False)
-        return model
-
-
-def _shutdown(runner: _Runner, store: Store) -> None:
+def _shutdown(runner: Runner, store: Store) -> None:
     runner.stop(timeout=1.0)
     store.close()
 
@@ -233,15 +102,13 @@ class LocalEngine:
         self.min_state_s = float(min_state_s)
         self.recover_every_s = float(recover_every_s)
         self.store = Store(self.path)
-        self.runner = _Runner(workers)
-        self.models = _Models()
+        self.runner = Runner(workers)
+        self.models = ModelCache()
         self._llm: LocalModels | None = None
         self._llm_lock = threading.Lock()
         self._closed = False
         self._finalizer = weakref.finalize(self, _shutdown, self.runner, self.store)
-        from personakit.local.personalize import ControlPlane
-
-        self.control: ControlPlane = ControlPlane(self)
+        self.control: ControlPlane = PersonalizeControlPlane(self)
         self.control.recover()
         self.control.sweep()
         if self.recover_every_s > 0:
@@ -257,27 +124,27 @@ class LocalEngine:
                 "open another LocalEngine(region=...) for another region"
             )
         if service_name == "personalize":
-            from personakit.local.personalize import PersonalizeTwin
+            from personakit.local.personalize import PersonalizeTwin  # twins load on first use
 
             return PersonalizeTwin(self)
         if service_name == "personalize-runtime":
-            from personakit.local.runtime import PersonalizeRuntimeTwin
+            from personakit.local.runtime import PersonalizeRuntimeTwin  # twins load on first use
 
             return PersonalizeRuntimeTwin(self)
         if service_name == "personalize-events":
-            from personakit.local.runtime import PersonalizeEventsTwin
+            from personakit.local.runtime import PersonalizeEventsTwin  # twins load on first use
 
             return PersonalizeEventsTwin(self)
         if service_name == "s3":
-            from personakit.local.s3 import S3Twin
+            from personakit.local.s3 import S3Twin  # twins load on first use
 
             return S3Twin(self)
         if service_name == "sagemaker":
-            from personakit.local.sagemaker import SageMakerTwin
+            from personakit.local.sagemaker import SageMakerTwin  # twins load on first use
 
             return SageMakerTwin(region_name=self.region, models=self.llm)
         if service_name == "sagemaker-runtime":
-            from personakit.local.sagemaker import SageMakerRuntimeTwin
+            from personakit.local.sagemaker import SageMakerRuntimeTwin  # twins load on first use
 
             return SageMakerRuntimeTwin(region_name=self.region, models=self.llm)
         raise ConfigurationError(
@@ -291,7 +158,7 @@ class LocalEngine:
         """The SageMaker twins' registry: models, endpoint configs, endpoints, handlers."""
         with self._llm_lock:
             if self._llm is None:
-                from personakit.local.sagemaker import LocalModels
+                from personakit.local.sagemaker import LocalModels  # on first use
 
                 self._llm = LocalModels(account_id=self.account_id)
             return self._llm

@@ -1,6 +1,7 @@
 """Amazon Personalize's offline evaluation protocol, run on the local algorithms.
 
-The documented protocol (personalize.md §4.4, recsys.md §1):
+The documented protocol
+(https://docs.aws.amazon.com/personalize/latest/dg/working-with-training-metrics.html):
 
 * all recipe types but USER_SEGMENTATION: 10% of the users (a seeded random
   permutation of the sorted user ids, cut into ``n_folds`` = 10 folds with
@@ -12,8 +13,8 @@ The documented protocol (personalize.md §4.4, recsys.md §1):
 * USER_SEGMENTATION: the oldest 80% of every user's interactions train the
   model, the newest 20% are the truth.
 
-What the documentation leaves open, chosen as recsys.md §4.1 did and stated
-here so results are reproducible: the test user's input items are excluded from
+What the documentation leaves open, chosen and stated here so results are
+reproducible: the test user's input items are excluded from
 their recommendations (``exclude_input``; what an "exclude interacted items"
 filter does; without it EASE's P@10 falls from 0.057 to 0.016 on MovieLens) and
 then dropped from the truth; test users whose truth is empty are skipped;
@@ -25,9 +26,9 @@ Item metrics (Personalize's keys): ``coverage`` (distinct items recommended to
 the test users / items in the catalogue, Interactions ∪ Items),
 ``mean_reciprocal_rank_at_25``, ``normalized_discounted_cumulative_gain_at_{5,10,25}``,
 ``precision_at_{5,10,25}``, averaged over test users; definitions in
-:mod:`personakit.local.algorithms._metrics` (textbook NDCG normalisation; with
-``extended=True`` the ``…_hits_at_K`` variant of recsys.md §1.3, which
-Personalize's published figures fit, is added, with ``test_users``).
+:mod:`personakit.local.algorithms.metrics` (textbook NDCG normalisation; with
+``extended=True`` the ``…_hits_at_K`` variant, whose ideal DCG counts only the hits
+found and which Personalize's published figures fit, is added, with ``test_users``).
 
 Segmentation metrics (key spelling is not documented; ours): for each item
 with new users in the truth (at most 1,000 items, a seeded sample), K = ceil(1%
@@ -35,7 +36,7 @@ of users) users are asked for, leaving out users who already had the item;
 ``hit_at_1_percent`` = mean number of true users among them,
 ``recall_at_1_percent`` = mean hit / |true users|, ``coverage`` = distinct users
 returned / users. ``extended=True`` adds the activity-only baseline
-(``…_activity_baseline``), which recsys.md §4.5 says to always report alongside.
+(``…_activity_baseline``): on MovieLens, user activity alone rivals the models.
 
 Hyperparameter search runs once per solution version: the model of the metrics run
 tunes itself on validation users drawn from the training users only (never the test
@@ -54,16 +55,14 @@ import numpy as np
 import numpy.typing as npt
 
 from personakit.local.algorithms import (
-    RELATED_ITEMS,
-    USER_SEGMENTATION,
     Model,
     TrainingData,
     recipe_event_type,
     recipe_type,
     train,
 )
-from personakit.local.algorithms._common import Hyper, event_mask
-from personakit.local.algorithms._metrics import (
+from personakit.local.algorithms.common import Hyper, event_mask
+from personakit.local.algorithms.metrics import (
     holdout_size,
     ndcg_at_k,
     ndcg_hits_at_k,
@@ -275,7 +274,7 @@ def score_item_lists(
 def _ask(
     model: Model, kind: str, user: str, events: Sequence[Event], exclude: set[str]
 ) -> list[str]:
-    if kind == RELATED_ITEMS:
+    if kind == "RELATED_ITEMS":
         query = events[-1][0] if events else ""
         found = model.related(query, 25, exclude=exclude)
     else:
@@ -332,7 +331,7 @@ def evaluate_and_tune(
     mask = event_mask(data, Hyper(hyperparameters), default_event_type=recipe_event_type(recipe))
     if not mask.all():
         data = _subset(data, mask)
-    if kind == USER_SEGMENTATION:
+    if kind == "USER_SEGMENTATION":
         return _evaluate_segments(recipe, data, hyperparameters, seed=seed, extended=extended)
     parts = split(data, seed=seed, fold=fold, n_folds=n_folds)
     model = train(recipe, parts.train, hyperparameters, seed=seed)

@@ -8,7 +8,8 @@ dataset group's tables; the result says which candidate ids may be recommended::
                           user_interactions=history_of_42, all_item_ids=catalog)
     allowed = result.allowed(catalog)          # or result.mask(ids) / id in result
 
-Semantics (reference §6.2, [DG:multiple-expression-example], [DG:filter-expressions]):
+Semantics (https://docs.aws.amazon.com/personalize/latest/dg/filter-expressions.html,
+https://docs.aws.amazon.com/personalize/latest/dg/multiple-expression-example.html):
 
 * ``INCLUDE A | INCLUDE B`` = include A ∪ B; ``EXCLUDE A | EXCLUDE B`` = exclude
   A ∪ B; INCLUDEs and EXCLUDEs together = (∪ includes) − (∪ excludes); order of
@@ -23,15 +24,16 @@ Semantics (reference §6.2, [DG:multiple-expression-example], [DG:filter-express
 * ``AND`` binds tighter than ``OR`` (``A OR B AND C`` = ``A OR (B AND C)``) —
   the guide does not say; this is the usual precedence.
 * Interactions conditions read the user's own interactions, at most the 100
-  most recent per event type (reference §6.2, [DG:limits]); event types match
-  case-insensitively and ``"*"`` matches any event type.
+  most recent per event type (https://docs.aws.amazon.com/personalize/latest/dg/limits.html);
+  event types match case-insensitively and ``"*"`` matches any event type.
 * An ``IF CurrentUser...`` clause is evaluated on the user's row of the Users
   data; when it is false (or the user has no row), the expression does not apply.
 * A placeholder of an EXCLUDE expression missing from ``filter_values``: that
   condition is ignored (an expression left with no condition is ignored; a
   missing IF placeholder ignores the whole expression). A missing placeholder of
   an INCLUDE expression raises :class:`~personakit.ValidationError`, which the
-  engine turns into the service's ``InvalidInputException`` ([BC] ``filterValues``).
+  engine turns into the service's ``InvalidInputException`` (``filterValues`` of
+  https://docs.aws.amazon.com/personalize/latest/dg/API_RS_GetRecommendations.html).
 
 Evaluation over the candidate table is vectorised with ``pyarrow.compute``; the
 ``|``-split of a multi-value column and the id array are cached per table.
@@ -65,7 +67,7 @@ from personakit.rules.report import DataReport
 __all__ = ["INTERACTIONS_PER_EVENT_TYPE", "FilterResult", "apply_filter", "decode_filter_values"]
 
 #: Interactions filters consider the most recent 100 interactions per user per event
-#: type (adjustable quota; reference §6.2, [DG:limits]).
+#: type (adjustable quota; https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
 INTERACTIONS_PER_EVENT_TYPE = 100
 
 BoolArray = npt.NDArray[np.bool_]
@@ -149,7 +151,7 @@ def _np_bool(arr: _Array) -> BoolArray:
 class _TableCache:
     """Per-table derived arrays (ids, ``|``-splits), keyed by ``id(table)``.
 
-    The cache holds a reference to each table, so an id is never reused while
+    The cache keeps each table alive, so an id is never reused while
     its entry lives; the least recently used tables are dropped first.
     """
 

@@ -9,104 +9,42 @@ stored and used by the next training; same-id records replace older ones.
 
 Filters (and promotions' filters) are evaluated by
 :func:`personakit.local.filtering.apply_filter` through one hook,
-:func:`filter_item_sets`, on the dataset group's current data (imports, Put*
-records and recorded events). ``context`` is accepted and ignored.
+:func:`personakit.local.data.filter_item_sets`, on the dataset group's current data
+(imports, Put* records and recorded events). ``context`` is accepted and ignored.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import time
 import uuid
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from personakit.errors import ValidationError
-from personakit.local._twin import EngineTwin, TwinError, to_epoch
-from personakit.local.personalize import (
-    FilterUnusable,
-    GroupData,
+from personakit.local.control import DEFAULT_RESULTS
+from personakit.local.data import GroupData, filter_item_sets, schema_of
+from personakit.local.errors import FilterUnusable, in_use, invalid, not_found
+from personakit.local.recipes import recipe_name, recipe_type
+from personakit.local.twin import EngineTwin, TwinError, to_epoch
+from personakit.rules.facts import (
+    MAX_INPUT_LIST,
+    MAX_RESULTS,
+    MAX_RESULTS_WITH_METADATA,
     camel_case,
-    in_use,
-    invalid,
-    not_found,
 )
 from personakit.rules.schema import DatasetType, Schema
 
 if TYPE_CHECKING:
-    import pyarrow as pa
-
     from personakit.local.algorithms.base import Model, Scored
-    from personakit.local.engine import LocalEngine
+    from personakit.local.control import ControlHost
     from personakit.local.store import Resource
 
-__all__ = ["PersonalizeEventsTwin", "PersonalizeRuntimeTwin", "filter_item_sets"]
+__all__ = ["PersonalizeEventsTwin", "PersonalizeRuntimeTwin", "map_properties"]
 
-MAX_RESULTS = 500
-MAX_RESULTS_WITH_METADATA = 50
-MAX_INPUT_LIST = 500
-DEFAULT_RESULTS = 25
+#: Recipes whose campaigns return item metadata without ``enableMetadataWithRecommendations``
+#: (https://docs.aws.amazon.com/personalize/latest/dg/getting-recommendations-with-metadata.html).
 _METADATA_RECIPES = frozenset({"aws-user-personalization-v2", "aws-semantic-similarity"})
-
-
-def filter_item_sets(
-    expression: str,
-    values: Mapping[str, str],
-    *,
-    user_id: str | None,
-    item_id: str | None,
-    data: GroupData,
-    interactions_of: Callable[[str], pa.Table] | None = None,
-) -> tuple[Collection[str], Collection[str] | None]:
-    """The hook that applies a filter: ``(items to exclude, allowed items or None)``.
-
-    Evaluates the expression with :func:`personakit.local.filtering.apply_filter` on
-    the dataset group's data: its Items and Users tables, the user's interactions
-    (bulk imports and recorded events) and the catalogue (Items and interacted
-    items). GetRecommendations, GetPersonalizedRanking and batch inference jobs
-    all filter through here, so they agree.
-
-    Args:
-        expression: The filter expression.
-        values: The request's ``filterValues`` (encoded as sent to the service).
-        user_id: The request's user, or None.
-        item_id: The request's item (related-items recipes), or None.
-        data: The dataset group's data.
-        interactions_of: The rows of ``data``'s Interactions table of one user, in
-            table order, when the caller has them indexed (a batch job); by default
-            the table is scanned for the user.
-
-    Raises:
-        TwinError: ``InvalidInputException`` when the request breaks a rule (a missing
-            INCLUDE placeholder ...), as on AWS.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from personakit.local.filtering import apply_filter
-
-    items = data.table(DatasetType.ITEMS)
-    interactions = data.table(DatasetType.INTERACTIONS)
-    mine = None
-    if interactions is not None and user_id is not None:
-        if interactions_of is not None:
-            mine = interactions_of(user_id)
-        else:
-            mine = interactions.filter(pc.equal(interactions.column("USER_ID"), pa.scalar(user_id)))
-    try:
-        result = apply_filter(
-            expression,
-            filter_values=values,
-            user_id=user_id,
-            item_id=item_id,
-            items=items,
-            users=data.table(DatasetType.USERS),
-            user_interactions=mine,
-            all_item_ids=data.item_ids(),
-        )
-    except ValidationError as exc:
-        raise invalid(f"Invalid filter or filterValues: {exc}") from None
-    return result.exclude, result.include
 
 
 class _Target:
@@ -133,14 +71,12 @@ class PersonalizeRuntimeTwin(EngineTwin):
     service_name = "personalize-runtime"
     content_type = "application/json"
 
-    def __init__(self, engine: LocalEngine, *, region_name: str | None = None) -> None:
+    def __init__(self, engine: ControlHost, *, region_name: str | None = None) -> None:
         super().__init__(engine, region_name=region_name)
         self._plane = engine.control
 
     # ------------------------------------------------------------------ helpers
     def _target(self, campaign_arn: str | None, recommender_arn: str | None) -> _Target:
-        from personakit.local import algorithms
-
         if campaign_arn:
             res = self._store.get(campaign_arn)
             if res is None or res.kind != "campaign":
@@ -154,7 +90,7 @@ class PersonalizeRuntimeTwin(EngineTwin):
             return _Target(
                 res,
                 version,
-                algorithms.recipe_name(str(version.body["recipeArn"])),
+                recipe_name(str(version.body["recipeArn"])),
                 str(version.body["datasetGroupArn"]),
                 res.body.get("campaignConfig") or {},
             )
@@ -170,7 +106,7 @@ class PersonalizeRuntimeTwin(EngineTwin):
         return _Target(
             res,
             res,
-            algorithms.recipe_name(str(res.body["recipeArn"])),
+            recipe_name(str(res.body["recipeArn"])),
             str(res.body["datasetGroupArn"]),
             res.body.get("recommenderConfig") or {},
         )
@@ -189,7 +125,7 @@ class PersonalizeRuntimeTwin(EngineTwin):
         return version
 
     def _model(self, target: _Target) -> Model:
-        return self._engine.models.get(self._plane.model_folder(target.model_owner))
+        return self._plane.model(target.model_owner)
 
     def _history(self, target: _Target, user_id: str | None) -> list[tuple[str, int]]:
         """Events recorded for the user after the model's training data was taken."""
@@ -284,13 +220,11 @@ class PersonalizeRuntimeTwin(EngineTwin):
 
     # ------------------------------------------------------------------ operations
     def _op_GetRecommendations(self, p: dict[str, Any]) -> dict[str, Any]:
-        from personakit.local import algorithms
-
         campaign, recommender = p.get("campaignArn"), p.get("recommenderArn")
         if bool(campaign) == bool(recommender):
             raise invalid("Provide exactly one of campaignArn and recommenderArn.")
         target = self._target(campaign, recommender)
-        kind = algorithms.recipe_type(target.recipe)
+        kind = recipe_type(target.recipe)
         n = int(p.get("numResults") or DEFAULT_RESULTS)
         cap = MAX_RESULTS_WITH_METADATA if p.get("metadataColumns") else MAX_RESULTS
         if n > cap:
@@ -348,10 +282,8 @@ class PersonalizeRuntimeTwin(EngineTwin):
         }
 
     def _op_GetPersonalizedRanking(self, p: dict[str, Any]) -> dict[str, Any]:
-        from personakit.local import algorithms
-
         target = self._target(p["campaignArn"], None)
-        kind = algorithms.recipe_type(target.recipe)
+        kind = recipe_type(target.recipe)
         if kind != "PERSONALIZED_RANKING":
             raise invalid(
                 f"GetPersonalizedRanking needs a PERSONALIZED_RANKING campaign; this one is {kind}."
@@ -474,7 +406,7 @@ class PersonalizeEventsTwin(EngineTwin):
     service_name = "personalize-events"
     content_type = "application/json"
 
-    def __init__(self, engine: LocalEngine, *, region_name: str | None = None) -> None:
+    def __init__(self, engine: ControlHost, *, region_name: str | None = None) -> None:
         super().__init__(engine, region_name=region_name)
         self._plane = engine.control
 
@@ -493,7 +425,7 @@ class PersonalizeEventsTwin(EngineTwin):
                 f"The event tracker {tracker.arn} is not ACTIVE (status: {tracker.status})."
             )
         group = str(tracker.body["datasetGroupArn"])
-        schema = GroupData(self._plane, group).schema(DatasetType.INTERACTIONS)
+        schema = GroupData(self._store, group).schema(DatasetType.INTERACTIONS)
         reserved = {
             "USER_ID",
             "ITEM_ID",
@@ -504,7 +436,7 @@ class PersonalizeEventsTwin(EngineTwin):
             "RECOMMENDATION_ID",
         }
         rows = []
-        received = to_epoch(_now())
+        received = time.time()
         for i, event in enumerate(p["eventList"]):
             what = f"eventList[{i}]"
             if schema is not None and "ITEM_ID" in schema and not event.get("itemId"):
@@ -540,7 +472,7 @@ class PersonalizeEventsTwin(EngineTwin):
             raise invalid(f"The dataset {arn} is not an {dtype.value} dataset.")
         if res.status != "ACTIVE":
             raise in_use(f"The dataset {arn} is not ACTIVE (status: {res.status}).")
-        return res, self._plane.schema_of(res)
+        return res, schema_of(self._store, res)
 
     def _put_records(
         self, arn: str, dtype: DatasetType, records: Sequence[Mapping[str, Any]], id_key: str
@@ -562,9 +494,3 @@ class PersonalizeEventsTwin(EngineTwin):
 
     def _op_PutUsers(self, p: dict[str, Any]) -> dict[str, Any]:
         return self._put_records(p["datasetArn"], DatasetType.USERS, p["users"], "userId")
-
-
-def _now() -> float:
-    import time
-
-    return time.time()

@@ -38,10 +38,9 @@ from urllib.parse import quote_plus
 from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 
-from personakit.local._twin import EngineTwin, TwinError, service_model
+from personakit.local.twin import EngineTwin, Host, TwinError, service_model
 
 if TYPE_CHECKING:
-    from personakit.local.engine import LocalEngine
     from personakit.local.store import Store
 
 __all__ = ["S3Objects", "S3Twin"]
@@ -149,7 +148,6 @@ class S3Objects:
         sse: str | None = None,
         kms_key: str | None = None,
         metadata: dict[str, str] | None = None,
-        callback: Callable[[int], None] | None = None,
     ) -> sqlite3.Row:
         """Store an object (temporary file, rename, index) and return its index row."""
         self.require_bucket(bucket)
@@ -169,8 +167,6 @@ class S3Objects:
                     out.write(chunk)
                     digest.update(chunk)
                     size += len(chunk)
-                    if callback is not None:
-                        callback(len(chunk))
                 out.flush()
                 os.fsync(out.fileno())
             with self.store.tx() as c:
@@ -236,7 +232,7 @@ class S3Twin(EngineTwin):
     success_status: ClassVar[Mapping[str, int]] = {"DeleteObject": 204, "DeleteBucket": 204}
     check_constraints = False
 
-    def __init__(self, engine: LocalEngine, *, region_name: str | None = None) -> None:
+    def __init__(self, engine: Host, *, region_name: str | None = None) -> None:
         super().__init__(engine, region_name=region_name)
         self._objects = S3Objects(engine.store)
 

@@ -12,7 +12,7 @@ Python callable per model id, and the twin answers with what it returns::
     session.engine.register_model("huggingface-textembedding-all-MiniLM-L6-v2",
                                   embed=lambda texts: [[float(len(t))] for t in texts])
 
-What the twins do, on :class:`personakit.local._twin.Twin` (botocore's own request
+What the twins do, on :class:`personakit.local.twin.Twin` (botocore's own request
 validation, real error codes, client events):
 
 * ``CreateModel`` / ``CreateEndpointConfig`` / ``CreateEndpoint`` and their
@@ -51,16 +51,15 @@ from typing import Any
 import attrs
 from botocore.response import StreamingBody
 
-from personakit.local._twin import Twin, TwinError
+from personakit.local.twin import DEFAULT_ACCOUNT, Twin, TwinError
 
-__all__ = ["LocalModels", "SageMakerRuntimeTwin", "SageMakerTwin"]
+__all__ = ["EmbedFn", "GenerateFn", "LocalModels", "RawFn", "SageMakerRuntimeTwin", "SageMakerTwin"]
 
 GenerateFn = Callable[[str, Mapping[str, Any]], str]
 EmbedFn = Callable[[list[str]], list[list[float]]]
 RawFn = Callable[[Mapping[str, Any]], Any]
 
 _ID_TAG = "sagemaker-sdk:jumpstart-model-id"
-_ACCOUNT = "000000000000"
 _HOW_TO_REGISTER = (
     "register a Python callable for it: pk.Session.local(..., llm_handlers={{{model!r}: "
     "lambda prompt, params: ...}}) or session.engine.register_model({model!r}, generate=...) "
@@ -97,7 +96,7 @@ class LocalModels:
     Shared by a :class:`SageMakerTwin` and a :class:`SageMakerRuntimeTwin`.
     """
 
-    def __init__(self, *, account_id: str = _ACCOUNT, chunk_bytes: int = 16) -> None:
+    def __init__(self, *, account_id: str = DEFAULT_ACCOUNT, chunk_bytes: int = 16) -> None:
         self.account_id = account_id
         self.chunk_bytes = chunk_bytes
         self.handlers: dict[str, _Handler] = {}

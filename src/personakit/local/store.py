@@ -14,13 +14,13 @@ Guarantees:
   two processes using one workspace serialize their writes; every thread has its
   own connection, and a busy database is waited for (30 s) rather than failed.
 * Files are written under a temporary name carrying the writer's owner token and
-  renamed into place before the transaction that references them commits, so a
+  renamed into place before the transaction that records them commits, so a
   process killed at any point leaves either the old state or the new one; stray
   temporaries of dead owners are swept when a workspace is opened.
 * Each open engine holds an exclusive lock on ``owners/<token>.lock`` for its
   lifetime; the kernel drops the lock when the process dies, even on SIGKILL. A row
   in a transitional status whose owner's lock is free was left by a dead process,
-  and is recovered by the next engine (see ``personakit.local.personalize``).
+  and is recovered by the next engine (see ``personakit.local.control``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
@@ -462,9 +462,6 @@ class Store:
         *,
         parent: str | None = None,
         statuses: Collection[str] | None = None,
-        where: str = "",
-        args: Sequence[Any] = (),
-        newest_first: bool = True,
     ) -> list[Resource]:
         """Resources of ``kind`` (under ``parent``, in ``statuses``), newest first."""
         clauses: list[str] = []
@@ -479,17 +476,15 @@ class Store:
             statuses = list(statuses)
             clauses.append(f"status IN ({', '.join('?' for _ in statuses)})")
             values.extend(statuses)
-        if where:
-            clauses.append(f"({where})")
-            values.extend(args)
         sql = "SELECT * FROM resources"
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
-        sql += f" ORDER BY created {'DESC' if newest_first else 'ASC'}, rowid"
+        sql += " ORDER BY created DESC, rowid"
         return [Resource.from_row(r) for r in self.conn().execute(sql, values).fetchall()]
 
-    def count(self, kind: str, *, parent: str | None = None, statuses: Collection[str]) -> int:
-        return len(self.find(kind, parent=parent, statuses=statuses))
+    def count(self, kind: str, *, statuses: Collection[str]) -> int:
+        """How many resources of ``kind`` are in ``statuses``."""
+        return len(self.find(kind, statuses=statuses))
 
     def transitional(self) -> list[Resource]:
         """Rows with background work pending (status or latest update in a transitional state)."""

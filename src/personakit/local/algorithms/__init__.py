@@ -2,9 +2,9 @@
 
 ``train(recipe, data, hyperparameters, seed=...)`` returns a :class:`Model`;
 ``model.save(folder)`` writes ``model.json`` + ``arrays.npz`` (no pickle) and
-``load(folder)`` reads them back. :data:`RECIPES` maps each supported recipe
-name (the last part of ``arn:aws:personalize:::recipe/<name>``) to its recipe
-type. Which algorithm serves which recipe (recsys.md §6):
+``load(folder)`` reads them back. :data:`RECIPES` (from :mod:`personakit.local.recipes`)
+maps each supported recipe name (the last part of the recipe ARN) to its recipe
+type. Which algorithm serves which recipe (docs/performance.md measures them):
 
 =====================================  ======================================================
 recipe                                 local algorithm
@@ -43,16 +43,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
-from personakit.local.algorithms._common import BaseModel, Hyper, load_model
 from personakit.local.algorithms.base import Model, Scored, TrainingData
+from personakit.local.algorithms.common import BaseModel, Hyper, load_model
 from personakit.local.algorithms.personalization import (
     UserPersonalizationModel,
     train_personalization,
 )
 from personakit.local.algorithms.popularity import PopularityModel, train_popularity, train_trending
 from personakit.local.algorithms.sims import SimsModel, train_sims
+from personakit.local.recipes import (
+    ALGORITHMS,
+    RECIPES,
+    recipe_event_type,
+    recipe_name,
+    recipe_type,
+)
 
 __all__ = [
     "RECIPES",
@@ -69,63 +76,6 @@ __all__ = [
     "recipe_type",
     "train",
 ]
-
-USER_PERSONALIZATION: Final = "USER_PERSONALIZATION"
-POPULAR_ITEMS: Final = "POPULAR_ITEMS"
-RELATED_ITEMS: Final = "RELATED_ITEMS"
-PERSONALIZED_RANKING: Final = "PERSONALIZED_RANKING"
-USER_SEGMENTATION: Final = "USER_SEGMENTATION"
-
-# recipe -> (recipe type, local algorithm, the use case's event type)
-_TABLE: Final[dict[str, tuple[str, str, str | None]]] = {
-    "aws-user-personalization": (USER_PERSONALIZATION, "personalization", None),
-    "aws-user-personalization-v2": (USER_PERSONALIZATION, "personalization", None),
-    "aws-hrnn": (USER_PERSONALIZATION, "personalization", None),
-    "aws-hrnn-metadata": (USER_PERSONALIZATION, "personalization", None),
-    "aws-hrnn-coldstart": (USER_PERSONALIZATION, "personalization", None),
-    "aws-popularity-count": (POPULAR_ITEMS, "popularity", None),
-    "aws-trending-now": (POPULAR_ITEMS, "trending", None),
-    "aws-sims": (RELATED_ITEMS, "sims", None),
-    "aws-similar-items": (RELATED_ITEMS, "similar-items", None),
-    "aws-semantic-similarity": (RELATED_ITEMS, "similar-items", None),
-    "aws-personalized-ranking": (PERSONALIZED_RANKING, "personalization", None),
-    "aws-personalized-ranking-v2": (PERSONALIZED_RANKING, "personalization", None),
-    "aws-item-affinity": (USER_SEGMENTATION, "segmentation", None),
-    "aws-item-attribute-affinity": (USER_SEGMENTATION, "segmentation", None),
-    # domain use cases (recommenders)
-    "aws-ecomm-popular-items-by-views": (POPULAR_ITEMS, "popularity", "View"),
-    "aws-ecomm-popular-items-by-purchases": (POPULAR_ITEMS, "popularity", "Purchase"),
-    "aws-ecomm-frequently-bought-together": (RELATED_ITEMS, "sims", "Purchase"),
-    "aws-ecomm-customers-who-viewed-x-also-viewed": (RELATED_ITEMS, "sims", "View"),
-    "aws-ecomm-recommended-for-you": (USER_PERSONALIZATION, "personalization", None),
-    "aws-vod-because-you-watched-x": (RELATED_ITEMS, "sims", "Watch"),
-    "aws-vod-more-like-x": (RELATED_ITEMS, "similar-items", None),
-    "aws-vod-most-popular": (POPULAR_ITEMS, "popularity", "Watch"),
-    "aws-vod-trending-now": (POPULAR_ITEMS, "trending", None),
-    "aws-vod-top-picks": (USER_PERSONALIZATION, "personalization", None),
-}
-
-#: supported recipe name -> recipe type (USER_PERSONALIZATION, POPULAR_ITEMS, ...)
-RECIPES: Final[dict[str, str]] = {name: kind for name, (kind, _, _) in _TABLE.items()}
-
-_ARN_PREFIX = "arn:aws:personalize:::recipe/"
-
-
-def recipe_name(recipe: str) -> str:
-    """``arn:aws:personalize:::recipe/aws-sims`` or ``aws-sims`` -> ``aws-sims``."""
-    name = recipe.rsplit("/", 1)[-1] if recipe.startswith("arn:") else recipe
-    if name not in _TABLE:
-        raise ValueError(f"recipe {recipe!r} is not supported locally; supported: {sorted(_TABLE)}")
-    return name
-
-
-def recipe_type(recipe: str) -> str:
-    return RECIPES[recipe_name(recipe)]
-
-
-def recipe_event_type(recipe: str) -> str | None:
-    """The event type a domain use case trains on (``Purchase``, ``View``, ``Watch``), if any."""
-    return _TABLE[recipe_name(recipe)][2]
 
 
 def train(
@@ -144,7 +94,8 @@ def train(
     without one.
     """
     name = recipe_name(recipe)
-    _, algorithm, event_type = _TABLE[name]
+    algorithm = ALGORITHMS[name]
+    event_type = recipe_event_type(name)
     hyper = Hyper(hyperparameters)
     model: BaseModel
     if algorithm == "popularity":

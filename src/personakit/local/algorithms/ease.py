@@ -1,7 +1,8 @@
 """EASE (Steck, WWW 2019): a closed-form item-item model with a zero diagonal.
 
 ``B = I - P diag(1/diag(P))`` with ``P = (XᵀX + λI)⁻¹``, in float32 through a
-Cholesky factorisation done in place (``spotrf`` + ``spotri``, recsys.md §3):
+Cholesky factorisation done in place (``spotrf`` + ``spotri``, 4-6x faster than
+``np.linalg.inv``):
 one dense items x items matrix, about ``4·I²`` bytes (1.6 GB at 20k items).
 A user's scores are ``x·B`` for the (recency-weighted) history vector ``x``.
 """
@@ -16,7 +17,14 @@ import numpy.typing as npt
 import scipy.sparse as sp  # type: ignore[import-untyped]
 from scipy.linalg import lapack  # type: ignore[import-untyped]
 
-__all__ = ["EaseScorer", "available_memory", "ease_fits_in_memory", "ease_from_gram", "gram"]
+__all__ = [
+    "EaseScorer",
+    "available_memory",
+    "default_l2",
+    "ease_fits_in_memory",
+    "ease_from_gram",
+    "gram",
+]
 
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]

@@ -3,7 +3,7 @@
 Loss over every user-item pair: ``Σ c_ui (p_ui - x_u·y_i)² + reg (|x|² + |y|²)``
 with ``p_ui = 1`` and ``c_ui = alpha·r_ui`` for observed pairs (``r`` = 1, or the
 recency weight at fold-in) and ``p = 0``, ``c = 1`` elsewhere: implicit ≥ 0.7's
-semantics, so recsys.md's grids transfer. Each half-sweep runs a few CG steps
+semantics, so its published grids transfer. Each half-sweep runs a few CG steps
 for all users (or items) at once: per-nonzero dot products over gathered factor
 rows plus one sparse x dense product, in chunks of rows that bound memory;
 never a Python loop per user. Float32 factors, cost O(nnz·f + (U+I)·f²) per step.
@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp  # type: ignore[import-untyped]
 
-from personakit.local.algorithms._common import chunks
+from personakit.local.algorithms.common import chunks
 
 __all__ = ["IalsScorer", "cg_solve", "fit_ials"]
 

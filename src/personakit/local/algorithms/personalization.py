@@ -1,6 +1,6 @@
 """User-personalization, personalized-ranking and item-affinity: one user model.
 
-Algorithm (recsys.md §6): EASE when the catalogue's items with interactions are
+Algorithm: EASE when the catalogue's items with interactions are
 at most ``ease_max_items`` (12,000: its dense inverse is cubic, 34 s at 19k items
 on 2 cores) and the dense matrix fits in memory, implicit ALS (CG) beyond;
 ``algorithm`` = ``auto`` | ``ease`` | ``ials`` | ``blend`` overrides it. Where both are
@@ -11,7 +11,7 @@ model validates clearly better (below).
 Scoring a user: the user's distinct items (training history plus the
 ``history`` events recorded after training, each at its newest time), weighted
 by recency ``0.5 ** (age / recency_half_life)`` where age counts the user's later
-distinct items (recsys.md §4.4: half-life 10 events, +21-27% NDCG@10), then
+distinct items (half-life 10 events: +21-27% NDCG@10 on MovieLens), then
 ``x·B`` (EASE) or an exact least-squares fold-in (iALS, recency as confidence).
 Events whose weight falls below 1e-4 are left out, which bounds the work per
 request. Unknown users with ``history`` are folded in the same way; users with
@@ -55,7 +55,7 @@ reuses) skips the search. The final model is trained on every user.
 
 Segmentation (item-affinity): a user's score for an item set is the user's
 share of positive predicted score on those items (Σ_i∈S max(s_ui, 0) / Σ_j
-max(s_uj, 0)) times the user's training event count (recsys.md §4.5).
+max(s_uj, 0)) times the user's training event count.
 """
 
 from __future__ import annotations
@@ -70,7 +70,9 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp  # type: ignore[import-untyped]
 
-from personakit.local.algorithms._common import (
+from personakit.local.algorithms.base import Scored, TrainingData
+from personakit.local.algorithms.blend import BlendScorer
+from personakit.local.algorithms.common import (
     BaseModel,
     Events,
     Hyper,
@@ -80,11 +82,9 @@ from personakit.local.algorithms._common import (
     history_cap,
     recency_weights,
 )
-from personakit.local.algorithms._metrics import holdout_size, ndcg_at_k
-from personakit.local.algorithms.base import Scored, TrainingData
-from personakit.local.algorithms.blend import BlendScorer
 from personakit.local.algorithms.ease import EaseScorer, default_l2, ease_fits_in_memory, gram
 from personakit.local.algorithms.ials import IalsScorer, fit_ials
+from personakit.local.algorithms.metrics import holdout_size, ndcg_at_k
 
 __all__ = ["UserPersonalizationModel", "train_personalization", "tune"]
 
@@ -96,8 +96,8 @@ I64 = npt.NDArray[np.int64]
 
 Scorer = EaseScorer | IalsScorer | BlendScorer
 
-#: EASE's dense inverse is O(I³): 8-10 s at 12k items on 2 cores, 34 s at 19k (recsys.md §5
-#: measured 57 s at 20k); beyond, iALS keeps training at 1M events / 20k items near 5 s
+#: EASE's dense inverse is O(I³): 8-10 s at 12k items on 2 cores, 34 s at 19k (57 s
+#: measured at 20k); beyond, iALS keeps training at 1M events / 20k items near 5 s
 EASE_MAX_ITEMS = 12_000
 #: ``hpo=auto`` tunes only where the grid stays a few seconds on 2 cores (5 EASE inverses
 #: at <= 6k items; 6 iALS fits at <= 300k events), so a training stays within budget
@@ -117,7 +117,7 @@ IALS_ALPHA_GRID = (4.0, 8.0, 16.0)
 IALS_REG = 50.0
 IALS_ALPHA = 8.0
 EASE_L2_RATIOS = (1 / 9, 1 / 3, 1.0, 3.0, 9.0)
-#: recsys.md §4.4: every half-life from 3 to 30 events beat none; 10 is the default
+#: on MovieLens every half-life from 3 to 30 events beat none; 10 is the default
 DEFAULT_HALF_LIFE = 10.0
 HALF_LIFE_GRID = (5.0, DEFAULT_HALF_LIFE, 20.0, math.inf)
 #: a tuned value replaces the default only when its paired validation gain exceeds this
@@ -126,7 +126,7 @@ SE_RULE = 1.0
 #: the algorithm kept when EASE and iALS validate within ``SE_RULE`` standard errors
 #: (and no blend is searched): on the generated data iALS's defaults beat tuned EASE on
 #: the test users on average (docs/performance.md), and on MovieLens they tie
-#: (recsys.md §4.2, <= 1.3 SE)
+#: (within 1.3 SE)
 PRIOR_ALGORITHM = "ials"
 #: where both are searched, the blend of the two tuned models is the default instead: a
 #: single model replaces it only when it validates more than ``SE_RULE`` SEs better

@@ -25,8 +25,8 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from personakit.local.algorithms._common import BaseModel, Hyper, common_from, events_from
 from personakit.local.algorithms.base import TrainingData
+from personakit.local.algorithms.common import BaseModel, Hyper, common_from, events_from
 
 __all__ = ["PopularityModel", "train_popularity", "train_trending"]
 

@@ -30,8 +30,8 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp  # type: ignore[import-untyped]
 
-from personakit.local.algorithms._common import BaseModel, Hyper, common_from, events_from
 from personakit.local.algorithms.base import Scored, TrainingData
+from personakit.local.algorithms.common import BaseModel, Hyper, common_from, events_from
 
 __all__ = ["SimsModel", "item_features", "train_sims"]
 

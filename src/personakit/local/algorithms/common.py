@@ -22,12 +22,18 @@ from personakit.local.algorithms.base import Scored, TrainingData
 
 __all__ = [
     "FORMAT",
+    "FORMAT_VERSION",
     "BaseModel",
     "Events",
     "Hyper",
     "IdIndex",
+    "chunks",
+    "common_from",
     "event_mask",
     "events_from",
+    "fmt_number",
+    "history_cap",
+    "load_model",
     "recency_weights",
     "top_indices",
 ]
@@ -179,7 +185,7 @@ class Events:
         return len(self.users)
 
     def activity(self) -> I64:
-        """Events per user (the user activity of recsys.md §4.5)."""
+        """Events per user (the user activity)."""
         return np.bincount(self.users, minlength=self.n_users).astype(np.int64)
 
     def sequences(self) -> tuple[I64, I32, npt.NDArray[np.int64]]:
@@ -379,9 +385,6 @@ class BaseModel:
             if top > 0
             else np.zeros(len(self.popularity), np.float32)
         )
-        self._act_order = np.lexsort((np.arange(len(self.activity)), -self.activity)).astype(
-            np.int64
-        )
 
     # ---------------------------------------------------------------- helpers
 
@@ -465,7 +468,7 @@ class BaseModel:
         ]
 
     def users_for_items(self, item_ids: Sequence[str], n: int) -> Scored:
-        """The most active users (the activity-only baseline of recsys.md §4.5)."""
+        """The most active users (the activity-only baseline of user segmentation)."""
         return self._top_users(self.activity.astype(np.float64), n)
 
     # ---------------------------------------------------------------- shared pieces
@@ -596,6 +599,3 @@ def chunks(indptr: I64, max_nnz: int) -> Iterable[tuple[int, int]]:
         stop = min(max(stop, start + 1), n)
         yield start, stop
         start = stop
-
-
-Progress = Callable[[str], None]

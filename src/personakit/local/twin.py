@@ -40,7 +40,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 
 import botocore.session
 from botocore import xform_name
@@ -59,10 +59,12 @@ if TYPE_CHECKING:
     from botocore.errorfactory import BaseClientExceptions
     from botocore.waiter import Waiter
 
-    from personakit.local.engine import LocalEngine
+    from personakit.local.store import Store
 
 __all__ = [
+    "DEFAULT_ACCOUNT",
     "EngineTwin",
+    "Host",
     "Twin",
     "TwinError",
     "constraint_errors",
@@ -75,6 +77,9 @@ __all__ = [
 
 Params = dict[str, Any]
 Response = dict[str, Any]
+
+#: The account in every ARN of an engine built without ``account_id``.
+DEFAULT_ACCOUNT = "000000000000"
 
 _LOCK = threading.Lock()
 
@@ -179,20 +184,16 @@ def page(
     params: Mapping[str, Any],
     *,
     salt: str = "",
-    token_key: str = "nextToken",
-    limit_key: str = "maxResults",
-    default_limit: int = 100,
-    max_limit: int = 100,
 ) -> tuple[list[Any], str | None]:
-    """One page of ``items`` for a List* request: ``(page, next token or None)``.
+    """One page of ``items`` for a List* request (``maxResults``, at most and by default
+    100; ``nextToken``): ``(page, next token or None)``.
 
     Tokens are opaque (base64 JSON of the offset and ``salt``, which should name the
     request's filters); a token from another listing raises ``InvalidNextTokenException``.
     """
-    limit = int(params.get(limit_key) or default_limit)
-    limit = max(1, min(limit, max_limit))
+    limit = max(1, min(int(params.get("maxResults") or 100), 100))
     start = 0
-    token = params.get(token_key)
+    token = params.get("nextToken")
     if token:
         try:
             decoded = json.loads(base64.urlsafe_b64decode(str(token).encode()).decode())
@@ -471,11 +472,30 @@ class Twin:
         return self._http(parsed["ResponseMetadata"]), parsed
 
 
-class EngineTwin(Twin):
-    """A twin answering from a :class:`~personakit.local.engine.LocalEngine`: its
-    region by default, its store, and a refusal once the engine is closed."""
+class Host(Protocol):
+    """What an :class:`EngineTwin` needs of the engine it answers from."""
 
-    def __init__(self, engine: LocalEngine, *, region_name: str | None = None) -> None:
+    @property
+    def region(self) -> str:
+        """The region in every ARN (and the twin's default region)."""
+
+    @property
+    def account_id(self) -> str:
+        """The 12-digit account in every ARN."""
+
+    @property
+    def store(self) -> Store:
+        """The workspace's state."""
+
+    def check_open(self) -> None:
+        """Raise if the engine is closed."""
+
+
+class EngineTwin(Twin):
+    """A twin answering from an engine (a :class:`Host`): its region by default, its
+    store, and a refusal once the engine is closed."""
+
+    def __init__(self, engine: Host, *, region_name: str | None = None) -> None:
         self._engine = engine
         super().__init__(region_name=region_name or engine.region)
         self._store = engine.store

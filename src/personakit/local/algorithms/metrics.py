@@ -1,4 +1,5 @@
-"""Personalize's offline metric definitions (recsys.md §1.2), pure functions.
+"""Personalize's offline metric definitions, pure functions
+(https://docs.aws.amazon.com/personalize/latest/dg/working-with-training-metrics.html).
 
 Shared by :mod:`personakit.local.evaluation` and the hyperparameter tuning of
 the algorithms, so both measure the same thing.
@@ -8,7 +9,7 @@ the algorithms, so both measure the same thing.
   min(|relevant|, K) relevant items at the top (the textbook normalisation,
   which reproduces the documented worked example: hits at 2 and 5, two relevant
   items, K=5 -> (1/log 3 + 1/log 6)/(1/log 2 + 1/log 3) = 0.6241);
-* NDCG-hits@K (recsys.md §1.3's ``ndcgh``): the ideal DCG is the top K *recommended*
+* NDCG-hits@K (``ndcgh``): the ideal DCG is the top K *recommended*
   list sorted by relevance, i.e. only the hits found count; Personalize's
   published numbers fit this reading, which is an inference, not documented;
 * reciprocal rank@K = 1/rank of the first relevant item in the top K, 0 if none.
@@ -34,7 +35,7 @@ def holdout_size(n: int, fraction: float = 0.1) -> int:
     """Events held out as truth from a user's ``n``: max(1, round-half-up(fraction·n)).
 
     0 when ``n`` is 0. The documented split ("the newest 10%") does not say how
-    a fraction rounds; this is recsys.md §4.1's choice.
+    a fraction rounds; this is our choice.
     """
     if n <= 0:
         return 0
