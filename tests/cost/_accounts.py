@@ -15,7 +15,7 @@ from moto import mock_aws
 
 from personakit.aws.session import Session
 from personakit.aws.timing import Timing
-from personakit.llm.endpoint import EXPIRES_TAG
+from personakit.llm.hosting import EXPIRES_TAG
 from personakit.personalize.group import DatasetGroup
 from personakit.rules.facts import RUN_TAG
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from personakit.cost import Advice, ModelSize, Workload, advise, compare, instances_needed
-from personakit.cost.advice import SpecInfo
+from personakit.cost.fit import SpecInfo
 from personakit.errors import ConfigurationError
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -1,4 +1,4 @@
-"""The packaged instance catalog: the reference's numbers, sources and dates, nothing invented."""
+"""The packaged instance catalog: sourced numbers with their dates, nothing invented."""
 
 from __future__ import annotations
 
@@ -21,25 +21,30 @@ def test_covers_the_families_of_the_reference_table(catalog: Catalog) -> None:
     assert {"t3", "m5", "c5", "c6g", "c7g", "g4dn", "g5", "g6", "p3", "p4d", "inf2"} <= families
 
 
+FMB = "https://github.com/aws-samples/foundation-model-benchmarking-tool/"
+PRICE_LIST = "https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/AmazonSageMaker/"
+
+
 @pytest.mark.parametrize(
-    ("instance", "usd", "as_of"),
+    ("instance", "usd", "as_of", "cited"),
     [
-        # shared/reference/jumpstart.md §3.1, us-east-1 Hosting, on-demand
-        ("ml.g5.2xlarge", 1.515, dt.date(2026, 10, 5)),
-        ("ml.g4dn.4xlarge", 1.505, dt.date(2025, 1, 26)),
-        ("ml.p3.2xlarge", 3.825, dt.date(2025, 1, 26)),
-        ("ml.p4d.24xlarge", 25.251, dt.date(2026, 7, 27)),  # not the stale $37.688
-        ("ml.g6.xlarge", 1.1267, dt.date(2026, 10, 5)),
-        ("ml.m5.large", 0.115, None),  # the source is undated
+        # us-east-1 Hosting, on-demand, each with the source it was read from
+        ("ml.g5.2xlarge", 1.515, dt.date(2026, 10, 5), PRICE_LIST),
+        ("ml.g4dn.4xlarge", 1.505, dt.date(2025, 1, 26), FMB),
+        ("ml.p3.2xlarge", 3.825, dt.date(2025, 1, 26), FMB),
+        ("ml.p4d.24xlarge", 25.251, dt.date(2026, 7, 27), "measured 2026-07-27"),  # not $37.688
+        ("ml.g6.xlarge", 1.1267, dt.date(2026, 10, 5), PRICE_LIST),
+        ("ml.m5.large", 0.115, None, "(undated)"),  # the source is undated
     ],
 )
-def test_prices_are_the_references_with_their_dates(
-    catalog: Catalog, instance: str, usd: float, as_of: dt.date | None
+def test_prices_are_the_sources_with_their_dates(
+    catalog: Catalog, instance: str, usd: float, as_of: dt.date | None, cited: str
 ) -> None:
     price = catalog.price(instance, "us-east-1")
     assert price is not None
     assert (price.usd_per_hour, price.as_of) == (usd, as_of)
-    assert "jumpstart.md §3.1" in price.source
+    assert cited in price.source
+    assert "shared/" not in price.source
 
 
 def test_numbers_the_reference_lacks_are_null(catalog: Catalog) -> None:

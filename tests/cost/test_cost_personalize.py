@@ -1,10 +1,11 @@
-"""estimate(): Amazon Personalize line items, totals by hand (reference personalize.md §9)."""
+"""estimate(): Amazon Personalize line items, totals by hand (https://aws.amazon.com/personalize/pricing/)."""
 
 from __future__ import annotations
 
 import pytest
 
 from personakit.cost import estimate
+from personakit.cost.personalize import PRICING_URL
 from personakit.errors import ConfigurationError
 
 
@@ -14,10 +15,10 @@ def test_a_small_month_by_hand() -> None:
     assert [i.subtotal_usd for i in bill.items] == pytest.approx([0.5, 4.8, 146.0])
     assert bill.total_usd == pytest.approx(151.3)
     assert bill.complete
-    # the reference marks every $ figure unverified, and so does each line item
+    # every $ figure is unverified, and so is each line item; each cites the pricing page
     assert not bill.verified
     assert all(not i.verified for i in bill.items)
-    assert all("personalize.md §9" in i.source for i in bill.items)
+    assert all(PRICING_URL in i.source for i in bill.items)
     assert any("unverified" in w for w in bill.warnings)
 
 

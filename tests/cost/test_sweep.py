@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 from personakit import local
 from personakit.cost import SweepReport, sweep
 from personakit.errors import ConfigurationError, TeardownError
-from personakit.llm.jumpstart import JumpStartWarning
+from personakit.llm.resolve import JumpStartWarning
 from personakit.personalize.group import DatasetGroup
 from personakit.rules.facts import KEEP_TAG
 
@@ -304,7 +304,8 @@ def test_a_group_holding_a_kept_campaign_is_spared_even_untagged(tmp_path: Path)
 
 
 def test_an_endpoint_kept_at_exit_is_spared_unless_include_kept(tmp_path: Path) -> None:
-    from personakit.llm.endpoint import EndpointTiming, LLMEndpoint
+    from personakit.llm.endpoint import LLMEndpoint
+    from personakit.llm.hosting import EndpointTiming
     from personakit.llm.jumpstart import JumpStartCatalog
 
     falcon = "huggingface-llm-falcon-7b-bf16"

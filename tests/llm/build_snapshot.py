@@ -31,11 +31,17 @@ DEFAULT_OUT = ROOT / "src" / "personakit" / "llm" / "snapshot"
 
 SNAPSHOT_DATE = "2026-07-31"
 CDK = (
-    "awslabs/generative-ai-cdk-constructs @ 9d49b9d3261598abaffec56914062ab3fa99214a, "
-    "src/patterns/gen-ai/aws-model-deployment-sagemaker/jumpstart-models.json (regenerated "
-    "in f162fdac571a964da2011aa5ff5dddb05ea15fe5 from the public us-east-1 bucket)"
+    "https://github.com/awslabs/generative-ai-cdk-constructs/blob/"
+    "9d49b9d3261598abaffec56914062ab3fa99214a/src/patterns/gen-ai/"
+    "aws-model-deployment-sagemaker/jumpstart-models.json (regenerated in "
+    "f162fdac571a964da2011aa5ff5dddb05ea15fe5 from the public us-east-1 bucket)"
 )
-REFERENCE = "shared/reference/jumpstart.md §1.7 (CDK extraction of the us-east-1 bucket)"
+#: What the packaged metadata says of the specs typed in from a table of the same CDK
+#: extraction (the shipped package cites public sources only).
+CDK_TABLE = (
+    "the same AWS CDK extraction of the us-east-1 bucket, values typed in from a table "
+    f"of it ({CDK.split(' ', 1)[0]})"
+)
 
 CDK_RECORDS = [
     "huggingface-llm-falcon-7b-bf16@4.1.23.json",
@@ -259,7 +265,7 @@ def build(fixtures: Path, out: Path, built: str) -> None:
             )
         )
     for spec, provenance in from_reference():
-        items.append((spec, {"source": REFERENCE, "fidelity": "reference-table", **provenance}))
+        items.append((spec, {"source": CDK_TABLE, "fidelity": "cdk-table", **provenance}))
     for spec, provenance in items:
         file = f"specs/{spec['model_id']}@{spec['version']}.json"
         (out / file).write_text(json.dumps(spec, indent=1, sort_keys=True) + "\n", "utf-8")
@@ -273,7 +279,7 @@ def build(fixtures: Path, out: Path, built: str) -> None:
         "snapshot_date": SNAPSHOT_DATE,
         "built": built,
         "region_of_source": "us-east-1",
-        "sources": {"cdk": CDK, "reference": REFERENCE},
+        "sources": {"cdk": CDK, "cdk_table": CDK_TABLE},
         "rules": (
             "fields absent from a source are left out; CDK 'environment' maps become "
             "inference_environment_variables without required_for_model_class, so the "

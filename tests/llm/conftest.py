@@ -15,8 +15,8 @@ import pytest
 from moto import mock_aws
 
 from personakit.aws.session import Session
-from personakit.llm.endpoint import EndpointTiming
-from personakit.llm.jumpstart import JumpStartCatalog, _snapshot_manifest, _snapshot_spec
+from personakit.llm.hosting import EndpointTiming
+from personakit.llm.jumpstart import JumpStartCatalog, snapshot_manifest, snapshot_spec
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/personakit-sagemaker"
@@ -33,8 +33,8 @@ def load_spec(name: str) -> dict[str, Any]:
         spec: dict[str, Any] = json.loads(path.read_text("utf-8"))
         return spec
     model_id, _, version = name.partition("@")
-    entry = next(e for e in _snapshot_manifest() if (e.model_id, e.version) == (model_id, version))
-    return _snapshot_spec(entry)
+    entry = next(e for e in snapshot_manifest() if (e.model_id, e.version) == (model_id, version))
+    return snapshot_spec(entry)
 
 
 def spec_key(model_id: str, version: str) -> str:

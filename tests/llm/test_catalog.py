@@ -12,12 +12,8 @@ import pytest
 from botocore import UNSIGNED
 from botocore.exceptions import EndpointConnectionError
 
-from personakit.llm.jumpstart import (
-    CatalogUnavailableError,
-    JumpStartCatalog,
-    JumpStartWarning,
-    ModelNotFoundError,
-)
+from personakit.llm.jumpstart import CatalogUnavailableError, JumpStartCatalog, ModelNotFoundError
+from personakit.llm.resolve import JumpStartWarning
 
 from .conftest import BUCKET, REGION, GetLog, bucket_manifest, spec_key
 
@@ -174,7 +170,7 @@ def test_default_cache_dir_honours_the_environment(
 
 
 def test_gated_spec_served_from_s3_keeps_its_gate(catalog: JumpStartCatalog) -> None:
-    from personakit.llm.jumpstart import EulaRequiredError
+    from personakit.llm.resolve import EulaRequiredError
 
     with pytest.raises(EulaRequiredError):
         catalog.resolve("huggingface-llm-gemma-2b-instruct")

@@ -14,15 +14,17 @@ from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 
 from personakit.aws.session import Session
-from personakit.errors import BudgetExceededError, ConfigurationError, QuotaExceededError
-from personakit.llm.endpoint import (
-    EXPIRES_TAG,
+from personakit.errors import (
+    BudgetExceededError,
+    ConfigurationError,
     EndpointFailedError,
-    EndpointTiming,
-    LLMEndpoint,
+    EulaRequiredError,
+    QuotaExceededError,
     TeardownError,
 )
-from personakit.llm.jumpstart import EulaRequiredError, JumpStartCatalog
+from personakit.llm.endpoint import LLMEndpoint
+from personakit.llm.hosting import EXPIRES_TAG, EndpointTiming
+from personakit.llm.jumpstart import JumpStartCatalog
 
 from .conftest import EMPTY, REGION, ROLE, RUN, ExitHooks, FakeTime, sagemaker_state
 

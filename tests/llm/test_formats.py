@@ -238,7 +238,7 @@ def test_an_error_inside_the_stream_raises() -> None:
     ],
 )
 def test_detected_format_of_real_specs(name: str, instance: str, expected: str) -> None:
-    from personakit.llm.jumpstart import resolve_spec
+    from personakit.llm.resolve import resolve_spec
 
     model = resolve_spec(load_spec(name), "us-east-1", instance, accept_eula=True)
     assert model.payload_format == expected

@@ -9,8 +9,9 @@ import pytest
 from botocore.exceptions import ClientError, ParamValidationError
 
 from personakit.aws.session import Session
-from personakit.llm.endpoint import EndpointTiming, LLMEndpoint
+from personakit.llm.endpoint import LLMEndpoint
 from personakit.llm.formats import ModelResponseError
+from personakit.llm.hosting import EndpointTiming
 from personakit.llm.jumpstart import JumpStartCatalog
 from personakit.local.sagemaker import LocalModels, SageMakerRuntimeTwin, SageMakerTwin
 

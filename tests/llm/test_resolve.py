@@ -6,14 +6,13 @@ import botocore.session
 import pytest
 from botocore.validate import validate_parameters
 
-from personakit.llm.jumpstart import (
+from personakit.llm.jumpstart import select_version, version_key
+from personakit.llm.resolve import (
     EulaRequiredError,
     JumpStartWarning,
     ResolvedModel,
     UnsupportedInstanceError,
     resolve_spec,
-    select_version,
-    version_key,
     volume_size_supported,
 )
 

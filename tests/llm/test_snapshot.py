@@ -10,12 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from personakit.llm.jumpstart import (
-    JumpStartCatalog,
-    JumpStartWarning,
-    resolve_spec,
-    snapshot_info,
-)
+from personakit.llm.jumpstart import JumpStartCatalog, snapshot_info
+from personakit.llm.resolve import JumpStartWarning, resolve_spec
 
 from .build_snapshot import DEFAULT_FIXTURES, build
 from .test_resolve import assert_valid_requests

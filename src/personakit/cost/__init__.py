@@ -17,9 +17,11 @@
     print(cost.sweep(session, older_than="2h"))           # leftovers of crashed runs (dry run)
 
 Modules: :mod:`~personakit.cost.catalog` (instance data, layer 1),
-:mod:`~personakit.cost.models` (model sizes), :mod:`~personakit.cost.advice`
-(fit, price, throughput), :mod:`~personakit.cost.personalize` (Personalize
-estimate), :mod:`~personakit.cost.pricing` (Price List API, layer 3),
+:mod:`~personakit.cost.models` (model sizes), :mod:`~personakit.cost.fit` (one
+instance judged: fit, price, throughput), :mod:`~personakit.cost.advice` (the
+ranking, comparisons), :mod:`~personakit.cost.personalize` (Personalize estimate),
+:mod:`~personakit.cost.pricing` (Price List API, layer 3, read through
+:mod:`~personakit.cost.paging`),
 :mod:`~personakit.cost.inventory` (what runs), :mod:`~personakit.cost.guard`
 (CostGuard), :mod:`~personakit.cost.sweep` (leftovers), :mod:`~personakit.cost.cli`
 (the ``personakit cost`` and ``personakit sweep`` commands).
@@ -27,18 +29,9 @@ estimate), :mod:`~personakit.cost.pricing` (Price List API, layer 3),
 
 from __future__ import annotations
 
-from personakit.cost.advice import (
-    Advice,
-    Benchmark,
-    Comparison,
-    Option,
-    SpecInfo,
-    Workload,
-    advise,
-    compare,
-    instances_needed,
-)
+from personakit.cost.advice import Advice, Comparison, advise, compare
 from personakit.cost.catalog import HOURS_PER_MONTH, Accelerator, Catalog, InstanceType, Price
+from personakit.cost.fit import Benchmark, Option, SpecInfo, Workload, instances_needed
 from personakit.cost.guard import BudgetCheck, BudgetStatus, CostGuard, DeployCheck
 from personakit.cost.inventory import Inventory, RunningResource, parse_duration, running
 from personakit.cost.models import KNOWN_MODELS, ModelSize

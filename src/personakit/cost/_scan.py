@@ -1,7 +1,8 @@
 """The scanning that :mod:`~personakit.cost.inventory` and :mod:`~personakit.cost.sweep` share.
 
 Both list Personalize and SageMaker resources section by section, read their tags and
-turn a listing that fails into a note rather than a crash. :class:`Scanner` holds that
+turn a listing that fails into a note rather than a crash; both read an endpoint's
+invocations to tell whether it is idle (:func:`endpoint_invocations`). :class:`Scanner` holds that
 part; each subclass says which errors a listing or a tag read may raise and still be a
 note (the inventory, which must not stop a deploy check, tolerates more than the sweep),
 which logger its warnings go to, and whether it reads tags at all (``lean``).
@@ -11,18 +12,22 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from botocore.exceptions import ClientError
 
+from personakit.aws.context import Ctx
+from personakit.aws.paging import paginate
 from personakit.aws.retry import error_code
 from personakit.errors import ConfigurationError
-from personakit.llm.endpoint import EXPIRES_TAG
+from personakit.llm.hosting import EXPIRES_TAG
 
 if TYPE_CHECKING:
-    from personakit.aws.context import Ctx
     from personakit.aws.session import Session
+
+__all__ = ["Scanner", "aware", "endpoint_invocations", "tag_expiry", "tags_dict", "utcnow"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,11 +38,12 @@ _SKIPPED = {
 }
 
 
-def _utcnow() -> dt.datetime:
+def utcnow() -> dt.datetime:
+    """The current time, tz-aware UTC."""
     return dt.datetime.now(dt.timezone.utc)
 
 
-def _aware(value: Any) -> dt.datetime | None:
+def aware(value: Any) -> dt.datetime | None:
     """A tz-aware UTC datetime from a botocore timestamp (or ``None``)."""
     if value is None:
         return None
@@ -49,18 +55,19 @@ def _aware(value: Any) -> dt.datetime | None:
         parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         return None
-    return _aware(parsed)
+    return aware(parsed)
 
 
-def _tags_dict(
+def tags_dict(
     tags: Sequence[Mapping[str, Any]], key: str = "Key", value: str = "Value"
 ) -> dict[str, str]:
+    """``[{"Key": k, "Value": v}, ...]`` (or other member names) as ``{k: v}``."""
     return {str(t.get(key)): str(t.get(value, "")) for t in tags if t.get(key) is not None}
 
 
-def _expires_at(tags: Mapping[str, str]) -> dt.datetime | None:
+def tag_expiry(tags: Mapping[str, str]) -> dt.datetime | None:
     """The ``personakit:expires-at`` tag as a UTC datetime (``None``: none, or unreadable)."""
-    return _aware(tags.get(EXPIRES_TAG)) if tags.get(EXPIRES_TAG) else None
+    return aware(tags.get(EXPIRES_TAG)) if tags.get(EXPIRES_TAG) else None
 
 
 class Scanner:
@@ -147,7 +154,7 @@ class Scanner:
             self.log.debug("could not read the tags of %s: %s", arn, exc)
             return {}
         member, key, value = shape
-        return _tags_dict(response.get(member, []), key, value)
+        return tags_dict(response.get(member, []), key, value)
 
     # ------------------------------------------------------------------ sagemaker
 
@@ -156,19 +163,55 @@ class Scanner:
         return self.session.client("sagemaker")
 
     def sm_pages(self, method: str, key: str, **kwargs: Any) -> list[Mapping[str, Any]]:
-        """Every member ``key`` of a SageMaker ``List*`` call, all pages (100 a page)."""
-        out: list[Mapping[str, Any]] = []
-        token: str | None = None
-        while True:
-            args = dict(kwargs, MaxResults=100)
-            if token:
-                args["NextToken"] = token
-            page = self.ctx.call(getattr(self.sm(), method), **args)
-            out.extend(page.get(key, []))
-            token = page.get("NextToken")
-            if not token:
-                return out
+        """Every member ``key`` of a SageMaker ``List*`` call, all pages (100 a page).
+
+        botocore's paginator reads them; each page goes through the scan's retries.
+        """
+        return list(paginate(self.ctx.call, self.sm(), method, key, **kwargs))
 
     def sm_tags(self, arn: str) -> dict[str, str]:
         """The tags of a SageMaker resource (none when they cannot be read)."""
         return self._tags("sagemaker", "list_tags", arn, ("Tags", "Key", "Value"), ResourceArn=arn)
+
+
+def endpoint_invocations(
+    session: Session,
+    endpoint_name: str,
+    variants: Sequence[str],
+    window: dt.timedelta,
+    *,
+    now: dt.datetime | None = None,
+    ctx: Ctx | None = None,
+) -> float:
+    """Invocations of an endpoint over ``window``, summed over its variants.
+
+    Reads CloudWatch ``AWS/SageMaker`` ``Invocations`` (dimensions ``EndpointName``
+    and ``VariantName``) with ``GetMetricStatistics``, statistic ``Sum``; the period
+    is a day for windows of a day or more, else an hour (else a minute), so one call
+    per variant stays under CloudWatch's 1,440 data points
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricStatistics.html).
+    SageMaker publishes the metric only for minutes with traffic: no data points means
+    no invocations (https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html).
+    """
+    now = now or utcnow()
+    seconds = window.total_seconds()
+    period = 86_400 if seconds >= 86_400 else 3600 if seconds >= 3600 else 60
+    cloudwatch = session.client("cloudwatch")
+    call = (ctx if ctx is not None else Ctx(session)).call
+    total = 0.0
+    for variant in variants or ["AllTraffic"]:
+        response = call(
+            cloudwatch.get_metric_statistics,
+            Namespace="AWS/SageMaker",
+            MetricName="Invocations",
+            Dimensions=[
+                {"Name": "EndpointName", "Value": endpoint_name},
+                {"Name": "VariantName", "Value": variant},
+            ],
+            StartTime=now - window,
+            EndTime=now,
+            Period=period,
+            Statistics=["Sum"],
+        )
+        total += math.fsum(float(p.get("Sum") or 0.0) for p in response.get("Datapoints", []))
+    return total

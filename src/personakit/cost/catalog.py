@@ -1,10 +1,10 @@
 """The instance catalog: what each SageMaker hosting instance type has, and what it costs.
 
 Layer 1 (pure data, no AWS calls). The packaged catalog (``cost/data/instances.json``)
-is a dated snapshot of ``shared/reference/jumpstart.md`` §3.1 and §4.1: vCPU, memory,
-accelerators, bf16 support, memory bandwidth and on-demand **Hosting** prices, each
-price with its source and date. Where the reference gives no number the field is
-``None``: nothing is guessed. Live prices come from :func:`personakit.cost.refresh`,
+is a dated snapshot: vCPU, memory, accelerators, bf16 support, memory bandwidth and
+on-demand **Hosting** prices (https://aws.amazon.com/sagemaker/pricing/), each price
+with its source and date. Where no source gives a number the field is ``None``:
+nothing is guessed. Live prices come from :func:`personakit.cost.refresh`,
 which returns a :class:`Catalog` of the same shape::
 
     from personakit.cost import Catalog
@@ -42,17 +42,16 @@ __all__ = [
     "Price",
     "architecture_of",
     "family_of",
-    "gib",
 ]
 
-#: Hours in the month personakit prices by (AWS's own convention: 365 x 24 / 12).
+#: Hours in the month personakit prices by: AWS's convention, 365 x 24 / 12
+#: (https://aws.amazon.com/calculator/calculator-assumptions).
 HOURS_PER_MONTH = 730.0
 
 Architecture = Literal["x86_64", "arm64"]
 Origin = Literal["packaged", "pricing-api", "cache"]
 
 _FAMILY = re.compile(r"^ml\.([a-z]+\d+[a-z-]*)\.")
-_GIB = 2**30
 
 
 def family_of(instance_type: str) -> str:
@@ -100,7 +99,7 @@ class Accelerator:
     """One accelerator model (a GPU or an Inferentia chip) and what it can do.
 
     ``memory_gib`` is per device; ``bandwidth_gbps`` is its memory bandwidth in
-    GB/s (``None`` where the reference has no number); ``bf16`` says whether it
+    GB/s (``None`` where no source gives one); ``bf16`` says whether it
     computes in bfloat16; ``flash_attention_2`` whether FlashAttention v2 (and so
     TGI's fast attention paths) runs on it.
     """
@@ -386,7 +385,8 @@ class Catalog:
             origin=origin,
             stale=bool(data.get("stale", True)),
             note=data.get("note")
-            or f"packaged snapshot of shared/reference/jumpstart.md as of {as_of.isoformat()}",
+            or f"personakit's packaged price snapshot as of {as_of.isoformat()} (current "
+            "prices: https://aws.amazon.com/sagemaker/pricing/)",
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -553,8 +553,3 @@ def _packaged() -> Catalog:
         .read_text(encoding="utf-8")
     )
     return Catalog.from_dict(json.loads(text))
-
-
-def gib(n_bytes: float) -> float:
-    """Bytes to GiB."""
-    return n_bytes / _GIB

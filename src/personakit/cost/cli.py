@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from personakit.errors import ConfigurationError
+from personakit.rules.facts import KEEP_TAG, RUN_TAG
 
 if TYPE_CHECKING:
     from personakit.aws.session import Session
@@ -39,7 +40,7 @@ def aws_session(args: argparse.Namespace) -> Session:
     """A ``Session.aws`` from ``--profile`` and ``--region``."""
     import boto3
 
-    from personakit.aws.session import Session
+    from personakit.aws.session import Session  # boto3 loads on use: `--help` stays quick
 
     try:
         boto3_session = boto3.Session(profile_name=args.profile) if args.profile else None
@@ -54,12 +55,12 @@ def _connection(parser: argparse.ArgumentParser) -> None:
 
 
 def _advise(args: argparse.Namespace) -> int:
-    from personakit.cost.advice import advise
-    from personakit.cost.catalog import Catalog
+    from personakit.cost.advice import advise  # per command: --help stays quick
+    from personakit.cost.catalog import Catalog  # per command: --help stays quick
 
     region = args.region or "us-east-1"
     if args.live:
-        from personakit.cost.pricing import refresh
+        from personakit.cost.pricing import refresh  # botocore only with --live
 
         catalog = refresh(args.session_factory(args), region)
     else:
@@ -74,7 +75,7 @@ def _advise(args: argparse.Namespace) -> int:
 
 
 def _estimate(args: argparse.Namespace) -> int:
-    from personakit.cost.personalize import estimate
+    from personakit.cost.personalize import estimate  # per command: --help stays quick
 
     print(
         estimate(
@@ -91,9 +92,9 @@ def _estimate(args: argparse.Namespace) -> int:
 
 
 def _running(args: argparse.Namespace) -> int:
-    from personakit.cost.catalog import Catalog
-    from personakit.cost.guard import CostGuard
-    from personakit.cost.inventory import running
+    from personakit.cost.catalog import Catalog  # per command: --help stays quick
+    from personakit.cost.guard import CostGuard  # per command: --help stays quick
+    from personakit.cost.inventory import running  # per command: --help stays quick
 
     session = args.session_factory(args)
     inventory = running(session, catalog=Catalog.load(), idle_window=args.idle_for)
@@ -114,7 +115,7 @@ def _running(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from personakit.cost.sweep import sweep
+    from personakit.cost.sweep import sweep  # per command: --help stays quick
 
     if args.yes and args.older_than is None and not args.run_id:
         raise ConfigurationError(
@@ -202,11 +203,11 @@ def register(
     sweep.add_argument(
         "--older-than", metavar="DURATION", help="spare younger ones, e.g. 2h (0s: none)"
     )
-    sweep.add_argument("--run-id", help="only this run's resources (personakit:run value)")
+    sweep.add_argument("--run-id", help=f"only this run's resources ({RUN_TAG} value)")
     sweep.add_argument(
         "--include-kept",
         action="store_true",
-        help="also what was kept on purpose (tagged personakit:keep=true)",
+        help=f"also what was kept on purpose (tagged {KEEP_TAG}=true)",
     )
     sweep.add_argument(
         "--include-idle-endpoints",

@@ -36,7 +36,7 @@ import attrs
 from personakit.cost.advice import Advice, Comparison, advise, compare
 from personakit.cost.catalog import HOURS_PER_MONTH, Catalog, Price
 from personakit.cost.inventory import RPS_HOUR_USD, Inventory, running
-from personakit.cost.personalize import PRICES, TPS_HOUR_TIERS, Estimate, estimate
+from personakit.cost.personalize import PRICES, PRICING_URL, TPS_HOUR_TIERS, Estimate, estimate
 from personakit.cost.pricing import refresh
 from personakit.errors import BudgetExceededError, ConfigurationError
 
@@ -471,7 +471,8 @@ class CostGuard:
         """Allow a campaign with ``min_tps`` only if a month of its floor fits the budget.
 
         A campaign bills at least ``minProvisionedTPS`` TPS-hours every hour it exists
-        (reference personalize.md §9, first tier); :meth:`Solution.deploy
+        (the first TPS-hour tier, an unverified rate: https://aws.amazon.com/personalize/pricing/);
+        :meth:`Solution.deploy
         <personakit.personalize.solution.Solution.deploy>` asks this before ``CreateCampaign``
         (only when no campaign of that name exists), :meth:`Campaign.update
         <personakit.personalize.campaign.Campaign.update>` before raising ``minProvisionedTPS``.
@@ -496,8 +497,7 @@ class CostGuard:
             else f"raising a campaign from {current_tps} to {min_tps} TPS"
         )
         priced = (
-            f"minProvisionedTPS {more} x ${rate:.2f}/TPS-hour (unverified price, "
-            "reference personalize.md §9)"
+            f"minProvisionedTPS {more} x ${rate:.2f}/TPS-hour (unverified price, {PRICING_URL})"
         )
         return self._budget_check(what, max(0, more) * rate, priced, inventory)
 
@@ -512,7 +512,7 @@ class CostGuard:
 
         A recommender bills per hour for each 100K active users while it is ACTIVE,
         and for at least ``minRecommendationRequestsPerSecond`` x 3,600
-        recommendations an hour (reference personalize.md §9, unverified prices).
+        recommendations an hour (unverified prices: https://aws.amazon.com/personalize/pricing/).
         The guard counts one active-user unit plus each request per second above the
         first as 3,600 extra recommendations an hour (≈$0.0833 per 1,000): an upper
         bound, as some recommendations each hour are free. :meth:`Recommender.create
@@ -537,8 +537,14 @@ class CostGuard:
             more = min_rps - 1
             per_hour = unit_usd + more * RPS_HOUR_USD
             what = "a recommender" + (f" at {min_rps} requests/s" if min_rps > 1 else "")
-            priced = f"${unit_usd:.3f} per {unit.unit}" + (
-                f" + {more} request(s)/s above the first x ${RPS_HOUR_USD:.4g}/h" if more else ""
+            priced = (
+                f"${unit_usd:.3f} per {unit.unit}"
+                + (
+                    f" + {more} request(s)/s above the first x ${RPS_HOUR_USD:.4g}/h"
+                    if more
+                    else ""
+                )
+                + f" (unverified prices, {PRICING_URL})"
             )
         else:
             _positive_int("current_rps", current_rps)
@@ -547,7 +553,7 @@ class CostGuard:
             what = f"raising a recommender from {current_rps} to {min_rps} requests/s"
             priced = (
                 f"{more} request(s)/s x ${RPS_HOUR_USD:.4g}/h (3,600 extra recommendations an "
-                "hour at ≈$0.0833 per 1,000; unverified price, reference personalize.md §9)"
+                f"hour at ≈$0.0833 per 1,000; unverified price, {PRICING_URL})"
             )
         return self._budget_check(what, per_hour, priced, inventory)
 

@@ -9,8 +9,9 @@ engine (which has no SageMaker: that part is skipped with a note)::
     inventory.usd_per_hour              # the burn rate: sum of the known hourly costs
     inventory.to_frame()                # one row per resource
 
-What counts as billing (hourly costs in parentheses; Personalize's $ figures are the
-unverified placeholders of ``shared/reference/personalize.md`` §9):
+What counts as billing (hourly costs in parentheses; Personalize's $ figures are
+unverified placeholders, see :mod:`personakit.cost.personalize` and
+https://aws.amazon.com/personalize/pricing/):
 
 * Personalize campaigns not failed or deleting (``minProvisionedTPS`` x the first
   TPS-hour tier: the floor, billed ``max(min, actual)``), ``ACTIVE`` recommenders
@@ -45,7 +46,7 @@ import logging
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
 import attrs
 from botocore.exceptions import BotoCoreError, ClientError
@@ -53,9 +54,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from personakit.aws.context import Ctx
 from personakit.aws.retry import error_code
 from personakit.aws.timing import Timing
-from personakit.cost._scan import Scanner, _aware, _expires_at, _utcnow
+from personakit.cost._scan import Scanner, aware, endpoint_invocations, tag_expiry, utcnow
 from personakit.cost.catalog import HOURS_PER_MONTH, Catalog
-from personakit.cost.personalize import PRICES, TPS_HOUR_TIERS
+from personakit.cost.personalize import PRICES, PRICING_URL, TPS_HOUR_TIERS
 from personakit.errors import ConfigurationError, QuotaExceededError
 from personakit.personalize.base import find_all, in_flight
 from personakit.rules.facts import RUN_TAG
@@ -68,7 +69,6 @@ if TYPE_CHECKING:
 __all__ = [
     "Inventory",
     "RunningResource",
-    "endpoint_invocations",
     "format_age",
     "parse_duration",
     "running",
@@ -77,6 +77,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 Service = Literal["personalize", "sagemaker"]
+_BatchLister = Literal["list_batch_inference_jobs", "list_batch_segment_jobs"]
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 _TPS_HOUR_USD = TPS_HOUR_TIERS[0][1]
 _TRAINING_HOUR_USD = float(PRICES["training"].usd or 0.0)
@@ -91,10 +94,15 @@ _LISTING_ERRORS: tuple[type[BaseException], ...] = (
     BotoCoreError,
     QuotaExceededError,
 )
+#: ``EndpointStatus`` values of an endpoint that bills
+#: (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeEndpoint.html).
 _ENDPOINT_BILLING = frozenset(
     {"InService", "Creating", "Updating", "SystemUpdating", "RollingBack"}
 )
+#: Auto-training schedules: ``rate(<n> days)``, every 7 days by default
+#: (https://docs.aws.amazon.com/personalize/latest/dg/API_AutoTrainingConfig.html).
 _RATE = re.compile(r"rate\((\d+) days?\)")
+_AUTO_TRAINING_DAYS = 7
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800, "": 3600}
 
@@ -207,11 +215,11 @@ class RunningResource:
         """Time since creation (``None`` when unknown)."""
         if self.created is None:
             return None
-        return (now or _utcnow()) - self.created
+        return (now or utcnow()) - self.created
 
     def expired(self, now: dt.datetime | None = None) -> bool:
         """Whether its ``personakit:expires-at`` time has passed."""
-        return self.expires_at is not None and self.expires_at <= (now or _utcnow())
+        return self.expires_at is not None and self.expires_at <= (now or utcnow())
 
 
 @attrs.frozen(kw_only=True)
@@ -410,18 +418,18 @@ class _ListingCtx(Ctx):
             return None
         return self.deadline_s - (self.timing.clock() - self.start)
 
-    def call(self, fn: Callable[..., Any], /, **kwargs: Any) -> Any:
-        """``fn(**kwargs)`` through the retrier, its retries clamped to the time left.
+    def call(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        """``fn(*args, **kwargs)`` through the retrier, its retries clamped to the time left.
 
         Raises:
             _DeadlinePassed: The deadline passed before the call.
         """
         left = self.left()
         if left is None:
-            return self.retrier.call(fn, **kwargs)
+            return self.retrier.call(fn, *args, **kwargs)
         if left <= 0:
             raise _DeadlinePassed
-        return self.retrier.with_deadline(left).call(fn, **kwargs)
+        return self.retrier.with_deadline(left).call(fn, *args, **kwargs)
 
 
 class _Lister(Scanner):
@@ -504,13 +512,13 @@ class _Lister(Scanner):
         tags: dict[str, str] = kwargs.pop("tags", {})
         self.found.append(
             RunningResource(
-                run_id=tags.get(RUN_TAG), expires_at=_expires_at(tags), tags=tags, **kwargs
+                run_id=tags.get(RUN_TAG), expires_at=tag_expiry(tags), tags=tags, **kwargs
             )
         )
 
     def campaigns(self) -> None:
         p = self.ctx.personalize
-        for summary in find_all(self.ctx, p.list_campaigns, "campaigns"):
+        for summary in find_all(self.ctx, "list_campaigns", "campaigns"):
             status = str(summary.get("status", ""))
             if status.endswith("FAILED") or status.startswith("DELETE"):
                 continue
@@ -525,18 +533,18 @@ class _Lister(Scanner):
                 name=str(summary.get("name", arn.rsplit("/", 1)[-1])),
                 arn=arn,
                 status=status,
-                created=_aware(campaign.get("creationDateTime")),
+                created=aware(campaign.get("creationDateTime")),
                 usd_per_hour=tps * _TPS_HOUR_USD,
                 basis=(
                     f"minProvisionedTPS {tps} x ${_TPS_HOUR_USD:.2f}/TPS-hour, a floor: billed "
-                    "max(min, actual) every hour (unverified price, personalize.md §9)"
+                    f"max(min, actual) every hour (unverified price, {PRICING_URL})"
                 ),
                 tags=self.personalize_tags(arn),
             )
 
     def recommenders(self) -> None:
         p = self.ctx.personalize
-        for summary in find_all(self.ctx, p.list_recommenders, "recommenders"):
+        for summary in find_all(self.ctx, "list_recommenders", "recommenders"):
             status = str(summary.get("status", ""))
             if status != "ACTIVE":
                 continue  # INACTIVE (stopped), failed and deleting ones do not bill
@@ -558,18 +566,18 @@ class _Lister(Scanner):
                 name=str(summary.get("name", arn.rsplit("/", 1)[-1])),
                 arn=arn,
                 status=status,
-                created=_aware(summary.get("creationDateTime")),
+                created=aware(summary.get("creationDateTime")),
                 usd_per_hour=_RECOMMENDER_UNIT_USD + (rps - 1) * RPS_HOUR_USD,
                 basis=(
                     f"${_RECOMMENDER_UNIT_USD:.3f}/h per 100K active users, one unit as a floor"
-                    f"{extra} (unverified prices, personalize.md §9); stop it to stop the bill"
+                    f"{extra} (unverified prices, {PRICING_URL}); stop it to stop the bill"
                 ),
                 tags=self.personalize_tags(arn),
             )
 
     def solutions(self) -> None:
         p = self.ctx.personalize
-        for summary in find_all(self.ctx, p.list_solutions, "solutions"):
+        for summary in find_all(self.ctx, "list_solutions", "solutions"):
             status = str(summary.get("status", ""))
             if status.endswith("FAILED") or status.startswith("DELETE"):
                 continue
@@ -580,7 +588,7 @@ class _Lister(Scanner):
             config = solution.get("solutionConfig") or {}
             expression = str((config.get("autoTrainingConfig") or {}).get("schedulingExpression"))
             match = _RATE.fullmatch(expression)
-            days = int(match.group(1)) if match else 7
+            days = int(match.group(1)) if match else _AUTO_TRAINING_DAYS
             hours = self._last_training_hours(arn)
             if hours is None:
                 per_hour, basis = (
@@ -594,7 +602,8 @@ class _Lister(Scanner):
                 per_hour = hours * _TRAINING_HOUR_USD / (days * 24)
                 basis = (
                     f"auto-training every {days} day(s): last run {hours:g} training hour(s) x "
-                    f"${_TRAINING_HOUR_USD:.2f}, spread over {days * 24} h (unverified price)"
+                    f"${_TRAINING_HOUR_USD:.2f}, spread over {days * 24} h (unverified price, "
+                    f"{PRICING_URL})"
                 )
             self.add(
                 service="personalize",
@@ -602,7 +611,7 @@ class _Lister(Scanner):
                 name=str(summary.get("name", arn.rsplit("/", 1)[-1])),
                 arn=arn,
                 status=f"{status}, auto-training",
-                created=_aware(solution.get("creationDateTime")),
+                created=aware(solution.get("creationDateTime")),
                 usd_per_hour=per_hour,
                 basis=basis,
                 tags=self.personalize_tags(arn),
@@ -611,12 +620,15 @@ class _Lister(Scanner):
     def _last_training_hours(self, solution_arn: str) -> float | None:
         p = self.ctx.personalize
         versions = find_all(
-            self.ctx, p.list_solution_versions, "solutionVersions", solutionArn=solution_arn
+            self.ctx,
+            "list_solution_versions",
+            "solutionVersions",
+            solutionArn=solution_arn,
         )
         done = [v for v in versions if v.get("status") == "ACTIVE"]
         if not done:
             return None
-        last = max(done, key=lambda v: _aware(v.get("creationDateTime")) or self.now)
+        last = max(done, key=lambda v: aware(v.get("creationDateTime")) or self.now)
         version = self.ctx.call(
             p.describe_solution_version, solutionVersionArn=str(last["solutionVersionArn"])
         )["solutionVersion"]
@@ -624,8 +636,7 @@ class _Lister(Scanner):
         return None if hours is None else float(hours)
 
     def versions(self) -> None:
-        p = self.ctx.personalize
-        for summary in find_all(self.ctx, p.list_solution_versions, "solutionVersions"):
+        for summary in find_all(self.ctx, "list_solution_versions", "solutionVersions"):
             status = str(summary.get("status", ""))
             if not in_flight(status):
                 continue
@@ -636,18 +647,18 @@ class _Lister(Scanner):
                 name=arn.split("/", 1)[-1],
                 arn=arn,
                 status=status,
-                created=_aware(summary.get("creationDateTime")),
+                created=aware(summary.get("creationDateTime")),
                 usd_per_hour=_TRAINING_HOUR_USD,
                 basis=(
                     f"training: at least ${_TRAINING_HOUR_USD:.2f} per hour (one training hour "
-                    "= 4 vCPU + 8 GiB; bigger instances bill more; unverified price)"
+                    "= 4 vCPU + 8 GiB; bigger instances bill more; unverified price, "
+                    f"{PRICING_URL})"
                 ),
                 tags=self.personalize_tags(arn),
             )
 
-    def batch_jobs(self, kind: str, list_name: str, key: str, arn_key: str) -> None:
-        p = self.ctx.personalize
-        for summary in find_all(self.ctx, getattr(p, list_name), key):
+    def batch_jobs(self, kind: str, list_name: _BatchLister, key: str, arn_key: str) -> None:
+        for summary in find_all(self.ctx, list_name, key):
             status = str(summary.get("status", ""))
             if not in_flight(status):
                 continue
@@ -658,7 +669,7 @@ class _Lister(Scanner):
                 name=str(summary.get("jobName", arn.rsplit("/", 1)[-1])),
                 arn=arn,
                 status=status,
-                created=_aware(summary.get("creationDateTime")),
+                created=aware(summary.get("creationDateTime")),
                 usd_per_hour=None,
                 basis="billed per recommendation, not per hour (no rate known)",
                 tags=self.personalize_tags(arn),
@@ -729,7 +740,7 @@ class _Lister(Scanner):
                 name=name,
                 arn=arn,
                 status=status,
-                created=_aware(endpoint.get("CreationTime") or summary.get("CreationTime")),
+                created=aware(endpoint.get("CreationTime") or summary.get("CreationTime")),
                 usd_per_hour=per_hour,
                 basis="; ".join(bases),
                 instance_type=", ".join(dict.fromkeys(types)) or None,
@@ -749,7 +760,7 @@ class _Lister(Scanner):
             for v in (endpoint.get("ProductionVariants") or config.get("ProductionVariants") or [])
             if v.get("VariantName")
         ]
-        created = _aware(endpoint.get("CreationTime"))
+        created = aware(endpoint.get("CreationTime"))
         try:
             total = endpoint_invocations(
                 self.session, name, variants, self.idle_window, now=self.now, ctx=self.ctx
@@ -781,7 +792,7 @@ class _Lister(Scanner):
                 name=str(summary["NotebookInstanceName"]),
                 arn=arn,
                 status=str(summary.get("NotebookInstanceStatus", "InService")),
-                created=_aware(summary.get("CreationTime")),
+                created=aware(summary.get("CreationTime")),
                 usd_per_hour=cost,
                 basis=basis,
                 instance_type=instance_type or None,
@@ -810,7 +821,7 @@ class _Lister(Scanner):
                 name=name,
                 arn=arn,
                 status="InProgress",
-                created=_aware(job.get("CreationTime") or summary.get("CreationTime")),
+                created=aware(job.get("CreationTime") or summary.get("CreationTime")),
                 usd_per_hour=cost,
                 basis=basis,
                 instance_type=instance_type or None,
@@ -873,47 +884,6 @@ class _Lister(Scanner):
         )
 
 
-def endpoint_invocations(
-    session: Session,
-    endpoint_name: str,
-    variants: Sequence[str],
-    window: dt.timedelta,
-    *,
-    now: dt.datetime | None = None,
-    ctx: Ctx | None = None,
-) -> float:
-    """Invocations of an endpoint over ``window``, summed over its variants.
-
-    Reads CloudWatch ``AWS/SageMaker`` ``Invocations`` (dimensions ``EndpointName``
-    and ``VariantName``) with ``GetMetricStatistics``, statistic ``Sum``; the period
-    is a day for windows of a day or more, else an hour (else a minute), so one call
-    per variant stays under CloudWatch's 1,440 data points. SageMaker publishes the
-    metric only for minutes with traffic: no data points means no invocations.
-    """
-    now = now or _utcnow()
-    seconds = window.total_seconds()
-    period = 86_400 if seconds >= 86_400 else 3600 if seconds >= 3600 else 60
-    cloudwatch = session.client("cloudwatch")
-    call = (ctx if ctx is not None else Ctx(session)).call
-    total = 0.0
-    for variant in variants or ["AllTraffic"]:
-        response = call(
-            cloudwatch.get_metric_statistics,
-            Namespace="AWS/SageMaker",
-            MetricName="Invocations",
-            Dimensions=[
-                {"Name": "EndpointName", "Value": endpoint_name},
-                {"Name": "VariantName", "Value": variant},
-            ],
-            StartTime=now - window,
-            EndTime=now,
-            Period=period,
-            Statistics=["Sum"],
-        )
-        total += math.fsum(float(p.get("Sum") or 0.0) for p in response.get("Datapoints", []))
-    return total
-
-
 def running(
     session: Session,
     *,
@@ -959,7 +929,7 @@ def running(
         session,
         catalog=catalog if catalog is not None else Catalog.load(),
         timing=timing,
-        now=_aware(now) or _utcnow(),
+        now=aware(now) or utcnow(),
         idle_window=window,
         lean=lean,
         deadline_s=deadline_s,

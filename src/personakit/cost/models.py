@@ -5,7 +5,8 @@ Layer 1 (pure). :class:`ModelSize` is what the advice needs to know about a mode
 a short name (``"falcon-7b"``), a ``(parameters, dtype)`` tuple (``(7e9, "bf16")``,
 ``("124M", "fp32")``) or a ``ModelSize``.
 
-Memory (``shared/reference/jumpstart.md`` §4.3):
+Memory (the KV-cache formula of
+https://developer.nvidia.com/blog/mastering-llm-techniques-inference-optimization/):
 
 - weights = parameters x bytes per parameter (fp32 4, fp16/bf16 2, int8 1, int4 0.5);
 - KV cache per token = 2 x layers x KV heads x head dim x bytes, when the attention
@@ -61,7 +62,8 @@ _DTYPE_ALIASES: Mapping[str, str] = {
 
 ModelKind = Literal["generation", "embedding"]
 
-#: KV bytes per token of Llama-2-7B at fp16 (reference §4.3): the rule of thumb's anchor.
+#: KV bytes per token of Llama-2-7B at fp16 (2 x 32 layers x 32 KV heads x 128 x 2 bytes,
+#: https://huggingface.co/meta-llama/Llama-2-7b-hf config.json): the rule of thumb's anchor.
 _RULE_KV_BYTES_PER_TOKEN = 512 * 1024
 _RULE_PARAMS = 7e9
 
@@ -242,9 +244,9 @@ def _fmt_params(parameters: float) -> str:
 _HF = "https://huggingface.co/"
 #: Sizes of the JumpStart models personakit knows by name. Parameter counts are the
 #: model cards' (and the Hub's safetensors counts); attention shapes come from each
-#: model's ``config.json`` on the Hugging Face Hub; the KV-cache figures they imply
-#: match shared/reference/jumpstart.md §4.3 (Mistral-7B and Llama-3-8B: 8 KV heads,
-#: 128 KiB per token; Falcon-7B: multi-query, one KV head).
+#: model's ``config.json`` on the Hugging Face Hub, and imply its KV cache (Mistral-7B
+#: and Llama-3-8B: 8 KV heads, 128 KiB per token at fp16; Falcon-7B: multi-query, one
+#: KV head).
 KNOWN_MODELS: Mapping[str, ModelSize] = {
     "falcon-7b": ModelSize(
         parameters=7.0e9,
@@ -258,7 +260,7 @@ KNOWN_MODELS: Mapping[str, ModelSize] = {
         source=(
             f"{_HF}tiiuae/falcon-7b (model card: '7B parameters'; config.json: 32 layers, "
             "hidden 4544, 71 heads, multi_query -> 1 KV head, torch_dtype bfloat16); "
-            "reference §1.7 (JumpStart MAX_TOTAL_TOKENS=2048), §4.3"
+            "JumpStart spec huggingface-llm-falcon-7b-bf16: MAX_TOTAL_TOKENS=2048"
         ),
         jumpstart_ids=(
             "huggingface-llm-falcon-7b-bf16",
@@ -276,7 +278,7 @@ KNOWN_MODELS: Mapping[str, ModelSize] = {
         max_context=1024,
         source=(
             f"{_HF}openai-community/gpt2 (model card: 124M parameters; config.json: n_layer 12, "
-            "n_head 12, n_embd 768, n_positions 1024; float32 weights); reference §4.3"
+            "n_head 12, n_embd 768, n_positions 1024; float32 weights)"
         ),
         jumpstart_ids=("huggingface-textgeneration-gpt2",),
     ),
@@ -291,7 +293,7 @@ KNOWN_MODELS: Mapping[str, ModelSize] = {
         max_context=2048,
         source=(
             f"{_HF}bigscience/bloom-1b7 (model card: 1,722,408,960 parameters; config.json: "
-            "n_layer 24, hidden 2048, n_head 16); reference §4.3 (≈3.4 GB at fp16)"
+            "n_layer 24, hidden 2048, n_head 16; ≈3.4 GB at fp16)"
         ),
         jumpstart_ids=(
             "huggingface-textgeneration-bloom-1b7",
@@ -328,8 +330,8 @@ KNOWN_MODELS: Mapping[str, ModelSize] = {
         max_context=32768,
         source=(
             f"{_HF}mistralai/Mistral-7B-v0.1 (7.24B parameters; config.json: 32 layers, "
-            "32 heads, 8 KV heads, hidden 4096, torch_dtype bfloat16); reference §4.3 "
-            "(128 KiB KV per token)"
+            "32 heads, 8 KV heads, hidden 4096, torch_dtype bfloat16; 128 KiB KV per token "
+            "at fp16)"
         ),
         jumpstart_ids=(
             "huggingface-llm-mistral-7b",
@@ -348,7 +350,7 @@ KNOWN_MODELS: Mapping[str, ModelSize] = {
         max_context=8192,
         source=(
             f"{_HF}meta-llama/Meta-Llama-3-8B (8.03B parameters; config.json: 32 layers, "
-            "32 heads, 8 KV heads, hidden 4096, torch_dtype bfloat16); reference §4.3"
+            "32 heads, 8 KV heads, hidden 4096, torch_dtype bfloat16)"
         ),
         jumpstart_ids=(
             "meta-textgeneration-llama-3-8b",

@@ -1,9 +1,11 @@
 """What an Amazon Personalize month costs: a line-item estimate.
 
-Layer 1 (pure). Prices and tiers are those of ``shared/reference/personalize.md``
-§9. The billing *structure* there is confirmed (AWS pricing page, botocore); the
-dollar figures are **not verified** against AWS's page (third-party study notes,
-internally consistent), so every line item built on them carries
+Layer 1 (pure). The billing *structure* is AWS's (https://aws.amazon.com/personalize/pricing/;
+``minProvisionedTPS`` and ``minRecommendationRequestsPerSecond`` in
+https://docs.aws.amazon.com/personalize/latest/dg/API_CreateCampaign.html and
+https://docs.aws.amazon.com/personalize/latest/dg/API_CreateRecommender.html); the
+dollar figures are **not verified** against AWS's pricing page (third-party study
+notes, internally consistent), so every line item built on them carries
 ``verified=False``. Look them up before you rely on them::
 
     from personakit.cost import estimate
@@ -23,18 +25,21 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 
 from personakit.errors import ConfigurationError
+from personakit.rules.facts import DG
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "CAMPAIGN_TPS_QUOTA",
     "FREE_TIER",
     "PRICES",
+    "PRICING_URL",
     "TPS_HOUR_TIERS",
     "Estimate",
     "LineItem",
@@ -42,16 +47,14 @@ __all__ = [
     "estimate",
 ]
 
-_REF = "shared/reference/personalize.md §9"
-_UNVERIFIED = (
-    f"{_REF}: third-party study notes, not verified against the AWS pricing page "
-    "(https://aws.amazon.com/personalize/pricing/)"
-)
+#: Amazon Personalize's pricing page: check every $ figure here against it.
+PRICING_URL = "https://aws.amazon.com/personalize/pricing/"
+_UNVERIFIED = f"unverified: third-party study notes, not checked against {PRICING_URL}"
 
 
 @attrs.frozen(kw_only=True)
 class UnitPrice:
-    """A unit price with its source; ``usd`` is ``None`` where the reference has no number."""
+    """A unit price with its source; ``usd`` is ``None`` where no rate is known."""
 
     usd: float | None
     unit: str
@@ -60,7 +63,7 @@ class UnitPrice:
     as_of: str | None = None
 
 
-#: Unit prices (reference §9; every $ figure there is flagged unverified).
+#: Unit prices: every $ figure is unverified (https://aws.amazon.com/personalize/pricing/).
 PRICES: Mapping[str, UnitPrice] = {
     "data": UnitPrice(usd=0.05, unit="GB", source=_UNVERIFIED),
     "training": UnitPrice(
@@ -81,22 +84,25 @@ PRICES: Mapping[str, UnitPrice] = {
     "batch": UnitPrice(
         usd=None,
         unit="batch recommendation",
-        source=f"{_REF}: billed per recommendation; the per-1,000 rate was not retrieved",
+        source=f"billed per recommendation ({PRICING_URL}); the per-1,000 rate is not known",
     ),
 }
 
-#: Real-time (campaign) TPS-hour tiers per month: (TPS-hours in the tier, USD per TPS-hour).
+#: Real-time (campaign) TPS-hour tiers per month: (TPS-hours in the tier, USD per TPS-hour);
+#: unverified rates (https://aws.amazon.com/personalize/pricing/).
 TPS_HOUR_TIERS: tuple[tuple[float, float], ...] = (
     (20_000.0, 0.20),
     (180_000.0, 0.10),
     (math.inf, 0.05),
 )
 
-#: Free tier of the first two months (reference §9, [DG:what-is-personalize]):
-#: 20 GB of data, 100 training hours, 180,000 recommendation requests = 50 TPS-hours.
+#: Free tier of the first two months: 20 GB of data, 100 training hours, 180,000
+#: recommendation requests = 50 TPS-hours (https://aws.amazon.com/personalize/pricing/,
+#: https://docs.aws.amazon.com/personalize/latest/dg/what-is-personalize.html).
 FREE_TIER: Mapping[str, float] = {"data_gb": 20.0, "training_hours": 100.0, "tps_hours": 50.0}
 
-#: Default quota: TPS per campaign per API (reference §8.4).
+#: Default quota: TPS per campaign per API
+#: (https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
 CAMPAIGN_TPS_QUOTA = 500
 
 
@@ -268,8 +274,8 @@ def estimate(
         recommender_extra_recommendations: recommendations beyond the free ones.
         batch_recommendations: recommendations made by batch inference jobs (no
             known price: the line item has no subtotal and the estimate is incomplete).
-        region: where; the reference's prices name no region, so anything but
-            us-east-1 gets a warning.
+        region: where; the prices used name no region (read as us-east-1), so
+            anything else gets a warning.
         free_tier: subtract the free tier of the first two months.
     """
     items: list[LineItem] = []
@@ -292,7 +298,7 @@ def estimate(
                     unit="-",
                     unit_price_usd=0.0,
                     subtotal_usd=0.0,
-                    source=f"{_REF}: free tier of the first two months",
+                    source=f"free tier of the first two months ({PRICING_URL})",
                     verified=True,
                 )
             )
@@ -330,7 +336,7 @@ def estimate(
         if min_tps is not None and min_tps > CAMPAIGN_TPS_QUOTA:
             warnings.append(
                 f"min_tps {min_tps:g} exceeds the default quota of {CAMPAIGN_TPS_QUOTA} TPS per "
-                "campaign per API (reference §8.4): request an increase first"
+                f"campaign per API ({DG}limits.html): request an increase first"
             )
     recommender_hours = _check("recommender_hours", recommender_hours)
     if recommender_hours:
@@ -351,25 +357,16 @@ def estimate(
     if batch:
         items.append(_line("batch", "batch inference recommendations", batch))
         warnings.append(
-            "batch inference is billed per recommendation, but the reference has no rate: "
-            "that line has no subtotal and the total leaves it out"
+            "batch inference is billed per recommendation, but personakit knows no rate "
+            f"({PRICING_URL}): that line has no subtotal and the total leaves it out"
         )
     if any(not i.verified and i.subtotal_usd for i in items):
         warnings.append(
-            "the $ figures are unverified placeholders (reference personalize.md §9); check "
-            "https://aws.amazon.com/personalize/pricing/ before relying on them"
+            f"the $ figures are unverified placeholders; check {PRICING_URL} before relying on them"
         )
     if region != "us-east-1":
         warnings.append(
-            f"the reference's prices name no region (read as us-east-1); {region} may differ"
+            f"the prices used name no region (read as us-east-1); {region} may differ "
+            f"({PRICING_URL})"
         )
     return Estimate(region=region, items=tuple(items), warnings=tuple(warnings))
-
-
-def describe_prices() -> dict[str, Any]:
-    """The unit prices and tiers in use, for display."""
-    return {
-        "unit_prices": {k: attrs.asdict(v) for k, v in PRICES.items()},
-        "tps_hour_tiers": [list(t) for t in TPS_HOUR_TIERS],
-        "free_tier": dict(FREE_TIER),
-    }

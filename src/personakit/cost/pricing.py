@@ -1,7 +1,9 @@
 """Live SageMaker Hosting prices from the AWS Price List API: cached, with an offline fallback.
 
-:func:`refresh` asks ``pricing:GetProducts`` for every on-demand SageMaker
-**Hosting** price of a region (``shared/reference/jumpstart.md`` §3.2)::
+:func:`refresh` asks ``pricing:GetProducts`` of the AWS Price List Query API
+(https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_pricing_GetProducts.html)
+for every on-demand SageMaker **Hosting** price of a region
+(https://aws.amazon.com/sagemaker/pricing/)::
 
     ServiceCode="AmazonSageMaker", FormatVersion="aws_v1", Filters=[
         {"Type": "TERM_MATCH", "Field": "productFamily", "Value": "ML Instance"},
@@ -9,9 +11,9 @@
         {"Type": "TERM_MATCH", "Field": "platoinstancetype", "Value": "Hosting"},
         {"Type": "TERM_MATCH", "Field": "locationType", "Value": "AWS Region"}]
 
-and follows ``NextToken`` to the last page. Each ``PriceList`` entry is a JSON
-*string*; every one is checked again on our side, because without the component
-filter the API also returns Training, Notebook, Studio and batch-transform rows
+and reads every page with botocore's ``get_products`` paginator. Each ``PriceList``
+entry is a JSON *string*; every one is checked again on our side, because without the
+component filter the API also returns Training, Notebook, Studio and batch-transform rows
 (the SageMaker SDK's ``PriceList[0]`` pitfall), and scrapers have seen free-tier
 and $0 placeholder rows, Outposts rows and fee rows in units other than hours.
 A row counts only if it is an ``AmazonSageMaker`` ``ml.*`` instance, its
@@ -43,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from botocore.exceptions import BotoCoreError, ClientError
 
+from personakit.aws.paging import paginate
 from personakit.aws.retry import Retrier, error_code
 from personakit.cost.catalog import (
     Accelerator,
@@ -76,9 +79,12 @@ logger = logging.getLogger(__name__)
 CACHE_SCHEMA = 1
 #: A cached read younger than this is used without calling the API.
 DEFAULT_MAX_AGE = dt.timedelta(days=7)
+#: The Price List service code of SageMaker; see
+#: https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_pricing_GetProducts.html
 SERVICE_CODE = "AmazonSageMaker"
 
-#: Accelerators by instance family, for types the packaged catalog does not list.
+#: Accelerators by instance family, for types the packaged catalog does not list
+#: (https://aws.amazon.com/ec2/instance-types/, accelerated computing).
 FAMILY_ACCELERATORS: Mapping[str, str] = {
     "g4dn": "T4",
     "g5": "A10G",
@@ -209,26 +215,25 @@ def parse_element(element: str | Mapping[str, Any], region: str | None = None) -
 def iter_price_list(
     client: PricingClient, region: str, *, retrier: Retrier | None = None
 ) -> Iterator[str]:
-    """Every ``PriceList`` entry for the Hosting filters of ``region``, page after page."""
+    """Every ``PriceList`` entry for the Hosting filters of ``region``, page after page.
+
+    botocore's ``get_products`` paginator reads them, 100 a page; each page goes through
+    ``retrier`` (personakit's default policy when ``None``).
+    """
     retrier = retrier or Retrier()
-    token: str | None = None
-    pages = 0
-    while True:
-        kwargs: dict[str, Any] = {
-            "ServiceCode": SERVICE_CODE,
-            "Filters": hosting_filters(region),
-            "FormatVersion": "aws_v1",
-            "MaxResults": 100,
-        }
-        if token:
-            kwargs["NextToken"] = token
-        response = retrier.call(client.get_products, **kwargs)
-        pages += 1
-        yield from response.get("PriceList", [])
-        token = response.get("NextToken")
-        if not token:
-            logger.debug("read %d page(s) of SageMaker prices for %s", pages, region)
-            return
+    count = 0
+    for element in paginate(
+        retrier.call,
+        client,
+        "get_products",
+        "PriceList",
+        ServiceCode=SERVICE_CODE,
+        Filters=hosting_filters(region),
+        FormatVersion="aws_v1",
+    ):
+        count += 1
+        yield element
+    logger.debug("read %d SageMaker price element(s) for %s", count, region)
 
 
 # --------------------------------------------------------------------------- catalog
@@ -255,7 +260,7 @@ def _instance_from_row(
             )
     if row.gpu_count is not None and acc is not None:
         count = row.gpu_count
-    # The reference's totals win for known types: whether the Price List's
+    # The packaged catalog's totals win for known types: whether the Price List's
     # gpuMemory is per GPU or per instance is not documented.
     total = (
         known.accelerator_memory_gib_total

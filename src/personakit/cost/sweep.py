@@ -18,7 +18,8 @@ What it deletes:
   them (``pk-<type>-<hash>``) and nothing else uses them. The order, the stopping
   of training still in progress, the retries of ``ResourceInUseException`` and the
   waits until ``Describe*`` says each is gone are those of
-  :class:`personakit.personalize.base.Teardown` (reference ``personalize.md`` §8.2).
+  :class:`personakit.personalize.base.Teardown` (the order of
+  https://docs.aws.amazon.com/personalize/latest/dg/gs-cleanup.html).
 * SageMaker: endpoints tagged ``personakit:run`` (with their tagged config and
   models), endpoints past their ``personakit:expires-at`` time whatever their age,
   tagged endpoint configs and models no endpoint uses, and, only with
@@ -54,12 +55,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from personakit.aws.context import Ctx
 from personakit.aws.retry import error_code
 from personakit.aws.timing import Timing
-from personakit.aws.wait import WaitSpec, sagemaker_not_found
-from personakit.cost._scan import Scanner, _aware, _expires_at, _utcnow
-from personakit.cost.inventory import endpoint_invocations, format_age, parse_duration, table
+from personakit.aws.wait import sagemaker_not_found
+from personakit.cost._scan import Scanner, aware, endpoint_invocations, tag_expiry, utcnow
+from personakit.cost.inventory import format_age, parse_duration, table
 from personakit.errors import ConfigurationError, TeardownError
-from personakit.llm.endpoint import EXPIRES_TAG, EndpointTiming, LLMEndpoint
-from personakit.personalize.base import Entry, Teardown, find_all, in_flight
+from personakit.llm.endpoint import LLMEndpoint
+from personakit.llm.hosting import EXPIRES_TAG, SAGEMAKER_GONE, EndpointTiming
+from personakit.personalize.base import KINDS, Entry, Teardown, find_all, in_flight
 from personakit.rules.facts import KEEP_TAG, RUN_TAG
 
 if TYPE_CHECKING:
@@ -71,22 +73,19 @@ __all__ = ["SweepItem", "SweepReport", "sweep"]
 
 logger = logging.getLogger(__name__)
 
-#: Schema names personakit gives (``dataset.py``: ``pk-<dataset type>-<16 hex>``).
+#: Schema names personakit gives (``personalize/group.py``: ``pk-<dataset type>-<16 hex>``).
 _OUR_SCHEMA = re.compile(r"^pk-[a-z_]+-[0-9a-f]{16}$")
-#: Default idle window: the reference's idle check sums ``Invocations`` over 14 days
-#: (jumpstart.md, forgotten endpoints: aws-doctor's default).
+#: Default idle window: ``Invocations`` summed over 14 days, the default of aws-doctor's
+#: idle-endpoint check (https://github.com/elC0mpa/aws-doctor/pull/130); SageMaker
+#: publishes the metric per endpoint and variant
+#: (https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html).
 DEFAULT_IDLE_WINDOW = dt.timedelta(days=14)
 
-Outcome = Literal["would delete", "deleted", "stopped", "settled", "left", "failed"]
+#: Personalize ``List*`` paginators of a dataset group's contents, and of batch jobs.
+_GroupLister = Literal["list_recommenders", "list_event_trackers", "list_filters"]
+_BatchLister = Literal["list_batch_inference_jobs", "list_batch_segment_jobs"]
 
-_GONE = WaitSpec(
-    name="sagemaker-gone",
-    status=lambda _: "Present",
-    reason=lambda _: None,
-    ok=(),
-    failed_suffix=None,
-    gone=sagemaker_not_found,
-)
+Outcome = Literal["would delete", "deleted", "stopped", "settled", "left", "failed"]
 
 
 @attrs.frozen(kw_only=True)
@@ -137,7 +136,7 @@ class SweepReport:
     items: tuple[SweepItem, ...]
     spared: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
-    taken_at: dt.datetime = attrs.field(factory=_utcnow)
+    taken_at: dt.datetime = attrs.field(factory=utcnow)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -374,7 +373,7 @@ class _Sweeper(Scanner):
         """Pick a resource when its parent is picked, or when it is tagged and due itself."""
         arn = str(summary[arn_key])
         name = str(summary.get("name") or summary.get("jobName") or arn.rsplit("/", 1)[-1])
-        created = _aware(summary.get("creationDateTime"))
+        created = aware(summary.get("creationDateTime"))
         status = str(summary.get("status") or "")
         tags = self.personalize_tags(arn)
         if parent is not None:
@@ -398,12 +397,11 @@ class _Sweeper(Scanner):
         return self.pick("personalize", kind, arn, name, reason, tags=tags, created=created)
 
     def personalize(self) -> None:
-        p = self.ctx.personalize
-        for group in find_all(self.ctx, p.list_dataset_groups, "datasetGroups"):
+        for group in find_all(self.ctx, "list_dataset_groups", "datasetGroups"):
             arn = str(group["datasetGroupArn"])
             name = str(group.get("name") or arn.rsplit("/", 1)[-1])
             status = str(group.get("status") or "")
-            created = _aware(group.get("creationDateTime"))
+            created = aware(group.get("creationDateTime"))
             tags = self.personalize_tags(arn)
             reason = self.judge(tags, created, f"dataset group {name}")
             picked = (
@@ -426,39 +424,49 @@ class _Sweeper(Scanner):
     def group(self, group_arn: str, picked: _Pick | None, label: str) -> None:
         p = self.ctx.personalize
         ctx = self.ctx
-        for summary in find_all(ctx, p.list_solutions, "solutions", datasetGroupArn=group_arn):
+        for summary in find_all(ctx, "list_solutions", "solutions", datasetGroupArn=group_arn):
             solution = self.child("solution", summary, "solutionArn", picked, label)
             sol_label = f"solution {summary.get('name')}"
             sol_arn = str(summary["solutionArn"])
-            for c in find_all(ctx, p.list_campaigns, "campaigns", solutionArn=sol_arn):
+            for c in find_all(ctx, "list_campaigns", "campaigns", solutionArn=sol_arn):
                 self.child("campaign", c, "campaignArn", solution, sol_label)
             for v in find_all(
-                ctx, p.list_solution_versions, "solutionVersions", solutionArn=sol_arn
+                ctx,
+                "list_solution_versions",
+                "solutionVersions",
+                solutionArn=sol_arn,
             ):
                 if in_flight(str(v.get("status") or "")):
                     self.child("solution_version", v, "solutionVersionArn", solution, sol_label)
-        for kind, method, key, arn_key in (
+        listers: tuple[tuple[str, _GroupLister, str, str], ...] = (
             ("recommender", "list_recommenders", "recommenders", "recommenderArn"),
             ("event_tracker", "list_event_trackers", "eventTrackers", "eventTrackerArn"),
             ("filter", "list_filters", "Filters", "filterArn"),
-        ):
-            for summary in find_all(ctx, getattr(p, method), key, datasetGroupArn=group_arn):
+        )
+        for kind, method, key, arn_key in listers:
+            for summary in find_all(ctx, method, key, datasetGroupArn=group_arn):
                 self.child(kind, summary, arn_key, picked, label)
 
         def attributions() -> None:
             for summary in find_all(
-                ctx, p.list_metric_attributions, "metricAttributions", datasetGroupArn=group_arn
+                ctx,
+                "list_metric_attributions",
+                "metricAttributions",
+                datasetGroupArn=group_arn,
             ):
                 self.child("metric_attribution", summary, "metricAttributionArn", picked, label)
 
         self.section("Personalize metric attributions", attributions)
-        for summary in find_all(ctx, p.list_datasets, "datasets", datasetGroupArn=group_arn):
+        for summary in find_all(ctx, "list_datasets", "datasets", datasetGroupArn=group_arn):
             dataset = self.child("dataset", summary, "datasetArn", picked, label)
             if dataset is None:
                 continue
             data_arn = str(summary["datasetArn"])
             for job in find_all(
-                ctx, p.list_dataset_import_jobs, "datasetImportJobs", datasetArn=data_arn
+                ctx,
+                "list_dataset_import_jobs",
+                "datasetImportJobs",
+                datasetArn=data_arn,
             ):
                 if in_flight(str(job.get("status") or "")):
                     self.child(
@@ -480,11 +488,10 @@ class _Sweeper(Scanner):
 
     def batch_jobs(self) -> None:
         """In-flight batch jobs on a picked solution's versions: settled before it is deleted."""
-        p = self.ctx.personalize
         solutions = {i.arn for i in (x.item for x in self.picks.values()) if i.kind == "solution"}
         if not solutions:
             return
-        for kind, method, key, arn_key in (
+        listers: tuple[tuple[str, _BatchLister, str, str], ...] = (
             (
                 "batch_inference_job",
                 "list_batch_inference_jobs",
@@ -497,12 +504,16 @@ class _Sweeper(Scanner):
                 "batchSegmentJobs",
                 "batchSegmentJobArn",
             ),
-        ):
+        )
+        for kind, method, key, arn_key in listers:
 
             def scan(
-                method: str = method, key: str = key, kind: str = kind, arn_key: str = arn_key
+                method: _BatchLister = method,
+                key: str = key,
+                kind: str = kind,
+                arn_key: str = arn_key,
             ) -> None:
-                for job in find_all(self.ctx, getattr(p, method), key):
+                for job in find_all(self.ctx, method, key):
                     version = str(job.get("solutionVersionArn") or "")
                     solution = version.rsplit("/", 1)[0]
                     pick = self.picks.get(solution)
@@ -522,7 +533,7 @@ class _Sweeper(Scanner):
             if status == "Deleting":
                 continue
             arn = str(summary.get("EndpointArn") or name)
-            created = _aware(summary.get("CreationTime"))
+            created = aware(summary.get("CreationTime"))
             tags = self.sm_tags(arn)
             config_name, models = self.endpoint_parts(name)
             reason: str | None = self.endpoint_reason(name, tags, created, include_idle)
@@ -556,7 +567,7 @@ class _Sweeper(Scanner):
                 if name in in_use["config" if kind == "endpoint_config" else "model"]:
                     continue
                 arn = str(summary.get(arn_key) or name)
-                created = _aware(summary.get("CreationTime"))
+                created = aware(summary.get("CreationTime"))
                 tags = self.sm_tags(arn)
                 parent = self.picks.get(endpoint_of.get(name, ""))
                 if self.spare_kept(tags, f"{kind.replace('_', ' ')} {name}"):
@@ -601,7 +612,7 @@ class _Sweeper(Scanner):
         created: dt.datetime | None,
         include_idle: bool,
     ) -> str | None:
-        expires = _expires_at(tags)
+        expires = tag_expiry(tags)
         if (
             expires is not None
             and expires <= self.now
@@ -784,7 +795,7 @@ def _delete_orphan(sweeper: _Sweeper, kind: str, name: str, timing: EndpointTimi
         lambda: describe(**{key: name}),
         arn=name,
         timeout_s=timing.delete_timeout_s,
-        spec=_GONE,
+        spec=SAGEMAKER_GONE,
         gone=True,
     )
 
@@ -839,7 +850,7 @@ def sweep(
             'older_than="2h" to spare anything younger, run_id="..." to sweep one run, or '
             'older_than="0s" to mean everything'
         )
-    now_ = _aware(now) or _utcnow()
+    now_ = aware(now) or utcnow()
     sweeper = _Sweeper(
         session,
         run_id=run_id,
@@ -884,8 +895,6 @@ def sweep(
 
 
 def _rank() -> dict[str, int]:
-    from personakit.personalize.base import KINDS
-
     ranks = {name: kind.rank for name, kind in KINDS.items()}
     ranks.update({"endpoint": 0, "endpoint_config": 1, "model": 2})
     return ranks

@@ -8,9 +8,11 @@
     with LLMEndpoint.deploy(session, "huggingface-llm-falcon-7b-bf16", version="4.*") as llm:
         print(llm.generate("What is Amazon Personalize?", max_new_tokens=64))
 
-Modules: :mod:`~personakit.llm.jumpstart` (catalog and spec resolution, no I/O
-beyond the catalog's s3 reads), :mod:`~personakit.llm.formats` (payloads and
-streaming, pure), :mod:`~personakit.llm.endpoint` (:class:`LLMEndpoint`).
+Modules: :mod:`~personakit.llm.formats` (payloads and streaming, pure),
+:mod:`~personakit.llm.resolve` (a spec to ``CreateModel`` inputs, pure),
+:mod:`~personakit.llm.jumpstart` (the catalog: manifest, specs, cache and snapshot; no
+I/O beyond its s3 reads), :mod:`~personakit.llm.hosting` (timing, waits, the deploy
+guard protocol, SageMaker's answers), :mod:`~personakit.llm.endpoint` (:class:`LLMEndpoint`).
 Names are imported on first use, so ``import personakit.llm`` costs next to nothing.
 """
 
@@ -30,27 +32,23 @@ from personakit.errors import (
 )
 
 if TYPE_CHECKING:
-    from personakit.llm.endpoint import DeployGuard, EndpointTiming, LLMEndpoint
+    from personakit.llm.endpoint import LLMEndpoint
     from personakit.llm.formats import Generation, PayloadFormat
-    from personakit.llm.jumpstart import (
-        JumpStartCatalog,
-        JumpStartWarning,
-        ManifestEntry,
-        ResolvedModel,
-        resolve_spec,
-    )
+    from personakit.llm.hosting import DeployGuard, EndpointTiming
+    from personakit.llm.jumpstart import JumpStartCatalog, ManifestEntry
+    from personakit.llm.resolve import JumpStartWarning, ResolvedModel, resolve_spec
 
 _EXPORTS = {
-    "DeployGuard": "endpoint",
-    "EndpointTiming": "endpoint",
+    "DeployGuard": "hosting",
+    "EndpointTiming": "hosting",
     "LLMEndpoint": "endpoint",
     "Generation": "formats",
     "PayloadFormat": "formats",
     "JumpStartCatalog": "jumpstart",
-    "JumpStartWarning": "jumpstart",
+    "JumpStartWarning": "resolve",
     "ManifestEntry": "jumpstart",
-    "ResolvedModel": "jumpstart",
-    "resolve_spec": "jumpstart",
+    "ResolvedModel": "resolve",
+    "resolve_spec": "resolve",
 }
 
 __all__ = [

@@ -7,16 +7,17 @@
         for piece in llm.stream("Tell me a story", max_new_tokens=128):
             print(piece, end="", flush=True)
 
-:meth:`LLMEndpoint.deploy` resolves the model (:mod:`personakit.llm.jumpstart`),
-asks the optional guard, then sends ``CreateModel``, ``CreateEndpointConfig`` and
-``CreateEndpoint`` (all three tagged ``personakit:run`` plus the JumpStart model
-tags and, with ``max_lifetime``, ``personakit:expires-at``) and waits for
-``InService``. Whatever goes wrong on the way (an AWS error, a failed endpoint,
+:meth:`LLMEndpoint.deploy` resolves the model (:mod:`personakit.llm.jumpstart`,
+:mod:`personakit.llm.resolve`), asks the optional guard, then sends ``CreateModel``,
+``CreateEndpointConfig`` and ``CreateEndpoint`` (all three tagged ``personakit:run``
+plus the JumpStart model tags and, with ``max_lifetime``, ``personakit:expires-at``)
+and waits for ``InService``. Whatever goes wrong on the way (an AWS error, a failed endpoint,
 the deadline, an exception, Ctrl-C) deletes every resource it had created before
 the error is raised. Leaving the ``with`` block deletes the endpoint, then its
 config, then the model, waiting until ``Describe*`` says each is gone; so does
 :meth:`LLMEndpoint.delete`, and, for an endpoint deployed with ``keep=False`` and
-never deleted, the interpreter's exit.
+never deleted, the interpreter's exit. Timing, waits and the reading of SageMaker's
+answers are in :mod:`personakit.llm.hosting`.
 """
 
 from __future__ import annotations
@@ -28,24 +29,14 @@ import json
 import logging
 import re
 import secrets
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-import attrs
 from botocore.exceptions import ClientError
 
-from personakit.aws.retry import DEFAULT_POLICY, Retrier, RetryPolicy, error_code
-from personakit.aws.wait import (
-    SAGEMAKER_ENDPOINT,
-    SAGEMAKER_ENDPOINT_DELETE,
-    WaitResult,
-    WaitSpec,
-    sagemaker_not_found,
-    wait_for,
-    wait_gone,
-)
+from personakit.aws.retry import Retrier, error_code
+from personakit.aws.wait import SAGEMAKER_ENDPOINT, SAGEMAKER_ENDPOINT_DELETE, WaitResult
 from personakit.errors import (
     ConfigurationError,
     EndpointFailedError,
@@ -60,182 +51,43 @@ from personakit.llm.formats import (
     ModelResponseError,
     PayloadFormat,
     Prompt,
-    detect_format,
     get_format,
     iter_stream_text,
     parse_embeddings,
     parse_generation,
 )
-from personakit.llm.jumpstart import JumpStartCatalog, ResolvedModel, apply_inference_config
-from personakit.rules.facts import KEEP_TAG
+from personakit.llm.hosting import (
+    ENDPOINT_SETTLED,
+    EXPIRES_TAG,
+    SAGEMAKER_GONE,
+    DeployGuard,
+    EndpointTiming,
+    detect_attached_format,
+    failure_hint,
+    is_not_found,
+    refuse_existing,
+)
+from personakit.rules.facts import KEEP_TAG, RUN_TAG
 
 if TYPE_CHECKING:
     from personakit.aws.session import Session
-    from personakit.aws.timing import Timing
+    from personakit.llm.jumpstart import JumpStartCatalog
+    from personakit.llm.resolve import ResolvedModel
 
-__all__ = [
-    "EXPIRES_TAG",
-    "DeployGuard",
-    "EndpointTiming",
-    "LLMEndpoint",
-]
+__all__ = ["LLMEndpoint"]
 
 logger = logging.getLogger(__name__)
 
-EXPIRES_TAG = "personakit:expires-at"
-"""Tag key holding the UTC time (ISO 8601) after which a sweep may delete the resource."""
-
+#: ``ResourceLimitExceeded`` names the account quota: "... service limit '<quota>' ..."
+#: (https://docs.aws.amazon.com/sagemaker/latest/dg/regions-quotas.html).
 _LIMIT_RE = re.compile(r"service limit '([^']+)'")
+#: Endpoint names: 1-63 letters, digits and hyphens
+#: (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpoint.html).
 _NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+_MAX_NAME = 63
+#: ``EndpointStatus`` values of an endpoint still changing
+#: (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeEndpoint.html).
 _IN_PROGRESS = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack"})
-_JUMPSTART_ID_TAG = "sagemaker-sdk:jumpstart-model-id"
-_JUMPSTART_VERSION_TAG = "sagemaker-sdk:jumpstart-model-version"
-_JUMPSTART_CONFIG_TAG = "sagemaker-sdk:jumpstart-inference-config-name"
-
-#: Any status that ends a ``Creating``/``Updating`` endpoint (DeleteEndpoint is refused before).
-_ENDPOINT_SETTLED = WaitSpec(
-    name="sagemaker-endpoint-settled",
-    status="EndpointStatus",
-    reason="FailureReason",
-    ok={"InService", "Failed", "OutOfService", "UpdateRollbackFailed", "Deleting"},
-    failed_suffix=None,
-)
-
-
-def _present(_: Mapping[str, Any]) -> str:
-    return "Present"
-
-
-#: ``DescribeEndpointConfig`` / ``DescribeModel`` until ``ValidationException`` ("Could not find").
-_GONE = WaitSpec(
-    name="sagemaker-gone",
-    status=_present,
-    reason=lambda _: None,
-    ok=(),
-    failed_suffix=None,
-    gone=sagemaker_not_found,
-)
-
-
-class DeployGuard(Protocol):
-    """What :meth:`LLMEndpoint.deploy` asks before creating anything (e.g. ``CostGuard``).
-
-    ``check_deploy`` raises :class:`~personakit.errors.BudgetExceededError` to refuse;
-    what it returns is ignored.
-    """
-
-    def check_deploy(self, instance_type: str, count: int, region: str) -> object: ...
-
-
-def _failure_hint(reason: str) -> str:
-    text = reason.lower()
-    if "ping health check" in text or "health check" in text:
-        return (
-            "the container did not answer /ping in time: usually out of GPU memory (a larger "
-            "instance), a wrong SM_NUM_GPUS, or a too short "
-            "ContainerStartupHealthCheckTimeoutInSeconds"
-        )
-    if "invalid combination" in text or "cuda" in text:
-        return "the image does not fit the instance (a GPU image on a CPU or too old GPU instance)"
-    if "capacity" in text:
-        return "AWS has no capacity for this instance type right now: retry later or elsewhere"
-    if "could not assume role" in text or "not authorized" in text:
-        return "the execution role must trust sagemaker.amazonaws.com and may read the model data"
-    return ""
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-@attrs.frozen(kw_only=True)
-class EndpointTiming:
-    """How :class:`LLMEndpoint` retries, polls and gives up; inject fakes in tests.
-
-    Args:
-        policy: Retry budgets of the control-plane calls.
-        sleep: Sleeps between retries and polls.
-        clock: Monotonic seconds.
-        now: The current UTC time (for ``personakit:expires-at``).
-        poll_s: First interval between ``DescribeEndpoint`` polls.
-        max_poll_s: Largest interval between polls.
-        backoff: Growth of the interval.
-        delete_timeout_s: Deadline of each wait during teardown.
-    """
-
-    policy: RetryPolicy = DEFAULT_POLICY
-    sleep: Callable[[float], None] = time.sleep
-    clock: Callable[[], float] = time.monotonic
-    now: Callable[[], dt.datetime] = _utcnow
-    poll_s: float = 15.0
-    max_poll_s: float = 60.0
-    backoff: float = 1.5
-    delete_timeout_s: float = 1800.0
-
-    @property
-    def retrier(self) -> Retrier:
-        """A :class:`~personakit.aws.retry.Retrier` on this timing's sleep and clock."""
-        return Retrier(self.policy, sleep=self.sleep, clock=self.clock)
-
-    @classmethod
-    def for_session(cls, session: Session) -> EndpointTiming:
-        """The defaults, or the session's own timing where it has one.
-
-        ``Session.local`` polls from 0.05 s (the local engine is quick); an endpoint
-        on it waits the same way instead of SageMaker's 15 s first poll.
-        """
-        base = session.timing
-        return cls() if base is None else cls.from_timing(base)
-
-    def wait(
-        self,
-        describe: Callable[[], Any],
-        *,
-        arn: str,
-        timeout_s: float,
-        spec: WaitSpec,
-        gone: bool = False,
-        retrier: Retrier | None = None,
-        progress: bool | None = False,
-        label: str = "",
-        poll_s: float | None = None,
-    ) -> WaitResult:
-        """:func:`~personakit.aws.wait.wait_for` (``wait_gone`` with ``gone=True``) on this
-        timing's polls, sleep and clock."""
-        return (wait_gone if gone else wait_for)(
-            describe,
-            arn=arn,
-            timeout_s=timeout_s,
-            spec=spec,
-            poll_s=self.poll_s if poll_s is None else poll_s,
-            max_poll_s=self.max_poll_s,
-            backoff=self.backoff,
-            progress=progress,
-            label=label,
-            retrier=retrier or self.retrier,
-            sleep=self.sleep,
-            clock=self.clock,
-        )
-
-    @classmethod
-    def from_timing(cls, timing: Timing) -> EndpointTiming:
-        """The same retries, sleep, clock, polls and delete deadline as a resource ``Timing``."""
-        return cls(
-            policy=timing.policy,
-            sleep=timing.sleep,
-            clock=timing.clock,
-            poll_s=timing.poll_s,
-            max_poll_s=timing.max_poll_s,
-            backoff=timing.backoff,
-            delete_timeout_s=timing.delete_timeout_s,
-        )
-
-
-def _is_not_found(exc: BaseException) -> bool:
-    if error_code(exc) != "ValidationException" or not isinstance(exc, ClientError):
-        return False
-    message = str(exc.response.get("Error", {}).get("Message", "")).lower()
-    return "could not find" in message or "does not exist" in message
 
 
 def _lifetime_seconds(max_lifetime: float | dt.timedelta | None) -> float | None:
@@ -253,14 +105,14 @@ def _default_name(model: ResolvedModel, now: dt.datetime) -> str:
     base = str(model.spec.get("resource_name_base") or model.model_id)
     base = re.sub(r"[^a-zA-Z0-9]+", "-", base).strip("-").lower()
     suffix = f"{now:%y%m%d-%H%M%S}-{secrets.token_hex(2)}"
-    room = 63 - len("pk--") - len(suffix)
+    room = _MAX_NAME - len("pk--") - len(suffix)
     return f"pk-{base[:room].rstrip('-')}-{suffix}"
 
 
 def _check_name(name: str) -> str:
     if not _NAME_RE.match(name):
         raise ConfigurationError(
-            f"endpoint name {name!r}: use 1-63 letters, digits and hyphens, starting and "
+            f"endpoint name {name!r}: use 1-{_MAX_NAME} letters, digits and hyphens, starting and "
             "ending with a letter or digit"
         )
     return name
@@ -416,7 +268,10 @@ class LLMEndpoint:
                 f"initial_instance_count must be >= 1, got {initial_instance_count}"
             )
         lifetime = _lifetime_seconds(max_lifetime)
-        catalog = catalog or JumpStartCatalog(session.region)
+        if catalog is None:
+            from personakit.llm.jumpstart import JumpStartCatalog  # cache, snapshot: on use
+
+            catalog = JumpStartCatalog(session.region)
         resolved = catalog.resolve(
             model_id,
             version,
@@ -441,7 +296,7 @@ class LLMEndpoint:
         tags = session.sagemaker_tags(extra)
         sm = session.client("sagemaker")
         if endpoint_name:
-            _refuse_existing(sm, name, timing.retrier)
+            refuse_existing(sm, name, timing.retrier)
         endpoint = cls(
             session,
             name,
@@ -567,7 +422,7 @@ class LLMEndpoint:
                 exc.status,
                 exc.failure_reason,
                 endpoint_name=self.name,
-                hint=_failure_hint(exc.failure_reason or ""),
+                hint=failure_hint(exc.failure_reason or ""),
             )
         return exc
 
@@ -622,9 +477,11 @@ class LLMEndpoint:
         )
         fmt = payload_format
         if fmt is None and model_names:
-            fmt = _detect_attached_format(
-                sm, retrier, model_names[0], catalog or JumpStartCatalog(session.region)
-            )
+            if catalog is None:
+                from personakit.llm.jumpstart import JumpStartCatalog  # cache, snapshot: on use
+
+                catalog = JumpStartCatalog(session.region)
+            fmt = detect_attached_format(sm, retrier, model_names[0], catalog)
         endpoint = cls(
             session,
             endpoint_name,
@@ -663,7 +520,7 @@ class LLMEndpoint:
         try:
             described = self._session.client("sagemaker").describe_endpoint(EndpointName=self.name)
         except ClientError as exc:
-            if _is_not_found(exc):
+            if is_not_found(exc):
                 return "Deleted"
             raise
         return str(described["EndpointStatus"])
@@ -874,9 +731,10 @@ class LLMEndpoint:
                     del self._owned[kind]
         except BaseException:
             logger.error(
-                "teardown of %s interrupted; still there: %s (tagged personakit:run=%s)",
+                "teardown of %s interrupted; still there: %s (tagged %s=%s)",
                 self.name,
                 ", ".join(sorted(set(self._owned.values()))) or "nothing",
+                RUN_TAG,
                 self._session.run_id,
             )
             raise
@@ -907,14 +765,14 @@ class LLMEndpoint:
                 retrier.call(sm.delete_endpoint, EndpointName=name)
                 break
             except ClientError as exc:
-                if _is_not_found(exc):
+                if is_not_found(exc):
                     return
                 if error_code(exc) != "ValidationException":
                     raise
                 try:
                     status = str(describe().get("EndpointStatus"))
                 except ClientError as described_exc:
-                    if _is_not_found(described_exc):
+                    if is_not_found(described_exc):
                         return
                     raise
                 if status == "Deleting":
@@ -931,7 +789,7 @@ class LLMEndpoint:
                     describe,
                     arn=name,
                     timeout_s=timing.delete_timeout_s,
-                    spec=_ENDPOINT_SETTLED,
+                    spec=ENDPOINT_SETTLED,
                     retrier=retrier,
                 )
         else:  # pragma: no cover - three refusals in a row
@@ -958,7 +816,7 @@ class LLMEndpoint:
         try:
             retrier.call(delete, **{key: name})
         except ClientError as exc:
-            if _is_not_found(exc):
+            if is_not_found(exc):
                 return
             raise
         if wait:
@@ -967,7 +825,7 @@ class LLMEndpoint:
                 lambda: describe(**{key: name}),
                 arn=name,
                 timeout_s=timing.delete_timeout_s,
-                spec=_GONE,
+                spec=SAGEMAKER_GONE,
                 gone=True,
                 retrier=retrier,
                 poll_s=min(timing.poll_s, 5.0),
@@ -1008,46 +866,3 @@ class LLMEndpoint:
             self._teardown(wait=False)
         except Exception as exc:
             logger.error("could not delete endpoint %s at exit: %s", self.name, exc)
-
-
-def _refuse_existing(sm: Any, name: str, retrier: Retrier) -> None:
-    try:
-        described = retrier.call(sm.describe_endpoint, EndpointName=name)
-    except ClientError as exc:
-        if _is_not_found(exc):
-            return
-        raise
-    raise ConfigurationError(
-        f"endpoint {name!r} exists already ({described.get('EndpointStatus')}); use "
-        f"LLMEndpoint.attach(session, {name!r}) to use it, or pick another endpoint_name"
-    )
-
-
-def _detect_attached_format(
-    sm: Any, retrier: Retrier, model_name: str, catalog: JumpStartCatalog
-) -> str | None:
-    try:
-        model = retrier.call(sm.describe_model, ModelName=model_name)
-    except ClientError as exc:
-        logger.debug("cannot describe model %s: %s", model_name, exc)
-        return None
-    image = str((model.get("PrimaryContainer") or {}).get("Image") or "") or None
-    spec: Mapping[str, Any] | None = None
-    try:
-        listed = retrier.call(sm.list_tags, ResourceArn=model["ModelArn"])
-        tags = {t["Key"]: t["Value"] for t in listed.get("Tags", [])}
-    except ClientError as exc:
-        logger.debug("cannot list the tags of %s: %s", model_name, exc)
-        tags = {}
-    model_id = tags.get(_JUMPSTART_ID_TAG)
-    if model_id:
-        try:
-            spec, _ = apply_inference_config(
-                catalog.spec(model_id, tags.get(_JUMPSTART_VERSION_TAG)),
-                tags.get(_JUMPSTART_CONFIG_TAG),
-            )
-        except PersonakitError as exc:
-            logger.debug("cannot read the spec of %s: %s", model_id, exc)
-    if spec is None and image is None:
-        return None
-    return detect_format(spec, image, model_id or "")

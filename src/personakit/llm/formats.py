@@ -15,8 +15,10 @@ format         request body                          response body
 ``embedding``  ``{"text_inputs": [...]}``            ``{"embedding": [[...], ...]}``
 =============  ====================================  ==========================================
 
-(Sources: TGI ``router/src/sagemaker.rs`` and ``server.rs``; the JumpStart specs'
-``default_payloads``; AWS's example notebooks; ``shared/reference/jumpstart.md`` §2.4.)
+(Sources: TGI ``router/src/sagemaker.rs`` and ``server.rs``,
+https://github.com/huggingface/text-generation-inference; the JumpStart specs'
+``default_payloads``; AWS's example notebooks, https://github.com/aws/amazon-sagemaker-examples;
+https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpoint.html.)
 
 A prompt given as a list of chat messages (``[{"role": "user", "content": ...}]``)
 is sent in the messages shape to every container except ``hf-text``: TGI (1.4 and
@@ -61,8 +63,8 @@ __all__ = [
     "stream_text",
 ]
 
-#: SageMaker real-time inference takes request bodies of at most 6 MB
-#: (``InvokeEndpoint.Body``, botocore ``sagemaker-runtime``).
+#: SageMaker real-time inference takes request bodies of at most 6 MB (``Body`` of
+#: https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpoint.html).
 MAX_PAYLOAD_BYTES = 6_291_456
 
 #: A prompt: plain text, or chat messages ``[{"role": ..., "content": ...}]``.

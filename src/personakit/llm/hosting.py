@@ -1,0 +1,256 @@
+"""SageMaker hosting pieces :class:`~personakit.llm.endpoint.LLMEndpoint` is built from.
+
+The timing of its calls and waits (:class:`EndpointTiming`), what a deploy asks
+before it creates anything (:class:`DeployGuard`, e.g. ``CostGuard``), the
+``personakit:expires-at`` tag, the waits until a deleted endpoint, config or model is
+gone, and the reading of SageMaker's answers (a resource not found, a failure reason,
+an endpoint that exists, the payload format of an endpoint made elsewhere). The sweep
+(:mod:`personakit.cost.sweep`) deletes endpoints with the same pieces.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+import attrs
+from botocore.exceptions import ClientError
+
+from personakit.aws.retry import DEFAULT_POLICY, Retrier, RetryPolicy, error_code
+from personakit.aws.wait import WaitResult, WaitSpec, sagemaker_not_found, wait_for, wait_gone
+from personakit.errors import ConfigurationError, PersonakitError
+from personakit.llm.formats import detect_format
+from personakit.llm.resolve import (
+    JUMPSTART_CONFIG_TAG,
+    JUMPSTART_ID_TAG,
+    JUMPSTART_VERSION_TAG,
+    apply_inference_config,
+)
+
+if TYPE_CHECKING:
+    from personakit.aws.session import Session
+    from personakit.aws.timing import Timing
+    from personakit.llm.jumpstart import JumpStartCatalog
+
+__all__ = [
+    "ENDPOINT_SETTLED",
+    "EXPIRES_TAG",
+    "SAGEMAKER_GONE",
+    "DeployGuard",
+    "EndpointTiming",
+    "detect_attached_format",
+    "failure_hint",
+    "is_not_found",
+    "refuse_existing",
+]
+
+logger = logging.getLogger(__name__)
+
+EXPIRES_TAG = "personakit:expires-at"
+"""Tag key holding the UTC time (ISO 8601) after which a sweep may delete the resource."""
+
+#: Any status that ends a ``Creating``/``Updating`` endpoint (DeleteEndpoint is refused
+#: before); ``EndpointStatus`` in
+#: https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeEndpoint.html.
+ENDPOINT_SETTLED = WaitSpec(
+    name="sagemaker-endpoint-settled",
+    status="EndpointStatus",
+    reason="FailureReason",
+    ok={"InService", "Failed", "OutOfService", "UpdateRollbackFailed", "Deleting"},
+    failed_suffix=None,
+)
+
+
+def _present(_: Mapping[str, Any]) -> str:
+    return "Present"
+
+
+#: ``DescribeEndpointConfig`` / ``DescribeModel`` until ``ValidationException`` ("Could not find").
+SAGEMAKER_GONE = WaitSpec(
+    name="sagemaker-gone",
+    status=_present,
+    reason=lambda _: None,
+    ok=(),
+    failed_suffix=None,
+    gone=sagemaker_not_found,
+)
+
+
+class DeployGuard(Protocol):
+    """What :meth:`LLMEndpoint.deploy` asks before creating anything (e.g. ``CostGuard``).
+
+    ``check_deploy`` raises :class:`~personakit.errors.BudgetExceededError` to refuse;
+    what it returns is ignored.
+    """
+
+    def check_deploy(self, instance_type: str, count: int, region: str) -> object: ...
+
+
+def failure_hint(reason: str) -> str:
+    """What an endpoint's ``FailureReason`` usually means and how to fix it (``""``: no hint)."""
+    text = reason.lower()
+    if "ping health check" in text or "health check" in text:
+        return (
+            "the container did not answer /ping in time: usually out of GPU memory (a larger "
+            "instance), a wrong SM_NUM_GPUS, or a too short "
+            "ContainerStartupHealthCheckTimeoutInSeconds"
+        )
+    if "invalid combination" in text or "cuda" in text:
+        return "the image does not fit the instance (a GPU image on a CPU or too old GPU instance)"
+    if "capacity" in text:
+        return "AWS has no capacity for this instance type right now: retry later or elsewhere"
+    if "could not assume role" in text or "not authorized" in text:
+        return "the execution role must trust sagemaker.amazonaws.com and may read the model data"
+    return ""
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@attrs.frozen(kw_only=True)
+class EndpointTiming:
+    """How :class:`LLMEndpoint` retries, polls and gives up; inject fakes in tests.
+
+    Args:
+        policy: Retry budgets of the control-plane calls.
+        sleep: Sleeps between retries and polls.
+        clock: Monotonic seconds.
+        now: The current UTC time (for ``personakit:expires-at``).
+        poll_s: First interval between ``DescribeEndpoint`` polls.
+        max_poll_s: Largest interval between polls.
+        backoff: Growth of the interval.
+        delete_timeout_s: Deadline of each wait during teardown.
+    """
+
+    policy: RetryPolicy = DEFAULT_POLICY
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    now: Callable[[], dt.datetime] = _utcnow
+    poll_s: float = 15.0
+    max_poll_s: float = 60.0
+    backoff: float = 1.5
+    delete_timeout_s: float = 1800.0
+
+    @property
+    def retrier(self) -> Retrier:
+        """A :class:`~personakit.aws.retry.Retrier` on this timing's sleep and clock."""
+        return Retrier(self.policy, sleep=self.sleep, clock=self.clock)
+
+    @classmethod
+    def for_session(cls, session: Session) -> EndpointTiming:
+        """The defaults, or the session's own timing where it has one.
+
+        ``Session.local`` polls from 0.05 s (the local engine is quick); an endpoint
+        on it waits the same way instead of SageMaker's 15 s first poll.
+        """
+        base = session.timing
+        return cls() if base is None else cls.from_timing(base)
+
+    def wait(
+        self,
+        describe: Callable[[], Any],
+        *,
+        arn: str,
+        timeout_s: float,
+        spec: WaitSpec,
+        gone: bool = False,
+        retrier: Retrier | None = None,
+        progress: bool | None = False,
+        label: str = "",
+        poll_s: float | None = None,
+    ) -> WaitResult:
+        """:func:`~personakit.aws.wait.wait_for` (``wait_gone`` with ``gone=True``) on this
+        timing's polls, sleep and clock."""
+        return (wait_gone if gone else wait_for)(
+            describe,
+            arn=arn,
+            timeout_s=timeout_s,
+            spec=spec,
+            poll_s=self.poll_s if poll_s is None else poll_s,
+            max_poll_s=self.max_poll_s,
+            backoff=self.backoff,
+            progress=progress,
+            label=label,
+            retrier=retrier or self.retrier,
+            sleep=self.sleep,
+            clock=self.clock,
+        )
+
+    @classmethod
+    def from_timing(cls, timing: Timing) -> EndpointTiming:
+        """The same retries, sleep, clock, polls and delete deadline as a resource ``Timing``."""
+        return cls(
+            policy=timing.policy,
+            sleep=timing.sleep,
+            clock=timing.clock,
+            poll_s=timing.poll_s,
+            max_poll_s=timing.max_poll_s,
+            backoff=timing.backoff,
+            delete_timeout_s=timing.delete_timeout_s,
+        )
+
+
+def is_not_found(exc: BaseException) -> bool:
+    """Whether ``exc`` is SageMaker saying the resource does not exist (``ValidationException``
+    "Could not find ..." / "... does not exist"), not another validation error."""
+    if error_code(exc) != "ValidationException" or not isinstance(exc, ClientError):
+        return False
+    message = str(exc.response.get("Error", {}).get("Message", "")).lower()
+    return "could not find" in message or "does not exist" in message
+
+
+def refuse_existing(sm: Any, name: str, retrier: Retrier) -> None:
+    """Raise :class:`~personakit.errors.ConfigurationError` when endpoint ``name`` exists.
+
+    A deploy under a name the caller chose must not adopt (and later delete) an
+    endpoint that is not its own.
+    """
+    try:
+        described = retrier.call(sm.describe_endpoint, EndpointName=name)
+    except ClientError as exc:
+        if is_not_found(exc):
+            return
+        raise
+    raise ConfigurationError(
+        f"endpoint {name!r} exists already ({described.get('EndpointStatus')}); use "
+        f"LLMEndpoint.attach(session, {name!r}) to use it, or pick another endpoint_name"
+    )
+
+
+def detect_attached_format(
+    sm: Any, retrier: Retrier, model_name: str, catalog: JumpStartCatalog
+) -> str | None:
+    """The payload format of an existing endpoint's model (``None``: cannot tell).
+
+    Read from the spec its JumpStart tags name (through ``catalog``), else guessed from
+    its image (:func:`~personakit.llm.formats.detect_format`).
+    """
+    try:
+        model = retrier.call(sm.describe_model, ModelName=model_name)
+    except ClientError as exc:
+        logger.debug("cannot describe model %s: %s", model_name, exc)
+        return None
+    image = str((model.get("PrimaryContainer") or {}).get("Image") or "") or None
+    spec: Mapping[str, Any] | None = None
+    try:
+        listed = retrier.call(sm.list_tags, ResourceArn=model["ModelArn"])
+        tags = {t["Key"]: t["Value"] for t in listed.get("Tags", [])}
+    except ClientError as exc:
+        logger.debug("cannot list the tags of %s: %s", model_name, exc)
+        tags = {}
+    model_id = tags.get(JUMPSTART_ID_TAG)
+    if model_id:
+        try:
+            spec, _ = apply_inference_config(
+                catalog.spec(model_id, tags.get(JUMPSTART_VERSION_TAG)),
+                tags.get(JUMPSTART_CONFIG_TAG),
+            )
+        except PersonakitError as exc:
+            logger.debug("cannot read the spec of %s: %s", model_id, exc)
+    if spec is None and image is None:
+        return None
+    return detect_format(spec, image, model_id or "")
