@@ -55,6 +55,7 @@ import attrs
 from botocore.exceptions import ClientError
 
 from personakit.aws.context import Ctx
+from personakit.aws.paging import paginate
 from personakit.aws.retry import error_code
 from personakit.aws.wait import (
     PERSONALIZE_SETTLED,
@@ -66,7 +67,6 @@ from personakit.errors import ConfigurationError, TeardownError
 from personakit.rules.facts import KEEP_TAG, MAX_NAME, RUN_TAG, RecipeType
 
 if TYPE_CHECKING:
-    from botocore.paginate import Paginator
     from mypy_boto3_personalize.type_defs import TagTypeDef
 
     from personakit.aws.session import Session
@@ -157,32 +157,23 @@ def resource_name(*parts: str, limit: int = MAX_NAME) -> str:
     return text[: limit - len(tail) - 1].rstrip("-_") + "-" + tail
 
 
-def _summaries(pages: Paginator[Any], key: str, **kwargs: Any) -> Iterator[Any]:
-    """The summaries of every page of a Personalize ``List*`` paginator."""
-    for page in pages.paginate(**kwargs, PaginationConfig={"PageSize": 100}):
-        yield from page.get(key, [])
-
-
 def find_by(
     ctx: Ctx,
-    pages: Paginator[Any],
+    operation: str,
     key: str,
     match: Callable[[Mapping[str, Any]], bool],
     **kwargs: Any,
 ) -> Mapping[str, Any] | None:
-    """The first summary that ``match``-es of a Personalize ``List*`` paginator
-    (``client.get_paginator("list_solutions")``); a retried failure reads the pages
-    again from the first (``List*`` calls only read)."""
-
-    def scan() -> Mapping[str, Any] | None:
-        return next((dict(s) for s in _summaries(pages, key, **kwargs) if match(s)), None)
-
-    return ctx.call(scan)
+    """The first summary that ``match``-es of a paginated Personalize ``List*`` call
+    (``operation``, e.g. ``"list_solutions"``), read through botocore's paginator one
+    retried page at a time (:func:`~personakit.aws.paging.paginate`)."""
+    pages = paginate(ctx.call, ctx.personalize, operation, key, **kwargs)
+    return next((dict(s) for s in pages if match(s)), None)
 
 
-def find_all(ctx: Ctx, pages: Paginator[Any], key: str, **kwargs: Any) -> list[Mapping[str, Any]]:
-    """Every summary of a Personalize ``List*`` paginator (see :func:`find_by`)."""
-    return ctx.call(lambda: list(_summaries(pages, key, **kwargs)))
+def find_all(ctx: Ctx, operation: str, key: str, **kwargs: Any) -> list[Mapping[str, Any]]:
+    """Every summary of a paginated Personalize ``List*`` call (see :func:`find_by`)."""
+    return list(paginate(ctx.call, ctx.personalize, operation, key, **kwargs))
 
 
 # --------------------------------------------------------------------------- adoption

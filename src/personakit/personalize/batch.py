@@ -605,14 +605,14 @@ def start_job(
         create: Any = lambda: personalize.create_batch_inference_job(**request)  # noqa: E731
         arn_key, pages, list_key = (
             "batchInferenceJobArn",
-            personalize.get_paginator("list_batch_inference_jobs"),
+            "list_batch_inference_jobs",
             "batchInferenceJobs",
         )
     else:
         create = lambda: personalize.create_batch_segment_job(**request)  # noqa: E731
         arn_key, pages, list_key = (
             "batchSegmentJobArn",
-            personalize.get_paginator("list_batch_segment_jobs"),
+            "list_batch_segment_jobs",
             "batchSegmentJobs",
         )
 

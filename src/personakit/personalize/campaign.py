@@ -180,7 +180,7 @@ class Campaign(Serves, Scoped):
         def lookup() -> Mapping[str, Any] | None:
             return find_by(
                 ctx,
-                personalize.get_paginator("list_campaigns"),
+                "list_campaigns",
                 "campaigns",
                 lambda s: s["name"] == cname,
             )

@@ -517,7 +517,7 @@ class EventTracker(Scoped):
         def existing() -> Mapping[str, Any] | None:
             trackers = find_all(
                 ctx,
-                personalize.get_paginator("list_event_trackers"),
+                "list_event_trackers",
                 "eventTrackers",
                 datasetGroupArn=group.arn,
             )

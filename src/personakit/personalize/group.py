@@ -66,6 +66,8 @@ from personakit.rules.validate import validate
 from personakit.rules.writer import write_csv
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from personakit.aws.session import Session
     from personakit.rules.schema import FrameLike
     from personakit.rules.writer import CsvResult
@@ -217,7 +219,7 @@ class DatasetGroup:
         def find() -> str | None:
             found = find_by(
                 ctx,
-                personalize.get_paginator("list_dataset_groups"),
+                "list_dataset_groups",
                 "datasetGroups",
                 lambda s: s["name"] == name,
             )
@@ -298,7 +300,7 @@ class DatasetGroup:
         if not arn_or_name.startswith("arn:"):
             found = find_by(
                 ctx,
-                personalize.get_paginator("list_dataset_groups"),
+                "list_dataset_groups",
                 "datasetGroups",
                 lambda s: s["name"] == arn_or_name,
             )
@@ -319,9 +321,7 @@ class DatasetGroup:
             owned=False,
             teardown=Teardown(ctx),
         )
-        summaries = find_all(
-            ctx, personalize.get_paginator("list_datasets"), "datasets", datasetGroupArn=arn
-        )
+        summaries = find_all(ctx, "list_datasets", "datasets", datasetGroupArn=arn)
         for summary in summaries:
             dtype = DatasetType.parse(str(summary["datasetType"]))
             dataset_arn = str(summary["datasetArn"])
@@ -420,11 +420,12 @@ class DatasetGroup:
         import_mode = _mode(mode)
         role = self._role()
         self.session.s3_uri()  # ConfigurationError now, not after creating things
-        resolved = self._checked_schema(frame, dtype, schema, import_mode, columns)
+        resolved, table = self._checked_schema(frame, dtype, schema, import_mode, columns)
         dataset = self._dataset(dtype, resolved)
         n = self._next_import()
         with tempfile.TemporaryDirectory(prefix="personakit-") as tmp:
-            csv = write_csv(frame, Path(tmp) / "data.csv", resolved)
+            data = frame if table is None else table  # converted once, by validate
+            csv = write_csv(data, Path(tmp) / "data.csv", resolved)
             key = self.session.s3_key(
                 self.name, self.session.run_id, f"{dtype.value.lower()}-{n}-{csv.sha256[:12]}.csv"
             )
@@ -502,11 +503,13 @@ class DatasetGroup:
         schema: Schema | str | Mapping[str, Any] | None,
         mode: ImportMode,
         columns: Mapping[str, str] | None,
-    ) -> Schema:
-        """The schema to import with, after checking the data against every rule.
+    ) -> tuple[Schema, pa.Table | None]:
+        """The schema to import with, after checking the data against every rule, and the
+        Arrow table ``validate`` built of the frame under it (so the CSV writer does not
+        convert the frame again; None when it has none).
 
-        The schema is yours, else the existing dataset's, else inferred. All
-        problems found are raised together as one ValidationError.
+        The schema is yours, else the existing dataset's, else the one ``validate``
+        inferred. All problems found are raised together as one ValidationError.
         """
         domain = self._domain_for(dtype)
         existing = self.datasets.get(dtype)
@@ -527,7 +530,9 @@ class DatasetGroup:
         ]
         resolved = given
         if resolved is None and not any(p.severity == "error" for p in problems):
-            resolved = Schema.infer(frame, dtype, domain=domain, columns=columns)
+            resolved = report.schemas.get(dtype)
+            if resolved is None:  # validate could not infer it whole: say why
+                resolved = Schema.infer(frame, dtype, domain=domain, columns=columns)
         if resolved is not None:
             if resolved.domain != domain:
                 mine = resolved.domain.value if resolved.domain else "a custom dataset group"
@@ -557,7 +562,8 @@ class DatasetGroup:
             logger.warning("%s", warning, extra={"event": "personakit.rules.validate.warning"})
         DataReport(problems, report.stats, f"{dtype.value} data").raise_for_problems()
         assert resolved is not None
-        return resolved
+        table = report.tables.get(dtype) if report.schemas.get(dtype) is resolved else None
+        return resolved, table
 
     def _schema_arn(self, schema: Schema) -> str:
         ctx = self._ctx
@@ -574,7 +580,7 @@ class DatasetGroup:
         def find() -> str | None:
             found = find_by(
                 ctx,
-                personalize.get_paginator("list_schemas"),
+                "list_schemas",
                 "schemas",
                 lambda s: s["name"] == name,
             )
@@ -634,7 +640,7 @@ class DatasetGroup:
         def lookup() -> Mapping[str, Any] | None:
             return find_by(
                 ctx,
-                personalize.get_paginator("list_datasets"),
+                "list_datasets",
                 "datasets",
                 lambda s: (
                     s["name"] == name
@@ -736,7 +742,7 @@ class DatasetGroup:
         def find() -> str | None:
             found = find_by(
                 ctx,
-                personalize.get_paginator("list_dataset_import_jobs"),
+                "list_dataset_import_jobs",
                 "datasetImportJobs",
                 lambda s: s["jobName"] == name,
                 datasetArn=dataset.arn,
@@ -801,7 +807,7 @@ class DatasetGroup:
         def lookup() -> Mapping[str, Any] | None:
             return find_by(
                 ctx,
-                personalize.get_paginator("list_filters"),
+                "list_filters",
                 "Filters",
                 lambda s: s["name"] == fname,
                 datasetGroupArn=self.arn,

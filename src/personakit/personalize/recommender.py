@@ -267,7 +267,7 @@ class Recommender(Serves, Scoped):
         def lookup() -> Mapping[str, Any] | None:
             return find_by(
                 ctx,
-                personalize.get_paginator("list_recommenders"),
+                "list_recommenders",
                 "recommenders",
                 lambda s: s["name"] == rname,
                 datasetGroupArn=group.arn,

@@ -323,7 +323,7 @@ class Solution(Scoped):
         def lookup() -> Mapping[str, Any] | None:
             return find_by(
                 ctx,
-                personalize.get_paginator("list_solutions"),
+                "list_solutions",
                 "solutions",
                 lambda s: s["name"] == sname,
                 datasetGroupArn=group.arn,
