@@ -19,7 +19,9 @@ split:
 
 The validation split is the same protocol one level down: fold 0 of 9 user folds
 of the training users (their oldest 90% as input, newest 10% as truth), as in
-recsys.md §4.1. Printed: NDCG@10 and precision@10 per model, the ratio of
+Personalize's protocol
+(https://docs.aws.amazon.com/personalize/latest/dg/working-with-training-metrics.html).
+Printed: NDCG@10 and precision@10 per model, the ratio of
 user-personalization to the better of EASE and implicit ALS, and to popularity,
 and each model's training time (final fit; tuning time separately).
 
@@ -209,7 +211,7 @@ def als_fit(x: Any, factors: int, reg: float, alpha: float, seed: int) -> Any:
     model = AlternatingLeastSquares(
         factors=factors, regularization=reg, alpha=alpha, iterations=15, random_state=seed
     )
-    with threadpool_limits(1, "blas"):  # implicit's advice (recsys.md §6 rule 4)
+    with threadpool_limits(1, "blas"):  # implicit's README: one BLAS thread
         model.fit(x, show_progress=False)
     return model
 

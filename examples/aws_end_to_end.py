@@ -8,7 +8,7 @@ whose recommendations change -> a batch inference job for a sample of users ->
 everything deleted, in dependency order, on errors and Ctrl-C too.
 
 **On AWS this bills your account**: training takes 30-90 minutes, and a campaign
-costs about $0.20 per TPS-hour while it exists (reference personalize.md §9). It
+costs about $0.20 per TPS-hour while it exists (https://aws.amazon.com/personalize/pricing/). It
 runs on AWS only when told so with ``--yes-i-have-aws`` (or
 ``PERSONAKIT_EXAMPLES_AWS=1``), and needs a bucket and a role Personalize can
 use (``personakit.aws.iam`` prints the policies; ``session.check_access()`` says what

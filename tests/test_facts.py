@@ -88,6 +88,9 @@ SPELLED_ONCE = {
     "the milliseconds threshold": r"\b(1e11|10\*\*11|100_000_000_000)\b",
     "the run tag": r'"personakit:run"',
     "the keep tag": r'"personakit:keep"',
+    "the expiry tag": r'"personakit:expires-at"',
+    "the id length": r"\bMAX_ID(_CHARS)? = ",
+    "the categorical value length": r"\bMAX_CATEGORICAL_CHARS = ",
     "a use case recipe": r'"aws-(ecomm|vod)-[a-z-]+"',
     "the camelCase of property keys": r"def (camel_case|_camel)\b",
 }

@@ -15,9 +15,8 @@ from moto import mock_aws
 
 from personakit.aws.session import Session
 from personakit.aws.timing import Timing
-from personakit.llm.hosting import EXPIRES_TAG
 from personakit.personalize.group import DatasetGroup
-from personakit.rules.facts import RUN_TAG
+from personakit.rules.facts import EXPIRES_TAG, RUN_TAG
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::000000000000:role/pk"

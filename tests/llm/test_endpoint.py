@@ -23,8 +23,9 @@ from personakit.errors import (
     TeardownError,
 )
 from personakit.llm.endpoint import LLMEndpoint
-from personakit.llm.hosting import EXPIRES_TAG, EndpointTiming
+from personakit.llm.hosting import EndpointTiming
 from personakit.llm.jumpstart import JumpStartCatalog
+from personakit.rules.facts import EXPIRES_TAG
 
 from .conftest import EMPTY, REGION, ROLE, RUN, ExitHooks, FakeTime, sagemaker_state
 

@@ -21,7 +21,7 @@ __all__ = ["Timing"]
 class Timing:
     """How the resource classes retry, poll and give up; inject fakes in tests.
 
-    Args:
+    Attributes:
         policy: Retry budgets of every control-plane call (see ``docs/waits-and-retries.md``).
         sleep: Sleeps (retries, polls, in-use backoff).
         clock: Monotonic seconds.

@@ -22,7 +22,7 @@ from personakit.aws.context import Ctx
 from personakit.aws.paging import paginate
 from personakit.aws.retry import error_code
 from personakit.errors import ConfigurationError
-from personakit.llm.hosting import EXPIRES_TAG
+from personakit.rules.facts import EXPIRES_TAG
 
 if TYPE_CHECKING:
     from personakit.aws.session import Session

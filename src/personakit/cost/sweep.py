@@ -60,9 +60,9 @@ from personakit.cost._scan import Scanner, aware, endpoint_invocations, tag_expi
 from personakit.cost.inventory import format_age, parse_duration, table
 from personakit.errors import ConfigurationError, TeardownError
 from personakit.llm.endpoint import LLMEndpoint
-from personakit.llm.hosting import EXPIRES_TAG, SAGEMAKER_GONE, EndpointTiming
+from personakit.llm.hosting import SAGEMAKER_GONE, EndpointTiming
 from personakit.personalize.base import KINDS, Entry, Teardown, find_all, in_flight
-from personakit.rules.facts import KEEP_TAG, RUN_TAG
+from personakit.rules.facts import EXPIRES_TAG, KEEP_TAG, RUN_TAG
 
 if TYPE_CHECKING:
     import pandas as pd

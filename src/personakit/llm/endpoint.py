@@ -58,7 +58,6 @@ from personakit.llm.formats import (
 )
 from personakit.llm.hosting import (
     ENDPOINT_SETTLED,
-    EXPIRES_TAG,
     SAGEMAKER_GONE,
     DeployGuard,
     EndpointTiming,
@@ -67,7 +66,7 @@ from personakit.llm.hosting import (
     is_not_found,
     refuse_existing,
 )
-from personakit.rules.facts import KEEP_TAG, RUN_TAG
+from personakit.rules.facts import EXPIRES_TAG, KEEP_TAG, RUN_TAG
 
 if TYPE_CHECKING:
     from personakit.aws.session import Session

@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENDPOINT_SETTLED",
-    "EXPIRES_TAG",
     "SAGEMAKER_GONE",
     "DeployGuard",
     "EndpointTiming",
@@ -49,8 +48,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-EXPIRES_TAG = "personakit:expires-at"
-"""Tag key holding the UTC time (ISO 8601) after which a sweep may delete the resource."""
 
 #: Any status that ends a ``Creating``/``Updating`` endpoint (DeleteEndpoint is refused
 #: before); ``EndpointStatus`` in

@@ -46,12 +46,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from personakit.errors import ValidationError
-from personakit.local.data import MAX_ID_CHARS, GroupData, filter_item_sets
+from personakit.local.data import GroupData, filter_item_sets
 from personakit.local.errors import FilterUnusable, JobFailed
 from personakit.local.recipes import recipe_name, recipe_type
 from personakit.local.s3 import S3Objects
 from personakit.local.twin import TwinError
-from personakit.rules.facts import MAX_INPUT_LIST
+from personakit.rules.facts import MAX_ID_CHARS, MAX_INPUT_LIST
 from personakit.rules.schema import DatasetType
 
 if TYPE_CHECKING:

@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 from personakit.errors import ValidationError
 from personakit.local.errors import JobFailed, invalid
-from personakit.rules.facts import MIN_INTERACTIONS, MIN_USERS_WITH_TWO, arrow_type
+from personakit.rules.facts import (
+    MAX_CATEGORICAL_CHARS,
+    MAX_ID_CHARS,
+    MIN_INTERACTIONS,
+    MIN_USERS_WITH_TWO,
+    MIN_USERS_WITH_TWO_SHARE,
+    arrow_type,
+)
 from personakit.rules.schema import DatasetType, Schema
 
 if TYPE_CHECKING:
@@ -33,8 +40,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ID_FIELDS",
-    "MAX_CATEGORICAL_CHARS",
-    "MAX_ID_CHARS",
     "GroupData",
     "arrow_schema",
     "artifact_dir",
@@ -117,11 +122,6 @@ def dedupe_last(table: pa.Table, id_field: str) -> pa.Table:
     return table.take(keep)
 
 
-#: USER_ID, ITEM_ID and ACTION_ID values: at most 256 characters; categorical values,
-#: IMPRESSION and the other string values of Items: at most 1000, or the import fails
-#: (https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
-MAX_ID_CHARS = 256
-MAX_CATEGORICAL_CHARS = 1000
 _LIMIT_HINT = (
     " If no values exceed the character limit, make sure your data follows the formatting "
     "guidelines listed in https://docs.aws.amazon.com/personalize/latest/dg/data-prep-formatting.html."
@@ -414,7 +414,7 @@ def check_minimums(data: TrainingData, *, event_type: str | None, domain: bool =
             f"Create failed. Dataset has fewer than {MIN_USERS_WITH_TWO} users with at least "
             "2 interactions each."
         )
-    if with_two < 0.01 * len(active):
+    if with_two < MIN_USERS_WITH_TWO_SHARE * len(active):
         raise JobFailed(
             "Create failed. Fewer than 1% of the users in the dataset have at least "
             "2 interactions each."

@@ -42,7 +42,13 @@ from personakit.personalize.base import (
     short_hash,
 )
 from personakit.personalize.serving import FilterLike, filter_request
-from personakit.rules.facts import BATCH_MAX_RESULTS
+from personakit.rules.facts import (
+    BATCH_MAX_RESULTS,
+    DEFAULT_RESULTS,
+    MAX_ID_CHARS,
+    MAX_INPUT_LIST,
+    SEGMENT_MAX_USERS,
+)
 from personakit.rules.filters import encode_filter_values
 from personakit.rules.report import Problem
 
@@ -57,9 +63,6 @@ logger = logging.getLogger(__name__)
 #: Default deadline of a batch job (seconds); large jobs take hours on AWS.
 BATCH_TIMEOUT_S = 6 * 3600.0
 #: Limits checked before anything is uploaded (https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
-MAX_ID = 256
-MAX_SEGMENT_USERS = 5_000_000
-MAX_ITEM_LIST = 500
 MAX_INPUT_BYTES = 1024**3
 MAX_ITEM_AFFINITY_LINES = 500
 MAX_ATTRIBUTE_QUERIES = 10
@@ -132,7 +135,7 @@ def _check_ids(
         text = str(value)
         if not text.strip():
             missing.append(k)
-        elif len(text) > MAX_ID:
+        elif len(text) > MAX_ID_CHARS:
             long.append(k)
         ids.append(text)
     if missing:
@@ -152,7 +155,7 @@ def _check_ids(
             Problem(
                 "error",
                 "id-too-long",
-                f"{len(long)} {field}(s) are longer than {MAX_ID} characters",
+                f"{len(long)} {field}(s) are longer than {MAX_ID_CHARS} characters",
                 column=column,
                 count=len(long),
                 rows=long[:5],
@@ -222,8 +225,8 @@ def inference_lines(
                 bad_lists.append(k)
                 items = []
             item_list = [str(i) for i in items]
-            if not 1 <= len(item_list) <= MAX_ITEM_LIST or not all(
-                i.strip() and len(i) <= MAX_ID for i in item_list
+            if not 1 <= len(item_list) <= MAX_INPUT_LIST or not all(
+                i.strip() and len(i) <= MAX_ID_CHARS for i in item_list
             ):
                 bad_lists.append(k)
             line["itemList"] = item_list
@@ -237,7 +240,7 @@ def inference_lines(
             Problem(
                 "error",
                 "item-list",
-                f"{len(rows)} row(s) need a list of 1 to {MAX_ITEM_LIST} non-empty item ids "
+                f"{len(rows)} row(s) need a list of 1 to {MAX_INPUT_LIST} non-empty item ids "
                 "to rank (Personalized-Ranking input: user_id and items)",
                 column="items",
                 count=len(rows),
@@ -526,8 +529,8 @@ def start_job(
                 f"batch_segments needs an item-affinity or item-attribute-affinity solution; "
                 f"{solution.name!r} is {solution.recipe_type}: use batch_recommend"
             )
-        if not 1 <= int(n) <= MAX_SEGMENT_USERS:
-            raise ConfigurationError(f"n must be between 1 and {MAX_SEGMENT_USERS:,}, got {n!r}")
+        if not 1 <= int(n) <= SEGMENT_MAX_USERS:
+            raise ConfigurationError(f"n must be between 1 and {SEGMENT_MAX_USERS:,}, got {n!r}")
     filter_arn, shared = _filter(solution, filter, filter_values)
     if kind == "inference":
         lines = inference_lines(data, recipe_type, shared_values=shared)
@@ -687,7 +690,7 @@ def batch_runner(solution: Deployable, kind: Kind) -> BatchRunner:
     def run(
         data: Any,
         *,
-        n: int = 25,
+        n: int = DEFAULT_RESULTS,
         filter: FilterLike | None = None,
         filter_values: Mapping[str, Any] | None = None,
         job_name: str | None = None,

@@ -16,7 +16,8 @@ add to or replace the Items and Users datasets.
 
 What personakit does for you (``docs/events.md`` has the details):
 
-* rows become requests of at most 10 records (the API's limit, [BC]); events are
+* rows become requests of at most 10 records (the API's limit:
+https://docs.aws.amazon.com/personalize/latest/dg/API_UBS_PutEvents.html); events are
   grouped by user and session, as one ``PutEvents`` call carries one ``userId``
   and one ``sessionId``;
 * columns are matched to fields by name (``USER_ID``, ``userId`` and ``user_id``
@@ -61,7 +62,7 @@ from personakit.personalize.base import (
     resource_name,
     wait_or_teardown,
 )
-from personakit.rules.facts import SECONDS_MAX, camel_case
+from personakit.rules.facts import MAX_ID_CHARS, SECONDS_MAX, camel_case
 from personakit.rules.report import DataReport, Problem
 from personakit.rules.schema import DatasetType, Schema, field_name_for
 
@@ -78,16 +79,17 @@ logger = logging.getLogger(__name__)
 #: Default deadline of event tracker creation (seconds).
 TRACKER_TIMEOUT_S = 1800.0
 #: Records per PutEvents / PutItems / PutUsers call (``eventList``, ``items``, ``users``:
-#: 1-10, [BC] personalize-events 2018-03-22).
+#: 1-10: https://docs.aws.amazon.com/personalize/latest/dg/API_UBS_PutEvents.html).
 MAX_BATCH = 10
 #: ``eventType`` sent when the data has no EVENT_TYPE and the schema has no such field
 #: (the API requires one: https://docs.aws.amazon.com/personalize/latest/dg/API_UBS_Event.html).
 DEFAULT_EVENT_TYPE = "event"
-MAX_ID = 256
 MAX_RECOMMENDATION_ID = 40
 MAX_IMPRESSION = 25
 MAX_ATTRIBUTION_SOURCE = 1024
-#: ``properties`` length limits by request ([BC]).
+#: ``properties`` length limits by request
+#: (https://docs.aws.amazon.com/personalize/latest/dg/API_UBS_Event.html,
+#: https://docs.aws.amazon.com/personalize/latest/dg/API_UBS_Item.html).
 MAX_PROPERTIES = {"events": 1024, "items": 32_000, "users": 24_000}
 
 #: Columns PutEvents takes as members of the event or the request, not as properties.
@@ -390,7 +392,7 @@ def _properties(
 
 
 def _check_id(
-    value: Any, name: str, row: int, problems: _Problems, *, limit: int = MAX_ID
+    value: Any, name: str, row: int, problems: _Problems, *, limit: int = MAX_ID_CHARS
 ) -> str | None:
     if _missing(value):
         return None
@@ -720,7 +722,7 @@ class EventTracker(Scoped):
             # Every event gets an eventId before batching, so a retried PutEvents (a read
             # timeout or a 5xx whose request did land) re-sends the same ids. See https://docs.aws.amazon.com/personalize/latest/dg/API_UBS_PutEvents.html
             # lists eventId among the Event's members; the rule is in the service model's
-            # doc of Event.eventId ([BC] personalize-events 2018-03-22): "Amazon
+            # doc of Event.eventId (API_UBS_Event.html): "Amazon
             # Personalize uses the event ID to distinguish unique events. Any subsequent
             # events after the first with the same event ID are not used in model training."
             event_id = _check_id(row.get("EVENT_ID"), "EVENT_ID", i, problems)
@@ -745,10 +747,10 @@ class EventTracker(Scoped):
                         row=i,
                         value=len(impression),
                     )
-                elif any(len(v) > MAX_ID for v in impression):
+                elif any(len(v) > MAX_ID_CHARS for v in impression):
                     problems.add(
                         "value-too-long",
-                        f"IMPRESSION item ids are at most {MAX_ID} characters",
+                        f"IMPRESSION item ids are at most {MAX_ID_CHARS} characters",
                         column="IMPRESSION",
                         row=i,
                     )

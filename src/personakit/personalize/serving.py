@@ -17,7 +17,7 @@ import attrs
 
 from personakit.aws.wait import normalize_status
 from personakit.errors import ConfigurationError
-from personakit.rules.facts import MAX_RESULTS, MAX_RESULTS_WITH_METADATA
+from personakit.rules.facts import DEFAULT_RESULTS, MAX_RESULTS, MAX_RESULTS_WITH_METADATA
 from personakit.rules.filters import Filter, encode_filter_values
 
 if TYPE_CHECKING:
@@ -426,7 +426,7 @@ class Serves:
         self: _Served,
         user_id: str | None = None,
         item_id: str | None = None,
-        n: int = 25,
+        n: int = DEFAULT_RESULTS,
         *,
         filter: FilterLike | None = None,
         filter_values: Mapping[str, Any] | None = None,

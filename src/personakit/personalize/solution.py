@@ -516,19 +516,20 @@ class Solution(Scoped):
     def batch_recommend(self) -> BatchRunner:
         """Recommendations for many users (or items) with one batch inference job (no campaign).
 
-        Args:
-            data: User ids (a sequence, or a DataFrame with ``user_id``); item ids for
-                related-items recipes (``item_id``); for Personalized-Ranking, a DataFrame
-                with ``user_id`` and ``items`` (lists), a mapping ``{user: [items]}`` or
-                ``(user, items)`` pairs. A ``filter_values`` column gives per-row values.
-            n: Recommendations per line (1-500; ignored by ranking, which returns the list).
-            filter: A ``personakit.Filter``, an expression or a filter ARN.
-            filter_values: Placeholder values for every line (lists are encoded as
-                Personalize wants them).
-            job_name: The job's name (default: derived from the input, so the same
-                request in the same run adopts the job already made).
-            wait: Wait and return the DataFrame; ``False`` returns the :class:`BatchJob`.
-            timeout_s: Deadline of the wait.
+        Call it as a function (a :class:`~personakit.personalize.batch.BatchRunner`):
+
+        * ``data``: User ids (a sequence, or a DataFrame with ``user_id``); item ids for
+          related-items recipes (``item_id``); for Personalized-Ranking, a DataFrame
+          with ``user_id`` and ``items`` (lists), a mapping ``{user: [items]}`` or
+          ``(user, items)`` pairs. A ``filter_values`` column gives per-row values.
+        * ``n``: Recommendations per line (1-500; ignored by ranking, which returns the list).
+        * ``filter``: A ``personakit.Filter``, an expression or a filter ARN.
+        * ``filter_values``: Placeholder values for every line (lists are encoded as
+          Personalize wants them).
+        * ``job_name``: The job's name (default: derived from the input, so the same
+          request in the same run adopts the job already made).
+        * ``wait``: Wait and return the DataFrame; ``False`` returns the :class:`BatchJob`.
+        * ``timeout_s``: Deadline of the wait.
 
         Raises:
             ValidationError: The input breaks a rule (every problem listed), before upload.
@@ -543,17 +544,18 @@ class Solution(Scoped):
 
         For Item-Affinity and Item-Attribute-Affinity solutions.
 
-        Args:
-            data: Item ids (Item-Affinity), or attribute queries
-                (``'ITEMS.genres = "Comedy"'``) / mappings (``{"genres": "Comedy"}``) for
-                Item-Attribute-Affinity. Longer inputs than a file may hold (500 items,
-                10 queries) are split into several files of one job.
-            n: Users per segment (1 to 5 million).
-            filter: A filter on users (``INCLUDE UserID WHERE Users.AGE > 30``...).
-            filter_values: Its placeholder values.
-            job_name: The job's name (default: derived from the input).
-            wait: Wait and return the DataFrame; ``False`` returns the :class:`BatchJob`.
-            timeout_s: Deadline of the wait.
+        Call it as a function (a :class:`~personakit.personalize.batch.BatchRunner`):
+
+        * ``data``: Item ids (Item-Affinity), or attribute queries
+          (``'ITEMS.genres = "Comedy"'``) / mappings (``{"genres": "Comedy"}``) for
+          Item-Attribute-Affinity. Longer inputs than a file may hold (500 items,
+          10 queries) are split into several files of one job.
+        * ``n``: Users per segment (1 to 5 million).
+        * ``filter``: A filter on users (``INCLUDE UserID WHERE Users.AGE > 30``...).
+        * ``filter_values``: Its placeholder values.
+        * ``job_name``: The job's name (default: derived from the input).
+        * ``wait``: Wait and return the DataFrame; ``False`` returns the :class:`BatchJob`.
+        * ``timeout_s``: Deadline of the wait.
         """
         return batch_runner(self, "segment")
 

@@ -25,10 +25,14 @@ __all__ = [
     "AVRO_ARROW",
     "BATCH_MAX_RESULTS",
     "CUSTOM_RECIPES",
+    "DEFAULT_RESULTS",
     "DG",
     "EPOCH_UNITS",
+    "EXPIRES_TAG",
     "KEEP_TAG",
     "MAX_ACTIONS",
+    "MAX_CATEGORICAL_CHARS",
+    "MAX_ID_CHARS",
     "MAX_INPUT_LIST",
     "MAX_NAME",
     "MAX_RESULTS",
@@ -36,6 +40,7 @@ __all__ = [
     "MAX_TAG_KEYS",
     "MIN_INTERACTIONS",
     "MIN_USERS_WITH_TWO",
+    "MIN_USERS_WITH_TWO_SHARE",
     "NO_BATCH_RECIPES",
     "RECIPES",
     "RECIPE_PREFIX",
@@ -66,6 +71,9 @@ DG = "https://docs.aws.amazon.com/personalize/latest/dg/"
 RUN_TAG = "personakit:run"
 #: A resource carrying this tag is spared by sweeps and teardown (kept on purpose).
 KEEP_TAG = "personakit:keep"
+#: The tag holding the UTC time (ISO 8601) after which a sweep may delete the resource
+#: (personakit's own, on SageMaker endpoints deployed with ``max_lifetime``).
+EXPIRES_TAG = "personakit:expires-at"
 #: Tag keys per resource: 50 (TooManyTagKeysException beyond;
 #: https://docs.aws.amazon.com/personalize/latest/dg/tagging-resources.html).
 MAX_TAG_KEYS = 50
@@ -94,6 +102,14 @@ EPOCH_UNITS: tuple[tuple[str, str, int, int], ...] = (
 )
 MIN_INTERACTIONS = 1000
 MIN_USERS_WITH_TWO = 25
+#: ... and those users at least 1% of all users
+#: (https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
+MIN_USERS_WITH_TWO_SHARE = 0.01
+#: USER_ID / ITEM_ID / ACTION_ID values: at most 256 characters; categorical values
+#: (measured ``|``-joined), IMPRESSION values and the other string values of Items: at
+#: most 1000, or the import job fails (https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
+MAX_ID_CHARS = 256
+MAX_CATEGORICAL_CHARS = 1000
 
 #: Avro field type -> the Arrow type that holds exactly its values (Avro ``int`` and
 #: ``float`` are 32-bit; https://avro.apache.org/docs/1.11.1/specification/, the types
@@ -134,6 +150,9 @@ def camel_case(field: str) -> str:
 #: https://docs.aws.amazon.com/personalize/latest/dg/API_RS_GetActionRecommendations.html).
 MAX_RESULTS = 500
 MAX_RESULTS_WITH_METADATA = 50
+#: ``numResults`` when none is given: 25 (GetRecommendations and batch inference jobs;
+#: https://docs.aws.amazon.com/personalize/latest/dg/API_CreateBatchInferenceJob.html).
+DEFAULT_RESULTS = 25
 MAX_INPUT_LIST = 500
 MAX_ACTIONS = 100
 #: ``numResults`` of a batch inference job (at most 500, as the runtime) and the users of

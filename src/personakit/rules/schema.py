@@ -65,8 +65,6 @@ __all__ = [
     "EXPIRATION_FIELDS",
     "FLOAT_FIELDS",
     "ID_FIELDS",
-    "MAX_CATEGORICAL_CHARS",
-    "MAX_ID_CHARS",
     "MAX_SCHEMA_CHARS",
     "MAX_TEXTUAL_CHARS",
     "MAX_TEXTUAL_CHARS_CJK",
@@ -294,13 +292,6 @@ FLOAT_FIELDS = frozenset(
 
 # --------------------------------------------------------------------------- value limits
 
-#: USER_ID / ITEM_ID / ACTION_ID values: at most 256 characters
-#: (https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
-MAX_ID_CHARS = 256
-#: Categorical values (measured ``|``-joined), IMPRESSION values and the other string
-#: values of Items: at most 1000 characters, or the import job fails
-#: (https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
-MAX_CATEGORICAL_CHARS = 1000
 #: Textual values: longer ones are truncated (20,000 characters; 7,000 in Chinese or
 #: Japanese; https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
 MAX_TEXTUAL_CHARS = 20_000

@@ -34,7 +34,12 @@ from personakit.rules.checks.columns import (
     to_floats,
 )
 from personakit.rules.checks.run import Data, Run
-from personakit.rules.facts import EPOCH_UNITS, MIN_INTERACTIONS, MIN_USERS_WITH_TWO
+from personakit.rules.facts import (
+    EPOCH_UNITS,
+    MIN_INTERACTIONS,
+    MIN_USERS_WITH_TWO,
+    MIN_USERS_WITH_TWO_SHARE,
+)
 from personakit.rules.schema import DatasetType
 
 if TYPE_CHECKING:
@@ -55,7 +60,6 @@ __all__ = [
 #: with 2 or more interactions besides the 25 of :data:`~personakit.rules.facts.MIN_USERS_WITH_TWO`
 #: (https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
 MIN_IMPORT_RECORDS = 1000
-MIN_USERS_2PLUS_SHARE = 0.01
 #: A domain use case needs 1000 events of its event type
 #: (https://docs.aws.amazon.com/personalize/latest/dg/ECOMMERCE-use-cases.html).
 MIN_USE_CASE_EVENTS = 1000
@@ -197,12 +201,12 @@ def _check_minimums(data: Data, run: Run) -> None:
             count=two,
             fix="collect more interactions per user",
         )
-    if n_users and two < MIN_USERS_2PLUS_SHARE * n_users:
+    if n_users and two < MIN_USERS_WITH_TWO_SHARE * n_users:
         run.add(
             "error",
             "min-users-share",
             f"Interactions: {two:,} of {n_users:,} users ({two / n_users:.2%}) have 2 or more "
-            f"interactions{filtered}; training needs at least {MIN_USERS_2PLUS_SHARE:.0%}",
+            f"interactions{filtered}; training needs at least {MIN_USERS_WITH_TWO_SHARE:.0%}",
             column=data.column_of("USER_ID"),
             count=two,
             fix="drop users with a single interaction, or collect more",

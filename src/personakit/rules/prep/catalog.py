@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from personakit.errors import ValidationError
 from personakit.rules.arrow import FrameLike
-from personakit.rules.facts import Domain
+from personakit.rules.facts import MAX_CATEGORICAL_CHARS, Domain
 from personakit.rules.prep.base import (
     INT_NULLABLE,
     SEP,
@@ -38,7 +38,6 @@ from personakit.rules.prep.multivalue import join_column, text_lengths
 from personakit.rules.prep.timestamps import timestamp_column
 from personakit.rules.report import Problem
 from personakit.rules.schema import (
-    MAX_CATEGORICAL_CHARS,
     MAX_TEXTUAL_CHARS,
     RESERVED,
     DatasetType,

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from personakit.errors import ValidationError
 from personakit.rules.arrow import FrameLike
-from personakit.rules.facts import Domain
+from personakit.rules.facts import MAX_CATEGORICAL_CHARS, Domain
 from personakit.rules.prep.base import (
     BooleanMode,
     as_frame,
@@ -37,7 +37,6 @@ from personakit.rules.prep.timestamps import timestamp_column
 from personakit.rules.report import Problem
 from personakit.rules.schema import (
     ID_FIELDS,
-    MAX_CATEGORICAL_CHARS,
     RESERVED,
     DatasetType,
     field_name_for,

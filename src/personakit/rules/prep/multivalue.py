@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from personakit.errors import ValidationError
 from personakit.rules.arrow import FrameLike
+from personakit.rules.facts import MAX_CATEGORICAL_CHARS
 from personakit.rules.prep.base import (
     SEP,
     AnyArrow,
@@ -34,9 +35,6 @@ from personakit.rules.prep.base import (
     require_columns,
 )
 from personakit.rules.report import Problem
-from personakit.rules.schema import (
-    MAX_CATEGORICAL_CHARS,
-)
 
 if TYPE_CHECKING:
     import numpy.typing as npt
