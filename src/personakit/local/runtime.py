@@ -33,7 +33,7 @@ from personakit.rules.facts import (
     MAX_RESULTS_WITH_METADATA,
     camel_case,
 )
-from personakit.rules.schema import DatasetType, Schema
+from personakit.rules.schema import RESERVED, DatasetType, Schema
 
 if TYPE_CHECKING:
     from personakit.local.algorithms.base import Model, Scored
@@ -426,15 +426,8 @@ class PersonalizeEventsTwin(EngineTwin):
             )
         group = str(tracker.body["datasetGroupArn"])
         schema = GroupData(self._store, group).schema(DatasetType.INTERACTIONS)
-        reserved = {
-            "USER_ID",
-            "ITEM_ID",
-            "TIMESTAMP",
-            "EVENT_TYPE",
-            "EVENT_VALUE",
-            "IMPRESSION",
-            "RECOMMENDATION_ID",
-        }
+        # PutEvents sends the attribution source as metricAttribution, not a property
+        reserved = set(RESERVED[(DatasetType.INTERACTIONS, None)]) - {"EVENT_ATTRIBUTION_SOURCE"}
         rows = []
         received = time.time()
         for i, event in enumerate(p["eventList"]):

@@ -1036,6 +1036,11 @@ class Scoped:
     guarded (:func:`exit_scope`).
     """
 
+    @property
+    def keep(self: _InGroup) -> bool:
+        """Whether teardown keeps this resource (and what it needs): ``keep=True``."""
+        return self._entry.keep
+
     def _delete_scope(self: _InGroup) -> TeardownReport:
         """Delete the entry now, adopted or not, whatever ``keep`` says; wait until gone."""
         self._entry.keep = False

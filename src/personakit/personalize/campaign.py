@@ -100,11 +100,6 @@ class Campaign(Serves, Scoped):
         """The dataset group."""
         return self.solution.group
 
-    @property
-    def keep(self) -> bool:
-        """Whether teardown keeps this campaign (and what it needs)."""
-        return self._entry.keep
-
     # ------------------------------------------------------------------ create
 
     @classmethod

@@ -64,7 +64,7 @@ from personakit.personalize.base import (
 )
 from personakit.rules.facts import MAX_ID_CHARS, SECONDS_MAX, camel_case
 from personakit.rules.report import DataReport, Problem
-from personakit.rules.schema import DatasetType, Schema, field_name_for
+from personakit.rules.schema import RESERVED, DatasetType, Schema, field_name_for
 
 __all__ = [
     "DEFAULT_EVENT_TYPE",
@@ -93,20 +93,7 @@ MAX_ATTRIBUTION_SOURCE = 1024
 MAX_PROPERTIES = {"events": 1024, "items": 32_000, "users": 24_000}
 
 #: Columns PutEvents takes as members of the event or the request, not as properties.
-_EVENT_COLUMNS = frozenset(
-    {
-        "USER_ID",
-        "ITEM_ID",
-        "TIMESTAMP",
-        "EVENT_TYPE",
-        "EVENT_VALUE",
-        "IMPRESSION",
-        "RECOMMENDATION_ID",
-        "EVENT_ATTRIBUTION_SOURCE",
-        "SESSION_ID",
-        "EVENT_ID",
-    }
-)
+_EVENT_COLUMNS = frozenset(RESERVED[(DatasetType.INTERACTIONS, None)]) | {"SESSION_ID", "EVENT_ID"}
 #: Other spellings of event columns, after :func:`~personakit.rules.schema.field_name_for`.
 _ALIASES = {"SENT_AT": "TIMESTAMP", "IMPRESSIONS": "IMPRESSION"}
 

@@ -179,11 +179,6 @@ class Recommender(Serves, Scoped):
         """``minRecommendationRequestsPerSecond`` (the minimum bill; AWS's default 1)."""
         return int(self.config.get("minRecommendationRequestsPerSecond", 1))
 
-    @property
-    def keep(self) -> bool:
-        """Whether teardown keeps this recommender (and the group it needs)."""
-        return self._entry.keep
-
     # ------------------------------------------------------------------ create
 
     @classmethod
