@@ -20,6 +20,7 @@ from botocore.stub import Stubber
 import personakit as pk
 from personakit.aws import wait as _wait
 from personakit.aws.retry import Retrier, RetryPolicy
+from personakit.aws.timing import SimulatedClock, Timing
 from personakit.aws.wait import (
     PERSONALIZE_CREATE,
     PERSONALIZE_DELETE,
@@ -31,7 +32,6 @@ from personakit.aws.wait import (
     WaitSpec,
     normalize_status,
     wait_for,
-    wait_gone,
 )
 from personakit.errors import ResourceStoppedError
 
@@ -41,22 +41,6 @@ DSG_ARN = "arn:aws:personalize:us-east-1:123456789012:dataset-group/movies"
 ENDPOINT = "falcon-7b"
 ENDPOINT_ARN = f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{ENDPOINT}"
 NOW = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
-
-
-class FakeTime:
-    """A clock that only moves when someone sleeps; records every sleep."""
-
-    def __init__(self) -> None:
-        self.now = 5000.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
 
 
 def client(service: Any) -> Any:
@@ -118,12 +102,10 @@ def test_solution_version_walks_pending_in_progress_active(
     c, stubber = personalize
     for status in ("CREATE PENDING", "CREATE IN_PROGRESS", "CREATE IN_PROGRESS", "ACTIVE"):
         add_sv(stubber, status)
-    fake = FakeTime()
+    fake = SimulatedClock()
 
     with caplog.at_level(logging.INFO, logger="personakit.aws.wait"):
-        result = wait_for(
-            describe_sv(c), arn=SV_ARN, timeout_s=3600, sleep=fake.sleep, clock=fake.clock
-        )
+        result = wait_for(describe_sv(c), arn=SV_ARN, timeout_s=3600, timing=Timing.simulated(fake))
 
     stubber.assert_no_pending_responses()
     assert isinstance(result, WaitResult)
@@ -154,16 +136,13 @@ def test_poll_interval_is_capped_at_max_poll_s(personalize: tuple[Any, Stubber])
     for _ in range(6):
         add_sv(stubber, "CREATE IN_PROGRESS")
     add_sv(stubber, "ACTIVE")
-    fake = FakeTime()
+    fake = SimulatedClock()
     wait_for(
         describe_sv(c),
         arn=SV_ARN,
         timeout_s=3600,
         poll_s=10,
-        max_poll_s=30,
-        backoff=2,
-        sleep=fake.sleep,
-        clock=fake.clock,
+        timing=Timing.simulated(fake, max_poll_s=30, backoff=2),
     )
     assert fake.sleeps == [10, 20, 30, 30, 30, 30]
 
@@ -175,13 +154,13 @@ def test_create_failed_raises_at_once_with_the_failure_reason(
     reason = "Dataset has fewer than 25 users with at least 2 interactions each."
     add_sv(stubber, "CREATE IN_PROGRESS")
     add_sv(stubber, "CREATE FAILED", reason)
-    fake = FakeTime()
+    fake = SimulatedClock()
 
     with (
         caplog.at_level(logging.INFO, logger="personakit.aws.wait"),
         pytest.raises(pk.ResourceFailedError) as info,
     ):
-        wait_for(describe_sv(c), arn=SV_ARN, timeout_s=3600, sleep=fake.sleep, clock=fake.clock)
+        wait_for(describe_sv(c), arn=SV_ARN, timeout_s=3600, timing=Timing.simulated(fake))
 
     stubber.assert_no_pending_responses()
     err = info.value
@@ -199,9 +178,9 @@ def test_create_stopped_is_a_distinct_failure(personalize: tuple[Any, Stubber]) 
     c, stubber = personalize
     add_sv(stubber, "CREATE STOPPING")
     add_sv(stubber, "CREATE STOPPED")
-    fake = FakeTime()
+    fake = SimulatedClock()
     with pytest.raises(ResourceStoppedError) as info:
-        wait_for(describe_sv(c), arn=SV_ARN, timeout_s=600, sleep=fake.sleep, clock=fake.clock)
+        wait_for(describe_sv(c), arn=SV_ARN, timeout_s=600, timing=Timing.simulated(fake))
     assert isinstance(info.value, pk.ResourceFailedError)
     assert info.value.status == "CREATE STOPPED"
 
@@ -213,19 +192,14 @@ def test_timeout_raises_with_the_last_status_and_never_sleeps_past_the_deadline(
     add_sv(stubber, "CREATE PENDING")
     for _ in range(5):
         add_sv(stubber, "CREATE IN_PROGRESS")
-    fake = FakeTime()
+    fake = SimulatedClock()
 
     with (
         caplog.at_level(logging.INFO, logger="personakit.aws.wait"),
         pytest.raises(pk.WaitTimeoutError) as info,
     ):
         wait_for(
-            describe_sv(c),
-            arn=SV_ARN,
-            timeout_s=60,
-            max_poll_s=20,
-            sleep=fake.sleep,
-            clock=fake.clock,
+            describe_sv(c), arn=SV_ARN, timeout_s=60, timing=Timing.simulated(fake, max_poll_s=20)
         )
 
     # 5 + 7.5 + 11.25 + 16.875 = 40.625, then 20 is clamped to the 19.375 left;
@@ -242,9 +216,9 @@ def test_timeout_raises_with_the_last_status_and_never_sleeps_past_the_deadline(
 def test_zero_timeout_polls_once(personalize: tuple[Any, Stubber]) -> None:
     c, stubber = personalize
     add_sv(stubber, "CREATE PENDING")
-    fake = FakeTime()
+    fake = SimulatedClock()
     with pytest.raises(pk.WaitTimeoutError):
-        wait_for(describe_sv(c), arn=SV_ARN, timeout_s=0, sleep=fake.sleep, clock=fake.clock)
+        wait_for(describe_sv(c), arn=SV_ARN, timeout_s=0, timing=Timing.simulated(fake))
     assert fake.sleeps == []
     stubber.assert_no_pending_responses()
 
@@ -257,11 +231,9 @@ def test_throttling_during_a_wait_is_retried_not_fatal(personalize: tuple[Any, S
             "describe_solution_version", service_error_code="ThrottlingException"
         )
     add_sv(stubber, "ACTIVE")
-    fake = FakeTime()
+    fake = SimulatedClock()
 
-    result = wait_for(
-        describe_sv(c), arn=SV_ARN, timeout_s=3600, sleep=fake.sleep, clock=fake.clock
-    )
+    result = wait_for(describe_sv(c), arn=SV_ARN, timeout_s=3600, timing=Timing.simulated(fake))
 
     assert result.status == "ACTIVE"
     assert result.polls == 2  # retries inside a poll are not polls
@@ -278,16 +250,11 @@ def test_a_throttling_storm_longer_than_the_retry_budget_costs_polls_not_the_wai
     for _ in range(6):  # three polls of two throttled attempts each
         stubber.add_client_error("describe_solution_version", service_error_code="Throttling")
     add_sv(stubber, "ACTIVE")
-    fake = FakeTime()
+    fake = SimulatedClock()
     retrier = Retrier(RetryPolicy(max_attempts=2), sleep=fake.sleep, clock=fake.clock)
 
     result = wait_for(
-        describe_sv(c),
-        arn=SV_ARN,
-        timeout_s=3600,
-        retrier=retrier,
-        sleep=fake.sleep,
-        clock=fake.clock,
+        describe_sv(c), arn=SV_ARN, timeout_s=3600, retrier=retrier, timing=Timing.simulated(fake)
     )
 
     assert result.status == "ACTIVE"
@@ -302,9 +269,9 @@ def test_a_throttling_storm_past_the_deadline_times_out_with_unknown_status(
     c, stubber = personalize
     for _ in range(50):
         stubber.add_client_error("describe_solution_version", service_error_code="Throttling")
-    fake = FakeTime()
+    fake = SimulatedClock()
     with pytest.raises(pk.WaitTimeoutError) as info:
-        wait_for(describe_sv(c), arn=SV_ARN, timeout_s=30, sleep=fake.sleep, clock=fake.clock)
+        wait_for(describe_sv(c), arn=SV_ARN, timeout_s=30, timing=Timing.simulated(fake))
     assert info.value.last_status is None
     assert info.value.waited_s == pytest.approx(30)
     assert sum(fake.sleeps) == pytest.approx(30)
@@ -315,9 +282,9 @@ def test_errors_that_are_not_retryable_propagate_at_once(personalize: tuple[Any,
     stubber.add_client_error(
         "describe_solution_version", service_error_code="AccessDeniedException"
     )
-    fake = FakeTime()
+    fake = SimulatedClock()
     with pytest.raises(ClientError, match="AccessDeniedException"):
-        wait_for(describe_sv(c), arn=SV_ARN, timeout_s=600, sleep=fake.sleep, clock=fake.clock)
+        wait_for(describe_sv(c), arn=SV_ARN, timeout_s=600, timing=Timing.simulated(fake))
     assert fake.sleeps == []
 
 
@@ -326,9 +293,9 @@ def test_not_found_during_a_create_wait_is_an_error(personalize: tuple[Any, Stub
     stubber.add_client_error(
         "describe_solution_version", service_error_code="ResourceNotFoundException"
     )
-    fake = FakeTime()
+    fake = SimulatedClock()
     with pytest.raises(ClientError, match="ResourceNotFoundException"):
-        wait_for(describe_sv(c), arn=SV_ARN, timeout_s=600, sleep=fake.sleep, clock=fake.clock)
+        wait_for(describe_sv(c), arn=SV_ARN, timeout_s=600, timing=Timing.simulated(fake))
 
 
 def test_batch_job_statuses_with_spaces_are_understood() -> None:
@@ -339,9 +306,9 @@ def test_batch_job_statuses_with_spaces_are_understood() -> None:
             {"batchInferenceJob": {"status": "ACTIVE"}},
         ]
     )
-    fake = FakeTime()
+    fake = SimulatedClock()
     result = wait_for(
-        lambda: next(responses), arn="job", timeout_s=600, sleep=fake.sleep, clock=fake.clock
+        lambda: next(responses), arn="job", timeout_s=600, timing=Timing.simulated(fake)
     )
     assert result.statuses == ("PENDING", "IN PROGRESS", "ACTIVE")
 
@@ -368,14 +335,13 @@ def test_campaign_update_waits_for_the_latest_update(personalize: tuple[Any, Stu
     add("UPDATE PENDING", "CREATE PENDING")
     add("ACTIVE", "CREATE IN_PROGRESS")
     add("ACTIVE", "ACTIVE")
-    fake = FakeTime()
+    fake = SimulatedClock()
     result = wait_for(
         lambda: c.describe_campaign(campaignArn=CAMPAIGN_ARN),
         arn=CAMPAIGN_ARN,
         spec=PERSONALIZE_UPDATE,
         timeout_s=3600,
-        sleep=fake.sleep,
-        clock=fake.clock,
+        timing=Timing.simulated(fake),
     )
     assert result.statuses == ("UPDATE PENDING", "CREATE IN_PROGRESS", "ACTIVE")
     stubber.assert_no_pending_responses()
@@ -388,15 +354,14 @@ def test_failed_campaign_update_reports_the_update_reason() -> None:
             "latestCampaignUpdate": {"status": "CREATE FAILED", "failureReason": "bad version"},
         }
     }
-    fake = FakeTime()
+    fake = SimulatedClock()
     with pytest.raises(pk.ResourceFailedError, match="bad version"):
         wait_for(
             lambda: response,
             arn=CAMPAIGN_ARN,
             spec=PERSONALIZE_UPDATE,
             timeout_s=60,
-            sleep=fake.sleep,
-            clock=fake.clock,
+            timing=Timing.simulated(fake),
         )
 
 
@@ -416,15 +381,16 @@ def test_deletion_wait_ends_on_resource_not_found(
         service_message="Could not find campaign",
         expected_params={"campaignArn": CAMPAIGN_ARN},
     )
-    fake = FakeTime()
+    fake = SimulatedClock()
 
     with caplog.at_level(logging.INFO, logger="personakit.aws.wait"):
-        result = wait_gone(
+        result = wait_for(
             lambda: c.describe_campaign(campaignArn=CAMPAIGN_ARN),
             arn=CAMPAIGN_ARN,
             timeout_s=900,
-            sleep=fake.sleep,
-            clock=fake.clock,
+            timing=Timing.simulated(fake),
+            gone=True,
+            spec=PERSONALIZE_DELETE,
         )
 
     assert (result.outcome, result.status, result.polls) == ("gone", "DELETE IN_PROGRESS", 4)
@@ -442,20 +408,21 @@ def test_delete_failed_raises(personalize: tuple[Any, Stubber]) -> None:
         {"datasetGroup": {"datasetGroupArn": DSG_ARN, "status": "DELETE FAILED"}},
         {"datasetGroupArn": DSG_ARN},
     )
-    fake = FakeTime()
+    fake = SimulatedClock()
     with pytest.raises(pk.ResourceFailedError, match="DELETE FAILED"):
-        wait_gone(
+        wait_for(
             lambda: c.describe_dataset_group(datasetGroupArn=DSG_ARN),
             arn=DSG_ARN,
             timeout_s=900,
-            sleep=fake.sleep,
-            clock=fake.clock,
+            timing=Timing.simulated(fake),
+            gone=True,
+            spec=PERSONALIZE_DELETE,
         )
 
 
 def test_wait_gone_needs_a_spec_that_can_tell() -> None:
     with pytest.raises(ValueError, match="gone"):
-        wait_gone(lambda: {}, arn="x", timeout_s=1, spec=PERSONALIZE_CREATE)
+        wait_for(lambda: {}, arn="x", timeout_s=1, spec=PERSONALIZE_CREATE, gone=True)
 
 
 def test_settled_accepts_any_terminal_status() -> None:
@@ -473,15 +440,14 @@ def test_sagemaker_endpoint_creating_to_in_service(sagemaker: tuple[Any, Stubber
     add_endpoint(stubber, "Creating")
     add_endpoint(stubber, "Creating")
     add_endpoint(stubber, "InService")
-    fake = FakeTime()
+    fake = SimulatedClock()
     result = wait_for(
         lambda: c.describe_endpoint(EndpointName=ENDPOINT),
         arn=ENDPOINT_ARN,
         spec=SAGEMAKER_ENDPOINT,
         timeout_s=1800,
         poll_s=15,
-        sleep=fake.sleep,
-        clock=fake.clock,
+        timing=Timing.simulated(fake),
     )
     assert (result.status, result.statuses, result.polls) == (
         "InService",
@@ -499,15 +465,14 @@ def test_sagemaker_endpoint_failed_raises_with_failure_reason(
     reason = "Image size 32 GB is greater than supported size 30 GB for ml.g5.2xlarge"
     add_endpoint(stubber, "Creating")
     add_endpoint(stubber, "Failed", reason)
-    fake = FakeTime()
+    fake = SimulatedClock()
     with pytest.raises(pk.ResourceFailedError) as info:
         wait_for(
             lambda: c.describe_endpoint(EndpointName=ENDPOINT),
             arn=ENDPOINT_ARN,
             spec=SAGEMAKER_ENDPOINT,
             timeout_s=1800,
-            sleep=fake.sleep,
-            clock=fake.clock,
+            timing=Timing.simulated(fake),
         )
     assert (info.value.status, info.value.failure_reason) == ("Failed", reason)
 
@@ -522,14 +487,14 @@ def test_sagemaker_endpoint_deletion_ends_on_validation_exception(
         service_error_code="ValidationException",
         service_message=f'Could not find endpoint "{ENDPOINT_ARN}".',
     )
-    fake = FakeTime()
-    result = wait_gone(
+    fake = SimulatedClock()
+    result = wait_for(
         lambda: c.describe_endpoint(EndpointName=ENDPOINT),
         arn=ENDPOINT_ARN,
         spec=SAGEMAKER_ENDPOINT_DELETE,
         timeout_s=600,
-        sleep=fake.sleep,
-        clock=fake.clock,
+        timing=Timing.simulated(fake),
+        gone=True,
     )
     assert (result.outcome, result.status) == ("gone", "Deleting")
     stubber.assert_no_pending_responses()
@@ -556,45 +521,40 @@ def test_custom_spec_by_dotted_path_and_by_function() -> None:
     responses: Iterator[dict[str, Any]] = iter(
         [{"job": {"state": "RUNNING"}}, {"job": {"state": "DONE", "why": None}}]
     )
-    fake = FakeTime()
+    fake = SimulatedClock()
     spec = WaitSpec(status="job.state", reason="job.why", ok={"DONE"})
     result = wait_for(
-        lambda: next(responses),
-        arn="j",
-        spec=spec,
-        timeout_s=60,
-        sleep=fake.sleep,
-        clock=fake.clock,
+        lambda: next(responses), arn="j", spec=spec, timeout_s=60, timing=Timing.simulated(fake)
     )
     assert result.statuses == ("RUNNING", "DONE")
 
     spec2 = attrs.evolve(spec, status=lambda r: "DONE" if r.get("n") == 2 else "WAIT")
     counter = iter([{"n": 1}, {"n": 2}])
     result2 = wait_for(
-        lambda: next(counter), arn="j", spec=spec2, timeout_s=60, sleep=fake.sleep, clock=fake.clock
+        lambda: next(counter), arn="j", spec=spec2, timeout_s=60, timing=Timing.simulated(fake)
     )
     assert result2.polls == 2
 
 
 def test_missing_status_keeps_polling_until_the_deadline() -> None:
-    fake = FakeTime()
+    fake = SimulatedClock()
     with pytest.raises(pk.WaitTimeoutError) as info:
-        wait_for(lambda: {}, arn="x", timeout_s=10, sleep=fake.sleep, clock=fake.clock)
+        wait_for(lambda: {}, arn="x", timeout_s=10, timing=Timing.simulated(fake))
     assert info.value.last_status is None
 
 
 @pytest.mark.parametrize(
-    "kwargs",
+    ("kwargs", "timing"),
     [
-        {"timeout_s": -1},
-        {"timeout_s": 10, "poll_s": 0},
-        {"timeout_s": 10, "poll_s": 10, "max_poll_s": 5},
-        {"timeout_s": 10, "backoff": 0.5},
+        ({"timeout_s": -1}, {}),
+        ({"timeout_s": 10, "poll_s": 0}, {}),
+        ({"timeout_s": 10, "poll_s": 10}, {"max_poll_s": 5}),
+        ({"timeout_s": 10}, {"backoff": 0.5}),
     ],
 )
-def test_bad_arguments_are_rejected(kwargs: dict[str, float]) -> None:
+def test_bad_arguments_are_rejected(kwargs: dict[str, float], timing: dict[str, float]) -> None:
     with pytest.raises(ValueError, match=r"must be"):
-        wait_for(lambda: {}, arn="x", **kwargs)  # type: ignore[arg-type]
+        wait_for(lambda: {}, arn="x", timing=Timing.simulated(**timing), **kwargs)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- progress
@@ -604,15 +564,13 @@ def _walk(progress: bool | None, label: str = "") -> WaitResult:
     responses = iter(
         [{"solution": {"status": "CREATE PENDING"}}, {"solution": {"status": "ACTIVE"}}]
     )
-    fake = FakeTime()
+    fake = SimulatedClock()
     return wait_for(
         lambda: next(responses),
         arn="arn:aws:personalize:us-east-1:1:solution/movies",
         timeout_s=600,
-        progress=progress,
         label=label,
-        sleep=fake.sleep,
-        clock=fake.clock,
+        timing=Timing.simulated(fake, progress=progress),  # None: when interactive
     )
 
 
@@ -680,3 +638,22 @@ def test_tqdm_is_not_imported_with_the_module() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "False"
+
+
+def test_a_simulated_timing_waits_out_hours_on_its_own_clock() -> None:
+    clock = SimulatedClock()
+    timing = Timing.simulated(clock, poll_s=60.0, max_poll_s=600.0)
+    with pytest.raises(pk.WaitTimeoutError):
+        wait_for(
+            lambda: {"solution": {"status": "CREATE PENDING"}},
+            arn="x",
+            timeout_s=6 * 3600,
+            timing=timing,
+        )
+    assert sum(clock.sleeps) == pytest.approx(
+        6 * 3600
+    )  # the whole deadline, slept on the fake clock
+    assert timing.rng() == 0.5
+    assert timing.progress is False
+    with pytest.raises(ValueError, match="non-negative"):
+        clock.sleep(-1)

@@ -15,7 +15,6 @@ from personakit.aws.wait import (
     WaitResult,
     WaitSpec,
     wait_for,
-    wait_gone,
 )
 from personakit.rules.facts import RUN_TAG
 
@@ -61,22 +60,11 @@ class Ctx:
         label: str = "",
         training: bool = False,
     ) -> WaitResult:
-        """:func:`~personakit.aws.wait.wait_for` with this context's timing."""
-        t = self.timing
+        """:func:`~personakit.aws.wait.wait_for` on this context's timing."""
         return wait_for(
-            describe,
-            arn=arn,
-            timeout_s=timeout_s,
-            spec=spec,
-            poll_s=t.train_poll_s if training else t.poll_s,
-            max_poll_s=t.train_max_poll_s if training else t.max_poll_s,
-            backoff=t.backoff,
-            progress=t.progress,
-            label=label,
-            retrier=self.retrier,
-            sleep=t.sleep,
-            clock=t.clock,
-        )
+            describe, arn=arn, timeout_s=timeout_s, spec=spec, timing=self.timing,
+            training=training, label=label,
+        )  # fmt: skip
 
     def wait_gone(
         self,
@@ -87,22 +75,13 @@ class Ctx:
         spec: WaitSpec = PERSONALIZE_DELETE,
         label: str = "",
     ) -> WaitResult:
-        """:func:`~personakit.aws.wait.wait_gone` with this context's timing."""
-        t = self.timing
-        return wait_gone(
-            describe,
-            arn=arn,
-            timeout_s=t.delete_timeout_s if timeout_s is None else timeout_s,
-            spec=spec,
-            poll_s=t.poll_s,
-            max_poll_s=t.max_poll_s,
-            backoff=t.backoff,
-            progress=t.progress,
+        """:func:`~personakit.aws.wait.wait_for` until gone, on this context's timing
+        (deadline: the timing's ``delete_timeout_s``)."""
+        timeout = self.timing.delete_timeout_s if timeout_s is None else timeout_s
+        return wait_for(
+            describe, arn=arn, timeout_s=timeout, spec=spec, timing=self.timing, gone=True,
             label=label,
-            retrier=self.retrier,
-            sleep=t.sleep,
-            clock=t.clock,
-        )
+        )  # fmt: skip
 
     def tagged_by_this_run(self, arn: str) -> bool:
         """Whether ``arn`` carries ``personakit:run=<this run id>`` (then this run made it)."""

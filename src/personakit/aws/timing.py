@@ -1,20 +1,30 @@
 """How personakit retries, polls and gives up: one :class:`Timing` per session.
 
-Every resource class takes its timing from its session (``Session.timing``); tests
-inject ``sleep`` and ``clock`` fakes here so they run in no time.
+Every resource class, wait and retry takes its timing from its session
+(``Session.timing``): time enters personakit in this one object, nowhere else. The one
+switch for tests is :meth:`Timing.simulated`: a timing on a :class:`SimulatedClock`,
+whose time moves only when personakit waits, so waits, retries and deadlines of hours
+run at once and every sleep is recorded::
+
+    clock = SimulatedClock()
+    session = pk.Session.local(path, timing=Timing.simulated(clock))
+    ...
+    assert sum(clock.sleeps) < 3600
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import time
 from collections.abc import Callable
+from typing import Any
 
 import attrs
 
 from personakit.aws.retry import DEFAULT_POLICY, Retrier, RetryPolicy
 
-__all__ = ["Timing"]
+__all__ = ["SimulatedClock", "Timing"]
 
 
 @attrs.frozen(kw_only=True)
@@ -36,6 +46,7 @@ class Timing:
         delete_timeout_s: Deadline of each wait during teardown.
         in_use_timeout_s: How long a delete refused with ``ResourceInUseException``
             (dependents still deleting) is retried.
+        now: The current UTC time (for ``personakit:expires-at`` tags).
     """
 
     policy: RetryPolicy = DEFAULT_POLICY
@@ -50,8 +61,49 @@ class Timing:
     progress: bool | None = None
     delete_timeout_s: float = 3600.0
     in_use_timeout_s: float = 900.0
+    now: Callable[[], dt.datetime] = attrs.field(default=lambda: dt.datetime.now(dt.timezone.utc))
 
     @property
     def retrier(self) -> Retrier:
         """The :class:`~personakit.aws.retry.Retrier` on this timing's sleep, clock and rng."""
         return Retrier(self.policy, sleep=self.sleep, clock=self.clock, rng=self.rng)
+
+    @classmethod
+    def simulated(cls, clock: SimulatedClock | None = None, **overrides: Any) -> Timing:
+        """A timing that never sleeps for real: its ``sleep`` moves ``clock`` (a new
+        :class:`SimulatedClock` by default) and records the wait, jitter is its mean,
+        and no progress bar is drawn. ``overrides`` set any other attribute."""
+        clock = clock if clock is not None else SimulatedClock()
+        settings: dict[str, Any] = {
+            "sleep": clock.sleep,
+            "clock": clock.clock,
+            "rng": lambda: 0.5,
+            "progress": False,
+            **overrides,
+        }
+        return cls(**settings)
+
+
+@attrs.define
+class SimulatedClock:
+    """A monotonic clock that moves only when slept on; it records every sleep.
+
+    Attributes:
+        now: Its current time in seconds.
+        sleeps: Every sleep asked of it, in order.
+    """
+
+    now: float = 5000.0
+    sleeps: list[float] = attrs.field(factory=list)
+
+    def sleep(self, seconds: float) -> None:
+        """Move the clock by ``seconds`` and record them (negative: ``ValueError``, as
+        ``time.sleep``)."""
+        if seconds < 0:
+            raise ValueError(f"sleep length must be non-negative, got {seconds!r}")
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        """The current time."""
+        return self.now

@@ -13,7 +13,7 @@ Personalize has no botocore waiters (botocore ships none for it) and SageMaker's
   raises its subclass :class:`~personakit.errors.ResourceStoppedError`;
 * passing the deadline raises :class:`~personakit.errors.WaitTimeoutError` with the
   last status seen;
-* for deletions (:func:`wait_gone`), the "not found" error of ``Describe*`` means
+* for deletions (``wait_for(..., gone=True)``), the "not found" error of ``Describe*`` means
   done (``ResourceNotFoundException`` for Personalize, ``ValidationException`` for
   SageMaker's ``DescribeEndpoint``, as botocore's ``EndpointDeleted`` waiter has it).
 
@@ -37,13 +37,13 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
-import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, TypeAlias
 
 import attrs
 
 from personakit.aws.retry import Retrier, classify, error_code
+from personakit.aws.timing import Timing
 from personakit.errors import ResourceFailedError, ResourceStoppedError, WaitTimeoutError
 
 __all__ = [
@@ -60,7 +60,6 @@ __all__ = [
     "WaitSpec",
     "normalize_status",
     "wait_for",
-    "wait_gone",
 ]
 
 logger = logging.getLogger(__name__)
@@ -378,14 +377,13 @@ def wait_for(
     arn: str,
     timeout_s: float,
     spec: WaitSpec = PERSONALIZE_CREATE,
-    poll_s: float = 5.0,
-    max_poll_s: float = 60.0,
-    backoff: float = 1.5,
-    progress: bool | None = None,
+    timing: Timing | None = None,
+    training: bool = False,
+    gone: bool = False,
     label: str = "",
+    poll_s: float | None = None,
+    progress: bool | None = None,
     retrier: Retrier | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
 ) -> WaitResult:
     """Poll ``describe()`` until ``spec`` says the wait is over.
 
@@ -395,16 +393,17 @@ def wait_for(
         arn: What is waited for (ARN or name), for errors, logs and the bar.
         timeout_s: The deadline, in seconds from the first poll.
         spec: Where the status is and which statuses end the wait.
-        poll_s: First interval between polls.
-        max_poll_s: Largest interval between polls.
-        backoff: Factor the interval grows by after each poll.
-        progress: Show a tqdm bar: ``True``, ``False``, or ``None`` for "when stderr
-            is a terminal or in a notebook".
+        timing: Polls, backoff, sleep, clock, retries and progress
+            (:class:`~personakit.aws.timing.Timing`; default: real time and its defaults;
+            ``Timing.simulated()`` in tests).
+        training: Poll at the timing's training pace (``train_poll_s``...).
+        gone: Wait until ``describe()`` says the resource is gone (``spec`` must have a
+            ``gone`` test, as :data:`PERSONALIZE_DELETE`; an ``ok`` status also ends it).
         label: Short name for logs and the bar (default: the end of ``arn``).
-        retrier: Runs each ``describe()``; default: the default policy on ``sleep``
-            and ``clock``.
-        sleep: Sleeps between polls (inject a fake in tests).
-        clock: Monotonic seconds (inject a fake in tests).
+        poll_s: First interval between polls, instead of the timing's.
+        progress: Show a tqdm bar, instead of what the timing says (``None``: when
+            stderr is a terminal or in a notebook).
+        retrier: Runs each ``describe()``; default: the timing's.
 
     Returns:
         The :class:`WaitResult` (``outcome="ok"``, or ``"gone"`` when ``spec.gone``
@@ -417,8 +416,16 @@ def wait_for(
         botocore.exceptions.ClientError: ``describe()`` failed for a reason that is
             neither retryable nor ``spec.gone``.
     """
+    if gone and spec.gone is None:
+        raise ValueError(f"spec {spec.name or spec!r} cannot tell when a resource is gone")
+    timing = timing if timing is not None else Timing()
+    max_poll_s = timing.train_max_poll_s if training else timing.max_poll_s
+    if poll_s is None:
+        poll_s = timing.train_poll_s if training else timing.poll_s
+    backoff, sleep, clock = timing.backoff, timing.sleep, timing.clock
+    progress = timing.progress if progress is None else progress
     _check_args(timeout_s, poll_s, max_poll_s, backoff)
-    retrier = retrier if retrier is not None else Retrier(sleep=sleep, clock=clock)
+    retrier = retrier if retrier is not None else timing.retrier
     label = label or arn.rsplit(":", 1)[-1]
     start = clock()
     deadline = start + timeout_s
@@ -516,41 +523,3 @@ def wait_for(
     finally:
         if bar is not None:
             bar.close()
-
-
-def wait_gone(
-    describe: Callable[[], Response],
-    *,
-    arn: str,
-    timeout_s: float,
-    spec: WaitSpec = PERSONALIZE_DELETE,
-    poll_s: float = 5.0,
-    max_poll_s: float = 60.0,
-    backoff: float = 1.5,
-    progress: bool | None = None,
-    label: str = "",
-    retrier: Retrier | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-) -> WaitResult:
-    """Poll ``describe()`` until it says the resource is gone (see :func:`wait_for`).
-
-    ``spec`` must have a ``gone`` test (:data:`PERSONALIZE_DELETE`,
-    :data:`SAGEMAKER_ENDPOINT_DELETE`); an ``ok`` status also ends the wait.
-    """
-    if spec.gone is None:
-        raise ValueError(f"spec {spec.name or spec!r} cannot tell when a resource is gone")
-    return wait_for(
-        describe,
-        arn=arn,
-        timeout_s=timeout_s,
-        spec=spec,
-        poll_s=poll_s,
-        max_poll_s=max_poll_s,
-        backoff=backoff,
-        progress=progress,
-        label=label,
-        retrier=retrier,
-        sleep=sleep,
-        clock=clock,
-    )

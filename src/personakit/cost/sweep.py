@@ -55,7 +55,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from personakit.aws.context import Ctx
 from personakit.aws.retry import error_code
 from personakit.aws.timing import Timing
-from personakit.aws.wait import sagemaker_not_found
+from personakit.aws.wait import sagemaker_not_found, wait_for
 from personakit.cost._scan import Scanner, aware, endpoint_invocations, tag_expiry, utcnow
 from personakit.cost.inventory import format_age, parse_duration, table
 from personakit.errors import ConfigurationError, TeardownError
@@ -791,8 +791,9 @@ def _delete_orphan(sweeper: _Sweeper, kind: str, name: str, timing: EndpointTimi
         if sagemaker_not_found(exc):
             return
         raise
-    timing.wait(
+    wait_for(
         lambda: describe(**{key: name}),
+        timing=timing,
         arn=name,
         timeout_s=timing.delete_timeout_s,
         spec=SAGEMAKER_GONE,

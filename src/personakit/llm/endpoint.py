@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from personakit.aws.retry import Retrier, error_code
-from personakit.aws.wait import SAGEMAKER_ENDPOINT, SAGEMAKER_ENDPOINT_DELETE, WaitResult
+from personakit.aws.wait import SAGEMAKER_ENDPOINT, SAGEMAKER_ENDPOINT_DELETE, WaitResult, wait_for
 from personakit.errors import (
     ConfigurationError,
     EndpointFailedError,
@@ -369,8 +369,9 @@ class LLMEndpoint:
                     Tags=list(tags),  # type: ignore[arg-type]
                 ),
             )
-            return self._timing.wait(
+            return wait_for(
                 lambda: sm.describe_endpoint(EndpointName=name),
+                timing=self._timing,
                 arn=name,
                 timeout_s=timeout_s,
                 spec=SAGEMAKER_ENDPOINT,
@@ -784,8 +785,9 @@ class LLMEndpoint:
                     name,
                     status,
                 )
-                timing.wait(
+                wait_for(
                     describe,
+                    timing=timing,
                     arn=name,
                     timeout_s=timing.delete_timeout_s,
                     spec=ENDPOINT_SETTLED,
@@ -794,8 +796,9 @@ class LLMEndpoint:
         else:  # pragma: no cover - three refusals in a row
             raise PersonakitError(f"SageMaker keeps refusing to delete endpoint {name}")
         if wait:
-            timing.wait(
+            wait_for(
                 describe,
+                timing=timing,
                 arn=name,
                 timeout_s=timing.delete_timeout_s,
                 spec=SAGEMAKER_ENDPOINT_DELETE,
@@ -820,8 +823,9 @@ class LLMEndpoint:
             raise
         if wait:
             timing = self._timing
-            timing.wait(
+            wait_for(
                 lambda: describe(**{key: name}),
+                timing=timing,
                 arn=name,
                 timeout_s=timing.delete_timeout_s,
                 spec=SAGEMAKER_GONE,

@@ -10,17 +10,16 @@ an endpoint that exists, the payload format of an endpoint made elsewhere). The 
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 from botocore.exceptions import ClientError
 
-from personakit.aws.retry import DEFAULT_POLICY, Retrier, RetryPolicy, error_code
-from personakit.aws.wait import WaitResult, WaitSpec, sagemaker_not_found, wait_for, wait_gone
+from personakit.aws.retry import Retrier, error_code
+from personakit.aws.timing import Timing
+from personakit.aws.wait import WaitSpec, sagemaker_not_found
 from personakit.errors import ConfigurationError, PersonakitError
 from personakit.llm.formats import detect_format
 from personakit.llm.resolve import (
@@ -32,7 +31,6 @@ from personakit.llm.resolve import (
 
 if TYPE_CHECKING:
     from personakit.aws.session import Session
-    from personakit.aws.timing import Timing
     from personakit.llm.jumpstart import JumpStartCatalog
 
 __all__ = [
@@ -104,38 +102,16 @@ def failure_hint(reason: str) -> str:
     return ""
 
 
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
 @attrs.frozen(kw_only=True)
-class EndpointTiming:
-    """How :class:`LLMEndpoint` retries, polls and gives up; inject fakes in tests.
+class EndpointTiming(Timing):
+    """A :class:`~personakit.aws.timing.Timing` at SageMaker endpoints' pace: first poll
+    after 15 s (endpoints take minutes), 30 minutes for each wait of a teardown, and no
+    progress bar unless a deploy asks for one."""
 
-    Args:
-        policy: Retry budgets of the control-plane calls.
-        sleep: Sleeps between retries and polls.
-        clock: Monotonic seconds.
-        now: The current UTC time (for ``personakit:expires-at``).
-        poll_s: First interval between ``DescribeEndpoint`` polls.
-        max_poll_s: Largest interval between polls.
-        backoff: Growth of the interval.
-        delete_timeout_s: Deadline of each wait during teardown.
-    """
-
-    policy: RetryPolicy = DEFAULT_POLICY
-    sleep: Callable[[float], None] = time.sleep
-    clock: Callable[[], float] = time.monotonic
-    now: Callable[[], dt.datetime] = _utcnow
     poll_s: float = 15.0
     max_poll_s: float = 60.0
-    backoff: float = 1.5
     delete_timeout_s: float = 1800.0
-
-    @property
-    def retrier(self) -> Retrier:
-        """A :class:`~personakit.aws.retry.Retrier` on this timing's sleep and clock."""
-        return Retrier(self.policy, sleep=self.sleep, clock=self.clock)
+    progress: bool | None = False
 
     @classmethod
     def for_session(cls, session: Session) -> EndpointTiming:
@@ -147,48 +123,10 @@ class EndpointTiming:
         base = session.timing
         return cls() if base is None else cls.from_timing(base)
 
-    def wait(
-        self,
-        describe: Callable[[], Any],
-        *,
-        arn: str,
-        timeout_s: float,
-        spec: WaitSpec,
-        gone: bool = False,
-        retrier: Retrier | None = None,
-        progress: bool | None = False,
-        label: str = "",
-        poll_s: float | None = None,
-    ) -> WaitResult:
-        """:func:`~personakit.aws.wait.wait_for` (``wait_gone`` with ``gone=True``) on this
-        timing's polls, sleep and clock."""
-        return (wait_gone if gone else wait_for)(
-            describe,
-            arn=arn,
-            timeout_s=timeout_s,
-            spec=spec,
-            poll_s=self.poll_s if poll_s is None else poll_s,
-            max_poll_s=self.max_poll_s,
-            backoff=self.backoff,
-            progress=progress,
-            label=label,
-            retrier=retrier or self.retrier,
-            sleep=self.sleep,
-            clock=self.clock,
-        )
-
     @classmethod
     def from_timing(cls, timing: Timing) -> EndpointTiming:
-        """The same retries, sleep, clock, polls and delete deadline as a resource ``Timing``."""
-        return cls(
-            policy=timing.policy,
-            sleep=timing.sleep,
-            clock=timing.clock,
-            poll_s=timing.poll_s,
-            max_poll_s=timing.max_poll_s,
-            backoff=timing.backoff,
-            delete_timeout_s=timing.delete_timeout_s,
-        )
+        """The same retries, time and polls as a resource ``Timing`` (bars off)."""
+        return cls(**{**attrs.asdict(timing, recurse=False), "progress": False})
 
 
 def is_not_found(exc: BaseException) -> bool:
