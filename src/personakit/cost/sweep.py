@@ -55,12 +55,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from personakit.aws.context import Ctx
 from personakit.aws.retry import error_code
 from personakit.aws.timing import Timing
-from personakit.aws.wait import sagemaker_not_found, wait_for
 from personakit.cost._scan import Scanner, aware, endpoint_invocations, tag_expiry, utcnow
 from personakit.cost.inventory import format_age, parse_duration, table
 from personakit.errors import ConfigurationError, TeardownError
 from personakit.llm.endpoint import LLMEndpoint
-from personakit.llm.hosting import SAGEMAKER_GONE, EndpointTiming
+from personakit.llm.hosting import EndpointTiming, delete_and_wait
 from personakit.personalize.base import KINDS, Entry, Teardown, find_all, in_flight
 from personakit.rules.facts import EXPIRES_TAG, KEEP_TAG, RUN_TAG
 
@@ -785,20 +784,7 @@ def _delete_orphan(sweeper: _Sweeper, kind: str, name: str, timing: EndpointTimi
         if kind == "endpoint_config"
         else (sm.delete_model, sm.describe_model, "ModelName")
     )
-    try:
-        sweeper.ctx.call(delete, **{key: name})
-    except ClientError as exc:
-        if sagemaker_not_found(exc):
-            return
-        raise
-    wait_for(
-        lambda: describe(**{key: name}),
-        timing=timing,
-        arn=name,
-        timeout_s=timing.delete_timeout_s,
-        spec=SAGEMAKER_GONE,
-        gone=True,
-    )
+    delete_and_wait(sweeper.ctx.call, delete, describe, key, name, timing=timing)
 
 
 def sweep(

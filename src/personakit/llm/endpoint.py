@@ -58,9 +58,9 @@ from personakit.llm.formats import (
 )
 from personakit.llm.hosting import (
     ENDPOINT_SETTLED,
-    SAGEMAKER_GONE,
     DeployGuard,
     EndpointTiming,
+    delete_and_wait,
     detect_attached_format,
     failure_hint,
     is_not_found,
@@ -702,22 +702,26 @@ class LLMEndpoint:
                     resource = self._owned[kind]
                     try:
                         if kind == "config":
-                            self._delete_simple(
+                            delete_and_wait(
+                                retrier.call,
                                 sm.delete_endpoint_config,
                                 sm.describe_endpoint_config,
                                 "EndpointConfigName",
                                 resource,
-                                retrier,
-                                wait,
+                                timing=self._timing,
+                                wait=wait,
+                                retrier=retrier,
                             )
                         else:
-                            self._delete_simple(
+                            delete_and_wait(
+                                retrier.call,
                                 sm.delete_model,
                                 sm.describe_model,
                                 "ModelName",
                                 resource,
-                                retrier,
-                                wait,
+                                timing=self._timing,
+                                wait=wait,
+                                retrier=retrier,
                             )
                         done.append(kind)
                     except Exception as exc:
@@ -804,34 +808,6 @@ class LLMEndpoint:
                 spec=SAGEMAKER_ENDPOINT_DELETE,
                 gone=True,
                 retrier=retrier,
-            )
-
-    def _delete_simple(
-        self,
-        delete: Callable[..., Any],
-        describe: Callable[..., Any],
-        key: str,
-        name: str,
-        retrier: Retrier,
-        wait: bool,
-    ) -> None:
-        try:
-            retrier.call(delete, **{key: name})
-        except ClientError as exc:
-            if is_not_found(exc):
-                return
-            raise
-        if wait:
-            timing = self._timing
-            wait_for(
-                lambda: describe(**{key: name}),
-                timing=timing,
-                arn=name,
-                timeout_s=timing.delete_timeout_s,
-                spec=SAGEMAKER_GONE,
-                gone=True,
-                retrier=retrier,
-                poll_s=min(timing.poll_s, 5.0),
             )
 
     def _mark_kept(self) -> None:

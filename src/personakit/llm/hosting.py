@@ -11,7 +11,7 @@ an endpoint that exists, the payload format of an endpoint made elsewhere). The 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from personakit.aws.retry import Retrier, error_code
 from personakit.aws.timing import Timing
-from personakit.aws.wait import WaitSpec, sagemaker_not_found
+from personakit.aws.wait import WaitSpec, sagemaker_not_found, wait_for
 from personakit.errors import ConfigurationError, PersonakitError
 from personakit.llm.formats import detect_format
 from personakit.llm.resolve import (
@@ -38,6 +38,7 @@ __all__ = [
     "SAGEMAKER_GONE",
     "DeployGuard",
     "EndpointTiming",
+    "delete_and_wait",
     "detect_attached_format",
     "failure_hint",
     "is_not_found",
@@ -136,6 +137,42 @@ def is_not_found(exc: BaseException) -> bool:
         return False
     message = str(exc.response.get("Error", {}).get("Message", "")).lower()
     return "could not find" in message or "does not exist" in message
+
+
+def delete_and_wait(
+    call: Callable[..., Any],
+    delete: Callable[..., Any],
+    describe: Callable[..., Any],
+    key: str,
+    name: str,
+    *,
+    timing: Timing,
+    wait: bool = True,
+    retrier: Retrier | None = None,
+) -> None:
+    """Delete a SageMaker endpoint config or model (``delete(**{key: name})`` through
+    ``call``, a retrier's or a context's) and wait until ``describe`` says it is gone.
+
+    One that is already gone is fine; the wait polls from at most 5 s (a config or a
+    model goes in seconds) until the timing's ``delete_timeout_s``.
+    """
+    try:
+        call(delete, **{key: name})
+    except ClientError as exc:
+        if is_not_found(exc):
+            return
+        raise
+    if wait:
+        wait_for(
+            lambda: describe(**{key: name}),
+            arn=name,
+            timeout_s=timing.delete_timeout_s,
+            spec=SAGEMAKER_GONE,
+            timing=timing,
+            gone=True,
+            retrier=retrier,
+            poll_s=min(timing.poll_s, 5.0),
+        )
 
 
 def refuse_existing(sm: Any, name: str, retrier: Retrier) -> None:
