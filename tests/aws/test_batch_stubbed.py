@@ -268,7 +268,7 @@ def test_s3_is_not_retried_by_personakit_on_top_of_botocore(env: Env) -> None:
 def test_delete_prefix_pages_through_and_stays_inside_the_prefix(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import personakit.personalize.base as pkr
+    import personakit.personalize.teardown as pkr
 
     monkeypatch.setattr(pkr, "MAX_DELETE_KEYS", 2)  # 5 objects: three pages of deletes
     for k in range(5):

@@ -909,7 +909,7 @@ def test_recommendations_typed() -> None:
 
 
 def test_teardown_order_is_reference_order() -> None:
-    from personakit.personalize.base import KINDS
+    from personakit.personalize.teardown import KINDS
 
     order = sorted(KINDS.values(), key=lambda k: k.rank)
     ranks = {k.name: k.rank for k in order}

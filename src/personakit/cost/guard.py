@@ -24,6 +24,7 @@ so in its ``note``; with ``strict=True`` it refuses.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import logging
 import math
 import threading
@@ -205,7 +206,6 @@ class BudgetStatus:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        import html
 
         text = "<br>".join(html.escape(line) for line in str(self).splitlines())
         return f"<div>{text}</div>{self.inventory._repr_html_()}"

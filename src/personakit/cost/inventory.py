@@ -58,7 +58,8 @@ from personakit.cost._scan import Scanner, aware, endpoint_invocations, tag_expi
 from personakit.cost.catalog import HOURS_PER_MONTH, Catalog
 from personakit.cost.personalize import PRICES, PRICING_URL, TPS_HOUR_TIERS
 from personakit.errors import ConfigurationError, QuotaExceededError
-from personakit.personalize.base import find_all, in_flight
+from personakit.personalize.base import find_all
+from personakit.personalize.teardown import in_flight
 from personakit.rules.facts import RUN_TAG
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ What it deletes:
   them (``pk-<type>-<hash>``) and nothing else uses them. The order, the stopping
   of training still in progress, the retries of ``ResourceInUseException`` and the
   waits until ``Describe*`` says each is gone are those of
-  :class:`personakit.personalize.base.Teardown` (the order of
+  :class:`personakit.personalize.teardown.Teardown` (the order of
   https://docs.aws.amazon.com/personalize/latest/dg/gs-cleanup.html).
 * SageMaker: endpoints tagged ``personakit:run`` (with their tagged config and
   models), endpoints past their ``personakit:expires-at`` time whatever their age,
@@ -60,7 +60,8 @@ from personakit.cost.inventory import format_age, parse_duration, table
 from personakit.errors import ConfigurationError, TeardownError
 from personakit.llm.endpoint import LLMEndpoint
 from personakit.llm.hosting import EndpointTiming, delete_and_wait
-from personakit.personalize.base import KINDS, Entry, Teardown, find_all, in_flight
+from personakit.personalize.base import find_all
+from personakit.personalize.teardown import KINDS, Entry, Teardown, in_flight
 from personakit.rules.facts import EXPIRES_TAG, KEEP_TAG, RUN_TAG
 
 if TYPE_CHECKING:

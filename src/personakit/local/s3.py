@@ -26,6 +26,7 @@ import io
 import json
 import os
 import re
+import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -331,7 +332,6 @@ class S3Twin(EngineTwin):
                     extra={"BucketName": name},
                 )
             c.execute("DELETE FROM s3_buckets WHERE name = ?", (name,))
-        import shutil
 
         shutil.rmtree(self._objects.root / name, ignore_errors=True)
         return {}
@@ -633,7 +633,7 @@ class S3Twin(EngineTwin):
 
 
 def _allowed(name: str) -> list[str]:
-    from s3transfer.manager import TransferManager
+    from s3transfer.manager import TransferManager  # boto3's transfer stack: on first use
 
     allowed: list[str] = getattr(TransferManager, name)
     return allowed

@@ -192,9 +192,9 @@ class Owner:
 
 def _try_lock(fh: IO[bytes]) -> bool:
     try:
-        import fcntl
+        import fcntl  # POSIX only: imported where it is used
     except ImportError:  # pragma: no cover - Windows
-        import msvcrt
+        import msvcrt  # Windows only
 
         try:
             fh.seek(0)
@@ -211,9 +211,9 @@ def _try_lock(fh: IO[bytes]) -> bool:
 
 def _unlock(fh: IO[bytes]) -> None:
     try:
-        import fcntl
+        import fcntl  # POSIX only: imported where it is used
     except ImportError:  # pragma: no cover - Windows
-        import msvcrt
+        import msvcrt  # Windows only
 
         with suppress(OSError):
             fh.seek(0)

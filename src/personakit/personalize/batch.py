@@ -29,19 +29,20 @@ import html
 import io
 import json
 import logging
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol, cast, overload
 
 from personakit.errors import ConfigurationError, ResourceFailedError, ValidationError
 from personakit.personalize.base import (
     Deployable,
-    Entry,
     create_or_adopt,
     find_by,
     resource_name,
     short_hash,
 )
 from personakit.personalize.serving import FilterLike, filter_request
+from personakit.personalize.teardown import Entry
 from personakit.rules.facts import (
     BATCH_MAX_RESULTS,
     DEFAULT_RESULTS,
@@ -121,7 +122,6 @@ def _check_ids(
     records: Sequence[Mapping[str, Any]], field: str, problems: list[Problem], *, column: str
 ) -> list[str]:
     """Ids as strings; problems for missing, empty or too long ones."""
-    import math
 
     ids: list[str] = []
     missing: list[int] = []

@@ -28,14 +28,11 @@ from personakit.aws.wait import PERSONALIZE_UPDATE
 from personakit.errors import ConfigurationError
 from personakit.personalize.base import (
     Deployable,
-    Entry,
     Group,
     Scoped,
-    TeardownReport,
     create_and_register,
     find_by,
     resource_name,
-    wait_or_teardown,
 )
 from personakit.personalize.serving import (
     FilterLike,
@@ -48,6 +45,7 @@ from personakit.personalize.serving import (
     runtime_call,
     taken,
 )
+from personakit.personalize.teardown import Entry, TeardownReport, wait_or_teardown
 from personakit.rules.facts import MAX_ACTIONS, MAX_INPUT_LIST
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ import html
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from personakit.personalize.base import Entry
+from personakit.personalize.teardown import Entry
 
 if TYPE_CHECKING:
     from personakit.aws.context import Ctx

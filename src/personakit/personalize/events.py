@@ -45,6 +45,7 @@ import json
 import logging
 import math
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -52,16 +53,8 @@ from typing import Any
 import attrs
 
 from personakit.errors import ConfigurationError
-from personakit.personalize.base import (
-    Entry,
-    Group,
-    Scoped,
-    TeardownReport,
-    create_or_adopt,
-    find_all,
-    resource_name,
-    wait_or_teardown,
-)
+from personakit.personalize.base import Group, Scoped, create_or_adopt, find_all, resource_name
+from personakit.personalize.teardown import Entry, TeardownReport, wait_or_teardown
 from personakit.rules.facts import MAX_ID_CHARS, SECONDS_MAX, camel_case
 from personakit.rules.report import DataReport, Problem
 from personakit.rules.schema import RESERVED, DatasetType, Schema, field_name_for
@@ -913,6 +906,5 @@ class EventTracker(Scoped):
 
 
 def _now() -> int:
-    import time
 
     return int(time.time())

@@ -43,21 +43,19 @@ from personakit.aws.context import Ctx
 from personakit.aws.timing import Timing
 from personakit.errors import ConfigurationError, ValidationError
 from personakit.personalize.base import (
-    Teardown,
-    TeardownReport,
     create_and_register,
     create_or_adopt,
     find_all,
     find_by,
     forwards_to,
     resource_name,
-    run_guarded,
     short_hash,
 )
 from personakit.personalize.dataset import IMPORT_TIMEOUT_S, Dataset, ImportJob, ImportMode
 from personakit.personalize.events import EventTracker
 from personakit.personalize.recommender import Recommender
 from personakit.personalize.solution import Solution
+from personakit.personalize.teardown import Teardown, TeardownReport, run_guarded
 from personakit.rules.facts import Domain
 from personakit.rules.filters import Filter
 from personakit.rules.report import DataReport, Problem

@@ -25,23 +25,14 @@ from personakit.aws.wait import (
     normalize_status,
 )
 from personakit.errors import ConfigurationError
-from personakit.personalize.base import (
-    Entry,
-    Group,
-    Scoped,
-    TeardownReport,
-    create_and_register,
-    find_by,
-    in_flight,
-    resource_name,
-    wait_or_teardown,
-)
+from personakit.personalize.base import Group, Scoped, create_and_register, find_by, resource_name
 from personakit.personalize.serving import (
     Serves,
     SpendGuard,
     item_exploration,
     taken,
 )
+from personakit.personalize.teardown import Entry, TeardownReport, in_flight, wait_or_teardown
 from personakit.rules.facts import USE_CASES, Domain, UseCase, find_use_case
 
 if TYPE_CHECKING:

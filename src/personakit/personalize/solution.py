@@ -35,21 +35,23 @@ import attrs
 
 from personakit.errors import ConfigurationError
 from personakit.personalize.base import (
-    SETTLED,
-    Entry,
     Group,
     Scoped,
-    TeardownReport,
     create_and_register,
     find_by,
     forwards_to,
     resource_name,
-    run_guarded,
     short_hash,
-    wait_or_teardown,
 )
 from personakit.personalize.batch import BatchRunner, batch_runner
 from personakit.personalize.campaign import Campaign
+from personakit.personalize.teardown import (
+    SETTLED,
+    Entry,
+    TeardownReport,
+    run_guarded,
+    wait_or_teardown,
+)
 from personakit.rules.facts import RecipeType, recipe_arn, recipe_type
 
 if TYPE_CHECKING:

@@ -17,6 +17,7 @@ gives a :class:`Filter`; ``str(filter)`` prints canonical text such that
 from __future__ import annotations
 
 import difflib
+import html
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, cast
@@ -138,7 +139,6 @@ class Filter:
         return f"Filter({self.expression!r})"
 
     def _repr_html_(self) -> str:
-        import html
 
         return f"<code>{html.escape(self.expression)}</code>"
 

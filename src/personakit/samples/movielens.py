@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import http.client
 import logging
 import os
+import re
+import urllib.error
+import urllib.request
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -180,10 +186,6 @@ def _download(source: str, path: Path, variant: str, md5: str | None, timeout: f
 
 def _stream(url: str, target: Path, timeout: float) -> tuple[str, int]:
     """Copy ``url`` to ``target`` in chunks; returns (MD5 hex digest, size in bytes)."""
-    import hashlib
-    import http.client
-    import urllib.error
-    import urllib.request
 
     digest = hashlib.md5(usedforsecurity=False)
     size = 0
@@ -210,9 +212,6 @@ def _stream(url: str, target: Path, timeout: float) -> tuple[str, int]:
 
 def _fetch(url: str, timeout: float) -> bytes:
     """A small document (a ``.md5`` sidecar) in memory."""
-    import http.client
-    import urllib.error
-    import urllib.request
 
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # http(s) and file:// only
@@ -237,7 +236,6 @@ def _published_md5(url: str, timeout: float) -> str | None:
 
 
 def _md5_of(path: Path) -> str:
-    import hashlib
 
     digest = hashlib.md5(usedforsecurity=False)
     with path.open("rb") as fh:
@@ -272,7 +270,6 @@ def _layout(variant: str) -> tuple[str, str, str]:
 
 
 def _check_layout(path: Path, variant: str, where: str) -> None:
-    import zipfile
 
     try:
         archive = zipfile.ZipFile(path)  # reads the central directory, not the members
@@ -341,8 +338,6 @@ def _read_ratings(fh: IO[bytes], sep: str, name: str, where: str) -> pd.DataFram
             convert_options=pacsv.ConvertOptions(column_types=column_types),
         )
     except pa.ArrowInvalid as exc:
-        import re
-
         detail = re.sub(r"column #(\d+)", lambda m: f"column {names[int(m[1])]!r}", str(exc))
         raise DatasetUnavailableError(
             f"{where}: {name} should hold four {sep!r}-separated numbers a line "
@@ -388,7 +383,6 @@ def _split_lines(
 
 
 def _read_movielens(path: Path, variant: str) -> MovieLens:
-    import zipfile
 
     import pandas as pd
 

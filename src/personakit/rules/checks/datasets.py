@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -517,7 +518,6 @@ def _scan_duplicates(data: Data, run: Run) -> None:
 def check_interactions(data: Data, run: Run) -> None:
     """The Interactions checks: training minimums, use cases, the event-type budget,
     duplicate rows and the diagnostics in ``run.stats``."""
-    from concurrent.futures import ThreadPoolExecutor
 
     run.stats["n_interactions"] = float(data.n)
     # The duplicate-row scan (hash and sort every row) runs on a second thread while
