@@ -36,7 +36,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from personakit.aws import iam as _iam
-from personakit.aws.access import AccessReport, check_access
 from personakit.aws.clients import (
     SERVICES,
     Boto3Provider,
@@ -63,6 +62,8 @@ if TYPE_CHECKING:
     from mypy_boto3_sagemaker.type_defs import TagTypeDef as SageMakerTag
     from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
     from mypy_boto3_sts import STSClient
+
+    from personakit.aws.access import AccessReport
 
 
 __all__ = ["DEFAULT_PREFIX", "Session"]
@@ -592,6 +593,8 @@ class Session:
         permission most users lack): conditions, permission boundaries and SCPs
         are not evaluated, so ``ok`` means "nothing obviously missing".
         """
+        from personakit.aws.access import check_access  # start-up: only when asked
+
         return check_access(self)
 
     # ----------------------------------------------------------------- lifecycle

@@ -43,7 +43,6 @@ from personakit.personalize.base import (
     resource_name,
     short_hash,
 )
-from personakit.personalize.batch import BatchRunner, batch_runner
 from personakit.personalize.campaign import Campaign
 from personakit.personalize.teardown import (
     SETTLED,
@@ -56,6 +55,8 @@ from personakit.rules.facts import RecipeType, recipe_arn, recipe_type
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from personakit.personalize.batch import BatchRunner
 
 
 __all__ = ["Solution", "SolutionMetrics"]
@@ -538,6 +539,8 @@ class Solution(Scoped):
             ConfigurationError: No role or bucket in the session, or a bad ``n``.
             ResourceFailedError: The job failed, with Personalize's ``failureReason``.
         """
+        from personakit.personalize.batch import batch_runner  # start-up: only when used
+
         return batch_runner(self, "inference")
 
     @property
@@ -559,6 +562,8 @@ class Solution(Scoped):
         * ``wait``: Wait and return the DataFrame; ``False`` returns the :class:`BatchJob`.
         * ``timeout_s``: Deadline of the wait.
         """
+        from personakit.personalize.batch import batch_runner  # start-up: only when used
+
         return batch_runner(self, "segment")
 
     # ------------------------------------------------------------------ teardown
