@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import inspect
 import logging
 import re
@@ -49,6 +50,7 @@ __all__ = [
     "Adopted",
     "Deployable",
     "Group",
+    "Later",
     "Scoped",
     "create_and_register",
     "create_or_adopt",
@@ -238,25 +240,62 @@ def forwards_to(
     """Type a shortcut method as its target with the first parameter bound.
 
     ``group.train(...)`` is ``Solution.create(group, ...)``: the shortcut's body is one
-    line (``return Solution.create(self, *args, **kwargs)``) and its parameters, for
-    type checkers and ``help()``, are the target's, written once::
+    line and its parameters, for type checkers and ``help()`` (through ``__wrapped__``),
+    are the target's, written once. A target in a module the shortcut's module should
+    not load at import is named with :class:`Later` (typed as the real one)::
 
-        @forwards_to(Solution.create)
+        if TYPE_CHECKING:
+            _create = Solution.create
+        else:
+            _create = Later("personakit.personalize.solution", "Solution.create")
+
+        @forwards_to(_create)
         def train(self, *args: Any, **kwargs: Any) -> Solution:
-            return Solution.create(self, *args, **kwargs)
+            return _create(self, *args, **kwargs)
     """
-    params = list(inspect.signature(target).parameters.values())
 
     def decorate(
         method: Callable[Concatenate[_Owner, ...], _R],
     ) -> Callable[Concatenate[_Owner, _P], _R]:
-        own = list(inspect.signature(method).parameters.values())[:1]
-        method.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-            own + params[1:], return_annotation=inspect.signature(target).return_annotation
-        )
+        method.__wrapped__ = target  # type: ignore[attr-defined]
         return method
 
     return decorate
+
+
+class Later:
+    """``module``'s ``path`` (``"Solution.create"``), imported on the first call.
+
+    For shortcuts whose targets sit in modules that import pandas-heavy code or
+    many classes: the shortcut's module stays cheap to import until the shortcut is
+    used. The dependency stays visible to import checkers through the shortcut
+    module's ``TYPE_CHECKING`` import of the same name. ``inspect.signature`` of a
+    ``Later`` is its target's.
+    """
+
+    def __init__(self, module: str, path: str) -> None:
+        self.module = module
+        self.path = path
+        self._target: Any = None
+
+    def resolve(self) -> Any:
+        """The target, imported the first time."""
+        if self._target is None:
+            target: Any = importlib.import_module(self.module)
+            for part in self.path.split("."):
+                target = getattr(target, part)
+            self._target = target
+        return self._target
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.resolve()(*args, **kwargs)
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        return inspect.signature(self.resolve())
+
+    def __repr__(self) -> str:
+        return f"Later({self.module!r}, {self.path!r})"
 
 
 class Group(Protocol):

@@ -43,6 +43,7 @@ from personakit.aws.context import Ctx
 from personakit.aws.timing import Timing
 from personakit.errors import ConfigurationError, ValidationError
 from personakit.personalize.base import (
+    Later,
     create_and_register,
     create_or_adopt,
     find_all,
@@ -52,9 +53,6 @@ from personakit.personalize.base import (
     short_hash,
 )
 from personakit.personalize.dataset import IMPORT_TIMEOUT_S, Dataset, ImportJob, ImportMode
-from personakit.personalize.events import EventTracker
-from personakit.personalize.recommender import Recommender
-from personakit.personalize.solution import Solution
 from personakit.personalize.teardown import Teardown, TeardownReport, run_guarded
 from personakit.rules.facts import Domain
 from personakit.rules.filters import Filter
@@ -67,8 +65,19 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from personakit.aws.session import Session
+    from personakit.personalize.events import EventTracker
+    from personakit.personalize.recommender import Recommender
+    from personakit.personalize.solution import Solution
     from personakit.rules.schema import FrameLike
     from personakit.rules.writer import CsvResult
+
+    _create_solution = Solution.create
+    _create_recommender = Recommender.create
+    _create_tracker = EventTracker.create
+else:  # start-up: a script that only imports data does not load the resources it never makes
+    _create_solution = Later("personakit.personalize.solution", "Solution.create")
+    _create_recommender = Later("personakit.personalize.recommender", "Recommender.create")
+    _create_tracker = Later("personakit.personalize.events", "EventTracker.create")
 
 __all__ = ["DatasetGroup"]
 
@@ -841,15 +850,15 @@ class DatasetGroup:
 
     # ------------------------------------------------------------------ training
 
-    @forwards_to(Solution.create)
+    @forwards_to(_create_solution)
     def train(self, *args: Any, **kwargs: Any) -> Solution:
         """Create a solution and train its first version: :meth:`Solution.create
         <personakit.personalize.solution.Solution.create>` in this group, same arguments."""
-        return Solution.create(self, *args, **kwargs)
+        return _create_solution(self, *args, **kwargs)
 
     # ------------------------------------------------------------------ recommenders
 
-    @forwards_to(Recommender.create)
+    @forwards_to(_create_recommender)
     def recommender(self, *args: Any, **kwargs: Any) -> Recommender:
         """Create (or adopt) a recommender of a domain use case: :meth:`Recommender.create
         <personakit.personalize.recommender.Recommender.create>` in this group, same arguments.
@@ -860,11 +869,11 @@ class DatasetGroup:
         VIDEO_ON_DEMAND ``because-you-watched-x``, ``more-like-x``, ``most-popular``,
         ``top-picks``, ``trending-now``.
         """
-        return Recommender.create(self, *args, **kwargs)
+        return _create_recommender(self, *args, **kwargs)
 
     # ------------------------------------------------------------------ events
 
-    @forwards_to(EventTracker.create)
+    @forwards_to(_create_tracker)
     def event_tracker(self, *args: Any, **kwargs: Any) -> EventTracker:
         """The group's event tracker, created (or adopted) on first use: :meth:`EventTracker.create
         <personakit.personalize.events.EventTracker.create>` in this group, same arguments.
@@ -873,7 +882,7 @@ class DatasetGroup:
         same object.
         """
         if self._tracker is None or self._tracker._entry.state in ("gone", "left"):
-            self._tracker = EventTracker.create(self, *args, **kwargs)
+            self._tracker = _create_tracker(self, *args, **kwargs)
         return self._tracker
 
     def schema_of(self, dataset_type: str | DatasetType) -> Schema | None:
