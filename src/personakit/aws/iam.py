@@ -1,6 +1,6 @@
 """IAM and resource policies Amazon Personalize needs, as JSON-serialisable dicts.
 
-Layer 1 (pure, no I/O). Each function returns a policy document you can pass to
+Pure (no I/O). Each function returns a policy document you can pass to
 ``json.dumps`` and then to IAM, S3 or KMS, or paste into the console::
 
     import json

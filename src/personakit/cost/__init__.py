@@ -16,12 +16,12 @@
     guard.check_deploy("ml.g5.2xlarge")   # BudgetExceededError if a month is too dear
     print(cost.sweep(session, older_than="2h"))           # leftovers of crashed runs (dry run)
 
-Modules: :mod:`~personakit.cost.catalog` (instance data, layer 1),
+Modules: :mod:`~personakit.cost.catalog` (instance data, pure),
 :mod:`~personakit.cost.models` (model sizes), :mod:`~personakit.cost.fit` (one
 instance judged: fit, price, throughput), :mod:`~personakit.cost.advice` (the
 ranking, comparisons), :mod:`~personakit.cost.personalize` (Personalize estimate),
-:mod:`~personakit.cost.pricing` (Price List API, layer 3, read through
-:mod:`~personakit.cost.paging`),
+:mod:`~personakit.cost.pricing` (the Price List API, read through
+:mod:`~personakit.aws.paging`),
 :mod:`~personakit.cost.inventory` (what runs), :mod:`~personakit.cost.guard`
 (CostGuard), :mod:`~personakit.cost.sweep` (leftovers), :mod:`~personakit.cost.cli`
 (the ``personakit cost`` and ``personakit sweep`` commands).

@@ -1,6 +1,6 @@
 """Which SageMaker instance fits a model, what it costs, and why.
 
-Layer 1 (pure: no AWS calls). :func:`advise` checks every instance type of a
+Pure (no AWS calls). :func:`advise` checks every instance type of a
 :class:`~personakit.cost.catalog.Catalog` against a model and ranks those that fit::
 
     from personakit.cost import advise, compare

@@ -1,6 +1,6 @@
 """The instance catalog: what each SageMaker hosting instance type has, and what it costs.
 
-Layer 1 (pure data, no AWS calls). The packaged catalog (``cost/data/instances.json``)
+Pure data, no AWS calls. The packaged catalog (``cost/data/instances.json``)
 is a dated snapshot: vCPU, memory, accelerators, bf16 support, memory bandwidth and
 on-demand **Hosting** prices (https://aws.amazon.com/sagemaker/pricing/), each price
 with its source and date. Where no source gives a number the field is ``None``:

@@ -1,6 +1,6 @@
 """Does a model fit a SageMaker instance type, how fast would it generate, and why.
 
-Layer 1 (pure: no AWS calls). :func:`evaluate` judges one instance type of a
+Pure (no AWS calls). :func:`evaluate` judges one instance type of a
 :class:`~personakit.cost.catalog.Catalog` against a :class:`~personakit.cost.models.ModelSize`
 and returns an :class:`Option`; :func:`personakit.cost.advice.advise` ranks them.
 

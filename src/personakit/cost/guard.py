@@ -1,6 +1,6 @@
 """CostGuard: advice, estimates, what is running, and a budget check before anything bills.
 
-Layer 3: it talks to the ``pricing`` client of a :class:`~personakit.aws.session.Session`
+It talks to the ``pricing`` client of a :class:`~personakit.aws.session.Session`
 (live prices) and, through :func:`~personakit.cost.inventory.running`, to its
 ``personalize`` and ``sagemaker`` clients (what already bills)::
 

@@ -1,6 +1,6 @@
 """What is billing right now: an inventory of running resources and their hourly cost.
 
-Layer 3: it lists through the session's ``personalize``, ``sagemaker`` and (for idle
+It lists through the session's ``personalize``, ``sagemaker`` and (for idle
 detection) ``cloudwatch`` clients, so it runs the same on AWS and on the local
 engine (which has no SageMaker: that part is skipped with a note)::
 

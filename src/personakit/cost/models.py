@@ -1,6 +1,6 @@
 """Model sizes: parameters, dtype and (where known) the attention shape behind the KV cache.
 
-Layer 1 (pure). :class:`ModelSize` is what the advice needs to know about a model;
+Pure. :class:`ModelSize` is what the advice needs to know about a model;
 :func:`ModelSize.of` accepts a known JumpStart model id (``"huggingface-llm-falcon-7b-bf16"``),
 a short name (``"falcon-7b"``), a ``(parameters, dtype)`` tuple (``(7e9, "bf16")``,
 ``("124M", "fp32")``) or a ``ModelSize``.

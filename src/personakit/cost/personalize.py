@@ -1,6 +1,6 @@
 """What an Amazon Personalize month costs: a line-item estimate.
 
-Layer 1 (pure). The billing *structure* is AWS's (https://aws.amazon.com/personalize/pricing/;
+Pure. The billing *structure* is AWS's (https://aws.amazon.com/personalize/pricing/;
 ``minProvisionedTPS`` and ``minRecommendationRequestsPerSecond`` in
 https://docs.aws.amazon.com/personalize/latest/dg/API_CreateCampaign.html and
 https://docs.aws.amazon.com/personalize/latest/dg/API_CreateRecommender.html); the

@@ -1,6 +1,6 @@
 """Find and delete what crashed runs left behind (resources tagged ``personakit:run``).
 
-Layer 3. Every resource personakit creates carries ``personakit:run=<run id>``; a
+Every resource personakit creates carries ``personakit:run=<run id>``; a
 run that crashed, or a notebook killed mid-way, leaves them billing. ``sweep``
 finds them and, unless it is a dry run, deletes them::
 

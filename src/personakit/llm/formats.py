@@ -1,6 +1,6 @@
 """Request and response bodies of the containers JumpStart deploys, and streaming.
 
-Layer 1: pure functions, no I/O. :class:`~personakit.llm.LLMEndpoint` picks one
+Pure functions, no I/O. :class:`~personakit.llm.LLMEndpoint` picks one
 :class:`PayloadFormat` per endpoint and sends what it builds; every response goes
 through :func:`parse_generation`, which reads all the shapes below, so a wrong
 guess of the format costs a request field, never a crash in the parser.

@@ -1,4 +1,4 @@
-"""Filter evaluation for the local engine (layer 2): which ids a filter lets through.
+"""Filter evaluation for the local engine : which ids a filter lets through.
 
 The engine calls :func:`apply_filter` once per recommendation request with the
 dataset group's tables; the result says which candidate ids may be recommended::

@@ -1,6 +1,6 @@
 """Local-engine twins of ``sagemaker`` and ``sagemaker-runtime`` for LLM endpoints.
 
-Layer 2 (an engine); no resource module imports it. :class:`~personakit.local.LocalEngine`
+Part of the engine; no resource module imports it. :class:`~personakit.local.LocalEngine`
 hands these out as its ``sagemaker`` / ``sagemaker-runtime`` clients, so
 :class:`~personakit.llm.LLMEndpoint` deploys, invokes and tears down offline with
 exactly the requests it sends to AWS. There is no model inside: you register a
