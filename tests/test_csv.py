@@ -672,7 +672,7 @@ def test_the_table_validate_built_is_written_without_converting_again(
 
     frame = ratings()
     columns = {"when": "TIMESTAMP", "rating": "EVENT_VALUE"}
-    report = pk.validate(frame, columns=columns, now=1_700_000_000)
+    report = pk.validate(frame, columns=columns, now=1_700_000_000, keep_tables=True)
     assert report.ok, report
     schema = report.schemas[DatasetType.INTERACTIONS]
     table = report.tables[DatasetType.INTERACTIONS]
@@ -714,7 +714,9 @@ def test_tables_validate_built_write_the_bytes_of_their_frames() -> None:
 
     frame = interactions(500)
     schema = interactions_schema()
-    report = pk.validate(frame, schemas={"interactions": schema}, now=1_700_000_000)
+    report = pk.validate(
+        frame, schemas={"interactions": schema}, now=1_700_000_000, keep_tables=True
+    )
     assert report.schemas[DatasetType.INTERACTIONS] is schema
     table = report.tables[DatasetType.INTERACTIONS]
     assert csv_bytes(table, schema, chunk_rows=64) == csv_bytes(frame, schema)
@@ -727,7 +729,9 @@ def test_tables_validate_built_write_the_bytes_of_their_frames() -> None:
             "kids": [True, False, None] * 100,
         }
     )
-    report = pk.validate(items=catalogue, columns={"item": "ITEM_ID"}, now=1_700_000_000)
+    report = pk.validate(
+        items=catalogue, columns={"item": "ITEM_ID"}, now=1_700_000_000, keep_tables=True
+    )
     items = report.schemas[DatasetType.ITEMS]
     assert items["PLOT"].textual
     assert items["GENRES"].categorical

@@ -63,11 +63,15 @@ def test_put_events_change_that_users_next_recommendations(tmp_path: Path) -> No
         with DatasetGroup.create(session, "vod", domain="VIDEO_ON_DEMAND", timing=FAST) as group:
             group.import_frame(data.interactions)
             group.import_frame(items, dataset_type="items")
-            campaign = group.train("user-personalization").deploy()
+            # shortcuts forward every argument, None deadlines included
+            solution = group.train("user-personalization", timeout_s=None)
+            campaign = solution.deploy(1, timeout_s=None)
             before = campaign.recommend(user_id="u7", n=10).item_ids
             other = campaign.recommend(user_id="u8", n=10).item_ids
-            tracker = group.event_tracker()
+            tracker = group.event_tracker("vod-events", timeout_s=None)
             assert tracker.tracking_id
+            assert tracker.name == "vod-events"
+            assert group.event_tracker() is tracker  # one per group
             # u7 binges the items least watched so far: their tastes move
             counts = data.interactions["ITEM_ID"].value_counts()
             rare = [i for i in items["ITEM_ID"] if i not in counts.index[:60]][:12]

@@ -136,3 +136,25 @@ def _journey(session: Session) -> None:
     s3 = session.client("s3")
     listed = s3.list_objects_v2(Bucket="pk-local")
     assert listed.get("KeyCount", len(listed.get("Contents", []))) == 0
+
+
+def test_import_frame_converts_the_frame_once(monkeypatch: Any, tmp_path: Path) -> None:
+    """validate builds the Arrow table; the CSV is written from it, not from the frame."""
+    from personakit.rules import writer
+
+    conversions: list[object] = []
+    convert = writer.to_arrow
+
+    def counting(data: Any) -> Any:
+        conversions.append(data)
+        return convert(data)
+
+    monkeypatch.setattr(writer, "to_arrow", counting)
+    frame, _ = _data(seed=5)
+    with local.LocalEngine(tmp_path, min_state_s=0.01) as engine:
+        session = _session(engine)
+        with DatasetGroup.create(session, "once", timing=FAST) as group:
+            dataset = group.import_frame(frame)
+            assert dataset.imports[-1].csv is not None
+            assert dataset.imports[-1].csv.rows == len(frame)
+    assert conversions == []  # validate's own conversion is not the writer's

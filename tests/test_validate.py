@@ -562,24 +562,25 @@ def test_the_report_keeps_the_schemas_and_tables_it_checked() -> None:
 
     frame, items = minimal(), catalog(50)
     given = pk.Schema.infer(items, "items")
-    report = validate(frame, items=items, schemas={"items": given}, now=NOW)
+    assert validate(frame, now=NOW).tables == {}  # no copy of the data kept unless asked
+    report = validate(frame, items=items, schemas={"items": given}, now=NOW, keep_tables=True)
     assert isinstance(report, ValidationReport)
     assert report.schemas[DatasetType.ITEMS] is given
     assert report.schemas[DatasetType.INTERACTIONS] == pk.Schema.infer(frame)
     assert report.tables[DatasetType.INTERACTIONS].column_names == list(frame.columns)
     assert report.tables[DatasetType.ITEMS].num_rows == 50
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    assert validate(table, now=NOW).tables[DatasetType.INTERACTIONS] is table
+    assert validate(table, now=NOW, keep_tables=True).tables[DatasetType.INTERACTIONS] is table
     assert "tables" not in repr(report)
     assert type(report.merge(report)) is pk.DataReport
     # inference failed: the data is checked against a stand-in, which is not handed back
     odd = minimal(duration=pd.to_timedelta(np.arange(1000), unit="s"))
-    report = validate(odd, now=NOW)
+    report = validate(odd, now=NOW, keep_tables=True)
     assert "unsupported-type" in report.rules()
     assert DatasetType.INTERACTIONS not in report.schemas
     assert DatasetType.INTERACTIONS in report.tables
     # a column Arrow cannot hold: the checks read the rest, which is not handed back
-    report = validate(minimal(tag=[1, "a"] * 500), now=NOW)
+    report = validate(minimal(tag=[1, "a"] * 500), now=NOW, keep_tables=True)
     assert "mixed-types" in report.rules()
     assert report.tables == {}
     assert report.schemas == {}

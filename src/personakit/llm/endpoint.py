@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+import attrs
 from botocore.exceptions import ClientError
 
 from personakit.aws.retry import Retrier, error_code
@@ -371,12 +372,12 @@ class LLMEndpoint:
             )
             return wait_for(
                 lambda: sm.describe_endpoint(EndpointName=name),
-                timing=self._timing,
+                # the deploy's own choice of bar, None: when interactive
+                timing=attrs.evolve(self._timing, progress=progress),
                 arn=name,
                 timeout_s=timeout_s,
                 spec=SAGEMAKER_ENDPOINT,
                 retrier=retrier,
-                progress=progress,
                 label=name,
             )
         except BaseException as exc:

@@ -641,7 +641,7 @@ def start_job(
         name,
         len(lines),
         output_uri,
-        extra={"event": "personakit.personalize.batch.start", "arn": adopted.arn},
+        extra={"event": "personakit.batch.start", "arn": adopted.arn},
     )
     return BatchJob(solution, kind, adopted.arn, name, input_uri, output_uri, lines, entry)
 

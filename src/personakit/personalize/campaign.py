@@ -112,7 +112,7 @@ class Campaign(Serves, Scoped):
         enable_metadata: bool = False,
         keep: bool = False,
         wait: bool = True,
-        timeout_s: float = CAMPAIGN_TIMEOUT_S,
+        timeout_s: float | None = None,
         guard: SpendGuard | None = None,
     ) -> Campaign:
         """Deploy the solution's latest version.
@@ -131,7 +131,7 @@ class Campaign(Serves, Scoped):
                 ``recommend(metadata_columns=...)`` can return item metadata.
             keep: Keep the campaign at exit (and the solution and group it needs).
             wait: Wait until it is ``ACTIVE``.
-            timeout_s: Deadline of that wait.
+            timeout_s: Deadline of that wait (None: 1 hour).
             guard: Asked ``guard.check_campaign(min_tps)`` once before
                 ``CreateCampaign``, when no campaign of that name exists (an adopted
                 campaign is not asked about; a :class:`~personakit.CostGuard` checks a
@@ -142,6 +142,7 @@ class Campaign(Serves, Scoped):
             QuotaExceededError: 5 active campaigns per dataset group already.
             ResourceFailedError: The campaign reached ``CREATE FAILED``.
         """
+        timeout_s = CAMPAIGN_TIMEOUT_S if timeout_s is None else timeout_s
         if isinstance(min_tps, bool) or not isinstance(min_tps, int) or min_tps < 1:
             raise ConfigurationError(f"min_tps must be an integer >= 1, got {min_tps!r}")
         kind = solution.recipe_type

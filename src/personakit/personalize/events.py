@@ -468,11 +468,11 @@ class EventTracker(Scoped):
     def create(
         cls,
         group: Group,
-        *,
         name: str | None = None,
+        *,
         keep: bool = False,
         wait: bool = True,
-        timeout_s: float = TRACKER_TIMEOUT_S,
+        timeout_s: float | None = None,
     ) -> EventTracker:
         """Create the group's event tracker, or adopt the one it has.
 
@@ -486,11 +486,12 @@ class EventTracker(Scoped):
             name: The tracker's name (default: ``<group>-events``).
             keep: Keep it at teardown (it is kept anyway when the group is kept).
             wait: Wait until it is ``ACTIVE`` (``PutEvents`` needs that).
-            timeout_s: Deadline of that wait.
+            timeout_s: Deadline of that wait (None: 30 minutes).
 
         Raises:
             ResourceFailedError: It reached ``CREATE FAILED``.
         """
+        timeout_s = TRACKER_TIMEOUT_S if timeout_s is None else timeout_s
         ctx = group._ctx
         personalize = ctx.personalize
         tname = name or resource_name(group.name, "events")
@@ -866,7 +867,7 @@ class EventTracker(Scoped):
                 logger.error(
                     "%s",
                     message,
-                    extra={"event": "personakit.personalize.events.failed", "sent": sent},
+                    extra={"event": "personakit.events.failed", "sent": sent},
                 )
                 add_note = getattr(exc, "add_note", None)
                 if callable(add_note):
@@ -879,7 +880,7 @@ class EventTracker(Scoped):
             what,
             len(requests),
             extra={
-                "event": "personakit.personalize.events.sent",
+                "event": "personakit.events.sent",
                 "sent": sent,
                 "calls": len(requests),
             },

@@ -531,6 +531,7 @@ class DatasetGroup:
             schemas=None if given is None else {dtype: given},
             domain=domain,
             columns=columns,
+            keep_tables=True,  # the CSV is written from the table validate built
         )
         problems = [
             p for p in report.problems if not (mode == "INCREMENTAL" and p.rule in _TRAINING_RULES)
@@ -566,7 +567,7 @@ class DatasetGroup:
                     )
                 )
         for warning in (p for p in problems if p.severity == "warning"):
-            logger.warning("%s", warning, extra={"event": "personakit.rules.validate.warning"})
+            logger.warning("%s", warning, extra={"event": "personakit.validate.warning"})
         DataReport(problems, report.stats, f"{dtype.value} data").raise_for_problems()
         assert resolved is not None
         table = report.tables.get(dtype) if report.schemas.get(dtype) is resolved else None

@@ -186,7 +186,7 @@ class Recommender(Serves, Scoped):
         recommender_config: Mapping[str, Any] | None = None,
         keep: bool = False,
         wait: bool = True,
-        timeout_s: float = RECOMMENDER_TIMEOUT_S,
+        timeout_s: float | None = None,
         guard: SpendGuard | None = None,
     ) -> Recommender:
         """Create a recommender for a use case of the group's domain, or adopt one by name.
@@ -208,7 +208,7 @@ class Recommender(Serves, Scoped):
                 ``trainingDataConfig``), merged over the above.
             keep: Keep the recommender at exit (and the dataset group it needs).
             wait: Wait until it is ``ACTIVE`` (training takes hours on AWS).
-            timeout_s: Deadline of that wait.
+            timeout_s: Deadline of that wait (None: 3 hours).
             guard: Asked ``guard.check_recommender(min_rps=...)`` once before
                 ``CreateRecommender``, when no recommender of that name exists (an
                 adopted one is not asked about; a :class:`~personakit.CostGuard`
@@ -222,6 +222,7 @@ class Recommender(Serves, Scoped):
                 Personalize's ``failureReason``, e.g. too few ``Purchase`` events); it
                 is deleted before this is raised.
         """
+        timeout_s = RECOMMENDER_TIMEOUT_S if timeout_s is None else timeout_s
         if group.domain is None:
             raise ConfigurationError(
                 f"dataset group {group.name!r} is a custom dataset group: recommenders "

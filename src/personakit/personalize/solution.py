@@ -253,7 +253,7 @@ class Solution(Scoped):
         training_mode: Literal["FULL", "UPDATE"] = "FULL",
         solution_config: Mapping[str, Any] | None = None,
         wait: bool = True,
-        timeout_s: float = TRAIN_TIMEOUT_S,
+        timeout_s: float | None = None,
     ) -> Solution:
         """Create a solution and train its first version.
 
@@ -275,7 +275,7 @@ class Solution(Scoped):
                 needs an earlier FULL version).
             solution_config: More ``solutionConfig`` members, merged over the above.
             wait: Wait for training to finish.
-            timeout_s: Deadline of that wait.
+            timeout_s: Deadline of that wait (None: 12 hours).
 
         Raises:
             ResourceFailedError: Training failed (``failure_reason`` says why).
@@ -283,6 +283,7 @@ class Solution(Scoped):
             WaitTimeoutError: ``timeout_s`` passed first (the training is then
                 stopped and the solution deleted).
         """
+        timeout_s = TRAIN_TIMEOUT_S if timeout_s is None else timeout_s
         arn_of_recipe = recipe_arn(recipe)
         schedule = _schedule(auto_training)
         auto = bool(auto_training)

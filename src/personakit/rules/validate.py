@@ -23,7 +23,8 @@ on their extremes first and converted row by row only when a rule has something 
 report.
 
 One conversion per import: the report keeps the schema each frame was checked against
-(``report.schemas``) and the Arrow table it was read as (``report.tables``);
+(``report.schemas``) and, with ``keep_tables=True``, the Arrow table it was read as
+(``report.tables``);
 ``write_csv(report.tables[dtype], path, report.schemas[dtype])`` writes the CSV from
 them without converting the frame or inferring the schema again.
 """
@@ -73,9 +74,9 @@ class ValidationReport(DataReport):
             given in ``schemas=``, else the one :meth:`Schema.infer` gave. A frame whose
             schema could not be inferred, or not from all its columns (the report then
             has errors), has none.
-        tables: Each frame as the Arrow table the checks read, by dataset type (a
-            pyarrow Table given is kept as it is). A frame Arrow could not convert
-            whole has none.
+        tables: With ``validate(..., keep_tables=True)``: each frame as the Arrow table
+            the checks read, by dataset type (a pyarrow Table given is kept as it is).
+            A frame Arrow could not convert whole has none.
 
     ``write_csv(report.tables[t], path, report.schemas[t])`` writes the same bytes as
     ``write_csv(frame, path, schema)`` without converting the frame again. ``merge()``
@@ -382,6 +383,7 @@ def validate(
     use_cases: Sequence[str] = (),
     now: datetime | float | None = None,
     columns: Mapping[str, str] | None = None,
+    keep_tables: bool = False,
 ) -> ValidationReport:
     """Check a dataset group's data against every Personalize data rule at once.
 
@@ -410,13 +412,16 @@ def validate(
             UTC, or epoch seconds); the current time by default.
         columns: column -> field mapping for :meth:`Schema.infer`; entries for
             columns a frame does not have are ignored for that frame.
+        keep_tables: keep each frame's Arrow table on the report (``tables``), to
+            write its CSV without converting it again; off by default, since a report
+            kept in a notebook would keep a copy of the data alive.
 
     Returns:
         A :class:`ValidationReport` (a :class:`DataReport`) with subject ``"data"``:
         every problem found (example rows are 0-based positions in the frame) and
-        diagnostics in ``stats``; and, in ``schemas`` and ``tables``, the schema each
-        frame was checked against and the Arrow table it was read as, for
-        :func:`~personakit.rules.writer.write_csv` to write without converting again.
+        diagnostics in ``stats``; in ``schemas``, the schema each frame was checked
+        against; with ``keep_tables``, in ``tables``, the Arrow table it was read as,
+        for :func:`~personakit.rules.writer.write_csv` to write without converting again.
     """
     run = Run(
         now=_now_seconds(now),
@@ -487,6 +492,7 @@ def validate(
             and any(p.column == f and p.message.startswith(pre) for pre, f in dropped)
         )
     ]
+    tables = built.tables if keep_tables else {}
     return ValidationReport(
-        problems, run.stats, subject="data", schemas=built.schemas, tables=built.tables
+        problems, run.stats, subject="data", schemas=built.schemas, tables=tables
     )
