@@ -204,7 +204,7 @@ def test_item_affinity_segments(world: World) -> None:
 def test_segments_of_more_items_than_a_file_holds(world: World, monkeypatch: Any) -> None:
     import personakit.personalize.batch as pkb
 
-    monkeypatch.setattr(pkb, "MAX_ITEM_AFFINITY_LINES", 2)
+    monkeypatch.setattr(pkb, "SEGMENT_MAX_ITEMS_PER_FILE", 2)
     out = world.affinity.batch_segments(["i1", "i2", "i3", "i4", "i5"], n=3)
     assert out["item_id"].tolist() == ["i1", "i2", "i3", "i4", "i5"]
     assert out["error"].isna().all()
@@ -232,7 +232,7 @@ def test_unread_and_failed_jobs_leave_nothing_in_the_bucket(world: World, monkey
         )
         affinity.batch_segments(["i3"], n=3, wait=False, job_name="never-waited")
         # bad input the engine refuses: one file of 501 Item-Affinity lines (at most 500)
-        monkeypatch.setattr(pkb, "MAX_ITEM_AFFINITY_LINES", 1000)
+        monkeypatch.setattr(pkb, "SEGMENT_MAX_ITEMS_PER_FILE", 1000)
         with pytest.raises(ResourceFailedError, match="501 lines"):
             affinity.batch_segments(items, n=3, job_name="bad-input")
         assert _objects_under(world.session, "personakit/batch/bad-input/input/")

@@ -91,6 +91,10 @@ SPELLED_ONCE = {
     "the expiry tag": r'"personakit:expires-at"',
     "the id length": r"\bMAX_ID(_CHARS)? = ",
     "the categorical value length": r"\bMAX_CATEGORICAL_CHARS = ",
+    "the textual value length": r"\bMAX_TEXTUAL_CHARS = ",
+    "the default numResults": r"\bDEFAULT_RESULTS(: Final)? = ",
+    "the batch input size": r"MAX_INPUT_BYTES(: Final)? = ",
+    "the default quotas": r'(\b[A-Z_]+_LIMIT(: Final)? = [1-9]\d*\b|"CreateCampaign": \d)',
     "a use case recipe": r'"aws-(ecomm|vod)-[a-z-]+"',
     "the camelCase of property keys": r"def (camel_case|_camel)\b",
 }

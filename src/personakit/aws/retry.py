@@ -80,6 +80,7 @@ from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from personakit.errors import QuotaExceededError
+from personakit.rules.facts import DEFAULT_QUOTAS as _Q
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -235,52 +236,55 @@ _LEFTOVERS = "`personakit sweep` lists leftovers of earlier runs"
 #: Quotas by the operation that hits them (https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
 QUOTAS: Mapping[str, Quota] = {
     "CreateCampaign": Quota(
-        "active campaigns per dataset group (default 5, adjustable)",
+        f"active campaigns per dataset group (default {_Q['CreateCampaign']}, adjustable)",
         f"delete campaigns you no longer use (they bill by the hour; {_LEFTOVERS}) or {_MORE}",
     ),
     "CreateDatasetGroup": Quota(
-        "active dataset groups per region (default 5, adjustable)",
+        f"active dataset groups per region (default {_Q['CreateDatasetGroup']}, adjustable)",
         f"delete dataset groups you no longer use ({_LEFTOVERS}) or {_MORE}",
     ),
     "CreateSolution": Quota(
-        "active solutions per dataset group (default 10, adjustable)",
+        f"active solutions per dataset group (default {_Q['CreateSolution']}, adjustable)",
         f"delete solutions you no longer use or {_MORE}",
     ),
     "CreateRecommender": Quota(
-        "recommenders per dataset group (default 5)",
+        f"recommenders per dataset group (default {_Q['CreateRecommender']})",
         f"delete recommenders you no longer use ({_LEFTOVERS}) or {_MORE}",
     ),
     "CreateFilter": Quota(
-        "filters per dataset group (default 30, adjustable)",
+        f"filters per dataset group (default {_Q['CreateFilter']}, adjustable)",
         f"delete filters you no longer use or {_MORE}",
     ),
     "CreateSchema": Quota(
-        "active schemas per region (default 500)",
+        f"active schemas per region (default {_Q['CreateSchema']})",
         "delete schemas no dataset uses any more (DeleteSchema)",
     ),
     "CreateEventTracker": Quota(
-        "event trackers per dataset group (1)",
+        f"event trackers per dataset group ({_Q['CreateEventTracker']})",
         "reuse the dataset group's event tracker (ListEventTrackers) or delete it first",
     ),
     "CreateMetricAttribution": Quota(
-        "metric attributions per dataset group (1)",
+        f"metric attributions per dataset group ({_Q['CreateMetricAttribution']})",
         "update the existing metric attribution or delete it first",
     ),
     "CreateDatasetImportJob": Quota(
-        "pending or in-progress dataset import jobs per region (5, not adjustable)",
+        "pending or in-progress dataset import jobs per region "
+        f"({_Q['CreateDatasetImportJob']}, not adjustable)",
         "wait for running import jobs to finish (ListDatasetImportJobs), or allow a longer "
         "RetryPolicy.quota_deadline_s",
     ),
     "CreateSolutionVersion": Quota(
-        "pending or in-progress solution versions per region (default 20, adjustable)",
+        "pending or in-progress solution versions per region "
+        f"(default {_Q['CreateSolutionVersion']}, adjustable)",
         f"wait for running trainings to finish, stop the ones you do not need, or {_MORE}",
     ),
     "CreateBatchInferenceJob": Quota(
-        "concurrent batch inference jobs per region (default 5, adjustable)",
+        "concurrent batch inference jobs per region "
+        f"(default {_Q['CreateBatchInferenceJob']}, adjustable)",
         f"wait for running batch inference jobs to finish or {_MORE}",
     ),
     "CreateBatchSegmentJob": Quota(
-        "concurrent batch segment jobs per region (default 5)",
+        f"concurrent batch segment jobs per region (default {_Q['CreateBatchSegmentJob']})",
         "wait for running batch segment jobs to finish",
     ),
     "CreateDataDeletionJob": Quota(

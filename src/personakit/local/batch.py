@@ -51,7 +51,13 @@ from personakit.local.errors import FilterUnusable, JobFailed
 from personakit.local.recipes import recipe_name, recipe_type
 from personakit.local.s3 import S3Objects
 from personakit.local.twin import TwinError
-from personakit.rules.facts import MAX_ID_CHARS, MAX_INPUT_LIST
+from personakit.rules.facts import (
+    BATCH_MAX_INPUT_BYTES,
+    MAX_ID_CHARS,
+    MAX_INPUT_LIST,
+    SEGMENT_MAX_ITEMS_PER_FILE,
+    SEGMENT_MAX_QUERIES_PER_FILE,
+)
 from personakit.rules.schema import DatasetType
 
 if TYPE_CHECKING:
@@ -63,8 +69,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BATCH_KINDS",
+    "BATCH_MAX_INPUT_BYTES",
     "INFERENCE_JOB",
-    "MAX_INPUT_BYTES",
     "SEGMENT_JOB",
     "parse_item_attributes",
     "run_batch_job",
@@ -75,11 +81,6 @@ logger = logging.getLogger(__name__)
 INFERENCE_JOB: Final = "batch-inference-job"
 SEGMENT_JOB: Final = "batch-segment-job"
 BATCH_KINDS: Final = (INFERENCE_JOB, SEGMENT_JOB)
-#: ≤1 GB of input per job; ≤500 items per Item-Affinity file; ≤10 queries per
-#: Item-Attribute-Affinity file (https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
-MAX_INPUT_BYTES: Final = 1024**3
-MAX_ITEM_AFFINITY_LINES: Final = 500
-MAX_ATTRIBUTE_QUERIES: Final = 10
 #: How often (lines) a running job checks it was not stopped or taken over.
 _CHECK_EVERY: Final = 5000
 
@@ -103,10 +104,10 @@ def _sources(plane: ControlPlane, uri: str) -> list[tuple[str, str, Path, int]]:
     if not rows:
         raise JobFailed(f"No input file found at {uri}.")
     total = sum(int(r["size"]) for r in rows)
-    if total > MAX_INPUT_BYTES:
+    if total > BATCH_MAX_INPUT_BYTES:
         raise JobFailed(
             f"The input at {uri} is {total:,} bytes; a batch job takes at most "
-            f"{MAX_INPUT_BYTES:,} bytes (1 GB)."
+            f"{BATCH_MAX_INPUT_BYTES:,} bytes (1 GB)."
         )
     return [(bucket, str(r["key"]), objects.path_of(r), int(r["size"])) for r in rows]
 
@@ -546,9 +547,9 @@ def run_batch_job(plane: ControlPlane, job: Resource) -> None:
         lines = _read_lines(path, uri)
         if segment:
             cap = (
-                MAX_ATTRIBUTE_QUERIES
+                SEGMENT_MAX_QUERIES_PER_FILE
                 if runner.recipe == "aws-item-attribute-affinity"
-                else MAX_ITEM_AFFINITY_LINES
+                else SEGMENT_MAX_ITEMS_PER_FILE
             )
             if len(lines) > cap:
                 raise JobFailed(

@@ -59,6 +59,7 @@ from personakit.local.errors import (
 )
 from personakit.local.store import TRANSITIONAL, Owner, Resource
 from personakit.local.twin import Host
+from personakit.rules.facts import DEFAULT_QUOTAS
 
 if TYPE_CHECKING:
     from personakit.local.algorithms.base import Model
@@ -68,7 +69,6 @@ if TYPE_CHECKING:
 __all__ = [
     "ACTIVE_CAMPAIGN_LIMIT",
     "BATCH_JOB_LIMIT",
-    "DEFAULT_RESULTS",
     "FILTER_LIMIT",
     "GONE",
     "IN_FLIGHT",
@@ -87,21 +87,13 @@ logger = logging.getLogger(__name__)
 GONE: Final = "GONE"
 #: The statuses of a resource still being created.
 IN_FLIGHT: Final = ("CREATE PENDING", "CREATE IN_PROGRESS")
-#: Personalize's default quotas the engine enforces
-#: (https://docs.aws.amazon.com/personalize/latest/dg/limits.html): dataset import jobs
-#: and solution versions PENDING or IN_PROGRESS, batch inference and batch segment jobs
-#: in flight (each kind), campaigns per dataset group, recommenders and filters per
-#: dataset group.
-PENDING_IMPORT_LIMIT: Final = 5
-PENDING_VERSION_LIMIT: Final = 20
-BATCH_JOB_LIMIT: Final = 5
-ACTIVE_CAMPAIGN_LIMIT: Final = 5
-RECOMMENDER_LIMIT: Final = 5
-FILTER_LIMIT: Final = 30
-#: ``numResults`` of GetRecommendations and of a batch inference job when the request
-#: gives none (https://docs.aws.amazon.com/personalize/latest/dg/API_RS_GetRecommendations.html,
-#: https://docs.aws.amazon.com/personalize/latest/dg/API_CreateBatchInferenceJob.html).
-DEFAULT_RESULTS: Final = 25
+#: The quotas the engine enforces, Personalize's defaults (rules.facts.DEFAULT_QUOTAS).
+PENDING_IMPORT_LIMIT: Final = DEFAULT_QUOTAS["CreateDatasetImportJob"]
+PENDING_VERSION_LIMIT: Final = DEFAULT_QUOTAS["CreateSolutionVersion"]
+BATCH_JOB_LIMIT: Final = DEFAULT_QUOTAS["CreateBatchInferenceJob"]
+ACTIVE_CAMPAIGN_LIMIT: Final = DEFAULT_QUOTAS["CreateCampaign"]
+RECOMMENDER_LIMIT: Final = DEFAULT_QUOTAS["CreateRecommender"]
+FILTER_LIMIT: Final = DEFAULT_QUOTAS["CreateFilter"]
 
 
 class Engine(Host, Protocol):

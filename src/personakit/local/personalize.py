@@ -20,7 +20,6 @@ from personakit.errors import ValidationError
 from personakit.local.control import (
     ACTIVE_CAMPAIGN_LIMIT,
     BATCH_JOB_LIMIT,
-    DEFAULT_RESULTS,
     FILTER_LIMIT,
     IN_FLIGHT,
     PENDING_IMPORT_LIMIT,
@@ -36,6 +35,7 @@ from personakit.local.twin import TwinError, from_epoch, page
 from personakit.rules.facts import (
     ALL_RECIPES,
     BATCH_MAX_RESULTS,
+    DEFAULT_RESULTS,
     NO_BATCH_RECIPES,
     RECIPE_PREFIX,
     SEGMENT_MAX_USERS,

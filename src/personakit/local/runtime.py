@@ -22,12 +22,12 @@ import uuid
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from personakit.local.control import DEFAULT_RESULTS
 from personakit.local.data import GroupData, filter_item_sets, schema_of
 from personakit.local.errors import FilterUnusable, in_use, invalid, not_found
 from personakit.local.recipes import recipe_name, recipe_type
 from personakit.local.twin import EngineTwin, TwinError, to_epoch
 from personakit.rules.facts import (
+    DEFAULT_RESULTS,
     MAX_INPUT_LIST,
     MAX_RESULTS,
     MAX_RESULTS_WITH_METADATA,

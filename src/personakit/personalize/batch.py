@@ -44,10 +44,13 @@ from personakit.personalize.base import (
 from personakit.personalize.serving import FilterLike, filter_request
 from personakit.personalize.teardown import Entry
 from personakit.rules.facts import (
+    BATCH_MAX_INPUT_BYTES,
     BATCH_MAX_RESULTS,
     DEFAULT_RESULTS,
     MAX_ID_CHARS,
     MAX_INPUT_LIST,
+    SEGMENT_MAX_ITEMS_PER_FILE,
+    SEGMENT_MAX_QUERIES_PER_FILE,
     SEGMENT_MAX_USERS,
 )
 from personakit.rules.filters import encode_filter_values
@@ -63,10 +66,6 @@ logger = logging.getLogger(__name__)
 
 #: Default deadline of a batch job (seconds); large jobs take hours on AWS.
 BATCH_TIMEOUT_S = 6 * 3600.0
-#: Limits checked before anything is uploaded (https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
-MAX_INPUT_BYTES = 1024**3
-MAX_ITEM_AFFINITY_LINES = 500
-MAX_ATTRIBUTE_QUERIES = 10
 
 Kind = Literal["inference", "segment"]
 
@@ -552,13 +551,13 @@ def start_job(
     if kind == "inference":
         cap = max(len(lines), 1)  # one file (at most 50M lines: limits.html)
     elif solution.recipe_arn.endswith("item-attribute-affinity"):
-        cap = MAX_ATTRIBUTE_QUERIES
+        cap = SEGMENT_MAX_QUERIES_PER_FILE
     else:
-        cap = MAX_ITEM_AFFINITY_LINES
+        cap = SEGMENT_MAX_ITEMS_PER_FILE
     chunks = [lines[k : k + cap] for k in range(0, len(lines), cap)]
     bodies = [_jsonl(chunk) for chunk in chunks]
     size = sum(len(b) for b in bodies)
-    if size > MAX_INPUT_BYTES:
+    if size > BATCH_MAX_INPUT_BYTES:
         raise ValidationError(
             f"the batch input is {size:,} bytes as JSON Lines; a job takes at most 1 GB: split it"
         )

@@ -23,8 +23,10 @@ if TYPE_CHECKING:
 __all__ = [
     "ALL_RECIPES",
     "AVRO_ARROW",
+    "BATCH_MAX_INPUT_BYTES",
     "BATCH_MAX_RESULTS",
     "CUSTOM_RECIPES",
+    "DEFAULT_QUOTAS",
     "DEFAULT_RESULTS",
     "DG",
     "EPOCH_UNITS",
@@ -38,6 +40,8 @@ __all__ = [
     "MAX_RESULTS",
     "MAX_RESULTS_WITH_METADATA",
     "MAX_TAG_KEYS",
+    "MAX_TEXTUAL_CHARS",
+    "MAX_TEXTUAL_CHARS_CJK",
     "MIN_INTERACTIONS",
     "MIN_USERS_WITH_TWO",
     "MIN_USERS_WITH_TWO_SHARE",
@@ -46,6 +50,8 @@ __all__ = [
     "RECIPE_PREFIX",
     "RUN_TAG",
     "SECONDS_MAX",
+    "SEGMENT_MAX_ITEMS_PER_FILE",
+    "SEGMENT_MAX_QUERIES_PER_FILE",
     "SEGMENT_MAX_USERS",
     "UPDATE_RECIPES",
     "USE_CASES",
@@ -110,6 +116,30 @@ MIN_USERS_WITH_TWO_SHARE = 0.01
 #: most 1000, or the import job fails (https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
 MAX_ID_CHARS = 256
 MAX_CATEGORICAL_CHARS = 1000
+#: Textual values: longer ones are truncated (20,000 characters; 7,000 in Chinese or
+#: Japanese; https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
+MAX_TEXTUAL_CHARS = 20_000
+MAX_TEXTUAL_CHARS_CJK = 7_000
+
+#: Personalize's default quotas, by the operation that runs into them
+#: (https://docs.aws.amazon.com/personalize/latest/dg/limits.html): active campaigns,
+#: solutions, recommenders and filters per dataset group; dataset groups and schemas
+#: per region; one event tracker and one metric attribution per dataset group; import
+#: jobs and solution versions pending or in progress, and batch jobs in flight, per region.
+DEFAULT_QUOTAS: Mapping[str, int] = {
+    "CreateCampaign": 5,
+    "CreateDatasetGroup": 5,
+    "CreateSolution": 10,
+    "CreateRecommender": 5,
+    "CreateFilter": 30,
+    "CreateSchema": 500,
+    "CreateEventTracker": 1,
+    "CreateMetricAttribution": 1,
+    "CreateDatasetImportJob": 5,
+    "CreateSolutionVersion": 20,
+    "CreateBatchInferenceJob": 5,
+    "CreateBatchSegmentJob": 5,
+}
 
 #: Avro field type -> the Arrow type that holds exactly its values (Avro ``int`` and
 #: ``float`` are 32-bit; https://avro.apache.org/docs/1.11.1/specification/, the types
@@ -155,6 +185,12 @@ MAX_RESULTS_WITH_METADATA = 50
 DEFAULT_RESULTS = 25
 MAX_INPUT_LIST = 500
 MAX_ACTIONS = 100
+#: A batch job's input: at most 1 GB; an Item-Affinity file at most 500 items, an
+#: Item-Attribute-Affinity file at most 10 queries
+#: (https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
+BATCH_MAX_INPUT_BYTES = 1024**3
+SEGMENT_MAX_ITEMS_PER_FILE = 500
+SEGMENT_MAX_QUERIES_PER_FILE = 10
 #: ``numResults`` of a batch inference job (at most 500, as the runtime) and the users of
 #: one segment (5 million; https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
 BATCH_MAX_RESULTS = MAX_RESULTS

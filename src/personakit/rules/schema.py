@@ -66,8 +66,6 @@ __all__ = [
     "FLOAT_FIELDS",
     "ID_FIELDS",
     "MAX_SCHEMA_CHARS",
-    "MAX_TEXTUAL_CHARS",
-    "MAX_TEXTUAL_CHARS_CJK",
     "METADATA_CAP",
     "NAMESPACE",
     "NEEDS_METADATA",
@@ -291,11 +289,6 @@ FLOAT_FIELDS = frozenset(
 )
 
 # --------------------------------------------------------------------------- value limits
-
-#: Textual values: longer ones are truncated (20,000 characters; 7,000 in Chinese or
-#: Japanese; https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
-MAX_TEXTUAL_CHARS = 20_000
-MAX_TEXTUAL_CHARS_CJK = 7_000
 
 
 # --------------------------------------------------------------------------- Field / Schema

@@ -30,12 +30,17 @@ from personakit.rules.checks.columns import (
     utf8_length,
 )
 from personakit.rules.checks.run import Data, Run
-from personakit.rules.facts import EPOCH_UNITS, MAX_CATEGORICAL_CHARS, MAX_ID_CHARS, SECONDS_MAX
+from personakit.rules.facts import (
+    EPOCH_UNITS,
+    MAX_CATEGORICAL_CHARS,
+    MAX_ID_CHARS,
+    MAX_TEXTUAL_CHARS,
+    MAX_TEXTUAL_CHARS_CJK,
+    SECONDS_MAX,
+)
 from personakit.rules.schema import (
     EXPIRATION_FIELDS,
     ID_FIELDS,
-    MAX_TEXTUAL_CHARS,
-    MAX_TEXTUAL_CHARS_CJK,
     NUMERIC_TYPES,
     RESERVED,
     TIMESTAMP_FIELDS,

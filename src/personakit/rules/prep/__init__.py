@@ -44,7 +44,7 @@ on :mod:`~personakit.rules.prep.base`); use them from here.
 
 from __future__ import annotations
 
-from personakit.rules.facts import MAX_CATEGORICAL_CHARS
+from personakit.rules.facts import MAX_CATEGORICAL_CHARS, MAX_TEXTUAL_CHARS
 
 # the types of the arguments, reachable as pk.prep.Unit ... (not in __all__, as before)
 from personakit.rules.prep.base import SEP as SEP
@@ -61,7 +61,6 @@ from personakit.rules.prep.columns import booleans, fill_missing, rename_reserve
 from personakit.rules.prep.interactions import ratings_to_interactions
 from personakit.rules.prep.multivalue import aggregate_multi_value, join_multi_value
 from personakit.rules.prep.timestamps import epoch_seconds
-from personakit.rules.schema import MAX_TEXTUAL_CHARS
 
 __all__ = [
     "MAX_CATEGORICAL_CHARS",

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from personakit.errors import ValidationError
 from personakit.rules.arrow import FrameLike
-from personakit.rules.facts import MAX_CATEGORICAL_CHARS, Domain
+from personakit.rules.facts import MAX_CATEGORICAL_CHARS, MAX_TEXTUAL_CHARS, Domain
 from personakit.rules.prep.base import (
     INT_NULLABLE,
     SEP,
@@ -37,13 +37,7 @@ from personakit.rules.prep.columns import field_names, metadata_column, rebuild
 from personakit.rules.prep.multivalue import join_column, text_lengths
 from personakit.rules.prep.timestamps import timestamp_column
 from personakit.rules.report import Problem
-from personakit.rules.schema import (
-    MAX_TEXTUAL_CHARS,
-    RESERVED,
-    DatasetType,
-    field_name_for,
-    role_columns,
-)
+from personakit.rules.schema import RESERVED, DatasetType, field_name_for, role_columns
 
 __all__ = ["items", "items_from", "users", "users_from"]
 
