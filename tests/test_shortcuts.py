@@ -54,3 +54,12 @@ def test_a_later_calls_and_names_its_target() -> None:
     assert repr(later) == "Later('os.path', 'join')"
     with pytest.raises(AttributeError):
         Later("os.path", "no_such_function")()
+
+
+def test_batch_runners_keep_their_names_and_help() -> None:
+    solution = object.__new__(Solution)  # no AWS: only what help() reads is looked at
+    runner = solution.batch_recommend
+    assert runner.__name__ == "batch_recommend"  # type: ignore[attr-defined]
+    assert "batch inference job" in (runner.__doc__ or "")
+    assert solution.batch_segments.__name__ == "batch_segments"  # type: ignore[attr-defined]
+    assert _params(runner)[:2] == ["data", "n"]

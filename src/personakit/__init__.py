@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from personakit import errors
@@ -73,6 +74,7 @@ if TYPE_CHECKING:
     from personakit.rules.schema import DatasetType as DatasetType
     from personakit.rules.schema import Field as Field
     from personakit.rules.schema import Schema as Schema
+    from personakit.rules.validate import ValidationReport as ValidationReport
     from personakit.rules.validate import validate as validate
     from personakit.rules.writer import CsvResult as CsvResult
     from personakit.rules.writer import write_csv as write_csv
@@ -113,6 +115,7 @@ _LAZY: dict[str, str] = {
     "SolutionMetrics": "personakit.personalize.solution",
     "Timing": "personakit.aws.timing",
     "sweep": "personakit.cost.sweep",
+    "ValidationReport": "personakit.rules.validate",
     "validate": "personakit.rules.validate",
     "write_csv": "personakit.rules.writer",
     # submodules reached as attributes (``pk.prep``)
@@ -127,10 +130,23 @@ _LAZY: dict[str, str] = {
 _EAGER = ("__version__", "errors", *errors.__all__)
 
 
+#: Names kept one release for old code; each warns where it is used.
+_DEPRECATED = {"datasets": "personakit.datasets is now personakit.samples"}
+
+
 def __getattr__(name: str) -> Any:
     target = _LAZY.get(name)
     if target is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name in _DEPRECATED:
+        warnings.warn(
+            f"{_DEPRECATED[name]}; the old name goes in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        with warnings.catch_warnings():  # said once, here, at the caller's line
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return importlib.import_module(target.partition(":")[0])
     module_name, _, _ = target.partition(":")
     module = importlib.import_module(module_name)
     value = module if target.endswith(":") else getattr(module, name)
@@ -142,4 +158,4 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_LAZY})
 
 
-__all__ = sorted([*_EAGER, *_LAZY])
+__all__ = sorted({*_EAGER, *_LAZY} - set(_DEPRECATED))

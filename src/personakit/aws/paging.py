@@ -9,6 +9,7 @@ where the last page stopped. botocore's Stubber and moto answer it like any call
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -47,12 +48,14 @@ def paginate(
         request: The operation's other parameters.
     """
     paginator = client.get_paginator(operation)
+    page = functools.partial(_pages)  # named after the operation in retry logs
+    page.__name__ = operation  # type: ignore[attr-defined]
     token: str | None = None
     while True:
         config: dict[str, Any] = {"PageSize": page_size, "MaxItems": page_size}
         if token:
             config["StartingToken"] = token
-        result = call(_pages, paginator=paginator, request=request, config=config)
+        result = call(page, paginator=paginator, request=request, config=config)
         yield from result.get(key, [])
         token = result.get("NextToken")
         if not token:

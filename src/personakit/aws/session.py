@@ -192,7 +192,7 @@ class Session:
         clients: ready clients by service name, used as given instead of asking
             the engine.
         timing: the retry and poll settings the resource classes use on this
-            session (a :class:`~personakit.personalize.base.Timing`) unless given their own.
+            session (a :class:`~personakit.aws.timing.Timing`) unless given their own.
         on_close: called once by :meth:`close` (e.g. to close an engine the
             session owns).
     """

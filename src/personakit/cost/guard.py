@@ -516,9 +516,9 @@ class CostGuard:
         The guard counts one active-user unit plus each request per second above the
         first as 3,600 extra recommendations an hour (≈$0.0833 per 1,000): an upper
         bound, as some recommendations each hour are free. :meth:`Recommender.create
-        <personakit.personalize.campaign.Recommender.create>` asks this before
+        <personakit.personalize.recommender.Recommender.create>` asks this before
         ``CreateRecommender`` (only when no recommender of that name exists),
-        :meth:`Recommender.update <personakit.personalize.campaign.Recommender.update>` before
+        :meth:`Recommender.update <personakit.personalize.recommender.Recommender.update>` before
         raising ``min_rps``.
 
         Args:

@@ -683,8 +683,11 @@ class BatchRunner(Protocol):
     ) -> BatchJob: ...
 
 
-def batch_runner(solution: Deployable, kind: Kind) -> BatchRunner:
-    """The :class:`BatchRunner` of one kind of job (``"inference"``, ``"segment"``)."""
+def batch_runner(
+    solution: Deployable, kind: Kind, *, name: str = "", doc: str | None = None
+) -> BatchRunner:
+    """The :class:`BatchRunner` of one kind of job (``"inference"``, ``"segment"``),
+    named ``name`` and documented by ``doc`` for ``help()``."""
 
     def run(
         data: Any,
@@ -707,4 +710,8 @@ def batch_runner(solution: Deployable, kind: Kind) -> BatchRunner:
         )
         return job.result(timeout_s) if wait else job
 
+    if name:
+        run.__name__ = name
+        run.__qualname__ = f"{type(solution).__name__}.{name}"
+    run.__doc__ = doc
     return cast(BatchRunner, run)

@@ -542,7 +542,9 @@ class Solution(Scoped):
         """
         from personakit.personalize.batch import batch_runner  # start-up: only when used
 
-        return batch_runner(self, "inference")
+        return batch_runner(
+            self, "inference", name="batch_recommend", doc=Solution.batch_recommend.__doc__
+        )
 
     @property
     def batch_segments(self) -> BatchRunner:
@@ -565,7 +567,9 @@ class Solution(Scoped):
         """
         from personakit.personalize.batch import batch_runner  # start-up: only when used
 
-        return batch_runner(self, "segment")
+        return batch_runner(
+            self, "segment", name="batch_segments", doc=Solution.batch_segments.__doc__
+        )
 
     # ------------------------------------------------------------------ teardown
 

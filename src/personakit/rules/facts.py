@@ -97,8 +97,6 @@ MAX_NAME = 63
 #: Seconds stay below 1e11 until the year 5138 and 1e11 milliseconds is 1973-03-03, so
 #: a larger value is in milliseconds (or finer).
 SECONDS_MAX = 100_000_000_000
-#: Training minimums: 1000 interactions from at least 25 users with 2 or more each
-#: (https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
 #: Finer units by the smallest epoch value that means them (each boundary is 1973-03-03
 #: in its unit): (name, code, threshold, units per second), finest first.
 EPOCH_UNITS: tuple[tuple[str, str, int, int], ...] = (
@@ -106,6 +104,8 @@ EPOCH_UNITS: tuple[tuple[str, str, int, int], ...] = (
     ("microseconds", "us", 10**14, 10**6),
     ("milliseconds", "ms", SECONDS_MAX, 10**3),
 )
+#: Training minimums: 1000 interactions from at least 25 users with 2 or more each
+#: (https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
 MIN_INTERACTIONS = 1000
 MIN_USERS_WITH_TWO = 25
 #: ... and those users at least 1% of all users
