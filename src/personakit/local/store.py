@@ -12,7 +12,9 @@ Guarantees:
 
 * Every change of state is a transaction (``BEGIN IMMEDIATE``), so two threads or
   two processes using one workspace serialize their writes; every thread has its
-  own connection, and a busy database is waited for (30 s) rather than failed.
+  own connection, and a busy database is waited for (30 s) rather than failed. An
+  exception at any line (Ctrl-C included) rolls the transaction back: no connection
+  is left inside one.
 * Files are written under a temporary name carrying the writer's owner token and
   renamed into place before the transaction that records them commits, so a
   process killed at any point leaves either the old state or the new one; stray
@@ -382,13 +384,17 @@ class Store:
             finally:
                 self._local.depth = depth
             return
-        conn.execute("BEGIN IMMEDIATE")
-        self._local.depth = 1
-        try:
-            yield conn
-        except BaseException:
+        if conn.in_transaction:  # left open by an interrupt at a bad moment: start clean
             with suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            self._local.depth = 1
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
             raise
         else:
             conn.execute("COMMIT")

@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -370,10 +371,57 @@ class Teardown:
         if self._running:
             return TeardownReport()
         self._running = True
+        deferred: KeyboardInterrupt | None = None
         try:
-            return self._run(scope, delete_adopted, force)
+            while True:
+                try:
+                    report = self._run(scope, delete_adopted, force)
+                    break
+                except KeyboardInterrupt:
+                    if deferred is not None:  # the second Ctrl-C: stop, say what is left
+                        self._abandon(scope)
+                        raise
+                    logger.warning(
+                        "Ctrl-C during teardown: finishing it first, so nothing is left "
+                        "billing (press Ctrl-C again to stop now)",
+                        extra={"event": "personakit.teardown.interrupt_deferred"},
+                    )
+                    deferred = KeyboardInterrupt()  # the run resumes where it stopped
         finally:
             self._running = False
+        if deferred is not None:
+            raise deferred
+        return report
+
+    def leftovers(self, scope: Entry | None = None) -> list[Entry]:
+        """What this run created (in ``scope``) that is not gone yet."""
+        return [
+            e
+            for e in self.entries
+            if (scope is None or e.under(scope)) and e.owned and e.state not in ("gone", "left")
+        ]
+
+    def sweep_command(self) -> str:
+        """The command that finds and deletes what this run left."""
+        session = self.ctx.session
+        return f"personakit sweep --region {session.region} --run-id {session.run_id} --yes"
+
+    def _abandon(self, scope: Entry | None) -> None:
+        left = self.leftovers(scope)
+        arns = tuple(e.arn for e in left)
+        logger.error(
+            "teardown stopped by a second Ctrl-C; %d resource(s) left: %s. Delete them with: %s",
+            len(arns),
+            ", ".join(arns) or "none",
+            self.sweep_command(),
+            extra={"event": "personakit.teardown.abandoned", "arns": arns},
+        )
+        if arns:  # also where a person at a terminal sees it, whatever logging says
+            print(
+                f"personakit: teardown stopped; {len(arns)} resource(s) left "
+                f"(some may bill by the hour). Delete them with:\n  {self.sweep_command()}",
+                file=sys.stderr,
+            )
 
     def _run(self, scope: Entry | None, delete_adopted: bool, force: bool) -> TeardownReport:
         in_scope = [e for e in self.entries if scope is None or e.under(scope)]
