@@ -169,3 +169,51 @@ def test_a_ctrl_c_inside_a_store_transaction_leaves_no_transaction_open(
     assert not store.conn().in_transaction
     with store.tx() as conn:  # "cannot start a transaction within a transaction" before
         conn.execute("SELECT 1")
+
+
+def test_a_ctrl_c_between_a_delete_and_its_scheduling_does_not_strand_the_resource(
+    tmp_path: Path,
+) -> None:
+    """DELETE PENDING committed, the step never scheduled: the engine restarts the walk."""
+    import inspect
+    import time
+
+    from botocore.exceptions import ClientError
+
+    from personakit.local.control import ControlPlane
+
+    source, first = inspect.getsourcelines(ControlPlane.delete)
+    target = first + next(i for i, text in enumerate(source) if "self.schedule(arn)" in text)
+
+    def local_tracer(frame: FrameType, event: str, arg: Any) -> Any:
+        if event == "line" and frame.f_lineno == target:
+            raise KeyboardInterrupt
+        return local_tracer
+
+    def tracer(frame: FrameType, event: str, arg: Any) -> Any:
+        return local_tracer if frame.f_code is ControlPlane.delete.__code__ else None
+
+    with local.LocalEngine(tmp_path, min_state_s=0.01, recover_every_s=0.2) as engine:
+        personalize = Session(engine, region="us-east-1").client("personalize")
+        arn = personalize.create_dataset_group(name="stranded")["datasetGroupArn"]
+        while (
+            personalize.describe_dataset_group(datasetGroupArn=arn)["datasetGroup"]["status"]
+            != "ACTIVE"
+        ):
+            time.sleep(0.02)
+        previous = sys.gettrace()
+        try:
+            sys.settrace(tracer)
+            with pytest.raises(KeyboardInterrupt):
+                personalize.delete_dataset_group(datasetGroupArn=arn)
+        finally:
+            sys.settrace(previous)
+        deadline = time.monotonic() + 30  # a functional wait: the walk must finish at all
+        code = ""
+        while not code and time.monotonic() < deadline:
+            try:
+                personalize.describe_dataset_group(datasetGroupArn=arn)
+            except ClientError as exc:
+                code = exc.response["Error"]["Code"]
+            time.sleep(0.05)
+        assert code == "ResourceNotFoundException", "the dataset group stayed DELETE PENDING"

@@ -87,6 +87,8 @@ logger = logging.getLogger(__name__)
 GONE: Final = "GONE"
 #: The statuses of a resource still being created.
 IN_FLIGHT: Final = ("CREATE PENDING", "CREATE IN_PROGRESS")
+#: How long past its due time a walk's step may be before the engine restarts it.
+STALL_S: Final = 1.0
 #: The quotas the engine enforces, Personalize's defaults (rules.facts.DEFAULT_QUOTAS).
 PENDING_IMPORT_LIMIT: Final = DEFAULT_QUOTAS["CreateDatasetImportJob"]
 PENDING_VERSION_LIMIT: Final = DEFAULT_QUOTAS["CreateSolutionVersion"]
@@ -447,13 +449,20 @@ class ControlPlane(abc.ABC):
 
     # ------------------------------------------------------------------ recovery
     def recover(self) -> None:
-        """Take over (or fail) the background work of engines whose process died."""
+        """Take over (or fail) the background work of engines whose process died, and
+        restart this engine's own walks whose next step was never scheduled (an
+        interrupt between the commit of a status and its scheduling)."""
         if self.engine.closed:
             return
         rows = self.store.transitional()
         alive: dict[str | None, bool] = {self.owner.token: True}
         resume: list[str] = []
+        now = time.time()
         for row in rows:
+            if row.owner == self.owner.token:
+                if self._stalled(row, now):
+                    resume.append(row.arn)  # advance() is idempotent: a spare step is harmless
+                continue
             if row.owner not in alive:
                 alive[row.owner] = Owner.alive(self.store.root, row.owner)
             if alive[row.owner]:
@@ -479,6 +488,18 @@ class ControlPlane(abc.ABC):
             )
         for arn in resume:
             self.schedule(arn, 0.0)
+
+    def _stalled(self, res: Resource, now: float) -> bool:
+        """Whether ``res``'s walk is overdue by a second (its step was never scheduled);
+        a heavy job in ``CREATE IN_PROGRESS`` is busy, not stalled."""
+        if KINDS[res.kind].heavy and res.status == "CREATE IN_PROGRESS":
+            return False
+        since = []
+        if res.status in TRANSITIONAL:
+            since.append(res.status_since)
+        if res.sub_status in TRANSITIONAL:
+            since.append(float(res.body["_update"]["since"]))
+        return bool(since) and min(since) + self.min_state + STALL_S < now
 
     @staticmethod
     def _died(res: Resource) -> str:
