@@ -15,19 +15,8 @@ import pytest
 
 from personakit import local
 from personakit.aws.session import Session
-from personakit.aws.timing import Timing
 from personakit.personalize import teardown as td
 from personakit.personalize.group import DatasetGroup
-
-FAST = Timing(
-    poll_s=0.02,
-    max_poll_s=0.2,
-    train_poll_s=0.02,
-    train_max_poll_s=0.2,
-    progress=False,
-    delete_timeout_s=120.0,
-    in_use_timeout_s=60.0,
-)
 
 
 class CtrlC:
@@ -64,8 +53,8 @@ def frame() -> pd.DataFrame:
     )
 
 
-def left_in(engine: Any) -> dict[str, list[Any]]:
-    personalize = Session(engine, region="us-east-1").client("personalize")
+def left_in(session: Session) -> dict[str, list[Any]]:
+    personalize = session.client("personalize")
     found = {
         "datasetGroups": personalize.list_dataset_groups()["datasetGroups"],
         "datasets": personalize.list_datasets()["datasets"],
@@ -74,21 +63,15 @@ def left_in(engine: Any) -> dict[str, list[Any]]:
     return {k: v for k, v in found.items() if v}
 
 
-def session_on(engine: Any) -> Session:
-    engine.ensure_bucket("pk-local")
-    return Session(engine, region="us-east-1", bucket="pk-local", role_arn=engine.role_arn)
-
-
 def test_a_ctrl_c_during_a_normal_exit_teardown_is_deferred_until_it_is_done(
     tmp_path: Path,
 ) -> None:
-    with local.LocalEngine(tmp_path, min_state_s=0.01) as engine:
-        session = session_on(engine)
+    with Session.local(tmp_path, min_state_s=0.01, progress=False) as session:
         ctrl_c = CtrlC("_wait_gone")
 
         def journey() -> None:
             try:
-                with DatasetGroup.create(session, "ctrl-c", timing=FAST) as group:
+                with DatasetGroup.create(session, "ctrl-c") as group:
                     group.import_frame(frame())
                     ctrl_c.arm()  # the block ends normally; its teardown gets the Ctrl-C
             finally:
@@ -97,15 +80,14 @@ def test_a_ctrl_c_during_a_normal_exit_teardown_is_deferred_until_it_is_done(
         with pytest.raises(KeyboardInterrupt):  # delivered once the teardown is done
             journey()
         assert ctrl_c.fired == 1
-        assert left_in(engine) == {}
+        assert left_in(session) == {}
 
 
 def test_a_second_ctrl_c_stops_the_teardown_and_names_the_sweep_command(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with local.LocalEngine(tmp_path, min_state_s=0.01) as engine:
-        session = session_on(engine)
-        group = DatasetGroup.create(session, "twice", timing=FAST)
+    with Session.local(tmp_path, min_state_s=0.01, progress=False) as session:
+        group = DatasetGroup.create(session, "twice")
         group.import_frame(frame())
         fired: list[str] = []
         wait_gone = td.Teardown._wait_gone
@@ -131,7 +113,7 @@ def test_a_second_ctrl_c_stops_the_teardown_and_names_the_sweep_command(
         assert command in capsys.readouterr().err
         assert any(e.arn in caplog.text for e in left)
         group.teardown()  # and the same teardown finishes the job later
-        assert left_in(engine) == {}
+        assert left_in(session) == {}
 
 
 @pytest.mark.parametrize("line", ["self._local.depth = 1", "yield conn"])

@@ -22,7 +22,6 @@ from personakit.aws.wait import (
     PERSONALIZE_START,
     PERSONALIZE_STOP,
     PERSONALIZE_UPDATE,
-    normalize_status,
 )
 from personakit.errors import ConfigurationError
 from personakit.personalize.base import Group, Scoped, create_and_register, find_by, resource_name
@@ -30,6 +29,7 @@ from personakit.personalize.serving import (
     Serves,
     SpendGuard,
     item_exploration,
+    normalized,
     taken,
 )
 from personakit.personalize.teardown import Entry, TeardownReport, in_flight, wait_or_teardown
@@ -41,10 +41,6 @@ if TYPE_CHECKING:
 __all__ = ["RECOMMENDER_TIMEOUT_S", "Recommender", "resolve_use_case"]
 
 logger = logging.getLogger(__name__)
-
-
-def _norm(status: Any) -> str:
-    return normalize_status(str(status or ""))
 
 
 #: Default deadline of recommender creation, start, stop and update (seconds).
@@ -301,7 +297,7 @@ class Recommender(Serves, Scoped):
         if wait:
 
             def ready() -> None:
-                status = _norm(seen.get("status"))
+                status = normalized(seen.get("status"))
                 if not adopted.created and (status == "INACTIVE" or status.startswith("STOP")):
                     logger.info("recommender %s is %s: starting it", rname, status)
                     recommender.start(timeout_s=timeout_s)
@@ -382,7 +378,7 @@ class Recommender(Serves, Scoped):
         ctx = self.group._ctx
         personalize = ctx.personalize
         status = self.status()
-        norm = _norm(status)
+        norm = normalized(status)
         done, other = ("INACTIVE", "ACTIVE") if action == "stop" else ("ACTIVE", "INACTIVE")
         if norm != done and not norm.startswith(action.upper()):
             if norm.startswith("STOP" if action == "start" else "START") or (

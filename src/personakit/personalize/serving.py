@@ -36,6 +36,7 @@ __all__ = [
     "filter_request",
     "get_recommendations",
     "item_exploration",
+    "normalized",
     "recommend_request",
     "runtime_call",
     "taken",
@@ -394,7 +395,8 @@ def filter_request(
 # --------------------------------------------------------------------------- recommenders
 
 
-def _norm(status: Any) -> str:
+def normalized(status: Any) -> str:
+    """A status as ``normalize_status`` writes it; ``""`` for none."""
     return normalize_status(str(status or ""))
 
 
@@ -404,7 +406,7 @@ def taken(summary: Mapping[str, Any] | None) -> bool:
     A guarded create asks its guard only when nothing is there to adopt: adopting adds
     no cost, and a resource being deleted will not be adopted (its name frees up).
     """
-    return summary is not None and not _norm(summary.get("status")).startswith("DELETE")
+    return summary is not None and not normalized(summary.get("status")).startswith("DELETE")
 
 
 class _Served(Protocol):
