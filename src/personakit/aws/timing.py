@@ -43,9 +43,11 @@ class Timing:
         train_max_poll_s: Largest poll interval while training.
         backoff: Growth factor of poll intervals.
         progress: tqdm bars: ``True``, ``False`` or ``None`` (when interactive).
-        delete_timeout_s: Deadline of each wait during teardown.
+        delete_timeout_s: Deadline of each resource's removal during teardown, from
+            the first call about it to its confirmed deletion: every call's retries and
+            every wait inside (settling, stopping training, waiting until gone) end by it.
         in_use_timeout_s: How long a delete refused with ``ResourceInUseException``
-            (dependents still deleting) is retried.
+            (dependents still deleting) is retried, within ``delete_timeout_s``.
         now: The current UTC time (for ``personakit:expires-at`` tags).
     """
 

@@ -242,6 +242,8 @@ class Entry:
             (the delete was accepted, not yet confirmed); ``"gone"``;
             ``"left"`` (could not be deleted because something else uses it).
         seq: Registration order.
+        deadline: When this run gives up on removing it (the session clock's seconds):
+            ``Timing.delete_timeout_s`` after the run first acts on it; ``None`` before.
     """
 
     kind: Kind
@@ -252,6 +254,7 @@ class Entry:
     state: State = "live"
     seq: int = 0
     label: str = ""
+    deadline: float | None = None
 
     def ancestors(self) -> Iterator[Entry]:
         node = self.parent
@@ -371,6 +374,8 @@ class Teardown:
         if self._running:
             return TeardownReport()
         self._running = True
+        for entry in self.entries:  # each run has its own deadlines; a resumed one keeps them
+            entry.deadline = None
         deferred: KeyboardInterrupt | None = None
         try:
             while True:
@@ -528,15 +533,34 @@ class Teardown:
 
     # ------------------------------------------------------------------ steps
 
+    def _left(self, entry: Entry, until: float | None = None) -> float:
+        """Seconds left before ``entry``'s deadline (which starts now if it has none),
+        or before ``until`` if that is sooner.
+
+        Every call and wait about one resource in a teardown is clamped to this, its
+        retries and nested waits included, so none outlives ``Timing.delete_timeout_s``.
+        """
+        clock = self.ctx.timing.clock
+        if entry.deadline is None:
+            entry.deadline = clock() + self.ctx.timing.delete_timeout_s
+        end = entry.deadline if until is None else min(entry.deadline, until)
+        return max(end - clock(), 0.0)
+
+    def _call(
+        self, entry: Entry, fn: Callable[..., Any], /, until: float | None = None, **kwargs: Any
+    ) -> Any:
+        """``fn(**kwargs)`` through the retrier, its deadlines clamped to :meth:`_left`."""
+        return self.ctx.retrier.with_deadline(self._left(entry, until)).call(fn, **kwargs)
+
     def _describe(self, entry: Entry) -> Callable[[], Mapping[str, Any]]:
         fn = getattr(self.ctx.personalize, entry.kind.describe)
         params = {entry.kind.arn_param: entry.arn}
         return lambda: fn(**params)
 
-    def _status(self, entry: Entry) -> str | None:
+    def _status(self, entry: Entry, until: float | None = None) -> str | None:
         """The current status, or ``None`` when the resource is gone."""
         try:
-            response = self.ctx.call(self._describe(entry))
+            response = self._call(entry, self._describe(entry), until)
         except ClientError as exc:
             if personalize_not_found(exc):
                 entry.state = "gone"
@@ -551,24 +575,27 @@ class Teardown:
         result = self.ctx.wait(
             self._describe(entry),
             arn=entry.arn,
-            timeout_s=self.ctx.timing.delete_timeout_s,
+            timeout_s=self._left(entry),
             spec=SETTLED,
             label=entry.name,
         )
         if result.outcome == "gone":
             entry.state = "gone"
 
-    def stop_version(self, arn: str) -> None:
-        """``StopSolutionVersionCreation``, tolerating a version that just finished."""
+    def stop_version(self, arn: str, entry: Entry | None = None) -> None:
+        """``StopSolutionVersionCreation``, tolerating a version that just finished
+        (within ``entry``'s deadline when given)."""
         logger.warning(
             "teardown: stopping training %s (billed for the hours used so far)",
             arn,
             extra={"event": "personakit.teardown.stop", "arn": arn},
         )
+        stop = self.ctx.personalize.stop_solution_version_creation
         try:
-            self.ctx.call(
-                self.ctx.personalize.stop_solution_version_creation, solutionVersionArn=arn
-            )
+            if entry is None:
+                self.ctx.call(stop, solutionVersionArn=arn)
+            else:
+                self._call(entry, stop, solutionVersionArn=arn)
         except ClientError as exc:
             # it finished, failed or was deleted between the describe and the stop
             if error_code(exc) not in (
@@ -592,7 +619,7 @@ class Teardown:
             if status is None:
                 return False
             if action == "stop" and in_flight(status) and "STOPPING" not in status.upper():
-                self.stop_version(entry.arn)
+                self.stop_version(entry.arn, entry)
             if in_flight(status):
                 self._settle(entry)
             if entry.state != "gone":
@@ -607,11 +634,13 @@ class Teardown:
         assert kind.delete is not None
         delete = getattr(self.ctx.personalize, kind.delete)
         clock = self.ctx.timing.clock
-        deadline = clock() + (0.0 if fail_fast else self.ctx.timing.in_use_timeout_s)
+        in_use_s = 0.0 if fail_fast else min(self.ctx.timing.in_use_timeout_s, self._left(entry))
+        deadline = clock() + in_use_s
+        until: float | None = None  # once refused as in use, calls end by that deadline too
         attempt = 0
         while True:
             try:
-                self.ctx.call(delete, **{kind.arn_param: entry.arn})
+                self._call(entry, delete, until, **{kind.arn_param: entry.arn})
             except ClientError as exc:
                 code = error_code(exc)
                 if code == "ResourceNotFoundException":
@@ -619,7 +648,8 @@ class Teardown:
                     return False
                 if code != "ResourceInUseException":
                     raise
-                status = self._status(entry)
+                until = deadline
+                status = self._status(entry, until)
                 if status is None:
                     return False
                 if _deleting(status):
@@ -665,8 +695,8 @@ class Teardown:
         personalize = self.ctx.personalize
         if entry.kind.name == "solution":
             # versions created by auto-training are not on the stack
-            versions = self.ctx.call(
-                personalize.list_solution_versions, solutionArn=entry.arn, maxResults=100
+            versions = self._call(
+                entry, personalize.list_solution_versions, solutionArn=entry.arn, maxResults=100
             ).get("solutionVersions", [])
             for summary in versions:
                 status = str(summary.get("status", ""))
@@ -674,18 +704,20 @@ class Teardown:
                 if not in_flight(status):
                     continue
                 if "STOPPING" not in status.upper():
-                    self.stop_version(arn)
+                    self.stop_version(arn, entry)
                 self.ctx.wait(
                     functools.partial(
                         personalize.describe_solution_version, solutionVersionArn=arn
                     ),
                     arn=arn,
-                    timeout_s=self.ctx.timing.delete_timeout_s,
+                    timeout_s=self._left(entry),
                     spec=SETTLED,
                 )
 
     def _wait_gone(self, entry: Entry) -> None:
-        self.ctx.wait_gone(self._describe(entry), arn=entry.arn, label=entry.name)
+        self.ctx.wait_gone(
+            self._describe(entry), arn=entry.arn, timeout_s=self._left(entry), label=entry.name
+        )
         entry.state = "gone"
         logger.info("teardown: %s is gone", entry.name)
 
