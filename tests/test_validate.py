@@ -586,14 +586,15 @@ def test_the_report_keeps_the_schemas_and_tables_it_checked() -> None:
     assert report.schemas == {}
 
 
-def test_bad_arguments_are_reported_not_raised() -> None:
+def test_bad_argument_values_are_reported_wrong_types_raised() -> None:
     report = validate(
-        [1, 2],  # type: ignore[arg-type]
         schemas={"nope": pk.Schema.infer(catalog(2), "items")},
         domain="RETAIL",
         now=NOW,
     )
-    assert {"frame-invalid", "schema-key", "domain-unknown"} <= report.rules()
+    assert {"schema-key", "domain-unknown"} <= report.rules()
+    with pytest.raises(TypeError, match="interactions takes a pandas DataFrame"):
+        validate([1, 2], now=NOW)  # type: ignore[arg-type]
     wrong = validate(schemas={"users": pk.Schema.infer(catalog(2), "items")})
     assert only(wrong, "schema-key").severity == "error"
     huge = pd.DataFrame({"user_id": np.array([1, 2**64 - 1], dtype=object), "x": [1, 2]})

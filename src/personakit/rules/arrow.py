@@ -10,9 +10,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Union
 
-from personakit.errors import ValidationError
+from personakit.rules.arguments import frame as frame_argument
 from personakit.rules.facts import EPOCH_UNITS
-from personakit.rules.report import DataReport, Problem
+from personakit.rules.values import (
+    CONVERSION_ERRORS,
+    explain,
+    label_problems,
+    normalise_table,
+    object_problems,
+    raise_problems,
+    text_labels,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,6 +31,7 @@ __all__ = [
     "TEXTUAL_MIN_MEDIAN_WORDS",
     "UNITS_PER_SECOND",
     "FrameLike",
+    "arrow_table",
     "is_list",
     "is_string",
     "looks_textual",
@@ -50,70 +59,51 @@ _SAMPLE = 10_000
 def to_arrow(frame: FrameLike) -> pa.Table:
     """A pyarrow Table from a DataFrame, Table or RecordBatch (the index is dropped).
 
-    Raises ValidationError naming the column when a pandas column mixes types
-    Arrow cannot hold in one column.
+    Columns are named by the text of their labels and read through
+    :mod:`personakit.rules.values`: ``float16`` becomes ``float32``, an empty categorical
+    a column of nulls. Raises ValidationError naming the column, the rule and example
+    rows when labels collide or are not text, or a column holds values Arrow cannot
+    hold as one column (mixed types, lone surrogates, integers beyond 64 bits, decimal
+    infinities); TypeError when ``frame`` is not a frame.
     """
     import pyarrow as pa
 
-    _ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError)
-    if isinstance(frame, pa.Table):
-        return frame
-    if isinstance(frame, pa.RecordBatch):
-        return pa.Table.from_batches([frame])
-    import numpy as np
-    import pandas as pd
-
-    if not isinstance(frame, pd.DataFrame):
-        raise ValidationError(
-            f"expected a pandas DataFrame or a pyarrow Table, got {type(frame).__name__}"
-        )
-    if frame.columns.duplicated().any():
-        dup = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
-        raise ValidationError(f"duplicate column names: {', '.join(dup)}")
+    frame_argument("frame", frame)
+    if isinstance(frame, (pa.Table, pa.RecordBatch)):
+        return arrow_table(frame)
+    frame = text_labels(frame)
+    columns = [(str(label), frame.iloc[:, i]) for i, label in enumerate(frame.columns)]
+    problems = [p for name, col in columns for p in object_problems(col, name)]
+    flagged = {p.column for p in problems}
+    if flagged:  # the others are still converted, to report every problem at once
+        frame = frame.iloc[:, [i for i, (name, _) in enumerate(columns) if name not in flagged]]
     try:
-        return pa.Table.from_pandas(frame, preserve_index=False)
-    except _ARROW_ERRORS:
-        pass
-    problems = []
-    for col in frame.columns:
-        try:
-            pa.array(frame[col], from_pandas=True)
-        except OverflowError:
-            raw = frame[col].to_numpy(dtype=object)
-            big = np.flatnonzero([isinstance(v, int) and not -(2**63) <= v < 2**63 for v in raw])
-            problems.append(
-                Problem.with_examples(
-                    "error",
-                    "integer-overflow",
-                    "integers outside the signed 64-bit range cannot be stored as numbers",
-                    column=str(col),
-                    count=len(big),
-                    rows=big[:5].tolist(),
-                    values=[raw[i] for i in big[:5]],
-                    fix="store these values as strings (.astype(str)); ids are strings anyway",
-                )
-            )
-        except _ARROW_ERRORS as exc:
-            raw = frame[col].to_numpy(dtype=object)
-            kinds = np.array([type(v).__name__ for v in raw], dtype=object)
-            present = frame[col].notna().to_numpy()
-            majority = pd.Series(kinds[present]).mode().iloc[0] if present.any() else ""
-            odd = np.flatnonzero(present & (kinds != majority))
-            problems.append(
-                Problem.with_examples(
-                    "error",
-                    "mixed-types",
-                    f"values of several types ({', '.join(sorted(set(kinds[present])))}) cannot "
-                    f"form one Arrow column ({exc})",
-                    column=str(col),
-                    count=len(odd),
-                    rows=odd[:5].tolist(),
-                    values=[raw[i] for i in odd[:5]],
-                    fix="cast the column to one type (e.g. .astype(str))",
-                )
-            )
-    DataReport(problems, subject="frame").raise_for_problems()
-    raise ValidationError("frame could not be converted to Arrow")  # pragma: no cover
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    except CONVERSION_ERRORS:  # convert column by column, to say which and why
+        arrays, names = [], []
+        for name, col in columns:
+            if name in flagged:
+                continue
+            try:
+                arrays.append(pa.array(col, from_pandas=True))
+                names.append(name)
+            except CONVERSION_ERRORS as exc:
+                problems.append(explain(col, name, exc))
+        raise_problems(problems, "frame")
+        table = pa.Table.from_arrays(arrays, names=names)
+    raise_problems(problems, "frame")
+    return normalise_table(table)
+
+
+def arrow_table(data: pa.Table | pa.RecordBatch) -> pa.Table:
+    """An Arrow table (or batch) as personakit reads it: a name given to two columns is a
+    ValidationError, ``float16`` is read as ``float32``, an empty dictionary as nulls.
+    A table that needs none of that is returned as it is."""
+    import pyarrow as pa
+
+    table = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
+    raise_problems(label_problems(table.column_names), "frame")
+    return normalise_table(table)
 
 
 def value_type(t: pa.DataType) -> pa.DataType:

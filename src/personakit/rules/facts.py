@@ -31,12 +31,20 @@ __all__ = [
     "DG",
     "EPOCH_UNITS",
     "EXPIRES_TAG",
+    "FILTER_GUIDELINES",
+    "INTERACTIONS_PER_EVENT_TYPE",
     "KEEP_TAG",
     "MAX_ACTIONS",
     "MAX_CATEGORICAL_CHARS",
+    "MAX_DISTINCT_FIELDS",
+    "MAX_EXPRESSION_CHARS",
+    "MAX_FILTER_VALUES",
+    "MAX_FILTER_VALUE_CHARS",
+    "MAX_GROUP_FILTER_FIELDS",
     "MAX_ID_CHARS",
     "MAX_INPUT_LIST",
     "MAX_NAME",
+    "MAX_PARAMETER_NAME",
     "MAX_RESULTS",
     "MAX_RESULTS_WITH_METADATA",
     "MAX_TAG_KEYS",
@@ -196,6 +204,30 @@ SEGMENT_MAX_QUERIES_PER_FILE = 10
 BATCH_MAX_RESULTS = MAX_RESULTS
 SEGMENT_MAX_USERS = 5_000_000
 
+# --------------------------------------------------------------------------- filters
+
+#: The filter guidelines page, which states the distinct-field limits below
+#: (https://docs.aws.amazon.com/personalize/latest/dg/filter-expression-guidelines-requirements.html).
+FILTER_GUIDELINES = DG + "filter-expression-guidelines-requirements.html"
+#: Distinct dataset fields one filter reads, chained expressions together: 10; across
+#: all the filters of a dataset group: 20 (the guidelines page above and
+#: https://docs.aws.amazon.com/personalize/latest/dg/limits.html; an earlier edition of
+#: the guidelines page said 5 and 10).
+MAX_DISTINCT_FIELDS = 10
+MAX_GROUP_FILTER_FIELDS = 20
+#: ``filterExpression`` of CreateFilter: at most 2500 characters
+#: (https://docs.aws.amazon.com/personalize/latest/dg/API_CreateFilter.html).
+MAX_EXPRESSION_CHARS = 2500
+#: ``filterValues`` of a request: at most 25 entries, keys ``[A-Za-z0-9_]+`` of at most
+#: 50 characters, values of at most 1000 characters
+#: (https://docs.aws.amazon.com/personalize/latest/dg/API_RS_GetRecommendations.html).
+MAX_FILTER_VALUES = 25
+MAX_PARAMETER_NAME = 50
+MAX_FILTER_VALUE_CHARS = 1000
+#: Interactions filters consider the most recent 100 interactions per user per event
+#: type (adjustable; https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
+INTERACTIONS_PER_EVENT_TYPE = 100
+
 # --------------------------------------------------------------------------- recipes
 
 RecipeType = Literal[
@@ -258,7 +290,9 @@ class Domain(str, Enum):
         """Accept ``None``, ``"ecommerce"``, ``"video-on-demand"``, ``"VOD"`` ..."""
         if value is None or isinstance(value, Domain):
             return value
-        key = re.sub(r"[\s\-]", "_", str(value)).upper()
+        if not isinstance(value, str):
+            raise TypeError(f"a domain is a string or None; got {type(value).__name__} {value!r}")
+        key = re.sub(r"[\s\-]", "_", value).upper()
         if key == "VOD":
             return cls.VIDEO_ON_DEMAND
         try:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 
 from personakit.errors import ValidationError
+from personakit.rules import arguments
 from personakit.rules.arrow import (
     FrameLike,
     is_list,
@@ -45,7 +46,7 @@ from personakit.rules.arrow import (
     to_arrow,
     value_type,
 )
-from personakit.rules.facts import AVRO_ARROW, Domain
+from personakit.rules.facts import AVRO_ARROW, DG, Domain
 from personakit.rules.names import (
     FIELD_NAME_RE,
     MAX_FIELD_NAME,
@@ -80,6 +81,7 @@ __all__ = [
     "Schema",
     "avro_type_for",
     "field_name_for",
+    "reserved_fields",
     "role_columns",
     "squash_name",
     "to_arrow",
@@ -118,7 +120,12 @@ class DatasetType(str, Enum):
         """Accept ``"items"``, ``"Items"``, ``"ITEMS"``, ``"action-interactions"`` ..."""
         if isinstance(value, DatasetType):
             return value
-        key = re.sub(r"[\s\-_]", "", str(value)).upper()
+        if not isinstance(value, str):
+            raise TypeError(
+                f"a dataset type is a string such as 'interactions' or a pk.DatasetType; "
+                f"got {type(value).__name__} {value!r}"
+            )
+        key = re.sub(r"[\s\-_]", "", value).upper()
         for member in cls:
             if member.name.replace("_", "") == key:
                 return member
@@ -364,6 +371,13 @@ class Field:
         )
 
 
+def reserved_fields(dataset_type: DatasetType, domain: Domain | None) -> dict[str, Reserved]:
+    """The reserved fields of a dataset type in a domain (ValidationError for a dataset
+    type the domain does not have)."""
+    _check_pair(dataset_type, domain)
+    return RESERVED[(dataset_type, domain)]
+
+
 def _check_pair(dataset_type: DatasetType, domain: Domain | None) -> None:
     if (dataset_type, domain) not in RESERVED:
         raise ValidationError(
@@ -518,16 +532,24 @@ class Schema:
                 ``None`` to pick by the free-text rule.
 
         Raises:
-            ValidationError: a column has a type Personalize cannot take, two
-                columns claim the same field, or a mapping names a missing column.
+            ValidationError: a column has a type Personalize cannot take or values no
+                column can hold, two columns claim the same field, or a mapping names a
+                missing column.
+            TypeError: an argument of the wrong Python type (``booleans=5``).
         """
+        arguments.check(
+            "textual",
+            textual,
+            lambda v: v is None or v is False or isinstance(v, str),
+            "a column name, False or None",
+        )
         return _infer(
             cls,
             frame,
             DatasetType.parse(dataset_type),
             Domain.parse(domain),
-            dict(columns or {}),
-            booleans,
+            arguments.column_map("columns", columns),
+            arguments.choice("booleans", booleans, ("flag", "categorical")),
             textual,
         )
 
@@ -739,12 +761,25 @@ def role_columns(
     explicit: dict[str, str],
 ) -> dict[str, str]:
     """column -> reserved field, by explicit mapping then by recognised name."""
-    reserved = RESERVED[(dtype, domain)]
+    reserved = reserved_fields(dtype, domain)
     missing = [c for c in explicit if c not in names]
     if missing:
+        problems = [
+            Problem(
+                "error",
+                "column-missing",
+                f"columns= maps {c!r} to {explicit[c]}, but the frame has no column {c!r} "
+                f"(columns: {', '.join(names) or 'none'})",
+                column=c,
+                count=1,
+                fix="fix the name, or leave it out of columns=",
+            )
+            for c in missing
+        ]
         raise ValidationError(
             f"columns= names {', '.join(map(repr, missing))}, not in the frame "
-            f"(columns: {', '.join(names)})"
+            f"(columns: {', '.join(names)})",
+            problems=problems,
         )
     out = dict(explicit)
     taken = set(explicit.values())
@@ -758,10 +793,19 @@ def role_columns(
             if hits:
                 break
         if len(hits) > 1:
-            raise ValidationError(
+            message = (
                 f"columns {', '.join(map(repr, hits))} could all be {role}; say which with "
                 f"columns={{{hits[0]!r}: {role!r}}}"
             )
+            problem = Problem(
+                "error",
+                "schema-inference",
+                message,
+                column=hits[0],
+                count=len(hits),
+                fix=f"map one of them: columns={{{hits[0]!r}: {role!r}}}, or drop the others",
+            )
+            raise ValidationError(message, problems=[problem])
         if hits:
             out[hits[0]] = role
             del keys[hits[0]]
@@ -797,7 +841,8 @@ def _infer(
                 Problem(
                     "error",
                     "unsupported-type",
-                    f"column type {arrow_type} has no Personalize equivalent",
+                    f"column type {arrow_type} has no Personalize equivalent (field types: "
+                    f"{DG}custom-datasets-and-schemas.html)",
                     column=column,
                     count=len(col),
                     fix="convert it to a number or a string, or drop it",

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from personakit.errors import ValidationError
+from personakit.rules import arguments
 from personakit.rules.arrow import FrameLike, to_arrow
 from personakit.rules.checks.datasets import (
     check_action_events,
@@ -53,6 +54,7 @@ from personakit.rules.checks.run import Data, Run
 from personakit.rules.facts import USE_CASES, Domain, UseCase, find_use_case
 from personakit.rules.report import DataReport, Problem
 from personakit.rules.schema import CATALOG_IDS, RESERVED, DatasetType, Schema
+from personakit.rules.values import label_text
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -102,59 +104,27 @@ def _prefixed(p: Problem, dtype: DatasetType) -> Problem:
 
 def _table(frame: FrameLike, dtype: DatasetType, run: Run) -> tuple[pa.Table, bool] | None:
     """The frame as Arrow, and whether that is the whole frame: columns Arrow cannot
-    hold are reported and left out."""
-    import pandas as pd
+    hold (and labels that collide or are not text) are reported and left out."""
     import pyarrow as pa
 
     try:
         return to_arrow(frame), True
     except ValidationError as exc:
         problems = list(exc.problems) or [Problem("error", "frame-invalid", str(exc))]
-    except (OverflowError, pa.ArrowException):  # to_arrow lets these through
-        problems = _unconvertible(frame)
     run.problems.extend(_prefixed(p, dtype) for p in problems)
-    bad = {p.column for p in problems if p.rule in ("mixed-types", "unconvertible-column")}
-    if not bad or not isinstance(frame, pd.DataFrame):
+    bad = {p.column for p in problems if p.column is not None}
+    if isinstance(frame, pa.RecordBatch):
+        frame = pa.Table.from_batches([frame])
+    labels = frame.column_names if isinstance(frame, pa.Table) else list(frame.columns)
+    keep = [i for i, label in enumerate(labels) if label_text(label) not in bad]
+    if not bad or len(keep) == len(labels):
         return None
     try:
-        return to_arrow(frame[[c for c in frame.columns if str(c) not in bad]]), False
-    except (ValidationError, OverflowError, pa.ArrowException):
+        part = frame.select(keep) if isinstance(frame, pa.Table) else frame.iloc[:, keep]
+        return to_arrow(part), False
+    except ValidationError as exc:  # to_arrow reports every column at once: not expected
+        run.problems.extend(_prefixed(p, dtype) for p in exc.problems)
         return None
-
-
-def _unconvertible(frame: FrameLike) -> list[Problem]:
-    """The pandas columns Arrow cannot convert (e.g. integers beyond 64 bits)."""
-    import numpy as np
-    import pandas as pd
-    import pyarrow as pa
-
-    if not isinstance(frame, pd.DataFrame):
-        return [Problem("error", "frame-invalid", "the frame cannot be converted to Arrow")]
-    problems = []
-    for name in frame.columns:
-        column = frame[name]
-        try:
-            pa.array(column, from_pandas=True)
-        except (OverflowError, pa.ArrowException) as exc:
-            try:
-                numbers = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
-            except (TypeError, ValueError):
-                numbers = np.zeros(len(column))
-            with np.errstate(invalid="ignore"):
-                rows = np.flatnonzero(np.abs(numbers) >= 2.0**63)
-            problems.append(
-                Problem.with_examples(
-                    "error",
-                    "unconvertible-column",
-                    f"Arrow cannot hold these values ({type(exc).__name__}: {exc})",
-                    column=str(name),
-                    count=len(rows) or len(column),
-                    rows=rows[:5].tolist(),
-                    values=column.iloc[rows[:5]].tolist(),
-                    fix="integers beyond 64 bits: store them as strings (ids) or floats",
-                )
-            )
-    return problems or [Problem("error", "frame-invalid", "the frame cannot be converted to Arrow")]
 
 
 def _columns_for(
@@ -258,21 +228,24 @@ def _given_schemas(
     schemas: Mapping[str | DatasetType, Schema] | None, run: Run
 ) -> dict[DatasetType, Schema]:
     given: dict[DatasetType, Schema] = {}
+    arguments.check(
+        "schemas", schemas, lambda v: v is None or isinstance(v, Mapping), "a mapping or None"
+    )
     for key, value in (schemas or {}).items():
         schema: object = value
+        arguments.check(
+            f"schemas[{key!r}]",
+            schema,
+            lambda v: isinstance(v, Schema),
+            "a personakit Schema (pk.Schema.from_json(...) or pk.Schema.infer(...))",
+        )
         try:
             dtype = DatasetType.parse(key)
         except ValidationError as exc:
             run.add("error", "schema-key", str(exc), column=str(key))
             continue
-        if not isinstance(schema, Schema):
-            run.add(
-                "error",
-                "schema-key",
-                f"schemas[{key!r}] is a {type(schema).__name__}, not a personakit Schema",
-                fix="use pk.Schema.from_json(...) or pk.Schema.infer(...)",
-            )
-        elif schema.dataset_type is not dtype:
+        assert isinstance(schema, Schema)
+        if schema.dataset_type is not dtype:
             run.add(
                 "error",
                 "schema-key",
@@ -423,15 +396,6 @@ def validate(
         against; with ``keep_tables``, in ``tables``, the Arrow table it was read as,
         for :func:`~personakit.rules.writer.write_csv` to write without converting again.
     """
-    run = Run(
-        now=_now_seconds(now),
-        event_types=None if event_types is None else tuple(map(str, event_types)),
-        event_value_threshold=None
-        if event_value_threshold is None
-        else float(event_value_threshold),
-    )
-    given = _given_schemas(schemas, run)
-    _settle_domain(domain, given, [use_cases] if isinstance(use_cases, str) else use_cases, run)
     frames = {
         DatasetType.INTERACTIONS: interactions,
         DatasetType.ITEMS: items,
@@ -439,6 +403,23 @@ def validate(
         DatasetType.ACTIONS: actions,
         DatasetType.ACTION_INTERACTIONS: action_interactions,
     }
+    for dtype, frame in frames.items():
+        arguments.frame(dtype.value.lower(), frame, optional=True)
+    arguments.moment("now", now)
+    arguments.flag("keep_tables", keep_tables)
+    arguments.column_map("columns", columns)
+    run = Run(
+        now=_now_seconds(now),
+        event_types=None
+        if event_types is None
+        else tuple(arguments.column_list("event_types", event_types, what="event types")),
+        event_value_threshold=arguments.number(
+            "event_value_threshold", event_value_threshold, optional=True
+        ),
+    )
+    given = _given_schemas(schemas, run)
+    cases = arguments.column_list("use_cases", use_cases, what="use case names")
+    _settle_domain(domain, given, cases, run)
     data: dict[DatasetType, Data] = {}
     built = _Built()
     for dtype, frame in frames.items():

@@ -58,9 +58,11 @@ from typing import IO, TYPE_CHECKING, Any, Union
 import attrs
 
 from personakit.errors import ConfigurationError, ValidationError
-from personakit.rules.arrow import UNITS_PER_SECOND
+from personakit.rules import arguments
+from personakit.rules.arrow import UNITS_PER_SECOND, arrow_table
 from personakit.rules.report import Problem
 from personakit.rules.schema import DatasetType, Field, Schema, to_arrow
+from personakit.rules.values import text_labels
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -170,7 +172,16 @@ def write_csv(
             type (fractions in a ``long`` field, unparsable numbers, ...).
         ConfigurationError: ``chunk_rows`` is not positive.
     """
-    if chunk_rows < 1:
+    arguments.check(
+        "schema", schema, lambda v: v is None or isinstance(v, Schema), "a pk.Schema or None"
+    )
+    arguments.check(
+        "dest",
+        dest,
+        lambda v: isinstance(v, (str, os.PathLike)) or callable(getattr(v, "write", None)),
+        "a path or a binary file object",
+    )
+    if (arguments.integer("chunk_rows", chunk_rows) or 0) < 1:
         raise ConfigurationError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
     schema, chunks = _open_source(data, schema, DatasetType.parse(dataset_type), chunk_rows)
     header = _header(schema)
@@ -232,9 +243,10 @@ def _open_source(
             schema = Schema.infer(data, dataset_type)
         return schema, _frame_batches(data, schema, chunk_rows)
     if isinstance(data, (pa.Table, pa.RecordBatch)):
+        table = arrow_table(data)  # float16 read as float32, repeated names refused
         if schema is None:
-            schema = Schema.infer(data, dataset_type)
-        return schema, _slices(data, chunk_rows)
+            schema = Schema.infer(table, dataset_type)
+        return schema, _slices(table, chunk_rows)
     dataset = _as_dataset(data)
     if dataset is not None:
         if schema is not None:
@@ -249,7 +261,7 @@ def _open_source(
         return _stream(data, schema, dataset_type, chunk_rows)
     if isinstance(data, Iterable) and not isinstance(data, (str, bytes, os.PathLike)):
         return _stream(data, schema, dataset_type, chunk_rows)
-    raise ValidationError(
+    raise TypeError(
         "write_csv reads a pandas DataFrame, a pyarrow Table, RecordBatch, "
         "RecordBatchReader or dataset, or an iterable of DataFrames/Tables/RecordBatches; "
         f"got {type(data).__name__}"
@@ -295,17 +307,19 @@ def _chunk_batches(item: object, schema: Schema | None) -> Iterator[pa.RecordBat
     import pyarrow as pa
 
     if isinstance(item, pa.RecordBatch):
-        yield item
+        table = arrow_table(item)  # float16 read as float32, repeated names refused
+        yield from table.to_batches() or [_empty_batch(table.schema)]
     elif isinstance(item, pa.Table):
-        yield from item.to_batches()
+        yield from arrow_table(item).to_batches()
     elif isinstance(item, pd.DataFrame):
+        item = text_labels(item)
         if schema is not None:
             item = item[_frame_labels(item, schema)]
         table = to_arrow(item)
         batches = table.to_batches()
         yield from batches if batches else [_empty_batch(table.schema)]
     else:
-        raise ValidationError(
+        raise TypeError(
             "a stream for write_csv must yield pandas DataFrames, pyarrow Tables or "
             f"RecordBatches; got {type(item).__name__}"
         )
@@ -315,6 +329,7 @@ def _frame_batches(
     frame: pd.DataFrame, schema: Schema, chunk_rows: int
 ) -> Iterator[pa.RecordBatch]:
     """Convert a DataFrame ``chunk_rows`` rows at a time, only the schema's columns."""
+    frame = text_labels(frame)
     sub = frame[_frame_labels(frame, schema)]
     for start in range(0, max(len(sub), 1), chunk_rows):
         table = to_arrow(sub.iloc[start : start + chunk_rows])
@@ -322,13 +337,10 @@ def _frame_batches(
         yield from batches if batches else [_empty_batch(table.schema)]
 
 
-def _frame_labels(frame: pd.DataFrame, schema: Schema) -> list[Any]:
-    """The frame's column labels the schema reads (labels may be non-strings)."""
-    by_name: dict[str, Any] = {}
-    for label in frame.columns:
-        by_name.setdefault(str(label), label)
-    _check_columns(set(by_name), schema)
-    return list(dict.fromkeys(by_name[f.column] for f in schema.fields))
+def _frame_labels(frame: pd.DataFrame, schema: Schema) -> list[str]:
+    """The frame's columns the schema reads (labels are text: :func:`text_labels`)."""
+    _check_columns({str(c) for c in frame.columns}, schema)
+    return list(dict.fromkeys(f.column for f in schema.fields))
 
 
 def _slices(data: pa.Table | pa.RecordBatch, chunk_rows: int) -> Iterator[pa.RecordBatch]:

@@ -15,9 +15,23 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from personakit.errors import ValidationError
+from personakit.rules import arguments
 from personakit.rules.arrow import FrameLike
 from personakit.rules.report import DataReport, Problem
+from personakit.rules.values import (
+    CONVERSION_ERRORS,
+    decodes,
+    explain,
+    invalid_text,
+    label_problems,
+    label_text,
+    normalise_array,
+    normalise_table,
+    not_text,
+    object_problems,
+    text_labels,
+    text_values,
+)
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -90,10 +104,20 @@ _LIST_TYPES = (list, tuple, set, frozenset, np.ndarray)
 
 
 def as_frame(data: FrameLike, subject: str = "frame") -> pd.DataFrame:
-    """The input as a pandas DataFrame, to read from (callers never write into it)."""
+    """The input as a pandas DataFrame with text column labels, to read from (callers
+    never write into it).
+
+    Labels are read as text (:func:`~personakit.rules.values.text_labels`) and object
+    columns checked for what pandas cannot handle
+    (:func:`~personakit.rules.values.object_problems`): both give one ValidationError.
+    Anything but a DataFrame, Table or RecordBatch is a TypeError.
+    """
+    arguments.frame(subject, data)
     if isinstance(data, pa.RecordBatch):
         data = pa.Table.from_batches([data])
     if isinstance(data, pa.Table):
+        raise_all(label_problems(data.column_names), subject)
+        data = normalise_table(data)
         frame = data.to_pandas()
         # Integers with nulls would become float64 (and lose digits past 2**53).
         for i, name in enumerate(data.column_names):
@@ -101,49 +125,64 @@ def as_frame(data: FrameLike, subject: str = "frame") -> pd.DataFrame:
             if pa.types.is_integer(col.type) and col.null_count:
                 nullable = col.to_pandas(types_mapper=INT_NULLABLE.get).array
                 frame = frame.assign(**{name: nullable})
-    elif isinstance(data, pd.DataFrame):
-        frame = data
     else:
-        raise ValidationError(
-            f"{subject}: expected a pandas DataFrame or a pyarrow Table, got {type(data).__name__}"
-        )
-    if frame.columns.duplicated().any():
-        dup = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
-        raise ValidationError(f"{subject} has duplicate column names: {', '.join(dup)}")
+        frame = text_labels(data, subject)
+    problems = [
+        p
+        for label, dtype in frame.dtypes.items()
+        if pd.api.types.is_object_dtype(dtype)
+        for p in object_problems(frame[label], str(label))
+    ]
+    raise_all(problems, subject)
     return frame
 
 
 def as_series(values: Values) -> pd.Series[Any]:
-    """A pandas Series of a column given as Series, Index, ndarray, Arrow array or list."""
+    """A pandas Series of a column given as Series, Index, ndarray, Arrow array or list.
+
+    Object values are checked as :func:`as_frame` checks them (one ValidationError);
+    anything that is not a column of values is a TypeError.
+    """
     if isinstance(values, pd.Series):
-        return values
-    if isinstance(values, pd.Index):
-        return pd.Series(values.array, name=values.name)
-    if isinstance(values, (pa.Array, pa.ChunkedArray)):
-        return pd.Series(values.to_pandas(types_mapper=pd.ArrowDtype).array)
-    if isinstance(values, (pd.DataFrame, pa.Table)):
-        raise ValidationError("expected one column (a Series, array or list), got a table")
-    if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)):
-        raise ValidationError(
+        s = values
+    elif isinstance(values, pd.Index):
+        s = pd.Series(values.array, name=values.name)
+    elif isinstance(values, (pa.Array, pa.ChunkedArray)):
+        s = pd.Series(normalise_array(values).to_pandas(types_mapper=pd.ArrowDtype).array)
+    elif isinstance(values, (pd.DataFrame, pa.Table, pa.RecordBatch)):
+        raise TypeError("expected one column (a Series, array or list), got a table")
+    elif isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)):
+        raise TypeError(
             f"expected a column of values (a Series, array or list), got {type(values).__name__}"
         )
-    return pd.Series(values if isinstance(values, np.ndarray) else list(values))
+    else:
+        raw = values if isinstance(values, np.ndarray) else list(values)
+        try:
+            s = pd.Series(raw)
+        except CONVERSION_ERRORS as exc:  # e.g. pandas 3's str cannot hold lone surrogates
+            s = pd.Series(raw, dtype=object)
+            found = object_problems(s, "values") or [explain(s, "values", exc)]
+            raise_all(found, "column 'values'")
+    raise_all(object_problems(s, label_of(s)), f"column {label_of(s)!r}")
+    return s
 
 
 def label_of(s: pd.Series[Any], default: str = "values") -> str:
-    """The Series' name as text, or ``default`` when it has none."""
-    return default if s.name is None else str(s.name)
+    """The Series' name as text (:func:`~personakit.rules.values.label_text`: lone
+    surrogates escaped, so messages can be printed), or ``default`` when it has none."""
+    return default if s.name is None else label_text(s.name)
 
 
 def arrow_of(s: pd.Series[Any]) -> AnyArrow | None:
-    """The column as one Arrow array, or None if Arrow cannot hold it as one type."""
+    """The column as one Arrow array (``float16`` read as ``float32``, an empty categorical
+    as nulls), or None if Arrow cannot hold its values as one column."""
     try:
         arr: Any = pa.array(s, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+    except CONVERSION_ERRORS:
         return None
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    return arr
+    return normalise_array(arr)
 
 
 def from_arrow(arr: AnyArrow, like: pd.Series[Any]) -> pd.Series[Any]:
@@ -294,27 +333,27 @@ def is_listlike(s: pd.Series[Any]) -> bool:
 # --------------------------------------------------------------------------- ids as strings
 
 
-def as_string(s: pd.Series[Any]) -> pd.Series[Any]:
+def as_string(s: pd.Series[Any], column: str | None = None) -> pd.Series[Any]:
     """The column as strings, nulls kept.
 
     ``1`` -> ``"1"``, ``1.0`` -> ``"1"`` (integral floats, e.g. ids read with nulls),
-    ``True`` -> ``"True"``. Strings already in pandas' string dtype are returned as
-    they are.
+    ``True`` -> ``"True"``, UTF-8 bytes decoded. Strings already in pandas' string dtype
+    are returned as they are. Values that have no text (lists, dicts, durations,
+    bytes that are not UTF-8, lone surrogates) are one ValidationError naming
+    ``column`` (the Series' name by default).
     """
+    label = column or label_of(s)
     arr = arrow_of(s)
-    if arr is None:  # an object column mixing types, e.g. 1 and "a": str() of each
-        nulls = null_mask(s)
-        text = s.astype(object).astype(str).to_numpy(dtype=object)
-        out_text = pa.array(text, mask=nulls, type=pa.string())
-        return from_arrow(out_text, s)
+    if arr is None:  # an object column mixing types, e.g. 1 and "a": the text of each
+        return from_arrow(text_values(s, label), s)
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
     t = arr.type
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        if not isinstance(s.dtype, pd.ArrowDtype) and not pd.api.types.is_object_dtype(s.dtype):
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or t == pa.string_view():
+        if isinstance(s.dtype, pd.StringDtype):
             return s  # already pandas' string dtype
-        out: AnyArrow = arr
-    elif pa.types.is_integer(t):
+        out: AnyArrow = arr.cast(pa.string()) if t == pa.string_view() else arr
+    elif pa.types.is_integer(t) or pa.types.is_decimal(t):
         out = pc.cast(arr, pa.string())
     elif pa.types.is_floating(t):
         finite = pc.is_finite(arr)
@@ -328,6 +367,23 @@ def as_string(s: pd.Series[Any]) -> pd.Series[Any]:
         out = pc.if_else(arr, "True", "False")
     elif pa.types.is_null(t):
         out = pa.nulls(len(arr), pa.string())
-    else:
+    elif pa.types.is_timestamp(t) or pa.types.is_date(t):
         out = pc.cast(arr, pa.string())
+    elif pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        out = _decoded(arr, label)
+    else:
+        kept = np.flatnonzero(~null_mask(s))
+        rows, shown = kept[:5], list(s.iloc[kept[:5]])
+        raise_all([not_text(label, str(t), len(kept), rows.tolist(), shown)], f"column {label!r}")
     return from_arrow(out, s)
+
+
+def _decoded(arr: AnyArrow, column: str) -> AnyArrow:
+    """Bytes as UTF-8 text; bytes that are not UTF-8 are one ValidationError."""
+    try:
+        return arr.cast(pa.string())
+    except CONVERSION_ERRORS:
+        values = arr.to_pylist()
+        rows = np.flatnonzero([v is not None and not decodes(v) for v in values])
+        raise_all([invalid_text(values, rows, column)], f"column {column!r}")
+        raise  # pragma: no cover - the problem above is always raised

@@ -15,8 +15,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from personakit.errors import ValidationError
+from personakit.rules import arguments
 from personakit.rules.arrow import FrameLike
-from personakit.rules.facts import MAX_CATEGORICAL_CHARS, MAX_TEXTUAL_CHARS, Domain
+from personakit.rules.facts import DG, MAX_CATEGORICAL_CHARS, MAX_TEXTUAL_CHARS, Domain
 from personakit.rules.prep.base import (
     INT_NULLABLE,
     SEP,
@@ -45,11 +46,35 @@ __all__ = ["items", "items_from", "users", "users_from"]
 def _multi_value_map(multi_value: MultiValue) -> dict[str, str | None]:
     if multi_value is None:
         return {}
-    if isinstance(multi_value, str):
-        return {multi_value: SEP}
     if isinstance(multi_value, Mapping):
-        return dict(multi_value)
-    return dict.fromkeys(multi_value, SEP)
+        mapping = arguments.column_map(
+            "multi_value", multi_value, values="separators", strings=False
+        )
+        for column, sep in mapping.items():
+            arguments.text(f"multi_value[{column!r}]", sep, optional=True)
+        return mapping
+    return dict.fromkeys(arguments.column_list("multi_value", multi_value), SEP)
+
+
+def _arguments(
+    id_argument: str,
+    id_column: str | None,
+    creation_timestamp: str | Literal[False] | None,
+    textual: str | None,
+    booleans: BooleanMode,
+    drop: Sequence[str],
+) -> list[str]:
+    """TypeErrors for arguments of the wrong type; the ``drop`` columns."""
+    arguments.column(id_argument, id_column, optional=True)
+    arguments.check(
+        "creation_timestamp",
+        creation_timestamp,
+        lambda v: v is None or v is False or isinstance(v, str),
+        "a column name, False or None",
+    )
+    arguments.column("textual", textual, optional=True)
+    arguments.choice("booleans", booleans, ("string", "int", "keep"))
+    return arguments.column_list("drop", drop)
 
 
 def _entity(
@@ -67,6 +92,7 @@ def _entity(
     domain: Domain | None,
 ) -> pd.DataFrame:
     subject = dtype.value.lower()
+    drop = _arguments(id_argument, id_column, creation_timestamp, textual, bool_mode, drop)
     multi = _multi_value_map(multi_value)
     wanted: dict[str, str | list[str]] = {"drop": list(drop), "multi_value": list(multi)}
     if id_column is not None:
@@ -92,10 +118,20 @@ def _entity(
     )
     id_cols = [c for c, r in roles.items() if r == id_role]
     if not id_cols:
-        raise ValidationError(
+        message = (
             f"no {id_role} column in the {subject} frame (columns: {', '.join(names)}); "
             f"name it with {id_argument}='yourIdColumn'"
         )
+        problem = Problem(
+            "error",
+            "column-missing",
+            f"{message} (every {dtype.value} record has an {id_role}: "
+            f"{DG}custom-datasets-and-schemas.html)",
+            column=id_role,
+            count=1,
+            fix=f"pass {id_argument}= the name of the column that holds the ids",
+        )
+        raise ValidationError(message, problems=[problem])
     (id_col,) = id_cols
     reserved = RESERVED[(dtype, domain)]
     out: dict[str, pd.Series[Any]] = {}
@@ -230,6 +266,9 @@ def items(
         0       1  Toy Story (1995)  Adventure|Animation|Children
         1       2       Heat (1995)                  Action|Crime
     """
+    dom = Domain.parse(domain)
+    _arguments("item", item, creation_timestamp, textual, booleans, drop)
+    _multi_value_map(multi_value)
     return _entity(
         as_frame(frame, "items frame"),
         DatasetType.ITEMS,
@@ -241,7 +280,7 @@ def items(
         textual=textual,
         bool_mode=booleans,
         drop=drop,
-        domain=Domain.parse(domain),
+        domain=dom,
     )
 
 
@@ -286,6 +325,9 @@ def users(
         0       7  free       True
         1       8   pro      False
     """
+    dom = Domain.parse(domain)
+    _arguments("user", user, False, None, booleans, drop)
+    _multi_value_map(multi_value)
     return _entity(
         as_frame(frame, "users frame"),
         DatasetType.USERS,
@@ -297,7 +339,7 @@ def users(
         textual=None,
         bool_mode=booleans,
         drop=drop,
-        domain=Domain.parse(domain),
+        domain=dom,
     )
 
 
@@ -314,8 +356,8 @@ def _join(
     """Join per-id tables on their id column; every problem reported at once."""
     if not tables:
         raise ValidationError("give at least one table to join")
-    if how not in ("left", "inner", "outer"):
-        raise ValidationError(f"how={how!r}: expected 'left', 'inner' or 'outer'")
+    arguments.choice("how", how, ("left", "inner", "outer"))
+    arguments.column("item" if role == "ITEM_ID" else "user", key, optional=True)
     frames = [as_frame(t, f"table {i}") for i, t in enumerate(tables)]
     problems: list[Problem] = []
     keys: list[str] = []
@@ -470,6 +512,9 @@ def items_from(
         0       1       Comedy  pixar|fun
         1       2  Drama|Crime       noir
     """
+    Domain.parse(domain)
+    _arguments("item", item, creation_timestamp, textual, booleans, drop)
+    _multi_value_map(multi_value)
     merged, key = _join(tables, item, DatasetType.ITEMS, "ITEM_ID", how)
     return items(
         merged,
@@ -522,6 +567,9 @@ def users_from(
         0       1  free    NaN
         1       2   pro    ios
     """
+    Domain.parse(domain)
+    _arguments("user", user, False, None, booleans, drop)
+    _multi_value_map(multi_value)
     merged, key = _join(tables, user, DatasetType.USERS, "USER_ID", how)
     return users(
         merged, user=key, multi_value=multi_value, booleans=booleans, drop=drop, domain=domain

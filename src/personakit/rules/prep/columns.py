@@ -8,6 +8,7 @@ Personalize shape.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, overload
 
@@ -16,11 +17,13 @@ import pandas as pd
 import pyarrow as pa
 
 from personakit.errors import ValidationError
+from personakit.rules import arguments
 from personakit.rules.arrow import FrameLike
-from personakit.rules.facts import MAX_CATEGORICAL_CHARS, Domain
+from personakit.rules.facts import DG, MAX_CATEGORICAL_CHARS, Domain
 from personakit.rules.prep.base import (
     BooleanMode,
     as_frame,
+    as_series,
     from_arrow,
     is_arrow,
     is_bool,
@@ -37,11 +40,18 @@ from personakit.rules.prep.timestamps import timestamp_column
 from personakit.rules.report import Problem
 from personakit.rules.schema import (
     ID_FIELDS,
-    RESERVED,
     DatasetType,
     field_name_for,
+    reserved_fields,
     role_columns,
     squash_name,
+)
+from personakit.rules.values import (
+    CONVERSION_ERRORS,
+    TYPES_URL,
+    invalid_text,
+    is_utf8,
+    object_problems,
 )
 
 __all__ = [
@@ -67,6 +77,17 @@ _BOOL_TEXT = {
 }
 
 
+def _bool_text(value: object) -> str | None:
+    """``"True"``/``"False"`` for a bool or a spelling of one, else None.
+
+    Only bools and strings are looked up: a dict lookup would find True for 1 and
+    False for 0, and lists or dicts cannot be looked up at all.
+    """
+    if type(value) in (bool, np.bool_, str):
+        return _BOOL_TEXT.get(value)
+    return None
+
+
 def bool_column(
     s: pd.Series[Any], mode: BooleanMode, column: str
 ) -> tuple[pd.Series[Any], Problem | None]:
@@ -79,18 +100,16 @@ def bool_column(
         flags = s.to_numpy(dtype=bool, na_value=False)
         bad = np.zeros(len(s), dtype=bool)
     else:
-        values = s.astype(object)
-        mapped = values.map(_BOOL_TEXT)
-        # a dict lookup finds True for 1 and False for 0: accept bools and strings only
-        kinds = values.map(type, na_action="ignore")
-        typed_ok = kinds.isin([bool, np.bool_, str]).to_numpy(dtype=bool)
-        bad = ~nulls & (null_mask(mapped) | ~typed_ok)
-        flags = (mapped == "True").to_numpy(dtype=bool)
+        # one Python step per row: the values are Python objects to begin with
+        mapped = np.array([_bool_text(v) for v in s.astype(object).to_numpy()], dtype=object)
+        bad = ~nulls & np.array([v is None for v in mapped], dtype=bool)
+        flags = mapped == "True"
     problem = None
     if bad.any():
         problem = make_problem(
             "not-boolean",
-            "values other than True/False cannot be converted to booleans",
+            "values other than True/False cannot be converted to booleans (Personalize "
+            f"trains and filters on them as strings: {DG}how-it-works-dataset-schema.html)",
             column=column,
             mask=bad,
             values=s,
@@ -148,18 +167,19 @@ def booleans(
         >>> prep.booleans(pd.Series([True, False, None], dtype="boolean")).tolist()
         ['True', 'False', nan]
     """
+    arguments.choice("to", to, ("string", "int"))
     if isinstance(data, pd.Series):
         if columns is not None:
             raise ValidationError("columns= is for frames; a Series is one column")
-        out, problem = bool_column(data, to, label_of(data))
-        raise_all([problem] if problem else [], f"booleans {label_of(data)!r}")
+        s = as_series(data)
+        out, problem = bool_column(s, to, label_of(s))
+        raise_all([problem] if problem else [], f"booleans {label_of(s)!r}")
         return out
+    wanted = None if columns is None else arguments.column_list("columns", columns)
     frame = as_frame(data)
-    problems = require_columns(frame, {"columns": list(columns or [])}, "frame")
+    problems = require_columns(frame, {"columns": wanted or []}, "frame")
     raise_all(problems, "booleans input")
-    names = (
-        list(columns) if columns is not None else [c for c in frame.columns if is_bool(frame[c])]
-    )
+    names = wanted if wanted is not None else [c for c in frame.columns if is_bool(frame[c])]
     converted: dict[Any, pd.Series[Any]] = {}
     for name in names:
         out, problem = bool_column(frame[name], to, str(name))
@@ -226,6 +246,18 @@ def fill_missing(
         0       1  31.0
         2       3  -1.0
     """
+    arguments.column_map(
+        "policy", policy, values="'drop', 'keep' or a fill value", strings=False, optional=False
+    )
+    for column, action in policy.items():
+        arguments.check(
+            f"policy[{column!r}]",
+            action,
+            lambda v: v is not None and pd.api.types.is_scalar(v),
+            "'drop', 'keep' or a fill value (a scalar)",
+        )
+    dtype = None if dataset_type is None else DatasetType.parse(dataset_type)
+    dom = Domain.parse(domain)
     data = as_frame(frame)
     problems = require_columns(data, {"policy": list(policy)}, "frame")
     raise_all(problems, "fill_missing input")
@@ -239,14 +271,14 @@ def fill_missing(
         else:
             fills[column] = action
     kept = data[~drop] if drop.any() else data
-    out = rebuild(kept, {c: kept[c].fillna(v) for c, v in fills.items()})
+    filled = {c: _filled(kept[c], v, c, problems) for c, v in fills.items()}
+    raise_all(problems, "fill_missing policy")
+    out = rebuild(kept, filled)
     required = set(_NEVER_NULL)
     names = [str(c) for c in out.columns]
     roles: dict[str, str] = {n: n for n in names if n in required}
-    if dataset_type is not None:
-        dtype = DatasetType.parse(dataset_type)
-        dom = Domain.parse(domain)
-        reserved = RESERVED[(dtype, dom)]
+    if dtype is not None:
+        reserved = reserved_fields(dtype, dom)
         required = {name for name, rule in reserved.items() if rule.required}
         roles = {c: r for c, r in role_columns(names, dtype, dom, {}).items() if r in required}
     for column, role in roles.items():
@@ -263,6 +295,42 @@ def fill_missing(
             )
     raise_all(problems, "fill_missing result")
     return out
+
+
+def _filled(s: pd.Series[Any], value: Any, column: str, problems: list[Problem]) -> pd.Series[Any]:
+    """``s.fillna(value)``, or ``s`` and a ``fill-value-type`` problem when the column's
+    dtype cannot hold the value (pandas would raise, or turn the column into objects)."""
+    nulls = null_mask(s)
+    if not nulls.any():
+        return s
+    if isinstance(value, str) and not is_utf8(value):
+        problems.append(invalid_text([value] * len(s), np.flatnonzero(nulls), column))
+        return s
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas deprecates the upcast refused below
+        try:
+            out = s.fillna(value)
+        except CONVERSION_ERRORS:
+            out = None
+    if out is not None and (out.dtype == s.dtype or s.dtype == object):
+        found = object_problems(out, column)  # a Decimal("sNaN") fill breaks pandas
+        if not found:
+            return out
+        problems.extend(found)
+        return s
+    problems.append(
+        make_problem(
+            "fill-value-type",
+            f"the fill value {value!r} ({type(value).__name__}) does not fit a column of "
+            f"{s.dtype}; filled, the column would mix types, which a Personalize field "
+            f"cannot ({TYPES_URL})",
+            column=column,
+            mask=nulls,
+            fix="fill with a value of the column's type, or convert the column first "
+            "(e.g. .astype(str) for text)",
+        )
+    )
+    return s
 
 
 # --------------------------------------------------------------------------- names
@@ -338,10 +406,12 @@ def rename_reserved(
         >>> list(prep.rename_reserved(ratings).columns)
         ['USER_ID', 'ITEM_ID', 'TIMESTAMP', 'RATING']
     """
-    data = as_frame(frame)
     dtype = DatasetType.parse(dataset_type)
+    explicit = arguments.column_map("columns", columns)
+    dom = Domain.parse(domain)
+    data = as_frame(frame)
     names = [str(c) for c in data.columns]
-    fields, _, problems = field_names(names, dtype, Domain.parse(domain), dict(columns or {}))
+    fields, _, problems = field_names(names, dtype, dom, explicit)
     raise_all(problems, f"{dtype.value} columns")
     return data.rename(columns=dict(zip(data.columns, [fields[n] for n in names], strict=True)))
 
@@ -378,8 +448,6 @@ def metadata_column(
 
 def keep_mapping(keep: Sequence[str] | Mapping[str, str]) -> dict[str, str]:
     """``keep=`` as column -> field name (a list keeps its names in UPPER_SNAKE_CASE)."""
-    if isinstance(keep, str):
-        return {keep: field_name_for(keep)}
     if isinstance(keep, Mapping):
-        return {str(k): str(v) for k, v in keep.items()}
-    return {str(k): field_name_for(str(k)) for k in keep}
+        return arguments.column_map("keep", keep)
+    return {k: field_name_for(k) for k in arguments.column_list("keep", keep)}

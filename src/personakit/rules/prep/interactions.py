@@ -5,7 +5,7 @@ Part of :mod:`personakit.rules` (pure, no I/O; see :mod:`personakit.rules.prep`)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -14,7 +14,8 @@ import pandas as pd
 import pyarrow as pa
 
 from personakit.errors import ValidationError
-from personakit.rules.arrow import FrameLike
+from personakit.rules import arguments
+from personakit.rules.arrow import UNITS_PER_SECOND, FrameLike
 from personakit.rules.prep.base import (
     EventType,
     Unit,
@@ -32,6 +33,7 @@ from personakit.rules.report import Problem
 from personakit.rules.schema import (
     squash_name,
 )
+from personakit.rules.values import CONVERSION_ERRORS, label_text
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -64,6 +66,16 @@ def _numeric_column(
     return np.asarray(s.to_numpy(dtype="float64", na_value=np.nan))
 
 
+def _looked_up(rating: pd.Series[Any], spec: Mapping[Any, str]) -> pd.Series[Any]:
+    """Each rating's event type in ``spec`` (null when it has none)."""
+    try:
+        return rating.map(dict(spec))
+    except CONVERSION_ERRORS:  # ratings pandas cannot look up (lists ...): one at a time
+        values = rating.to_numpy(dtype=object)
+        found = [spec.get(v) if isinstance(v, Hashable) else None for v in values]
+        return pd.Series(found, index=rating.index, dtype=object)
+
+
 def _event_types(
     spec: str | Mapping[Any, str] | Callable[[pd.Series[Any]], Any],
     rating: pd.Series[Any] | None,
@@ -80,14 +92,18 @@ def _event_types(
         )
     assert rating is not None
     if isinstance(spec, Mapping):
-        raw: Any = rating.map(dict(spec))
+        raw: Any = _looked_up(rating, spec)
         unmapped = ~null_mask(rating) & null_mask(raw)
         if unmapped.any():
-            missing = list(pd.unique(rating[unmapped]))[:10]
+            try:
+                missing = list(pd.unique(rating[unmapped]))[:10]
+            except CONVERSION_ERRORS:  # ratings pandas cannot hash (lists ...)
+                missing = list(rating[unmapped].iloc[:10])
             problems.append(
                 make_problem(
                     "event-type-unmapped",
-                    f"ratings {', '.join(map(str, missing))} have no event type in the mapping",
+                    f"ratings {', '.join(map(label_text, missing))} have no event type in the "
+                    "mapping",
                     column=str(rating.name),
                     mask=unmapped,
                     values=rating,
@@ -105,7 +121,8 @@ def _event_types(
             f"event_type callable returned {len(raw)} values for {n} ratings; it is called "
             "once with the whole rating column and must return one event type per row"
         )
-    types = as_string(pd.Series(raw, index=index, name="EVENT_TYPE"))
+    # objects: pandas would infer a string dtype, which lone surrogates break
+    types = as_string(pd.Series(raw, index=index, name="EVENT_TYPE", dtype=object))
     nulls = null_mask(types) & ~null_mask(rating)
     if nulls.any() and not isinstance(spec, Mapping):
         problems.append(
@@ -210,8 +227,24 @@ def ratings_to_interactions(
         0       2      10  964982224      Watch
         1       1      10  964982703      Watch
     """
-    data = as_frame(ratings, "ratings")
+    for name, value in (
+        ("user", user),
+        ("item", item),
+        ("timestamp", timestamp),
+        ("rating", rating),
+    ):
+        arguments.column(name, value)
+    arguments.number("min_rating", min_rating, optional=True)
+    arguments.flag("event_value", event_value)
+    arguments.check(
+        "event_type",
+        event_type,
+        lambda v: v is None or isinstance(v, (str, Mapping)) or callable(v),
+        "None, an event type (a string), a mapping from rating to event type or a callable",
+    )
     keep_map = keep_mapping(keep)
+    arguments.choice("timestamp_unit", timestamp_unit, ("auto", *UNITS_PER_SECOND))
+    data = as_frame(ratings, "ratings")
     needs_number = min_rating is not None or event_value
     needs_rating = needs_number or (event_type is not None and not isinstance(event_type, str))
     wanted: dict[str, str | list[str]] = {"user": user, "item": item, "timestamp": timestamp}

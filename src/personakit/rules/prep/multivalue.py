@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from personakit.errors import ValidationError
+from personakit.rules import arguments
 from personakit.rules.arrow import FrameLike
 from personakit.rules.facts import MAX_CATEGORICAL_CHARS
 from personakit.rules.prep.base import (
@@ -35,6 +36,13 @@ from personakit.rules.prep.base import (
     require_columns,
 )
 from personakit.rules.report import Problem
+from personakit.rules.values import (
+    CONVERSION_ERRORS,
+    invalid_text,
+    is_text_like,
+    is_utf8,
+    not_text,
+)
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -42,7 +50,9 @@ if TYPE_CHECKING:
 __all__ = ["aggregate_multi_value", "join_column", "join_multi_value", "text_lengths"]
 
 
-def _to_lists(s: pd.Series[Any], sep: str | None) -> tuple[npt.NDArray[np.int64], AnyArrow]:
+def _to_lists(
+    s: pd.Series[Any], sep: str | None, column: str
+) -> tuple[npt.NDArray[np.int64], AnyArrow]:
     """(row of each part, parts as strings) of a column of lists, sets or joined strings."""
     arr = arrow_of(s)
     if (
@@ -55,7 +65,7 @@ def _to_lists(s: pd.Series[Any], sep: str | None) -> tuple[npt.NDArray[np.int64]
         if kinds & {set, frozenset}:
             arr = None
     if arr is None:
-        arr = _lists_slow(s, sep)
+        arr = _lists_slow(s, sep, column)
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
     t = arr.type
@@ -67,7 +77,7 @@ def _to_lists(s: pd.Series[Any], sep: str | None) -> tuple[npt.NDArray[np.int64]
     else:
         text = arr if pa.types.is_string(t) or pa.types.is_large_string(t) else None
         if text is None:
-            text = _as_string_arrow(arr)
+            text = _as_string_arrow(arr, column)
         lists = pc.split_pattern(text, sep) if sep else _wrap(text)
     parent_index: AnyArrow = pc.list_parent_indices(lists)
     parents = parent_index.to_numpy(zero_copy_only=False).astype(np.int64)
@@ -77,14 +87,14 @@ def _to_lists(s: pd.Series[Any], sep: str | None) -> tuple[npt.NDArray[np.int64]
         parts = parts.dictionary_decode()
         value_type = parts.type
     if not (pa.types.is_string(value_type) or pa.types.is_large_string(value_type)):
-        parts = _as_string_arrow(parts)
+        parts = _as_string_arrow(parts, column)
     return parents, parts
 
 
-def _as_string_arrow(arr: AnyArrow) -> AnyArrow:
+def _as_string_arrow(arr: AnyArrow, column: str) -> AnyArrow:
     if pa.types.is_null(arr.type):
         return pa.nulls(len(arr), pa.string())
-    series = as_string(pd.Series(arr.to_pandas(types_mapper=pd.ArrowDtype).array))
+    series = as_string(pd.Series(arr.to_pandas(types_mapper=pd.ArrowDtype).array), column)
     out = arrow_of(series)
     assert out is not None
     return out
@@ -96,21 +106,49 @@ def _wrap(text: AnyArrow) -> AnyArrow:
     return pa.LargeListArray.from_arrays(offsets, text)
 
 
-def _lists_slow(s: pd.Series[Any], sep: str | None) -> AnyArrow:
-    """Object columns mixing strings, lists, sets and scalars: one Python step per row."""
+def _lists_slow(s: pd.Series[Any], sep: str | None, column: str) -> AnyArrow:
+    """Object columns mixing strings, lists, sets and scalars: one Python step per row.
 
-    def parts(v: Any) -> list[str] | None:
+    Values (and the values of lists) must have a text: bytes, dicts and nested lists are
+    a ``not-text`` problem, lone surrogates a ``text-invalid`` one (one ValidationError).
+    """
+    wrong: list[int] = []
+
+    def text(x: Any, row: int) -> str:
+        if not is_text_like(x):
+            wrong.append(row)
+        return str(x)
+
+    def parts(v: Any, row: int) -> list[str] | None:
         if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
             return None
         if isinstance(v, str):
             return v.split(sep) if sep else [v]
         if isinstance(v, (set, frozenset)):
-            return sorted(str(x) for x in v if not _is_na(x))
+            return sorted(text(x, row) for x in v if not _is_na(x))
         if isinstance(v, (list, tuple, np.ndarray)):
-            return [str(x) for x in v if not _is_na(x)]
-        return [str(v)]
+            return [text(x, row) for x in v if not _is_na(x)]
+        return [text(v, row)]
 
-    return pa.array([parts(v) for v in s.to_numpy()], type=pa.large_list(pa.string()))
+    values = s.to_numpy(dtype=object)
+    rows = [parts(v, i) for i, v in enumerate(values)]
+    if wrong:
+        bad = sorted(set(wrong))
+        kinds = ", ".join(sorted({type(values[i]).__name__ for i in bad}))
+        raise_all(
+            [
+                not_text(
+                    column, f"{kinds} (or values in them)", len(bad), bad[:5], list(values[bad[:5]])
+                )
+            ],
+            f"multi-value column {column!r}",
+        )
+    try:
+        return pa.array(rows, type=pa.large_list(pa.string()))
+    except CONVERSION_ERRORS:  # lone surrogates: find the rows
+        invalid = np.flatnonzero([r is not None and not all(map(is_utf8, r)) for r in rows])
+        raise_all([invalid_text(values, invalid, column)], f"multi-value column {column!r}")
+        raise  # pragma: no cover - the problem above is always raised
 
 
 def _is_na(value: Any) -> bool:
@@ -222,7 +260,7 @@ def join_column(
     problems: list[Problem],
 ) -> pd.Series[Any]:
     """One column ``|``-joined (:func:`join_multi_value`), too-long rows added to ``problems``."""
-    parents, parts = _to_lists(s, sep)
+    parents, parts = _to_lists(s, sep, column)
     joined, too_long = _join_parts(
         parents, parts, len(s), max_chars=max_chars, on_too_long=on_too_long
     )
@@ -230,6 +268,13 @@ def join_column(
     if too_long.any() and max_chars is not None:
         problems.append(_too_long_problem(column, too_long, out, max_chars))
     return out
+
+
+def _options(sep: object, max_chars: object, on_too_long: object) -> None:
+    """TypeErrors for options of the wrong type (a ValidationError for an unknown mode)."""
+    arguments.text("sep", sep, optional=True)
+    arguments.integer("max_chars", max_chars, optional=True)
+    arguments.choice("on_too_long", on_too_long, ("raise", "truncate"))
 
 
 def join_multi_value(
@@ -277,6 +322,7 @@ def join_multi_value(
         2            NaN
         dtype: str
     """
+    _options(sep, max_chars, on_too_long)
     s = as_series(values)
     label = label_of(s)
     problems: list[Problem] = []
@@ -332,11 +378,15 @@ def aggregate_multi_value(
         0        1  pixar|fun
         1        2       dark
     """
+    arguments.column("key", key)
+    arguments.column("column", column)
+    _options(sep, max_chars, on_too_long)
+    top = arguments.integer("top", top, optional=True)
+    if top is not None and top < 1:
+        raise ValidationError(f"top={top!r}: expected a positive number of values per key")
     data = as_frame(frame, "frame")
     problems = require_columns(data, {"key": key, "column": column}, "frame")
     raise_all(problems, "aggregate_multi_value input")
-    if top is not None and top < 1:
-        raise ValidationError(f"top={top!r}: expected a positive number of values per key")
     keys = data[key]
     null_keys = null_mask(keys)
     if null_keys.any():
@@ -351,8 +401,17 @@ def aggregate_multi_value(
             )
         )
     raise_all(problems, f"{column!r} by {key!r}")
-    codes, uniques = pd.factorize(keys, sort=False)
-    row_of_part, parts = _to_lists(data[column], sep)
+    try:
+        codes, uniques = pd.factorize(keys, sort=False)
+    except CONVERSION_ERRORS:  # keys pandas cannot hash: lists, dicts, structs
+        kept = np.flatnonzero(~null_keys)[:5]
+        kinds = str(keys.dtype) if keys.dtype != object else "object (lists, dicts ...)"
+        problem = not_text(
+            key, kinds, int((~null_keys).sum()), kept.tolist(), list(keys.iloc[kept])
+        )
+        raise_all([problem], f"{column!r} by {key!r}")
+        raise  # pragma: no cover - the problem above is always raised
+    row_of_part, parts = _to_lists(data[column], sep, column)
     parents = codes[row_of_part].astype(np.int64)
     if top is not None and len(parts):
         # rank values per key by count (desc), then first appearance

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from personakit.errors import ValidationError
+from personakit.rules import arguments
 from personakit.rules.arrow import UNITS_PER_SECOND
 from personakit.rules.facts import EPOCH_UNITS, SECONDS_MAX
 from personakit.rules.prep.base import (
@@ -34,6 +34,7 @@ from personakit.rules.prep.base import (
     warn,
 )
 from personakit.rules.report import Problem
+from personakit.rules.values import invalid_text, is_utf8
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -138,8 +139,8 @@ def to_epoch(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.bool_], list[Problem]]:
     """Epoch seconds of a column: (seconds, null mask, invalid mask, type problems)."""
     label = column or label_of(s)
-    if unit not in ("auto", *UNITS_PER_SECOND):
-        raise ValidationError(f"unit={unit!r}: expected 'auto', 's', 'ms', 'us' or 'ns'")
+    arguments.choice("unit", unit, ("auto", *UNITS_PER_SECOND))
+    arguments.text("format", fmt, optional=True)
     n = len(s)
     nulls = null_mask(s)
     no = np.zeros(n, dtype=bool)
@@ -183,22 +184,14 @@ def to_epoch(
         inferred = pd.api.types.infer_dtype(s, skipna=True)
         if inferred == "empty":
             return np.zeros(n, dtype=np.int64), nulls, no, []
-        text = inferred == "string"
-        if text:
-            sample = s[~nulls].iloc[:1000].astype(str)
-            text = not all(_NUMERIC_TEXT.match(v) for v in sample)
-        if not text and inferred in ("string", "integer", "floating", "mixed-integer-float"):
-            numbers = pd.to_numeric(s, errors="coerce")
-            bad = ~nulls & null_mask(numbers)
-            kind = "int64" if pd.api.types.is_integer_dtype(numbers.dtype) else "float64"
-            raw = numbers.to_numpy(dtype=kind, na_value=0)
-            secs, invalid = _numeric_seconds(raw, nulls | bad, unit, label)
-            return secs, nulls, invalid | bad, []
-        if inferred in ("string", "datetime", "datetime64", "date", "mixed"):
-            parsed = _parse_datetime_text(s, fmt)
-            nat = null_mask(parsed)
-            secs, _ = _datetime_seconds(parsed.dt.tz_convert(None).to_numpy())
-            return secs, nulls, nat & ~nulls, []
+        try:
+            found = _object_epoch(s, inferred, nulls, unit, fmt, label)
+        except UnicodeError:  # pandas 3 reads text as str, which lone surrogates break
+            values = s.to_numpy(dtype=object)
+            rows = np.flatnonzero([isinstance(v, str) and not is_utf8(v) for v in values])
+            return np.zeros(n, dtype=np.int64), nulls, no, [invalid_text(values, rows, label)]
+        if found is not None:
+            return found
     problem = Problem.with_examples(
         "error",
         "timestamp-type",
@@ -210,6 +203,37 @@ def to_epoch(
         fix="give datetimes, date/time strings or numbers (epoch s/ms/us/ns)",
     )
     return np.zeros(n, dtype=np.int64), nulls, no, [problem]
+
+
+def _object_epoch(
+    s: pd.Series[Any],
+    inferred: str,
+    nulls: npt.NDArray[np.bool_],
+    unit: Unit,
+    fmt: str | None,
+    label: str,
+) -> (
+    tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.bool_], list[Problem]] | None
+):
+    """Epoch seconds of an object or string column of numbers, text or datetimes (None
+    when it holds none of those)."""
+    text = inferred == "string"
+    if text:
+        sample = s[~nulls].iloc[:1000].astype(str)
+        text = not all(_NUMERIC_TEXT.match(v) for v in sample)
+    if not text and inferred in ("string", "integer", "floating", "mixed-integer-float"):
+        numbers = pd.to_numeric(s, errors="coerce")
+        bad = ~nulls & null_mask(numbers)
+        kind = "int64" if pd.api.types.is_integer_dtype(numbers.dtype) else "float64"
+        raw = numbers.to_numpy(dtype=kind, na_value=0)
+        secs, invalid = _numeric_seconds(raw, nulls | bad, unit, label)
+        return secs, nulls, invalid | bad, []
+    if inferred in ("string", "datetime", "datetime64", "date", "mixed"):
+        parsed = _parse_datetime_text(s, fmt)
+        nat = null_mask(parsed)
+        secs, _ = _datetime_seconds(parsed.dt.tz_convert(None).to_numpy())
+        return secs, nulls, nat & ~nulls, []
+    return None
 
 
 def epoch_problems(
@@ -323,6 +347,10 @@ def epoch_seconds(
         >>> prep.epoch_seconds([1577836800000, 1577836800999]).tolist()  # ms, detected
         [1577836800, 1577836800]
     """
+    arguments.choice("unit", unit, ("auto", *UNITS_PER_SECOND))
+    arguments.text("format", format, optional=True)
+    arguments.choice("on_missing", on_missing, ("raise", "keep"))
+    arguments.choice("on_invalid", on_invalid, ("raise", "null"))
     s = as_series(values)
     label = label_of(s)
     secs, nulls, invalid, problems = to_epoch(s, unit=unit, fmt=format, column=label)
