@@ -97,6 +97,11 @@ SPELLED_ONCE = {
     "the default quotas": r'(\b[A-Z_]+_LIMIT(: Final)? = [1-9]\d*\b|"CreateCampaign": \d)',
     "a use case recipe": r'"aws-(ecomm|vod)-[a-z-]+"',
     "the camelCase of property keys": r"def (camel_case|_camel)\b",
+    "the filter limits": (
+        r"\bMAX_(DISTINCT_FIELDS|GROUP_FILTER_FIELDS|EXPRESSION_CHARS|FILTER_VALUES"
+        r"|FILTER_VALUE_CHARS|PARAMETER_NAME)(: Final)? = "
+    ),
+    "the interactions a filter reads": r"\bINTERACTIONS_PER_EVENT_TYPE(: Final)? = ",
 }
 
 

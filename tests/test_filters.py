@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import personakit as pk
 from personakit.rules.filters import (
+    MAX_GROUP_FILTER_FIELDS,
     Condition,
     Expression,
     Filter,
     FilterSyntaxError,
     decode_filter_values,
     encode_filter_values,
+    group_field_problems,
 )
 from personakit.rules.schema import DatasetType, Field, Schema
 
@@ -518,8 +522,8 @@ def test_encoding_of_scalars() -> None:
             "SET": {"b", "a"},
             "WHEN": datetime(2024, 1, 1, tzinfo=timezone.utc),
             "DAY": date(2024, 1, 1),
-            "QUOTE": 'say "hi" \\o/',
-            "ALREADY": '"comedy","drama"',
+            "DEC": Decimal("2.50"),
+            "BIG": Decimal("1E+3"),
             "NOTHING": None,
             "EMPTY": [],
         }
@@ -531,8 +535,8 @@ def test_encoding_of_scalars() -> None:
         "SET": '"a","b"',
         "WHEN": "1704067200",
         "DAY": "1704067200",
-        "QUOTE": '"say \\"hi\\" \\\\o/"',
-        "ALREADY": '"comedy","drama"',
+        "DEC": "2.5",
+        "BIG": "1000",
     }
 
 
@@ -557,10 +561,15 @@ def test_encoding_limits_all_reported_at_once() -> None:
 
 
 _keys = st.from_regex(r"[A-Za-z0-9_]{1,50}", fullmatch=True)
-_items = st.one_of(st.text(max_size=15), st.integers(-(10**9), 10**9))
+#: Any text a value can carry: everything but a quote, a comma, a backslash and surrogates.
+_safe_text = st.text(
+    alphabet=st.characters(blacklist_characters='",\\', blacklist_categories=("Cs",)),
+    max_size=30,
+)
+_items = st.one_of(_safe_text, st.integers(-(10**9), 10**9))
 _value = st.one_of(
     st.lists(_items, min_size=1, max_size=5),
-    st.text(max_size=30).filter(lambda s: not s.lstrip().startswith('"')),
+    _safe_text,
     st.integers(),
     st.floats(allow_nan=False, allow_infinity=False),
 )
@@ -579,7 +588,9 @@ def test_decode_of_encode_gives_the_values_back(values: dict[str, Any]) -> None:
     }
 
 
-@pytest.mark.parametrize("bad", ['"unterminated', '"a" "b"', '"a",', 'a"b'])
+@pytest.mark.parametrize(
+    "bad", ['"unterminated', '"a" "b"', '"a",', 'a"b', '"a\\",\\"b"', '"a,b"', "a\\b"]
+)
 def test_decode_rejects_malformed_values(bad: str) -> None:
     with pytest.raises(pk.ValidationError):
         decode_filter_values({"X": bad})
@@ -590,7 +601,7 @@ def test_bind_requires_include_parameters_and_knows_their_kind() -> None:
         "INCLUDE ItemID WHERE Items.GENRE IN ($GENRE) AND Items.PRICE <= $PRICE "
         "| EXCLUDE ItemID WHERE Items.CATEGORY IN ($CATEGORY)"
     )
-    assert flt.bind(GENRE=["drama", 1999], PRICE="20", CATEGORY=[]) == {
+    assert flt.bind(GENRE=["drama", 1999], PRICE=20, CATEGORY=[]) == {
         "GENRE": '"drama","1999"',  # IN values are strings
         "PRICE": "20",  # comparison values are bare numbers
     }
@@ -609,3 +620,293 @@ def test_bind_rejects_unknown_names_with_a_case_hint() -> None:
     assert "did you mean 'genres'" in problem.message
     # parameter names that are not Python identifiers go in the positional mapping
     assert Filter.exclude_items("Items.G IN ($1st)").bind({"1st": "x"}) == {"1st": '"x"'}
+
+
+# ---------------------------------------------------------------- untrusted values (issue H)
+
+OWNER = Filter.include_items("Items.OWNER IN ($owner)")
+PRICE = Filter.include_items("Items.PRICE <= $PRICE")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '"alice","bob"',  # the measured case: one value that looked like two
+        '"alice"',
+        'alice","bob',
+        "alice,bob",
+        "alice\\",
+        'alice\\","bob',
+        "ali\ud800ce",  # a lone surrogate cannot be sent at all
+    ],
+)
+def test_a_string_that_cannot_be_one_value_is_refused_never_passed_through(value: str) -> None:
+    for encode in (lambda: OWNER.bind(owner=value), lambda: encode_filter_values({"owner": value})):
+        with pytest.raises(pk.ValidationError) as info:
+            encode()
+        (problem,) = info.value.problems
+        assert problem.rule == "filter-values-character"
+        assert problem.column == "owner"
+        assert "$owner" in problem.message
+        assert repr(value)[:20] in problem.message or "surrogate" in problem.message
+
+
+def test_a_str_is_one_value_and_a_list_is_several() -> None:
+    assert OWNER.bind(owner="alice") == {"owner": '"alice"'}
+    assert OWNER.bind(owner="alice OR 1=1") == {"owner": '"alice OR 1=1"'}
+    assert OWNER.bind(owner="alice) | INCLUDE ItemID WHERE Items.OWNER IN (bob") == {
+        "owner": '"alice) | INCLUDE ItemID WHERE Items.OWNER IN (bob"'
+    }
+    assert OWNER.bind(owner=["alice", "bob"]) == {"owner": '"alice","bob"'}
+    assert OWNER.bind(owner=("bob",)) == {"owner": '"bob"'}
+    # what is sent decodes to exactly the values given, one per str
+    for value in ("alice OR 1=1", "$bob", "'); DROP", "x|y", " padded "):
+        assert decode_filter_values(OWNER.bind(owner=value)) == {"owner": [value]}
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ("1 OR 1=1", TypeError),
+        ("1e999", TypeError),
+        ("20", TypeError),  # no str at all: nothing to parse, nothing to pass through
+        ([1, 2], TypeError),
+        ((5,), TypeError),
+        (True, TypeError),
+        (b"1", TypeError),
+        ({"a": 1}, TypeError),
+        (None, None),  # an INCLUDE placeholder without a value
+        (float("inf"), pk.ValidationError),
+        (float("-inf"), pk.ValidationError),
+        (float("nan"), pk.ValidationError),
+        (Decimal("Infinity"), pk.ValidationError),
+        (Decimal("NaN"), pk.ValidationError),
+        (Decimal("sNaN"), pk.ValidationError),
+        (Decimal("1e999"), pk.ValidationError),
+        (10**400, pk.ValidationError),
+        # beyond Python's int-to-str digit limit (so no repr in the test id either)
+        pytest.param(-(10**5000), pk.ValidationError, id="minus-10**5000"),
+    ],
+)
+def test_numeric_placeholders_take_finite_numbers_only(value: Any, error: Any) -> None:
+    with pytest.raises(error or pk.ValidationError) as info:
+        PRICE.bind(PRICE=value)
+    if error is TypeError:
+        assert "$PRICE" in str(info.value)
+        assert "Items.PRICE <=" in str(info.value)
+    elif error is pk.ValidationError:
+        (problem,) = info.value.problems
+        assert (problem.rule, problem.column) == ("filter-values-number", "PRICE")
+        assert "not a finite number" in problem.message
+
+
+def test_numeric_placeholders_accept_ints_floats_decimals_and_dates() -> None:
+    assert PRICE.bind(PRICE=20) == {"PRICE": "20"}
+    assert PRICE.bind(PRICE=4.5) == {"PRICE": "4.5"}
+    assert PRICE.bind(PRICE=Decimal("19.99")) == {"PRICE": "19.99"}
+    assert PRICE.bind(PRICE=np.int64(7)) == {"PRICE": "7"}
+    assert PRICE.bind(PRICE=np.float32(0.5)) == {"PRICE": "0.5"}
+    assert PRICE.bind(PRICE=-(10**300)) == {"PRICE": str(-(10**300))}
+    assert PRICE.bind(PRICE=date(2024, 1, 1)) == {"PRICE": "1704067200"}
+    # a placeholder used with IN and with <= is numeric
+    both = Filter.parse(
+        "INCLUDE ItemID WHERE Items.A IN ($X) | EXCLUDE ItemID WHERE Items.PRICE > $X"
+    )
+    assert both.numeric_parameters() == {"X"}
+    with pytest.raises(TypeError):
+        both.bind(X="5")
+
+
+def test_equality_placeholders_take_one_value_numeric_when_the_field_is() -> None:
+    flt = Filter.parse(
+        'INCLUDE ItemID WHERE Items.CATEGORY IN ("watch") '
+        "IF CurrentUser.MEMBERSHIP_STATUS = $M AND CurrentUser.AGE = $AGE"
+    )
+    assert flt.numeric_parameters() == frozenset()
+    assert flt.bind(M="premium", AGE=30) == {"M": '"premium"', "AGE": "30"}
+    assert flt.bind(M="1 OR 1=1", AGE="30") == {"M": '"1 OR 1=1"', "AGE": '"30"'}
+    with pytest.raises(TypeError, match=r"\$M .*one number or one string"):
+        flt.bind(M=["a", "b"], AGE=30)
+    with pytest.raises(pk.ValidationError, match="filter-values-character"):
+        flt.bind(M='"a","b"', AGE=30)
+    # given the schemas, AGE (an int field of Users) takes numbers only
+    assert flt.numeric_parameters(schemas()) == {"AGE"}
+    assert flt.encode({"M": "premium", "AGE": 30}, schemas=schemas()) == {
+        "M": '"premium"',
+        "AGE": "30",
+    }
+    with pytest.raises(TypeError, match=r"\$AGE"):
+        flt.encode({"M": "premium", "AGE": "30"}, schemas=schemas())
+
+
+def test_in_placeholders_check_every_element() -> None:
+    assert OWNER.bind(owner=[1999, 2.5, True]) == {"owner": '"1999","2.5","True"'}
+    with pytest.raises(TypeError, match=r"\$owner"):
+        OWNER.bind(owner=["alice", None])
+    with pytest.raises(TypeError, match=r"\$owner"):
+        OWNER.bind(owner=[b"alice"])
+    with pytest.raises(TypeError, match=r"\$owner"):
+        OWNER.bind(owner=object())
+    with pytest.raises(pk.ValidationError, match="not a finite number"):
+        OWNER.bind(owner=[float("nan")])
+    with pytest.raises(pk.ValidationError, match="filter-values-character"):
+        OWNER.bind(owner=["alice", 'bob","eve'])
+
+
+def test_huge_and_infinite_literals_are_syntax_errors_at_the_literal() -> None:
+    prefix = "INCLUDE ItemID WHERE Items.PRICE <= "
+    for literal in ("9" * 4301, "-" + "9" * 5000, "1e999", "-1e309"):
+        with pytest.raises(FilterSyntaxError) as info:
+            Filter.parse(prefix + literal)
+        assert info.value.position == len(prefix)
+        assert "a finite number" in info.value.expected
+        lines = str(info.value).splitlines()
+        assert lines[2].index("^") - 2 == lines[1].index(literal[:5]) - 2
+    in_list = 'INCLUDE ItemID WHERE Items.YEAR IN ("a", ' + "1" * 4301 + ")"
+    with pytest.raises(FilterSyntaxError) as info:
+        Filter.parse(in_list)
+    assert info.value.position == in_list.index("1111")
+    # leading zeros are not digits of the value; an underflow is zero
+    assert Filter.parse(prefix + "0" * 5000 + "7").expressions[0].conditions[0].values == (7,)
+    assert Filter.parse(prefix + "1e-999").expressions[0].conditions[0].values == (0.0,)
+    # the builders refuse what the parser refuses
+    with pytest.raises(pk.ValidationError, match="not a finite number"):
+        Filter.include_items("Items.PRICE > 1").when_user("AGE", ">", 10**400)
+    with pytest.raises(pk.ValidationError, match="not a finite number"):
+        Condition("Items", "PRICE", "<", [float("inf")])
+
+
+def test_the_caret_stays_under_the_error_with_tabs_and_newlines() -> None:
+    text = "INCLUDE\tItemID\nWHERE\r\nItems.GENRES INN ($g)"
+    with pytest.raises(FilterSyntaxError) as info:
+        Filter.parse(text)
+    _, snippet, caret = str(info.value).splitlines()[:3]
+    assert snippet[caret.index("^") :].startswith("INN")
+
+
+def test_wrong_python_types_are_type_errors() -> None:
+    with pytest.raises(TypeError):
+        Filter.parse(123)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        Filter(None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        Filter(["EXCLUDE ItemID WHERE Items.G IN ($g)"])  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        Filter.include_items(["Items.G IN ($g)"])  # type: ignore[list-item]
+
+
+def test_twenty_distinct_fields_per_dataset_group() -> None:
+    assert MAX_GROUP_FILTER_FIELDS == 20
+    others = [f'EXCLUDE ItemID WHERE Items.F{i} IN ("x")' for i in range(19)]
+    new = Filter.parse('EXCLUDE ItemID WHERE Items.F0 IN ("y") AND Items.G IN ("z")')
+    assert group_field_problems(new, others) == []  # 19 + G = 20
+    wider = Filter.parse('EXCLUDE ItemID WHERE Items.H IN ("z") AND Items.G IN ("z")')
+    (problem,) = group_field_problems(wider, [*others, "not a filter"])
+    assert problem.rule == "filter-group-too-many-fields"
+    assert problem.count == 21
+    assert "filter-expression-guidelines-requirements.html" in problem.message
+
+
+# ---------------------------------------------------------------- the parser never crashes
+
+_TOKENS = [
+    "INCLUDE", "EXCLUDE", "include", "ItemID", "UserID", "ActionID", "itemid", "WHERE",
+    "Items", "Interactions", "Users", "Actions", "Action_Interactions", "CurrentUser",
+    "CurrentItem", "Item", ".", "GENRE", "PRICE", "EVENT_TYPE", "IN", "NOT", "in", "(", ")",
+    ",", "|", "AND", "OR", "IF", "=", "!=", "<", "<=", ">", ">=", "==", "!", "$g", "$P1",
+    "$", "$$", '"x"', '"*"', '"a\\"b"', '"', '"\\', "'x'", "1", "-2.5", "0.", "1.5e", "-",
+    "1e999", "-1e309", "1e-999", "9" * 4301, "0" * 5000 + "1", "*", "\t", "\n", "é", "\x00",
+    "\ud800", "..", "ItemID.", "$" + "P" * 60,
+]  # fmt: skip
+
+_ENTRY_POINTS: list[Any] = [
+    Filter.parse,
+    Filter,
+    Condition.parse,
+    Filter.include_items,
+    Filter.exclude_items,
+    Filter.include_users,
+    Filter.exclude_actions,
+    lambda text: OWNER | text,
+    lambda text: text | OWNER,
+]
+
+
+def _check_syntax_error(text: str, exc: FilterSyntaxError) -> None:
+    assert 0 <= exc.position <= len(text)
+    assert exc.problems
+    assert exc.problems[0].rule.startswith("filter-")
+    assert "^" in str(exc)
+
+
+def _parses_or_raises_a_syntax_error(text: str) -> None:
+    for entry in _ENTRY_POINTS:
+        try:
+            result = entry(text)
+        except FilterSyntaxError as exc:  # the only exception allowed
+            _check_syntax_error(text, exc)
+            continue
+        if isinstance(result, Filter):
+            # what parses prints back to itself and validates without crashing
+            assert Filter.parse(str(result)) == result
+            result.validate()
+            result.validate(schemas())
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_TOKENS), max_size=25), st.sampled_from(["", " ", "\n"]))
+def test_random_token_sequences_parse_or_raise_filter_syntax_error(
+    tokens: list[str], sep: str
+) -> None:
+    _parses_or_raises_a_syntax_error(sep.join(tokens))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=80),
+        st.text(alphabet='INCLUDEXMWHRtmsd.()$"\\,|<=>!01e- _', max_size=120),
+        st.builds(
+            lambda a, b: a + b,
+            st.sampled_from(
+                [
+                    "INCLUDE ItemID WHERE ",
+                    "EXCLUDE ItemID WHERE Items.G IN ",
+                    "INCLUDE ItemID WHERE Items.PRICE <= ",
+                    'EXCLUDE ItemID WHERE Items.G IN ("a") IF ',
+                ]
+            ),
+            st.text(max_size=60),
+        ),
+    )
+)
+def test_random_text_parses_or_raises_filter_syntax_error(text: str) -> None:
+    _parses_or_raises_a_syntax_error(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=40),
+        st.lists(st.one_of(st.text(max_size=10), st.integers(), st.floats()), max_size=5),
+        st.integers(),
+        st.floats(),
+        st.decimals(),
+        st.booleans(),
+        st.none(),
+        st.binary(max_size=5),
+    )
+)
+def test_binding_any_value_is_one_value_or_a_typed_refusal(value: Any) -> None:
+    for flt, name in ((OWNER, "owner"), (PRICE, "PRICE")):
+        try:
+            encoded = flt.bind({name: value})
+        except (TypeError, pk.ValidationError):
+            continue
+        (decoded,) = decode_filter_values(encoded).values()
+        if isinstance(value, str):
+            assert decoded == [value]  # a str is exactly one value, unchanged
+        elif isinstance(value, list):
+            assert len(decoded) == len(value)
+        else:
+            assert len(decoded) == 1

@@ -321,11 +321,20 @@ def test_result_helpers_agree_and_an_empty_include_means_nothing() -> None:
 
 
 def test_decode_is_the_inverse_of_the_encoding() -> None:
-    values = {"GENRES": ["comedy", 'say "hi"', "a,b"], "PRICE": [20]}
+    values = {"GENRES": ["comedy", "sci-fi (old)", "a|b", " x "], "PRICE": [20]}
     assert decode_filter_values(encode_filter_values(values)) == {
-        "GENRES": ["comedy", 'say "hi"', "a,b"],
+        "GENRES": ["comedy", "sci-fi (old)", "a|b", " x "],
         "PRICE": ["20"],
     }
+    # what personakit refuses to encode, the engine refuses to decode
+    for value in ('say "hi"', "a,b", "a\\b"):
+        with pytest.raises(pk.ValidationError):
+            encode_filter_values({"G": value})
+    for wire in ('"say \\"hi\\""', '"a,b"', '"a\\b"'):
+        with pytest.raises(pk.ValidationError):
+            decode_filter_values({"G": wire})
+        with pytest.raises(pk.ValidationError):
+            run("EXCLUDE ItemID WHERE Items.GENRES IN ($G)", filter_values={"G": wire})
 
 
 # ---------------------------------------------------------------- speed

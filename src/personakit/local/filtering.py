@@ -55,6 +55,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from personakit.errors import ValidationError
+from personakit.rules.facts import INTERACTIONS_PER_EVENT_TYPE
 from personakit.rules.filters import (
     Condition,
     Expression,
@@ -65,10 +66,6 @@ from personakit.rules.filters import (
 from personakit.rules.report import DataReport
 
 __all__ = ["INTERACTIONS_PER_EVENT_TYPE", "FilterResult", "apply_filter", "decode_filter_values"]
-
-#: Interactions filters consider the most recent 100 interactions per user per event
-#: type (adjustable quota; https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
-INTERACTIONS_PER_EVENT_TYPE = 100
 
 BoolArray = npt.NDArray[np.bool_]
 #: Arrow arrays inside this module. pyarrow-stubs type compute functions per scalar
@@ -639,7 +636,10 @@ def apply_filter(
     Args:
         flt: the filter (or its expression text).
         filter_values: the request's ``filterValues`` as sent to the service
-            (encoded: ``{"GENRES": '"Comedy","Drama"'}``).
+            (encoded: ``{"GENRES": '"Comedy","Drama"'}``), read with
+            :func:`~personakit.rules.filter_values.decode_filter_values`: exactly the
+            encoding personakit sends, so each quoted value is one value; a ``"``,
+            ``,`` or ``\\`` inside a quoted value is an invalid input.
         user_id: the request's user (for Interactions conditions and IF CurrentUser).
         item_id: the request's item (related-items recipes; for CurrentItem).
         items: the Items data (``ITEM_ID`` plus fields), or None.

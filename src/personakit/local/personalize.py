@@ -41,7 +41,7 @@ from personakit.rules.facts import (
     SEGMENT_MAX_USERS,
     UPDATE_RECIPES,
 )
-from personakit.rules.filters import Filter
+from personakit.rules.filters import Filter, group_field_problems
 from personakit.rules.schema import DatasetType, Schema
 
 __all__ = ["PersonalizeTwin", "validate_filter_expression"]
@@ -663,11 +663,21 @@ class PersonalizeTwin(ResourceTwin):
         body = {"datasetGroupArn": group.arn, "filterExpression": p["filterExpression"]}
 
         def check() -> None:
-            if len(self._store.find("filter", parent=group.arn)) >= FILTER_LIMIT:
+            filters = self._store.find("filter", parent=group.arn)
+            if len(filters) >= FILTER_LIMIT:
                 raise limit(
                     f"Cannot create a filter. More than {FILTER_LIMIT} filters exist in the "
                     "dataset group."
                 )
+            # distinct fields over all of the group's filters (the expression parsed above)
+            others = [
+                str(f.body.get("filterExpression", ""))
+                for f in filters
+                if not (f.status or "").startswith("DELETE") and "FAILED" not in (f.status or "")
+            ]
+            problems = group_field_problems(Filter.parse(p["filterExpression"]), others)
+            if problems:
+                raise invalid(f"Could not create filter. {problems[0].message}")
 
         arn = self._create("filter", p, parent=group.arn, body=body, check=check)
         return {"filterArn": arn}

@@ -372,9 +372,11 @@ def filter_request(
     """``filterArn`` and ``filterValues`` of a runtime or batch request.
 
     With a :class:`Filter` (or an expression), values are checked against its
-    placeholders (``Filter.bind``: INCLUDE placeholders need a value, names are
-    case-sensitive, comparison placeholders go as bare numbers); with an ARN they
-    are only encoded (:func:`~personakit.rules.filters.encode_filter_values`).
+    placeholders and the group's schemas (``Filter.encode``: INCLUDE placeholders need
+    a value, names are case-sensitive, numeric placeholders take finite numbers only
+    and go bare); with an ARN they are only encoded
+    (:func:`~personakit.rules.filters.encode_filter_values`). Either way every string
+    is exactly one value: nothing is passed through as "already encoded".
     """
     out: dict[str, Any] = {}
     if filter is None:
@@ -386,7 +388,9 @@ def filter_request(
     if is_arn:
         encoded = encode_filter_values(values or {})
     else:
-        encoded = Filter.parse(filter).bind(values or {})
+        # with the group's schemas, = / != placeholders on numeric fields take numbers only
+        schemas = [s for d in group.datasets.values() if (s := getattr(d, "schema", None))]
+        encoded = Filter.parse(filter).encode(values or {}, schemas=schemas)
     if encoded:
         out["filterValues"] = encoded
     return out

@@ -26,7 +26,9 @@ from __future__ import annotations
 import math
 import numbers
 import re
+import sys
 from collections.abc import Iterable
+from decimal import Decimal
 from functools import lru_cache
 from typing import Literal, NoReturn, cast
 
@@ -56,6 +58,7 @@ __all__ = [
     "is_number",
     "number_text",
     "parse_expressions",
+    "show_value",
     "unquote",
 ]
 
@@ -125,9 +128,10 @@ class FilterSyntaxError(ValidationError):
         fix: str | None = None,
     ) -> None:
         start = max(0, position - 50)
-        snippet = text[start : position + 50].replace("\n", " ")
+        # every whitespace character shown as one space, so the caret stays aligned
+        snippet = "".join(" " if c.isspace() else c for c in text[start : position + 50])
         caret = " " * (position - start) + "^"
-        found_text = "the end of the expression" if not found else repr(found)
+        found_text = "the end of the expression" if not found else show_value(found)
         message = (
             f"invalid filter expression at position {position}: expected {expected}, "
             f"found {found_text}\n  {snippet}\n  {caret}"
@@ -210,9 +214,14 @@ class Condition:
             raise ValidationError(f"CurrentItem.{self.current_item} is not a field name")
         for v in self.values:
             if isinstance(v, bool) or not isinstance(v, (str, int, float)):
-                raise ValidationError(f"{where}: values must be strings or numbers, got {v!r}")
-            if isinstance(v, float) and not math.isfinite(v):
-                raise ValidationError(f"{where}: {v!r} is not a finite number")
+                raise ValidationError(
+                    f"{where}: values must be strings or numbers, got {show_value(v)}"
+                )
+            if not isinstance(v, str):
+                try:
+                    number_text(v)
+                except ValidationError as exc:
+                    raise ValidationError(f"{where}: {exc}") from None
         if (
             self.op in COMPARISONS
             and self.values
@@ -274,7 +283,11 @@ def _canon_target(value: str) -> Target:
 
 
 def _conditions_tuple(values: Iterable[Condition]) -> tuple[Condition, ...]:
-    return tuple(values)
+    out = tuple(values)
+    for c in out:
+        if not isinstance(c, Condition):
+            raise TypeError(f"conditions are Condition objects, not {type(c).__name__}")
+    return out
 
 
 def _connectors_tuple(values: Iterable[str]) -> tuple[Connector, ...]:
@@ -395,10 +408,21 @@ def unquote(literal: str) -> str:
     )
 
 
-def _number(text: str) -> int | float:
+def _number(text: str) -> int | float | None:
+    """A number token's value; None when it is not finite as a double (``1e999``).
+
+    ``float()`` reads any length of digits; ``int()`` is only called on integer text
+    of at most 309 digits (what a finite double holds), never on unbounded text
+    (Python refuses more than 4300 digits with a ValueError).
+    """
+    number = float(text)
+    if not math.isfinite(number):
+        return None
     if any(ch in text for ch in ".eE"):
-        return float(text)
-    return int(text)
+        return number
+    digits = text.lstrip("-").lstrip("0") or "0"
+    value = int(digits)
+    return -value if text.startswith("-") else value
 
 
 def _format_value(value: Value) -> str:
@@ -407,15 +431,57 @@ def _format_value(value: Value) -> str:
     return number_text(value)
 
 
+def _out_of_range(value: object) -> ValidationError:
+    return ValidationError(
+        f"{show_value(value)} is not a finite number (filters compare numbers as doubles: "
+        f"at most {sys.float_info.max:.6g} in magnitude)"
+    )
+
+
 def number_text(value: object) -> str:
-    """A number's text in a filter (``20``, ``4.5``); raises ValidationError otherwise."""
+    """A number's text in a filter (``20``, ``4.5``).
+
+    Raises:
+        TypeError: ``value`` is not a number (a bool, a string, a list ...).
+        ValidationError: it is not finite, or beyond a double's range (``1e999``,
+            ``inf``, ``nan``, ``Decimal("sNaN")``, ``10**400``).
+    """
     if isinstance(value, bool):
-        raise ValidationError(f"{value!r} is not a number")
-    if isinstance(value, numbers.Integral):
-        return str(int(value))
-    if isinstance(value, numbers.Real):
-        return repr(float(value))
-    raise ValidationError(f"{value!r} is not a number")
+        raise TypeError(f"{show_value(value)} is a bool, not a number")
+    if isinstance(value, Decimal):
+        if not value.is_finite() or value.adjusted() > sys.float_info.max_10_exp:
+            raise _out_of_range(value)
+        if value == value.to_integral_value():
+            return str(int(value))  # at most 309 digits
+        number = float(value)
+    elif isinstance(value, numbers.Integral):
+        integer = int(value)
+        try:
+            float(integer)
+        except OverflowError:
+            raise _out_of_range(value) from None
+        return str(integer)  # at most 309 digits
+    elif isinstance(value, numbers.Real):
+        try:
+            number = float(value)
+        except OverflowError:
+            raise _out_of_range(value) from None
+    else:
+        raise TypeError(f"{show_value(value)} is a {type(value).__name__}, not a number")
+    if not math.isfinite(number):
+        raise _out_of_range(value)
+    return repr(number)
+
+
+def show_value(value: object, limit: int = 60) -> str:
+    """A short ``repr`` of ``value`` for a message; safe for ints of any size."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 1024:
+        return f"<an integer of about {int(value.bit_length() * math.log10(2)) + 1:,} digits>"
+    try:
+        text = repr(value)
+    except Exception:  # a repr that fails must not hide the real error
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 _CMP_TEXT = "=, !=, <, <=, > or >="
@@ -464,6 +530,17 @@ class Parser:
         if not self.tok.is_punct(char):
             self.fail(expected)
         self.advance()
+
+    def number(self, tok: _Tok) -> int | float:
+        """The value of the number token ``tok``; a syntax error if it is not finite."""
+        value = _number(tok.text)
+        if value is None:
+            self.fail(
+                "a finite number",
+                tok,
+                fix=f"filters compare numbers as doubles (at most {sys.float_info.max:.6g})",
+            )
+        return value
 
     def expect_end(self, expected: str) -> None:
         """Nothing left to read."""
@@ -599,7 +676,7 @@ class Parser:
             if tok.kind == "string":
                 values.append(unquote(tok.text))
             elif tok.kind == "number":
-                values.append(_number(tok.text))
+                values.append(self.number(tok))
             elif tok.kind == "param":
                 self.fail(
                     'a double-quoted "value"',
@@ -625,7 +702,7 @@ class Parser:
         out: tuple[list[Value], str | None, str | None]
         if tok.kind == "number":
             self.advance()
-            out = [_number(tok.text)], None, None
+            out = [self.number(tok)], None, None
         elif tok.kind == "param":
             self.advance()
             out = [], tok.text[1:], None

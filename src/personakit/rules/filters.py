@@ -18,13 +18,24 @@ from __future__ import annotations
 
 import difflib
 import html
-import math
-from collections.abc import Iterable, Mapping, Sequence
+import numbers
+from collections.abc import Iterable, Mapping, Sized
+from datetime import date
+from decimal import Decimal
 from typing import Any, Literal, cast
 
 import attrs
 
 from personakit.errors import ValidationError
+from personakit.rules.facts import (
+    FILTER_GUIDELINES,
+    MAX_DISTINCT_FIELDS,
+    MAX_EXPRESSION_CHARS,
+    MAX_FILTER_VALUE_CHARS,
+    MAX_FILTER_VALUES,
+    MAX_GROUP_FILTER_FIELDS,
+    MAX_PARAMETER_NAME,
+)
 from personakit.rules.filter_grammar import (
     COMPARISONS,
     DATASET_TYPES,
@@ -38,14 +49,11 @@ from personakit.rules.filter_grammar import (
     Parser,
     Target,
     canon_op,
-    is_number,
     number_text,
     parse_expressions,
+    show_value,
 )
 from personakit.rules.filter_values import (
-    MAX_FILTER_VALUE_CHARS,
-    MAX_FILTER_VALUES,
-    MAX_PARAMETER_NAME,
     FilterValue,
     decode_filter_values,
     encode_filter_values,
@@ -59,6 +67,7 @@ __all__ = [
     "MAX_EXPRESSION_CHARS",
     "MAX_FILTER_VALUES",
     "MAX_FILTER_VALUE_CHARS",
+    "MAX_GROUP_FILTER_FIELDS",
     "MAX_PARAMETER_NAME",
     "Condition",
     "Expression",
@@ -66,14 +75,8 @@ __all__ = [
     "FilterSyntaxError",
     "decode_filter_values",
     "encode_filter_values",
+    "group_field_problems",
 ]
-
-#: ``filterExpression`` of CreateFilter: at most 2500 characters
-#: (https://docs.aws.amazon.com/personalize/latest/dg/API_CreateFilter.html).
-MAX_EXPRESSION_CHARS = 2500
-#: Distinct dataset fields per filter, chained expressions together
-#: (https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
-MAX_DISTINCT_FIELDS = 10
 
 #: What the builders take as a WHERE clause.
 Where = str | Condition | Iterable[Condition]
@@ -89,9 +92,9 @@ def _to_expressions(value: object) -> tuple[Expression, ...]:
     if isinstance(value, Iterable):
         out = tuple(value)
         if not all(isinstance(e, Expression) for e in out):
-            raise ValidationError("a Filter is built from Expression objects or a string")
+            raise TypeError("a Filter is built from Expression objects or a string")
         return cast(tuple[Expression, ...], out)
-    raise ValidationError(f"cannot build a Filter from {value!r}")
+    raise TypeError(f"cannot build a Filter from a {type(value).__name__}")
 
 
 @attrs.frozen(repr=False)
@@ -125,7 +128,9 @@ class Filter:
         """Parse filter text; raises :class:`FilterSyntaxError` with the position on error."""
         if isinstance(text, Filter):
             return text
-        return cls(parse_expressions(str(text)))
+        if not isinstance(text, str):
+            raise TypeError(f"a filter is parsed from a str, not a {type(text).__name__}")
+        return cls(parse_expressions(text))
 
     @property
     def expression(self) -> str:
@@ -290,23 +295,59 @@ class Filter:
         """
         return DataReport(_validate(self, _schema_map(schemas)), subject="filter")
 
+    def numeric_parameters(
+        self, schemas: Mapping[str | DatasetType, Schema] | Iterable[Schema] | None = None
+    ) -> frozenset[str]:
+        """Placeholders that take one finite number: those compared with ``< <= > >=``
+        and, given schemas, those compared with ``=`` / ``!=`` against a numeric field."""
+        kinds = _parameter_kinds(self, _schema_map(schemas))
+        return frozenset(name for name, (kind, _) in kinds.items() if kind == "number")
+
     def bind(self, values: Mapping[str, Any] | None = None, /, **kwargs: Any) -> dict[str, str]:
         """Check and encode a request's filter values (``filterValues``).
+
+        ``f.bind(genres=["Horror"])`` is ``f.encode({"genres": ["Horror"]})``; names that
+        are not Python identifiers go in the positional mapping. See :meth:`encode`.
+        """
+        return self.encode({**(values or {}), **kwargs})
+
+    def encode(
+        self,
+        values: Mapping[str, Any] | None = None,
+        *,
+        schemas: Mapping[str | DatasetType, Schema] | Iterable[Schema] | None = None,
+    ) -> dict[str, str]:
+        """Check and encode a request's filter values (``filterValues``).
+
+        Every value is escaped here, never passed through: for an ``IN`` placeholder a
+        ``str`` is exactly one value and a list (tuple, set, array) is several; numbers
+        and booleans become their text (``1999`` -> ``"1999"``). A string holding
+        ``"``, ``,`` or ``\\`` is refused: Personalize documents no escape for them
+        (https://docs.aws.amazon.com/personalize/latest/dg/filter-real-time.html).
+
+        A placeholder compared with ``< <= > >=`` (or, given ``schemas``, with ``=`` /
+        ``!=`` against a numeric field) takes one finite number: an int, float or
+        ``Decimal`` (or a date/datetime, sent as epoch seconds). With ``=`` / ``!=``
+        and no numeric field known, one number or one string.
 
         Every placeholder of an INCLUDE expression needs a value; a placeholder only
         EXCLUDE expressions use may be left out (or given ``None`` / ``[]``), and
         Personalize then ignores that part of the filter (``filterValues`` of
         https://docs.aws.amazon.com/personalize/latest/dg/API_RS_GetRecommendations.html).
-        Names are case-sensitive; an unknown name is an error. Values of
-        placeholders compared with ``< <= > >= = !=`` are sent as bare numbers
-        (a numeric string is converted); values of ``IN`` placeholders as quoted
-        strings.
+        Names are case-sensitive; an unknown name is an error.
 
         Raises:
-            ValidationError: a required value is missing, a name is unknown, or a
-                value breaks the ``filterValues`` limits (see :func:`encode_filter_values`).
+            TypeError: a value of the wrong Python type for its placeholder (a ``str``,
+                bool or list for a numeric placeholder; a list where one value is
+                compared; bytes, a mapping or another object anywhere).
+            ValidationError: a required value is missing, a name is unknown, a number
+                is not finite (``inf``, ``nan``, ``1e999``), a string cannot be sent
+                as one value, or a value breaks the ``filterValues`` limits (see
+                :func:`encode_filter_values`); all such problems at once.
         """
-        merged: dict[str, Any] = {**(values or {}), **kwargs}
+        merged: dict[str, Any] = {
+            k if isinstance(k, str) else show_value(k): v for k, v in (values or {}).items()
+        }
         names = self.parameters
         problems: list[Problem] = []
         for key in merged:
@@ -319,9 +360,9 @@ class Filter:
                     Problem(
                         "error",
                         "filter-unknown-parameter",
-                        f"${key} is not a placeholder of this filter "
+                        f"${show_value(key)[1:-1]} is not a placeholder of this filter "
                         f"(it has: {', '.join('$' + n for n in names) or 'none'}){hint}",
-                        column=key,
+                        column=key[:MAX_PARAMETER_NAME],
                         fix=f"use one of {', '.join(names)}" if names else "drop filter_values",
                     )
                 )
@@ -339,51 +380,147 @@ class Filter:
                 )
         if problems:
             DataReport(problems, subject="filter values").raise_for_problems()
-        kinds = _parameter_kinds(self)
+        kinds = _parameter_kinds(self, _schema_map(schemas))
         prepared: dict[str, FilterValue] = {}
         for key, value in merged.items():
-            if _is_empty(value):
-                continue
-            prepared[key] = _coerce_for(kinds.get(key, "in"), value)
+            if not _is_empty(value):
+                kind, op = kinds[key]
+                prepared[key] = _prepare(key, kind, op, value)
         return encode_filter_values(prepared)
 
 
 def _is_empty(value: object) -> bool:
     if value is None:
         return True
-    if isinstance(value, (str, bytes)):
+    if isinstance(value, (str, bytes, bytearray, Mapping)):
         return False
-    if isinstance(value, (Sequence, set, frozenset)):
+    if isinstance(value, Sized):
         return len(value) == 0
     return False
 
 
-def _parameter_kinds(flt: Filter) -> dict[str, str]:
-    kinds: dict[str, str] = {}
+_NUMERIC_TYPES = frozenset({"int", "long", "float", "double"})
+_ORDERING = frozenset({"<", "<=", ">", ">="})
+_KIND_RANK = {"in": 0, "scalar": 1, "number": 2}
+
+
+def _numeric_field(c: Condition, schemas: dict[DatasetType, Schema] | None) -> bool:
+    if schemas is None:
+        return False
+    if c.dataset == "CurrentUser":
+        dtype: DatasetType | None = DatasetType.USERS
+    elif c.dataset == "CurrentItem":
+        dtype = DatasetType.ITEMS
+    else:
+        dtype = DATASET_TYPES.get(c.dataset)
+    schema = schemas.get(dtype) if dtype is not None else None
+    field = _find_field(schema, c.field) if schema is not None else None
+    return field is not None and field.type in _NUMERIC_TYPES
+
+
+def _parameter_kinds(
+    flt: Filter, schemas: dict[DatasetType, Schema] | None = None
+) -> dict[str, tuple[str, str]]:
+    """Each placeholder's kind and the operator that made it so.
+
+    ``number`` (ordered comparisons, or = / != on a numeric field) wins over
+    ``scalar`` (= / !=) which wins over ``in``.
+    """
+    kinds: dict[str, tuple[str, str]] = {}
     for e in flt.expressions:
         for c in (*e.conditions, *e.if_conditions):
-            if c.param is not None:
-                kinds.setdefault(c.param, "cmp" if c.is_comparison else "in")
+            if c.param is None:
+                continue
+            if c.op in _ORDERING or (c.op in ("=", "!=") and _numeric_field(c, schemas)):
+                kind = "number"
+            elif c.op in ("=", "!="):
+                kind = "scalar"
+            else:
+                kind = "in"
+            old = kinds.get(c.param)
+            if old is None or _KIND_RANK[kind] > _KIND_RANK[old[0]]:
+                kinds[c.param] = (kind, f"{c.qualified} {c.op}")
     return kinds
 
 
-def _coerce_for(kind: str, value: Any) -> FilterValue:
-    """Numbers for comparison placeholders, strings for IN placeholders."""
-    if kind == "cmp":
-        if isinstance(value, str):
-            try:
-                number = float(value)
-            except ValueError:
-                return value
-            if not math.isfinite(number):
-                return value
-            return int(number) if number.is_integer() and "." not in value else number
+def _is_real(value: object) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (numbers.Real, Decimal))
+
+
+def _wrong_type(name: str, where: str, wanted: str, value: object) -> TypeError:
+    return TypeError(
+        f"${name} ({where} ${name}) takes {wanted}, not {type(value).__name__} {show_value(value)}"
+    )
+
+
+def _prepare(name: str, kind: str, where: str, value: Any) -> FilterValue:
+    """A placeholder's value checked for its kind (TypeError for a wrong Python type)."""
+    if kind == "number":
+        if _is_real(value) or isinstance(value, date):
+            return cast(FilterValue, value)
+        raise _wrong_type(
+            name,
+            where,
+            "one finite number (int, float or Decimal; a date is sent as epoch seconds)",
+            value,
+        )
+    if kind == "scalar":
+        if isinstance(value, str) or _is_real(value) or isinstance(value, date):
+            return cast(FilterValue, value)
+        raise _wrong_type(name, where, "one number or one string", value)
+    if isinstance(value, str):
+        return value
+    if _is_real(value):
+        return _number_as_text(name, value)
+    if isinstance(value, (bool, date)):
         return cast(FilterValue, value)
-    if is_number(value):
+    if isinstance(value, Iterable) and not isinstance(value, (bytes, bytearray, Mapping)):
+        items = list(value)
+        for item in items:
+            if not isinstance(item, (str, bool, date)) and not _is_real(item):
+                raise _wrong_type(name, where, "strings (or numbers, booleans) in its list", item)
+        if isinstance(value, (set, frozenset)):
+            items = sorted(items, key=str)
+        return [_number_as_text(name, v) if _is_real(v) else v for v in items]
+    raise _wrong_type(name, where, "a string or a list of strings", value)
+
+
+def _number_as_text(name: str, value: object) -> str:
+    """A number matched as a string by IN: its text (``1999`` -> ``"1999"``)."""
+    try:
         return number_text(value)
-    if isinstance(value, Iterable) and not isinstance(value, (str, bytes, Mapping)):
-        return [number_text(v) if is_number(v) else v for v in value]
-    return cast(FilterValue, value)
+    except ValidationError as exc:
+        raise ValidationError(f"${name}: {exc}") from None
+
+
+def group_field_problems(flt: Filter, others: Iterable[Filter | str] = ()) -> list[Problem]:
+    """The problem when ``flt`` and the other filters of its dataset group together
+    read more than 20 distinct dataset fields (``[]`` when they do not).
+
+    ``others`` are the group's other filters (objects or expressions; one that does
+    not parse is skipped). The limit: the guidelines page
+    (https://docs.aws.amazon.com/personalize/latest/dg/filter-expression-guidelines-requirements.html).
+    """
+    fields = set(flt.fields)
+    for other in others:
+        try:
+            fields |= Filter.parse(other).fields
+        except ValidationError:
+            continue
+    if len(fields) <= MAX_GROUP_FILTER_FIELDS:
+        return []
+    names = ", ".join(sorted(f"{t.value}.{f}" for t, f in fields))
+    return [
+        Problem(
+            "error",
+            "filter-group-too-many-fields",
+            f"With this filter, the dataset group's filters read {len(fields)} distinct "
+            f"dataset fields ({names}); the limit is {MAX_GROUP_FILTER_FIELDS} across all "
+            f"filters of a dataset group ({FILTER_GUIDELINES})",
+            count=len(fields),
+            fix="reuse fields the other filters already read, or delete a filter",
+        )
+    ]
 
 
 # --------------------------------------------------------------------------- validation
@@ -440,7 +577,8 @@ def _validate(flt: Filter, schemas: dict[DatasetType, Schema] | None) -> list[Pr
             "error",
             "filter-too-long",
             f"the filter is {len(text)} characters; CreateFilter takes at most "
-            f"{MAX_EXPRESSION_CHARS}",
+            f"{MAX_EXPRESSION_CHARS} "
+            "(https://docs.aws.amazon.com/personalize/latest/dg/API_CreateFilter.html)",
             count=len(text),
             fix="move fixed value lists into $PARAMETERS given at request time",
         )
@@ -568,7 +706,8 @@ def _validate(flt: Filter, schemas: dict[DatasetType, Schema] | None) -> list[Pr
             "error",
             "filter-too-many-fields",
             f"the filter reads {len(fields)} distinct dataset fields ({names}); "
-            f"the limit is {MAX_DISTINCT_FIELDS} per filter",
+            f"the limit is {MAX_DISTINCT_FIELDS} per filter, chained expressions "
+            f"together ({FILTER_GUIDELINES})",
             count=len(fields),
         )
     if len(flt.parameters) > MAX_FILTER_VALUES:
@@ -576,7 +715,8 @@ def _validate(flt: Filter, schemas: dict[DatasetType, Schema] | None) -> list[Pr
             "error",
             "filter-too-many-parameters",
             f"the filter has {len(flt.parameters)} placeholders; a request takes at most "
-            f"{MAX_FILTER_VALUES} filterValues",
+            f"{MAX_FILTER_VALUES} filterValues (https://docs.aws.amazon.com/personalize/"
+            "latest/dg/API_RS_GetRecommendations.html)",
             count=len(flt.parameters),
         )
     if schemas is not None:
