@@ -108,7 +108,10 @@ def test_a_second_ctrl_c_stops_the_teardown_and_names_the_sweep_command(
         assert len(fired) == 2
         left = group._teardown.leftovers()
         assert left  # stopped: something is still there
-        command = f"personakit sweep --region us-east-1 --run-id {session.run_id} --yes"
+        command = (  # a local session: the sweep opens its workspace (tests/cost runs it)
+            f"personakit sweep --workspace {tmp_path} --bucket personakit-local "
+            f"--run-id {session.run_id} --yes"
+        )
         assert command in caplog.text
         assert command in capsys.readouterr().err
         assert any(e.arn in caplog.text for e in left)

@@ -76,17 +76,18 @@ def test_running_and_sweep_on_an_account_with_leftovers(
         # dry run (the default): lists, deletes nothing, exit 1 because there are leftovers
         assert _run(parser, ["sweep"]) == 1
         out = capsys.readouterr().out
-        assert "(dry run): 9 resource(s) would be deleted" in out
+        assert "(dry run): 10 resource(s) would be deleted" in out
         lines = [line for line in out.splitlines() if line.startswith("would delete")]
-        assert len(lines) == 9  # 6 Personalize resources, an endpoint, its config and model
+        # 6 Personalize resources, an endpoint, its config and model, the uploaded CSV
+        assert len(lines) == 10
         header = next(line for line in out.splitlines() if line.startswith("action"))
         column = header.index("service")  # aligned
-        assert all(line[column:].startswith(("personalize", "sagemaker")) for line in lines)
+        assert all(line[column:].startswith(("personalize", "sagemaker", "s3")) for line in lines)
         personalize = session(engine, "x").client("personalize")
         assert personalize_lists(personalize)["campaigns"]
 
         assert _run(parser, ["sweep", "--yes", "--run-id", "crashed-run"]) == 0
-        assert "9 of 9 resource(s) deleted, 0 failed" in capsys.readouterr().out
+        assert "10 of 10 resource(s) deleted, 0 failed" in capsys.readouterr().out
         assert personalize_lists(personalize) == {}
         assert clients["sagemaker"].list_endpoints()["Endpoints"] == []
 

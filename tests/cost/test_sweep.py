@@ -57,7 +57,7 @@ def test_a_crashed_run_is_listed_then_deleted_in_dependency_order(tmp_path: Path
 
         kinds = sorted(i.kind for i in dry.items)
         assert kinds == sorted(
-            ["campaign", "solution", "filter", "dataset", "dataset_group", "schema"]
+            ["campaign", "solution", "filter", "dataset", "dataset_group", "schema", "s3_object"]
         )
         assert {i.outcome for i in dry.items} == {"would delete"}
         assert any("keeper" in s and "other-run" in s for s in dry.spared)
@@ -100,12 +100,21 @@ def test_a_schema_still_used_by_another_group_is_left(tmp_path: Path) -> None:
             group.import_frame(interactions())
         sweeper = session(engine, "sweeper")
 
-        # a schema in use is retried for in_use_timeout_s, then left
+        # a schema a dataset the sweep leaves still uses is not even tried (it would be
+        # refused as in use, and retried for in_use_timeout_s): it is listed as spared
         timing = attrs.evolve(FAST, in_use_timeout_s=0.3)
         report = sweep(sweeper, dry_run=False, run_id="run-a", timing=timing)
 
         outcomes = {i.kind: i.outcome for i in report.items}
-        assert outcomes == {"dataset": "deleted", "dataset_group": "deleted", "schema": "left"}
+        assert outcomes == {
+            "dataset": "deleted",
+            "dataset_group": "deleted",
+            "s3_object": "deleted",
+        }
+        assert any(
+            s.startswith("schema pk-interactions-") and "still used by dataset g-run-b" in s
+            for s in report.spared
+        )
         left = personalize_lists(sweeper.client("personalize"))
         assert [g["name"] for g in left["datasetGroups"]] == ["g-run-b"]
         assert len(left["schemas"]) == 1

@@ -28,6 +28,7 @@ import logging
 import os
 import re
 import secrets
+import shlex
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -66,9 +67,12 @@ if TYPE_CHECKING:
     from personakit.aws.access import AccessReport
 
 
-__all__ = ["DEFAULT_PREFIX", "Session"]
+__all__ = ["DEFAULT_PREFIX", "RUN_METADATA", "Session"]
 
 DEFAULT_PREFIX = "personakit/"
+#: The S3 user metadata (``x-amz-meta-personakit-run``) on every object personakit
+#: uploads: the run id, so a sweep can prove an object is personakit's.
+RUN_METADATA = "personakit-run"
 
 logger = logging.getLogger(__name__)
 
@@ -485,6 +489,12 @@ class Session:
         return self._run_id
 
     @property
+    def workspace(self) -> Path | None:
+        """The local engine's workspace folder (:meth:`Session.local`), or None on AWS."""
+        path = getattr(self._engine, "path", None)
+        return path if isinstance(path, Path) else None
+
+    @property
     def tags(self) -> dict[str, str]:
         """All tags personakit puts on a resource: ``personakit:run`` first, then yours."""
         return {RUN_TAG: self._run_id, **self._user_tags}
@@ -505,6 +515,28 @@ class Session:
     def sagemaker_tags(self, extra: Mapping[str, str] | None = None) -> list[SageMakerTag]:
         """Tags in SageMaker's (and S3's, IAM's) shape: ``[{"Key": ..., "Value": ...}]``."""
         return [{"Key": k, "Value": v} for k, v in self._tags(extra).items()]
+
+    def sweep_command(self) -> str:
+        """The ``personakit sweep`` command that deletes what this session's run left.
+
+        ``--workspace DIR`` on :meth:`Session.local`, ``--region`` on AWS; the bucket
+        and a prefix other than the default are named too, so uploads are found.
+        """
+        workspace = self.workspace
+        where = (
+            f"--region {self._region}"
+            if workspace is None
+            else f"--workspace {shlex.quote(str(workspace))}"
+        )
+        if self._bucket is not None:
+            where += f" --bucket {self._bucket}"
+        if self._prefix != DEFAULT_PREFIX:
+            where += f" --prefix {shlex.quote(self._prefix)}"
+        return f"personakit sweep {where} --run-id {self._run_id} --yes"
+
+    def s3_metadata(self) -> dict[str, str]:
+        """The user metadata of every object personakit uploads: ``{"personakit-run": run_id}``."""
+        return {RUN_METADATA: self._run_id}
 
     def s3_key(self, *parts: str) -> str:
         """An object key under the prefix: ``s3_key("a", "x.csv")`` is ``"personakit/a/x.csv"``.

@@ -9,10 +9,11 @@
 * ``personakit cost running [--budget 15000 --credit-expires 2027-03-31]`` lists
   what bills now, the burn rate and, with a budget, the projection;
 * ``personakit sweep [--yes --older-than 2h | --yes --run-id ID] [--include-kept]
-  [--include-idle-endpoints]`` lists (default: dry run) or deletes what crashed runs
-  left behind; ``--yes`` needs ``--older-than`` or ``--run-id`` (``--older-than 0s``:
-  everything), and what was kept on purpose (``personakit:keep=true``) is spared
-  unless ``--include-kept``.
+  [--include-idle-endpoints] [--region R | --workspace DIR] [--bucket B --prefix P]``
+  lists (default: dry run) or deletes what crashed runs left behind, on AWS or, with
+  ``--workspace``, in a local engine's workspace; ``--yes`` needs ``--older-than`` or
+  ``--run-id`` (``--older-than 0s``: everything), and what was kept on purpose
+  (``personakit:keep=true``) is spared unless ``--include-kept``.
 
 Exit status: 0 when all is well; 1 when ``sweep`` (dry run) found leftovers or
 could not delete something, or ``cost running --budget`` projects past the budget;
@@ -22,7 +23,9 @@ could not delete something, or ``cost running --budget`` projects past the budge
 from __future__ import annotations
 
 import argparse
+import contextlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from personakit.errors import ConfigurationError
@@ -31,7 +34,7 @@ from personakit.rules.facts import KEEP_TAG, RUN_TAG
 if TYPE_CHECKING:
     from personakit.aws.session import Session
 
-__all__ = ["SessionFactory", "register"]
+__all__ = ["SessionFactory", "aws_session", "register", "workspace_session"]
 
 SessionFactory = Callable[[argparse.Namespace], "Session"]
 
@@ -46,7 +49,31 @@ def aws_session(args: argparse.Namespace) -> Session:
         boto3_session = boto3.Session(profile_name=args.profile) if args.profile else None
     except Exception as exc:  # botocore.exceptions.ProfileNotFound
         raise ConfigurationError(f"--profile {args.profile}: {exc}") from exc
-    return Session.aws(boto3_session, region_name=args.region)
+    return Session.aws(
+        boto3_session,
+        region_name=args.region,
+        bucket=getattr(args, "bucket", None),
+        prefix=getattr(args, "prefix", None),
+    )
+
+
+def workspace_session(args: argparse.Namespace) -> Session:
+    """A ``Session.local`` on the workspace ``--workspace`` names (it must exist)."""
+    from personakit.aws.session import Session  # the engine loads numpy: only when asked
+    from personakit.local.store import is_workspace  # (with the engine, above)
+
+    path = Path(args.workspace).expanduser()
+    if not is_workspace(path):
+        raise ConfigurationError(
+            f"--workspace {args.workspace}: no personakit workspace there (the folder "
+            "Session.local(path) was given holds state.sqlite3)"
+        )
+    options: dict[str, Any] = {"progress": False}
+    if args.bucket is not None:
+        options["bucket"] = args.bucket
+    if args.prefix is not None:
+        options["prefix"] = args.prefix
+    return Session.local(path, **options)
 
 
 def _connection(parser: argparse.ArgumentParser) -> None:
@@ -117,6 +144,13 @@ def _running(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace) -> int:
     from personakit.cost.sweep import sweep  # per command: --help stays quick
 
+    if args.workspace is not None and (args.region or args.profile):
+        given = "--region" if args.region else "--profile"
+        raise ConfigurationError(
+            f"--workspace and {given} exclude each other: --workspace DIR sweeps a local "
+            "engine's workspace (Session.local), --region and --profile an AWS account; "
+            "give one or the other"
+        )
     if args.yes and args.older_than is None and not args.run_id:
         raise ConfigurationError(
             "sweep --yes needs --older-than or --run-id, or it would delete a run still "
@@ -124,15 +158,20 @@ def _sweep(args: argparse.Namespace) -> int:
             "anything younger, --run-id ID to sweep one run, or --older-than 0s to mean "
             "everything"
         )
-    report = sweep(
-        args.session_factory(args),
-        dry_run=not args.yes,
-        older_than=args.older_than,
-        run_id=args.run_id,
-        include_kept=args.include_kept,
-        include_idle_endpoints=args.include_idle_endpoints,
-        idle_window=args.idle_for,
-    )
+    with contextlib.ExitStack() as stack:
+        if args.workspace is not None:
+            session = stack.enter_context(workspace_session(args))  # closes the engine
+        else:
+            session = args.session_factory(args)
+        report = sweep(
+            session,
+            dry_run=not args.yes,
+            older_than=args.older_than,
+            run_id=args.run_id,
+            include_kept=args.include_kept,
+            include_idle_endpoints=args.include_idle_endpoints,
+            idle_window=args.idle_for,
+        )
     print(report)
     if report.dry_run:
         return 1 if report.items else 0
@@ -151,7 +190,8 @@ def register(
     Args:
         subparsers: What ``parser.add_subparsers()`` returned.
         session_factory: Makes the session from the parsed arguments (``--region``,
-            ``--profile``); :meth:`Session.aws` by default.
+            ``--profile``); :meth:`Session.aws` by default. ``sweep --workspace DIR``
+            opens :meth:`Session.local` on that workspace instead.
     """
     cost = subparsers.add_parser("cost", help="instance advice, estimates, what is running")
     commands = cost.add_subparsers(dest="cost_command", required=True)
@@ -216,4 +256,18 @@ def register(
     )
     sweep.add_argument("--idle-for", metavar="DURATION", help="idle window, e.g. 3d")
     _connection(sweep)
+    sweep.add_argument(
+        "--workspace",
+        metavar="DIR",
+        help="sweep a local engine's workspace (Session.local) instead of AWS",
+    )
+    sweep.add_argument(
+        "--bucket",
+        help="the bucket of personakit's uploads (default: PERSONAKIT_BUCKET; "
+        "personakit-local with --workspace)",
+    )
+    sweep.add_argument(
+        "--prefix",
+        help="their key prefix (default: personakit/, or PERSONAKIT_PREFIX on AWS)",
+    )
     sweep.set_defaults(func=_sweep, session_factory=session_factory)

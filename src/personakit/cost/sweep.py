@@ -15,7 +15,10 @@ What it deletes:
   them (a group can only be deleted empty), and tagged resources in other groups
   (campaigns, recommenders, solutions, event trackers, filters, datasets) with
   what depends on them; the schemas of the deleted datasets when personakit named
-  them (``pk-<type>-<hash>``) and nothing else uses them. The order, the stopping
+  them (``pk-<type>-<hash>``) and nothing else uses them; and, in a sweep without
+  ``run_id``, every schema personakit named after its content that no dataset uses
+  (schemas take no tags: a crash between ``CreateSchema`` and ``CreateDataset``, or
+  during a teardown, leaves one). The order, the stopping
   of training still in progress, the retries of ``ResourceInUseException`` and the
   waits until ``Describe*`` says each is gone are those of
   :class:`personakit.personalize.teardown.Teardown` (the order of
@@ -27,6 +30,14 @@ What it deletes:
   over ``idle_window`` (the endpoint only: its config and model cost nothing and let
   you recreate it). Endpoints are deleted as :meth:`LLMEndpoint.delete
   <personakit.llm.LLMEndpoint.delete>` does.
+* S3: what personakit uploaded under the session's bucket and prefix (import CSVs,
+  whose key holds the run id; batch job folders, whose input carries the run id in
+  its ``personakit-run`` metadata, or whose job is tagged) when no job still running
+  reads it, deleted after the Personalize resources. Everything else there is left
+  and listed (see :mod:`personakit.cost._orphans`).
+
+The session may be :meth:`Session.local <personakit.aws.session.Session.local>`: the
+same code sweeps a local workspace (``personakit sweep --workspace DIR``).
 
 What it spares: resources tagged ``personakit:keep=true`` (what a teardown kept on
 purpose: ``keep=True`` dataset groups, campaigns, recommenders and endpoints,
@@ -45,7 +56,6 @@ import datetime as dt
 import functools
 import html
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -54,7 +64,20 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from personakit.aws.context import Ctx
 from personakit.aws.retry import error_code
+from personakit.aws.session import RUN_METADATA
 from personakit.aws.timing import Timing
+from personakit.cost._orphans import (
+    BATCH_LISTERS,
+    SCHEMA_NAME,
+    BatchLister,
+    Job,
+    Upload,
+    batch_jobs,
+    covers,
+    our_schema,
+    running_locations,
+    scan_uploads,
+)
 from personakit.cost._scan import Scanner, aware, endpoint_invocations, tag_expiry, utcnow
 from personakit.cost.inventory import format_age, parse_duration, table
 from personakit.errors import ConfigurationError, TeardownError
@@ -73,8 +96,6 @@ __all__ = ["SweepItem", "SweepReport", "sweep"]
 
 logger = logging.getLogger(__name__)
 
-#: Schema names personakit gives (``personalize/group.py``: ``pk-<dataset type>-<16 hex>``).
-_OUR_SCHEMA = re.compile(r"^pk-[a-z_]+-[0-9a-f]{16}$")
 #: Default idle window: ``Invocations`` summed over 14 days, the default of aws-doctor's
 #: idle-endpoint check (https://github.com/elC0mpa/aws-doctor/pull/130); SageMaker
 #: publishes the metric per endpoint and variant
@@ -83,9 +104,8 @@ DEFAULT_IDLE_WINDOW = dt.timedelta(days=14)
 
 #: Personalize ``List*`` paginators of a dataset group's contents, and of batch jobs.
 _GroupLister = Literal["list_recommenders", "list_event_trackers", "list_filters"]
-_BatchLister = Literal["list_batch_inference_jobs", "list_batch_segment_jobs"]
-
 Outcome = Literal["would delete", "deleted", "stopped", "settled", "left", "failed"]
+Service = Literal["personalize", "sagemaker", "s3"]
 
 
 @attrs.frozen(kw_only=True)
@@ -93,10 +113,12 @@ class SweepItem:
     """One resource the sweep found, why, and what became of it.
 
     Attributes:
-        service: ``"personalize"`` or ``"sagemaker"``.
-        kind: ``"dataset_group"``, ``"campaign"``, ``"endpoint"``, ``"endpoint_config"``, ...
-        name: Its name.
-        arn: Its ARN (or name, for SageMaker configs and models without one).
+        service: ``"personalize"``, ``"sagemaker"`` or ``"s3"``.
+        kind: ``"dataset_group"``, ``"campaign"``, ``"endpoint"``, ``"endpoint_config"``,
+            ``"s3_object"`` (an upload), ``"s3_prefix"`` (a batch job's folder), ...
+        name: Its name (for S3: its key).
+        arn: Its ARN (or name, for SageMaker configs and models without one; for S3,
+            ``s3://bucket/key``).
         reason: Why it was picked (its run tag, its expiry, idleness, its parent).
         run_id: Its ``personakit:run`` tag, if any.
         created: When it was created, if known.
@@ -106,7 +128,7 @@ class SweepItem:
         error: What went wrong, for ``"failed"``.
     """
 
-    service: Literal["personalize", "sagemaker"]
+    service: Service
     kind: str
     name: str
     arn: str
@@ -124,6 +146,7 @@ class SweepReport:
     Attributes:
         region: Where it looked.
         dry_run: Whether it only listed.
+        workspace: The local engine's workspace it looked in, if local.
         items: Everything picked, in deletion order.
         spared: Resources of personakit seen but spared (kept on purpose, too young,
             another run), as text.
@@ -137,6 +160,7 @@ class SweepReport:
     spared: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     taken_at: dt.datetime = attrs.field(factory=utcnow)
+    workspace: str | None = None
 
     def __len__(self) -> int:
         return len(self.items)
@@ -174,19 +198,16 @@ class SweepReport:
 
     def summary(self) -> str:
         """One line: how many found, deleted, failed."""
+        where = self.region if self.workspace is None else f"workspace {self.workspace}"
         if self.dry_run:
-            return (
-                f"sweep of {self.region} (dry run): {len(self.items)} resource(s) would be "
-                "deleted"
-                + (
-                    "; run with dry_run=False and older_than= or run_id= (CLI: --yes "
-                    "--older-than 2h) to delete them"
-                    if self
-                    else ""
-                )
+            return f"sweep of {where} (dry run): {len(self.items)} resource(s) would be deleted" + (
+                "; run with dry_run=False and older_than= or run_id= (CLI: --yes "
+                "--older-than 2h) to delete them"
+                if self
+                else ""
             )
         return (
-            f"sweep of {self.region}: {len(self.deleted)} of {len(self.items)} resource(s) "
+            f"sweep of {where}: {len(self.deleted)} of {len(self.items)} resource(s) "
             f"deleted, {len(self.failed)} failed"
         )
 
@@ -285,6 +306,10 @@ class _Sweeper(Scanner):
         self.spared: list[str] = []
         #: Picks holding a kept resource: unpicked (with what is under them) after listing.
         self.blocked: list[tuple[_Pick, str]] = []
+        #: Dataset groups by name: (ARN, run tag), and every solution seen: the uploads
+        #: of a group or solution that is not swept (kept, too young, ...) are spared.
+        self.groups: dict[str, list[tuple[str, str | None]]] = {}
+        self.solutions: set[str] = set()
 
     # ------------------------------------------------------------------ rules
 
@@ -335,7 +360,7 @@ class _Sweeper(Scanner):
 
     def pick(
         self,
-        service: Literal["personalize", "sagemaker"],
+        service: Service,
         kind: str,
         arn: str,
         name: str,
@@ -403,6 +428,7 @@ class _Sweeper(Scanner):
             status = str(group.get("status") or "")
             created = aware(group.get("creationDateTime"))
             tags = self.personalize_tags(arn)
+            self.groups.setdefault(name, []).append((arn, tags.get(RUN_TAG)))
             reason = self.judge(tags, created, f"dataset group {name}")
             picked = (
                 self.pick(
@@ -428,6 +454,7 @@ class _Sweeper(Scanner):
             solution = self.child("solution", summary, "solutionArn", picked, label)
             sol_label = f"solution {summary.get('name')}"
             sol_arn = str(summary["solutionArn"])
+            self.solutions.add(sol_arn)
             for c in find_all(ctx, "list_campaigns", "campaigns", solutionArn=sol_arn):
                 self.child("campaign", c, "campaignArn", solution, sol_label)
             for v in find_all(
@@ -476,7 +503,7 @@ class _Sweeper(Scanner):
                 "schemaArn"
             )
             schema_name = str(schema_arn or "").rsplit("/", 1)[-1]
-            if schema_arn and _OUR_SCHEMA.match(schema_name):
+            if schema_arn and SCHEMA_NAME.match(schema_name):
                 self.pick(
                     "personalize",
                     "schema",
@@ -491,24 +518,10 @@ class _Sweeper(Scanner):
         solutions = {i.arn for i in (x.item for x in self.picks.values()) if i.kind == "solution"}
         if not solutions:
             return
-        listers: tuple[tuple[str, _BatchLister, str, str], ...] = (
-            (
-                "batch_inference_job",
-                "list_batch_inference_jobs",
-                "batchInferenceJobs",
-                "batchInferenceJobArn",
-            ),
-            (
-                "batch_segment_job",
-                "list_batch_segment_jobs",
-                "batchSegmentJobs",
-                "batchSegmentJobArn",
-            ),
-        )
-        for kind, method, key, arn_key in listers:
+        for kind, method, key, arn_key in BATCH_LISTERS:
 
             def scan(
-                method: _BatchLister = method,
+                method: BatchLister = method,
                 key: str = key,
                 kind: str = kind,
                 arn_key: str = arn_key,
@@ -521,6 +534,121 @@ class _Sweeper(Scanner):
                         self.child(kind, job, arn_key, pick, "its solution")
 
             self.section(f"Personalize {kind.replace('_', ' ')}s", scan)
+
+    # ------------------------------------------------------------------ orphans
+
+    def schemas(self) -> None:
+        """Settle the schemas: those picked with their datasets, and the unused ones.
+
+        A picked schema that a dataset the sweep leaves still uses is unpicked (it
+        would be refused as in use). A schema personakit named after its content that
+        no dataset uses is picked by a sweep without ``run_id`` when old enough; with
+        one it is listed (schemas take no tags, so it cannot be tied to a run).
+        """
+        ctx = self.ctx
+        picked = {a: p.item.name for a, p in self.picks.items() if p.item.kind == "schema"}
+        candidates = [
+            s
+            for s in find_all(ctx, "list_schemas", "schemas")
+            if str(s["schemaArn"]) not in self.picks and SCHEMA_NAME.match(str(s.get("name")))
+        ]
+        if not candidates and not picked:
+            return
+        users: dict[str, list[str]] = {}  # schema ARN: the datasets left that use it
+        for summary in find_all(ctx, "list_datasets", "datasets"):
+            arn = str(summary["datasetArn"])
+            if arn in self.picks:
+                continue  # deleted before the schemas
+            found = ctx.call(ctx.personalize.describe_dataset, datasetArn=arn)["dataset"]
+            update = found.get("latestDatasetUpdate") or {}
+            for schema in {found.get("schemaArn"), update.get("schemaArn")} - {None}:
+                users.setdefault(str(schema), []).append(str(summary.get("name") or arn))
+        for arn, name in picked.items():
+            if arn in users:
+                del self.picks[arn]
+                self.spared.append(f"schema {name}: still used by dataset {', '.join(users[arn])}")
+        for summary in candidates:
+            arn, name = str(summary["schemaArn"]), str(summary["name"])
+            if arn in users:
+                continue
+            text = ctx.call(ctx.personalize.describe_schema, schemaArn=arn)["schema"]
+            created = aware(summary.get("creationDateTime"))
+            label = f"schema {name}"
+            if not our_schema(name, str(text.get("schema") or ""), text.get("domain")):
+                self.spared.append(f"{label}: named like personakit's, not after its content")
+            elif self.run_id is not None:
+                self.spared.append(
+                    f"{label}: personakit's and unused, but schemas take no tags, so it cannot "
+                    f"be tied to run {self.run_id}; a sweep without a run id deletes it"
+                )
+            elif not self.young(created, label):
+                reason = "personakit's (named after its content), no dataset uses it"
+                self.pick("personalize", "schema", arn, name, reason, created=created)
+
+    def young(self, created: dt.datetime | None, label: str) -> bool:
+        """Whether ``created`` is too recent to sweep (noting it as spared)."""
+        if self.old_enough(created):
+            return False
+        age = format_age(None if created is None else self.now - created)
+        self.spared.append(f"{label}: {age} old, younger than {format_age(self.older_than)}")
+        return True
+
+    def uploads(self) -> None:
+        """What personakit uploaded under the session's bucket and prefix, run by run."""
+        bucket, prefix = self.session.bucket, self.session.prefix
+        if bucket is None:
+            self.notes.append("S3: skipped, the session has no bucket (CLI: --bucket)")
+            return
+        found, others = scan_uploads(self.session.client("s3"), bucket, prefix)
+        self.spared.extend(others)
+        if not found:
+            return
+        jobs = batch_jobs(self.ctx)
+        needed = running_locations(self.ctx, jobs, swept=self.picks)
+        for upload in found:
+            run, proof = upload.run_id, upload.proof
+            job = jobs.get(upload.job or "")
+            if run is None and job is not None:
+                run = self.personalize_tags(job.arn).get(RUN_TAG)
+                proof = f"its batch job {upload.job} is tagged"
+            if run is None:
+                self.spared.append(
+                    f"{upload.uri}: not provably personakit's (its input has no "
+                    f"{RUN_METADATA} metadata and no batch job of that name is tagged); left"
+                )
+            elif self.upload_due(upload, run, job, needed):
+                what = "batch job folder" if upload.kind == "s3_prefix" else "import upload"
+                self.pick(
+                    "s3",
+                    upload.kind,
+                    upload.uri,
+                    upload.key,
+                    f"{what} of run {run} ({proof})",
+                    tags={RUN_TAG: run},
+                    created=upload.modified,
+                )
+
+    def upload_due(
+        self, upload: Upload, run: str, job: Job | None, needed: Mapping[str, str]
+    ) -> bool:
+        """Whether run ``run``'s upload is to be swept (if not, noting why)."""
+        label = f"{upload.uri} ({upload.objects} object(s))"
+        groups = self.groups.get(upload.group or "", [])
+        solution = job.solution if job is not None else ""
+        why: str | None = None
+        if self.run_id is not None and run != self.run_id:
+            why = f"run {run}, not {self.run_id}"
+        elif any(tag == run and arn not in self.picks for arn, tag in groups):
+            why = f"its dataset group {upload.group} is not swept"
+        elif solution in self.solutions and solution not in self.picks:
+            why = f"its batch job's solution {solution.rsplit('/', 1)[-1]} is not swept"
+        elif by := next((user for where, user in needed.items() if covers(where, upload)), None):
+            why = f"{by}, still running, uses it"
+        elif self.young(upload.modified, label):
+            return False
+        if why is not None:
+            self.spared.append(f"{label}: {why}")
+        return why is None
 
     # ------------------------------------------------------------------ sagemaker
 
@@ -660,6 +788,7 @@ _JOB_KINDS = frozenset(
 def _delete_personalize(sweeper: _Sweeper, picks: Sequence[_Pick]) -> dict[str, SweepItem]:
     """Hand the picks to a :class:`Teardown` (its order, waits and in-use retries).
 
+    S3 uploads go there too (rank 8: after the jobs that read them have settled).
     Each entry is registered under its parent's (picks come parents first), so a
     resource whose dependent could not be deleted is reported ``left`` at once.
     """
@@ -797,15 +926,17 @@ def sweep(
     include_kept: bool = False,
     include_idle_endpoints: bool = False,
     idle_window: str | float | dt.timedelta | None = None,
-    services: Sequence[Literal["personalize", "sagemaker"]] = ("personalize", "sagemaker"),
+    services: Sequence[Service] = ("personalize", "sagemaker", "s3"),
     timing: Timing | None = None,
     now: dt.datetime | None = None,
 ) -> SweepReport:
     """Find personakit's leftovers in the session's account and region; delete them unless dry.
 
     Args:
-        session: Where to look. Its own ``run_id`` plays no part: a new session
-            sweeps what earlier ones left.
+        session: Where to look (a :meth:`Session.local <personakit.aws.session.Session.local>`
+            session: its workspace). Its own ``run_id`` plays no part: a new session
+            sweeps what earlier ones left; its ``bucket`` and ``prefix`` say where the
+            uploads are.
         dry_run: Only list what would be deleted (the default). A real sweep
             (``False``) needs ``older_than`` or ``run_id``.
         older_than: Spare anything younger (``"2h"``, ``"3d"``, a timedelta, or
@@ -818,7 +949,8 @@ def sweep(
             single invocation over ``idle_window`` (the endpoint only; never with
             ``run_id``).
         idle_window: The idle check's window; 14 days when ``None``.
-        services: Which services to sweep.
+        services: Which services to sweep (``"s3"``: the uploads under the session's
+            bucket and prefix).
         timing: Retries, polls and deadlines of the calls and waits (tests); the
             session's ``timing`` attribute, else the defaults.
         now: The current time (tests); UTC now when ``None``.
@@ -848,15 +980,19 @@ def sweep(
         timing=timing,
         now=now_,
     )
-    if "personalize" in services and sweeper.available("personalize"):
+    personalize_ok = "personalize" in services and sweeper.available("personalize")
+    if personalize_ok:
         sweeper.section("Personalize dataset groups", sweeper.personalize)
         sweeper.unblock()  # before batch_jobs, which looks for picked solutions
         sweeper.batch_jobs()
         sweeper.unblock()
+        sweeper.section("Personalize schemas", sweeper.schemas)
+    if "s3" in services and personalize_ok:  # which uploads are due depends on Personalize
+        sweeper.section(f"S3 uploads of s3://{session.bucket}/{session.prefix}", sweeper.uploads)
     if "sagemaker" in services and sweeper.available("sagemaker"):
         sweeper.section("SageMaker endpoints", lambda: sweeper.sagemaker(include_idle_endpoints))
     picks = list(sweeper.picks.values())
-    personalize = [p for p in picks if p.item.service == "personalize"]
+    personalize = [p for p in picks if p.item.service in ("personalize", "s3")]
     sagemaker = [p for p in picks if p.item.service == "sagemaker"]
     done: dict[str, SweepItem] = {}
     if not dry_run:
@@ -865,7 +1001,7 @@ def sweep(
             done.update(_delete_sagemaker(sweeper, sagemaker, timing_))
         if personalize:
             done.update(_delete_personalize(sweeper, personalize))
-    order = {"sagemaker": 0, "personalize": 1}
+    order = {"sagemaker": 0, "personalize": 1, "s3": 2}
     items = sorted(
         (done.get(p.item.arn, p.item) for p in picks),
         key=lambda i: (order[i.service], _RANK.get(i.kind, 9)),
@@ -877,6 +1013,7 @@ def sweep(
         spared=tuple(sweeper.spared),
         notes=tuple(dict.fromkeys(sweeper.notes)),
         taken_at=now_,
+        workspace=None if session.workspace is None else str(session.workspace),
     )
     logger.info("%s", report.summary())
     return report

@@ -42,11 +42,13 @@ from typing import IO, Any
 
 import attrs
 
-__all__ = ["TRANSITIONAL", "Owner", "Resource", "Store"]
+__all__ = ["DB_FILE", "TRANSITIONAL", "Owner", "Resource", "Store", "is_workspace"]
 
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = "1"
+#: The database file of a workspace, under its folder.
+DB_FILE = "state.sqlite3"
 BUSY_TIMEOUT_S = 30.0
 
 #: Statuses a resource passes through on its way somewhere (background work pending).
@@ -129,6 +131,11 @@ CREATE TABLE IF NOT EXISTS s3_objects (
     PRIMARY KEY (bucket, key)
 ) WITHOUT ROWID;
 """
+
+
+def is_workspace(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a folder a local engine has used (it holds the database)."""
+    return (Path(path).expanduser() / DB_FILE).is_file()
 
 
 # --------------------------------------------------------------------------- owners
@@ -323,7 +330,7 @@ class Store:
     def __init__(self, root: Path | str, owner: Owner | None = None) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        self.db_path = self.root / "state.sqlite3"
+        self.db_path = self.root / DB_FILE
         self.artifacts = self.root / "artifacts"
         self.s3_root = self.root / "s3"
         for folder in (self.artifacts, self.s3_root):
