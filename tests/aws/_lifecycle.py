@@ -26,6 +26,8 @@ BUCKET = "pk-lifecycle"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/personakit"
 RUN = "run-1"
 TAGS = [{"tagKey": "personakit:run", "tagValue": RUN}]
+#: The tags of a resource created with keep=True.
+KEPT_TAGS = [*TAGS, {"tagKey": "personakit:keep", "tagValue": "true"}]
 
 A = f"arn:aws:personalize:{REGION}:{ACCOUNT}"
 DSG = f"{A}:dataset-group/movies"
@@ -351,7 +353,7 @@ def expect_train(
     s.describe("solution", SOL, "CREATE IN_PROGRESS", "ACTIVE")
     s.ok(
         "create_solution_version",
-        {"solutionArn": SOL, "trainingMode": "FULL", "tags": TAGS},
+        {"solutionArn": SOL, "name": ANY, "trainingMode": "FULL", "tags": TAGS},
         {"solutionVersionArn": SV},
     )
     s.describe("solution_version", SV, *version_statuses, reason=reason)
@@ -377,17 +379,27 @@ def expect_metrics(s: Script) -> None:
     )
 
 
-def expect_deploy(s: Script, *, statuses: Iterable[str] = ("CREATE PENDING", "ACTIVE")) -> None:
+def expect_deploy(
+    s: Script,
+    *,
+    statuses: Iterable[str] = ("CREATE PENDING", "ACTIVE"),
+    tags: list[dict[str, str]] = TAGS,
+    tagged: Iterable[str] = (),
+) -> None:
+    """``CreateCampaign`` and its wait; ``tagged``: ARNs tagged ``personakit:keep``
+    when the campaign is registered (what a kept campaign needs)."""
     s.ok(
         "create_campaign",
         {
             "name": "movies-up-run-1",
             "solutionVersionArn": SV,
             "minProvisionedTPS": 1,
-            "tags": TAGS,
+            "tags": tags,
         },
         {"campaignArn": CAMP},
     )
+    for arn in tagged:
+        s.ok("tag_resource", {"resourceArn": arn, "tags": KEPT_TAGS[-1:]})
     s.describe("campaign", CAMP, *statuses)
 
 

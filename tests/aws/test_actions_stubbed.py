@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from _env import Env
 from _lifecycle import CAMP, DSG, GONE, SOL, SV, TAGS
+from botocore.stub import ANY
 
 from personakit.errors import ConfigurationError
 from personakit.personalize.group import DatasetGroup
@@ -40,7 +41,7 @@ def test_recommend_actions_sends_the_request_and_types_the_answer(env: Env) -> N
     s.describe("solution", SOL, "ACTIVE")
     s.ok(
         "create_solution_version",
-        {"solutionArn": SOL, "trainingMode": "FULL", "tags": TAGS},
+        {"solutionArn": SOL, "name": ANY, "trainingMode": "FULL", "tags": TAGS},
         {"solutionVersionArn": SV},
     )
     s.describe("solution_version", SV, "ACTIVE")

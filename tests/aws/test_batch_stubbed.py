@@ -31,6 +31,7 @@ from _lifecycle import (
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from botocore.stub import ANY
 
 from personakit.aws.session import Session
 from personakit.errors import ResourceFailedError, ValidationError, WaitTimeoutError
@@ -161,7 +162,7 @@ def test_segments_with_a_user_filter(env: Env) -> None:
     s.ok("describe_solution", {"solutionArn": sol}, {"solution": {"status": "ACTIVE"}})
     s.ok(
         "create_solution_version",
-        {"solutionArn": sol, "trainingMode": "FULL", "tags": TAGS},
+        {"solutionArn": sol, "name": ANY, "trainingMode": "FULL", "tags": TAGS},
         {"solutionVersionArn": version},
     )
     s.ok(

@@ -22,6 +22,7 @@ from _lifecycle import (
     FLT,
     GONE,
     JOB_I,
+    KEPT_TAGS,
     METRICS,
     NO_HORROR,
     RECIPE_UP,
@@ -727,10 +728,12 @@ def test_incremental_import_skips_training_minimums(env: Env) -> None:
 
 
 def test_keep_true_keeps_everything(env: Env) -> None:
-    expect_group(env.script)
+    # created with the keep tag: a sweep spares it even if no teardown ever runs
+    expect_group(env.script, extra={"tags": KEPT_TAGS})
     with DatasetGroup.create(env.session, "movies", keep=True, timing=env.timing):
         pass
     assert not any(c.op.startswith("Delete") for c in env.log.calls)
+    assert "TagResource" not in env.log.ops()  # nothing to tag afterwards
     env.verify()
 
 
@@ -738,7 +741,8 @@ def test_kept_campaign_keeps_what_it_needs(env: Env) -> None:
     s = env.script
     for step in ("group", "import_interactions", "train"):
         expect_step(s, step)
-    expect_deploy(s)
+    # the campaign is created with the keep tag; what it needs is tagged at once
+    expect_deploy(s, tags=KEPT_TAGS, tagged=[DSG, DS_I, SOL])
     with DatasetGroup.create(env.session, "movies", timing=env.timing) as group:
         group.import_frame(interactions())
         solution = group.train("user-personalization", name="movies-up")
@@ -776,14 +780,14 @@ def test_train_options_and_retrain_stop_update(env: Env) -> None:
     s.describe("solution", SOL, "ACTIVE")
     s.ok(
         "create_solution_version",
-        {"solutionArn": SOL, "trainingMode": "FULL", "tags": TAGS},
+        {"solutionArn": SOL, "name": ANY, "trainingMode": "FULL", "tags": TAGS},
         {"solutionVersionArn": SV},
     )
     s.describe("solution_version", SV, "ACTIVE")
     sv2 = SV + "-2"
     s.ok(
         "create_solution_version",
-        {"solutionArn": SOL, "trainingMode": "FULL", "tags": TAGS},
+        {"solutionArn": SOL, "name": ANY, "trainingMode": "FULL", "tags": TAGS},
         {"solutionVersionArn": sv2},
     )
     s.ok("stop_solution_version_creation", {"solutionVersionArn": sv2})
@@ -1012,7 +1016,7 @@ def test_attach_import_s3_rank_and_promotions(env: Env) -> None:
     s.describe("solution", SOL, "ACTIVE")
     s.ok(
         "create_solution_version",
-        {"solutionArn": SOL, "trainingMode": "FULL", "tags": TAGS},
+        {"solutionArn": SOL, "name": ANY, "trainingMode": "FULL", "tags": TAGS},
         {"solutionVersionArn": SV},
     )
     s.describe("solution_version", SV, "ACTIVE")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from _env import Env
-from _lifecycle import DSG, GONE, RECS, TAGS, A, Script
+from _lifecycle import DSG, GONE, KEPT_TAGS, RECS, TAGS, A, Script
 
 from personakit.errors import ConfigurationError, ResourceFailedError
 from personakit.personalize.group import DatasetGroup
@@ -63,7 +63,9 @@ def describe(
         s.ok("describe_recommender", {"recommenderArn": REC}, {"recommender": body})
 
 
-def expect_create(s: Script, config: dict[str, Any] | None = None) -> None:
+def expect_create(
+    s: Script, config: dict[str, Any] | None = None, tags: list[dict[str, str]] = TAGS
+) -> None:
     s.ok(
         "create_recommender",
         {
@@ -71,7 +73,7 @@ def expect_create(s: Script, config: dict[str, Any] | None = None) -> None:
             "datasetGroupArn": DSG,
             "recipeArn": TOP_PICKS,
             "recommenderConfig": config or {"minRecommendationRequestsPerSecond": 1},
-            "tags": TAGS,
+            "tags": tags,
         },
         {"recommenderArn": REC},
     )
@@ -334,7 +336,10 @@ def test_keep_leaves_the_recommender_and_its_group(
 ) -> None:
     s = env.script
     expect_group(s)
-    expect_create(s)
+    # created with the keep tag (a sweep spares it even if no teardown runs); the
+    # group it needs is tagged at once
+    expect_create(s, tags=KEPT_TAGS)
+    s.ok("tag_resource", {"resourceArn": DSG, "tags": KEPT_TAGS[-1:]})
     describe(s, "ACTIVE")
     with (
         DatasetGroup.create(

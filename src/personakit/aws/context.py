@@ -16,7 +16,7 @@ from personakit.aws.wait import (
     WaitSpec,
     wait_for,
 )
-from personakit.rules.facts import RUN_TAG
+from personakit.rules.facts import KEEP_TAG, RUN_TAG
 
 if TYPE_CHECKING:
     from mypy_boto3_personalize import PersonalizeClient
@@ -34,12 +34,17 @@ _T = TypeVar("_T")
 class Ctx:
     """A session and a timing: where the resource classes send calls and waits."""
 
-    def __init__(self, session: Session, timing: Timing | None = None) -> None:
+    def __init__(
+        self, session: Session, timing: Timing | None = None, *, keep: bool = False
+    ) -> None:
         if timing is None:
             timing = session.timing or Timing()
         self.session = session
         self.timing = timing
         self.retrier = timing.retrier
+        #: Everything created through this context is kept (``DatasetGroup.create(keep=True)``):
+        #: :meth:`tags` adds ``personakit:keep=true`` to every new resource.
+        self.keep = keep
 
     @property
     def personalize(self) -> PersonalizeClient:
@@ -96,6 +101,14 @@ class Ctx:
             t.get("tagKey") == RUN_TAG and t.get("tagValue") == self.session.run_id for t in tags
         )
 
-    def tags(self) -> list[Any]:
-        """Tags for a new Personalize resource (``personakit:run`` and the session's)."""
+    def tags(self, *, keep: bool = False) -> list[Any]:
+        """Tags for a new Personalize resource (``personakit:run`` and the session's).
+
+        With ``keep`` (or on a context that keeps everything), also
+        ``personakit:keep=true``: a resource kept on purpose carries it from its
+        ``Create*`` on, so a ``personakit sweep`` spares it even if this process ends
+        before any teardown runs.
+        """
+        if keep or self.keep:
+            return list(self.session.personalize_tags({KEEP_TAG: "true"}))
         return list(self.session.personalize_tags())

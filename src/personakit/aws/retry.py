@@ -28,8 +28,9 @@ What is not retried:
 * Other quota errors (``LimitExceededException`` for ACTIVE counts, e.g. "More
   than 5 resources in ACTIVE state" for campaigns; SageMaker's
   ``ResourceLimitExceeded``) never drain by themselves: they are raised at once
-  as :class:`~personakit.errors.QuotaExceededError`, which names the quota and
-  says how to fix it; the ``ClientError`` is its ``__cause__``.
+  as :class:`~personakit.errors.QuotaExceededError`, which names the quota AWS's
+  message names (:func:`quota_error`) and says how to fix it; the ``ClientError``
+  is its ``__cause__``.
 * Everything else (``InvalidInputException``, ``ValidationException``,
   ``ResourceNotFoundException``, ``ResourceAlreadyExistsException``,
   ``ResourceInUseException``, ``AccessDenied*``, credentials and parameter
@@ -54,7 +55,10 @@ client gets botocore's retries inside each of personakit's attempts.
 A retried ``Create*`` whose first attempt reached AWS but whose response was
 lost (read timeout, 5xx) may come back as ``ResourceAlreadyExistsException``:
 Personalize and SageMaker names are unique, so nothing is created twice, and the
-resource classes adopt the existing resource.
+resource classes adopt the existing resource. They also look for it before
+resending (``personakit.personalize.base.create_or_adopt``), which is what keeps
+a ``CreateSolutionVersion``, whose ARN is not made from a name, from starting a
+second training.
 
 Every retry is logged at WARNING on ``personakit.aws.retry`` with
 ``extra={"event": "personakit.retry", "operation", "code", "kind", "attempt",
@@ -93,6 +97,7 @@ __all__ = [
     "call",
     "classify",
     "error_code",
+    "named_quota",
     "quota_error",
 ]
 
@@ -224,10 +229,15 @@ def classify(exc: BaseException) -> ErrorKind:
 
 @attrs.frozen
 class Quota:
-    """A quota behind a ``LimitExceededException``: its name and what to do about it."""
+    """A quota behind a ``LimitExceededException``: its name and what to do about it.
+
+    ``kind`` is ``"pending"`` for a count of unfinished jobs (it drains by itself) and
+    ``"count"`` for a count of resources that exist.
+    """
 
     name: str
     how_to_fix: str
+    kind: str = "count"
 
 
 _MORE = "request an increase in the Service Quotas console (Amazon Personalize)"
@@ -272,24 +282,29 @@ QUOTAS: Mapping[str, Quota] = {
         f"({_Q['CreateDatasetImportJob']}, not adjustable)",
         "wait for running import jobs to finish (ListDatasetImportJobs), or allow a longer "
         "RetryPolicy.quota_deadline_s",
+        kind="pending",
     ),
     "CreateSolutionVersion": Quota(
         "pending or in-progress solution versions per region "
         f"(default {_Q['CreateSolutionVersion']}, adjustable)",
         f"wait for running trainings to finish, stop the ones you do not need, or {_MORE}",
+        kind="pending",
     ),
     "CreateBatchInferenceJob": Quota(
         "concurrent batch inference jobs per region "
         f"(default {_Q['CreateBatchInferenceJob']}, adjustable)",
         f"wait for running batch inference jobs to finish or {_MORE}",
+        kind="pending",
     ),
     "CreateBatchSegmentJob": Quota(
         f"concurrent batch segment jobs per region (default {_Q['CreateBatchSegmentJob']})",
         "wait for running batch segment jobs to finish",
+        kind="pending",
     ),
     "CreateDataDeletionJob": Quota(
         "PENDING data deletion jobs per dataset group (5)",
         "wait for pending data deletion jobs to finish (they can take a day)",
+        kind="pending",
     ),
 }
 _SAGEMAKER_FIX = (
@@ -303,15 +318,70 @@ _FALLBACK = Quota(
 )
 
 
+#: "More than 5 resources with PENDING or IN_PROGRESS status", "Cannot create a
+#: campaign. More than 5 resources in ACTIVE state": the count and what is counted.
+_MORE_THAN_RE = re.compile(
+    r"\bmore than (\d+) ([A-Za-z][A-Za-z -]*?)(?= with | in | exist|[.,;:]|$)", re.IGNORECASE
+)
+_ACTIVE_RE = re.compile(r"\bACTIVE\b")
+_PENDING_FIX = (
+    "wait for the resources still being created or run to finish (their List* calls "
+    "show their status; `personakit sweep` lists leftovers of earlier runs), or allow a "
+    "longer RetryPolicy.quota_deadline_s; the quotas are listed on "
+    "https://docs.aws.amazon.com/personalize/latest/dg/limits.html"
+)
+_COUNT_FIX = (
+    f"delete resources you no longer use ({_LEFTOVERS}) or {_MORE}; the quotas are "
+    "listed on https://docs.aws.amazon.com/personalize/latest/dg/limits.html"
+)
+
+
+def named_quota(message: str) -> Quota | None:
+    """The quota AWS's ``LimitExceededException`` message names, or None when it names none.
+
+    "More than 5 resources with PENDING or IN_PROGRESS status" names a pending-jobs
+    quota (``kind="pending"``); "More than 5 resources in ACTIVE state" or "More than
+    10 filters exist" a count of resources (``kind="count"``).
+    """
+    more = _MORE_THAN_RE.search(message)
+    what = more.group(2).strip() if more else "resources"
+    most = f" (at most {more.group(1)}, AWS says)" if more else ""
+    if _PENDING_RE.search(message):
+        return Quota(f"{what} with PENDING or IN_PROGRESS status{most}", _PENDING_FIX, "pending")
+    if more is None:
+        return None
+    state = " in ACTIVE state" if _ACTIVE_RE.search(message) else ""
+    return Quota(f"{what}{state}{most}", _COUNT_FIX)
+
+
+def _counts_same(message: str, usual: Quota) -> bool:
+    """Whether what the message counts ("resources", "filters") fits the usual quota."""
+    more = _MORE_THAN_RE.search(message)
+    what = more.group(2).strip().lower() if more else "resources"
+    return what == "resources" or what.rstrip("s") in usual.name.lower()
+
+
 def quota_error(exc: ClientError, *, waited_s: float | None = None) -> QuotaExceededError:
     """The :class:`~personakit.errors.QuotaExceededError` for a quota ``ClientError``.
 
-    ``waited_s`` is how long a pending-jobs quota was waited out before giving up.
+    The quota is the one AWS's message names (:func:`named_quota`); the operation's
+    usual quota (:data:`QUOTAS`) is used when the message names none, or names one
+    of the same kind (it says more: the default, whether it is adjustable). A
+    pending-jobs limit met by ``CreateDatasetGroup`` is reported as that, not as the
+    dataset-group quota. ``waited_s`` is how long a pending-jobs quota was waited
+    out before giving up.
     """
     operation = exc.operation_name or ""
     code = error_code(exc) or ""
     message = _message(exc)
-    quota = QUOTAS.get(operation, _FALLBACK)
+    usual = QUOTAS.get(operation)
+    named = named_quota(message)
+    if named is None:
+        quota = usual or _FALLBACK
+    elif usual is not None and usual.kind == named.kind and _counts_same(message, usual):
+        quota = usual
+    else:
+        quota = named
     limit = _SAGEMAKER_LIMIT_RE.search(message)
     if limit:
         quota = Quota(f"SageMaker account quota '{limit.group(1)}'", _SAGEMAKER_FIX)

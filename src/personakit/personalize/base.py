@@ -8,8 +8,11 @@
 * :func:`create_or_adopt`: a ``Create*`` that fails with
   ``ResourceAlreadyExistsException`` adopts the existing resource by name after
   checking it is the same thing. An adopted resource is personakit's to delete only
-  when it carries this run's ``personakit:run`` tag (a retried ``Create*`` whose
-  first response was lost comes back as "already exists" but was created by this run);
+  when this run made it: it carries this run's ``personakit:run`` tag, or (schemas,
+  which take no tags) its name is derived from its content and it appeared after an
+  attempt whose response was lost. A retry after such an attempt (read timeout,
+  dropped connection, 5xx) first looks for what that attempt may have made, so a
+  ``Create*`` without a unique name (``CreateSolutionVersion``) is not sent twice;
   :func:`create_and_register` adds it to the group's
   :class:`~personakit.personalize.teardown.Teardown`;
 * :func:`forwards_to`: shortcuts (``group.train``) typed as their targets;
@@ -21,6 +24,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import importlib
 import inspect
@@ -31,7 +35,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, Protocol, TypeVar
 
 import attrs
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    HTTPClientError,
+)
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from personakit.aws.context import Ctx
 from personakit.aws.paging import paginate
@@ -47,6 +57,7 @@ if TYPE_CHECKING:
     from personakit.rules.schema import DatasetType, Schema
 
 __all__ = [
+    "CLOCK_SKEW",
     "Adopted",
     "Deployable",
     "Group",
@@ -57,6 +68,7 @@ __all__ = [
     "find_all",
     "find_by",
     "forwards_to",
+    "outcome_unknown",
     "resource_name",
     "short_hash",
 ]
@@ -123,6 +135,61 @@ class Adopted:
     owned: bool
 
 
+#: How far AWS's clock may be behind this machine's when a creation time is compared
+#: with the moment personakit sent its first attempt.
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+def outcome_unknown(exc: BaseException) -> bool:
+    """Whether a failed call may still have been carried out by the service.
+
+    True when the request may have reached AWS but its answer did not come back (a
+    read timeout, a connection closed mid-way) or the server failed (HTTP 5xx); False
+    for an error AWS answered with (throttling, validation: nothing was done) and for
+    a connection that was never made.
+    """
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return status is not None and int(status) >= 500
+    if isinstance(exc, ConnectTimeoutError | EndpointConnectionError):
+        return False  # nothing was sent
+    return isinstance(exc, BotocoreConnectionError | HTTPClientError)
+
+
+@attrs.define
+class _Attempts:
+    """The attempts of one ``Create*`` through the retrier.
+
+    Before an attempt that follows one whose outcome is unknown, ``find`` is asked
+    for what that attempt may have made; if it finds it, nothing is sent again.
+    """
+
+    create: Callable[[], Mapping[str, Any]]
+    find: Callable[[], str | None]
+    now: Callable[[], dt.datetime]
+    label: str = "create"
+    first_sent: dt.datetime | None = None
+    unknown: bool = False
+    found: str | None = None
+
+    @property
+    def __name__(self) -> str:  # what retry logs call the operation
+        return self.label
+
+    def __call__(self) -> Mapping[str, Any]:
+        if self.unknown:
+            self.found = self.find()
+            if self.found is not None:
+                return {}
+        if self.first_sent is None:
+            self.first_sent = self.now()
+        try:
+            return self.create()
+        except Exception as exc:
+            self.unknown = self.unknown or outcome_unknown(exc)
+            raise
+
+
 def create_or_adopt(
     ctx: Ctx,
     *,
@@ -134,6 +201,8 @@ def create_or_adopt(
     check: Callable[[str], None] | None = None,
     adopt: bool = True,
     taggable: bool = True,
+    created_at: Callable[[str], dt.datetime | None] | None = None,
+    on_lost: Callable[[str], object] | None = None,
 ) -> Adopted:
     """Send a ``Create*``; when the name is taken, adopt the existing resource.
 
@@ -143,19 +212,63 @@ def create_or_adopt(
         create: Sends the ``Create*`` (through the retrier, by this function).
         arn_key: Where the new ARN is in the response (``"datasetGroupArn"``).
         find: The ARN of the existing resource of that name (a ``List*`` lookup),
-            or ``None``.
+            or ``None``. Also asked before a retry that follows an attempt whose
+            response was lost (:func:`outcome_unknown`): what it finds then was most
+            likely made by that attempt, and is adopted instead of sending again.
         check: Raises :class:`~personakit.errors.ConfigurationError` when the
             existing resource is not what ``create`` asked for.
         adopt: ``False`` turns "already exists" into a ConfigurationError.
         taggable: Whether the resource has tags; an adopted resource tagged with
             this run is owned (deleted at teardown).
+        created_at: For a resource without tags whose name personakit derives from
+            its content (schemas): when the resource was created (see below).
+        on_lost: Called with the ARN of the resource an attempt made when the call
+            itself does not return: a Ctrl-C while it was on the wire, or a lost
+            response the retries could not recover. It is found as above and, when it
+            is this run's, handed over (to the teardown) before the error goes on.
+
+    Ownership of an adopted resource: a taggable one is this run's when it carries
+    this run's ``personakit:run`` tag (every ``Create*`` personakit sends carries it).
+    One without tags is this run's only when all of these hold: (1) the name is
+    derived from the content (``created_at`` is given for those only), so only
+    personakit gives it and ``check`` has confirmed the content is what was asked
+    for; (2) an attempt of this very call may have been carried out without its
+    answer arriving (the lost-response path), which is the only way this run can
+    have made it while still being told "already exists"; (3) AWS says it was
+    created no earlier than that first attempt was sent (less :data:`CLOCK_SKEW`),
+    so an identical schema an earlier run left is not claimed. Without a creation
+    time, (1) and (2) decide. A resource adopted on any other path is not this
+    run's and survives teardown.
     """
+    attempts = _Attempts(create, find, ctx.timing.now, label=f"create {what}")
+
+    def ours(arn: str) -> bool:
+        if taggable:
+            return ctx.tagged_by_this_run(arn)
+        owned = attempts.unknown and created_at is not None
+        if owned and created_at is not None and attempts.first_sent is not None:
+            created = created_at(arn)
+            owned = created is None or created >= attempts.first_sent - CLOCK_SKEW
+        return owned
+
+    refused: ClientError | None = None
     try:
-        response = ctx.call(create)
-    except ClientError as exc:
-        if error_code(exc) != "ResourceAlreadyExistsException":
+        response = ctx.call(attempts)
+    except BaseException as exc:
+        # a Ctrl-C (any BaseException) or a lost answer: the resource may exist
+        if not isinstance(exc, Exception) or outcome_unknown(exc):
+            if on_lost is not None and attempts.first_sent is not None:
+                attempts.unknown = True  # sent, and no answer came back
+                _hand_over(what, name, find, ours, on_lost)
             raise
-        if not adopt:
+        if not isinstance(exc, ClientError):
+            raise
+        code = error_code(exc)
+        # a retry after a lost response may be told the first attempt's resource is busy
+        in_use_after_loss = code == "ResourceInUseException" and attempts.unknown
+        if code != "ResourceAlreadyExistsException" and not in_use_after_loss:
+            raise
+        if not adopt and not attempts.unknown:
             raise ConfigurationError(
                 f"a {what} named {name!r} already exists; pass adopt=True to use it, "
                 "or choose another name"
@@ -163,19 +276,67 @@ def create_or_adopt(
         arn = find()
         if arn is None:
             raise
-        if check is not None:
-            check(arn)
-        owned = taggable and ctx.tagged_by_this_run(arn)
-        logger.info(
-            "%s %r already exists: using %s%s",
+        refused = exc
+    else:
+        if attempts.found is None:
+            return Adopted(str(response[arn_key]), created=True, owned=True)
+        arn = attempts.found
+    if check is not None:
+        check(arn)
+    owned = ours(arn)
+    if not adopt and not owned:  # adopt=False still takes what this very call made
+        raise ConfigurationError(
+            f"a {what} named {name!r} already exists; pass adopt=True to use it, "
+            "or choose another name"
+        ) from refused
+    logger.info(
+        "%s %r %s: using %s%s",
+        what,
+        name,
+        "was made by an attempt whose answer was lost" if attempts.unknown and owned else "exists",
+        arn,
+        " (created by this run)" if owned else " (not deleted at teardown)",
+        extra={
+            "event": "personakit.adopt",
+            "arn": arn,
+            "owned": owned,
+            "lost_response": attempts.unknown,
+        },
+    )
+    return Adopted(arn, created=False, owned=owned)
+
+
+def _hand_over(
+    what: str,
+    name: str,
+    find: Callable[[], str | None],
+    ours: Callable[[str], bool],
+    on_lost: Callable[[str], object],
+) -> None:
+    """Find what an unanswered ``Create*`` made and hand it to ``on_lost`` if it is this
+    run's; best effort, as the call's own error is what goes on."""
+    try:
+        arn = find()
+        if arn is None or not ours(arn):
+            return
+        on_lost(arn)
+    except Exception as exc:
+        logger.warning(
+            "%s %r: its create got no answer and looking for what it made failed: %s; "
+            "`personakit sweep` finds it if it exists",
             what,
             name,
-            arn,
-            " (created by this run)" if owned else " (not deleted at teardown)",
-            extra={"event": "personakit.adopt", "arn": arn, "owned": owned},
+            exc,
+            extra={"event": "personakit.adopt.lost_unknown"},
         )
-        return Adopted(arn, created=False, owned=owned)
-    return Adopted(str(response[arn_key]), created=True, owned=True)
+        return
+    logger.warning(
+        "%s %r was created but its answer never came: %s will be deleted at teardown",
+        what,
+        name,
+        arn,
+        extra={"event": "personakit.adopt.lost", "arn": arn},
+    )
 
 
 def create_and_register(
@@ -203,7 +364,9 @@ def create_and_register(
         arn_key: Where the ARN is in the ``Create*`` response and in ``lookup``'s summary.
         parent: The entry it depends on.
         check: As in :func:`create_or_adopt`.
-        keep: Keep it (and what it needs) at teardown.
+        keep: Keep it (and what it needs) at teardown. ``create`` must send
+            ``ctx.tags(keep=keep)``: a new resource carries ``personakit:keep=true``
+            from its ``Create*`` on; one adopted is tagged when registered.
 
     Returns:
         How the create ended, and the entry (owned as the adoption says).
@@ -213,6 +376,9 @@ def create_and_register(
         found = lookup()
         return None if found is None else str(found[arn_key])
 
+    def lost(arn: str) -> None:
+        teardown.add(kind, arn, parent=parent, keep=keep, label=name)
+
     adopted = create_or_adopt(
         ctx,
         what=kind.replace("_", " "),
@@ -221,7 +387,10 @@ def create_and_register(
         arn_key=arn_key,
         find=find,
         check=check,
+        on_lost=lost,
     )
+    if adopted.created and (keep or ctx.keep):
+        teardown.keep_tagged(adopted.arn)  # its Create* carried ctx.tags(keep=...)
     entry = teardown.add(
         kind, adopted.arn, owned=adopted.owned, parent=parent, keep=keep, label=name
     )

@@ -584,7 +584,14 @@ def start_job(
     for k, body in enumerate(bodies):
         key = f"{input_key}input.json" if len(bodies) == 1 else f"{input_key}input-{k:04d}.json"
         # S3 directly: its client keeps botocore's retries (session.SELF_RETRIED)
-        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json", **extra)
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=body,
+            ContentType="application/json",
+            Metadata=session.s3_metadata(),  # a sweep can prove the job's folder is ours
+            **extra,
+        )
     job_input: dict[str, Any] = {"s3DataSource": {"path": input_uri}}
     job_output: dict[str, Any] = {"s3DataDestination": {"path": output_uri}}
     if kms:
@@ -624,15 +631,20 @@ def start_job(
         )
         return None if found is None else str(found[arn_key])
 
+    entry_kind = "batch_inference_job" if kind == "inference" else "batch_segment_job"
     adopted = create_or_adopt(
-        ctx, what=f"batch {kind} job", name=name, create=create, arn_key=arn_key, find=find
+        ctx,
+        what=f"batch {kind} job",
+        name=name,
+        create=create,
+        arn_key=arn_key,
+        find=find,
+        on_lost=lambda arn: group._teardown.add(
+            entry_kind, arn, parent=solution._entry, label=name
+        ),
     )
     entry = group._teardown.add(
-        "batch_inference_job" if kind == "inference" else "batch_segment_job",
-        adopted.arn,
-        owned=True,
-        parent=solution._entry,
-        label=name,
+        entry_kind, adopted.arn, owned=True, parent=solution._entry, label=name
     )
     logger.info(
         "batch %s job %s started: %d lines, output %s",

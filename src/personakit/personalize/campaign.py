@@ -70,8 +70,12 @@ class Campaign(Serves, Scoped):
         arn: The campaign's ARN.
         name: Its name.
         solution_version_arn: The version it serves.
-        min_tps: Its ``minProvisionedTPS`` (the minimum bill).
+        min_tps: Its ``minProvisionedTPS`` (the minimum bill), as the service last said.
+        config: Its ``campaignConfig`` as the service last said (``{}`` until read).
         owned: Created by this run (deleted on exit) or adopted.
+
+    The settings are those serving when last read (:meth:`refresh` reads them again):
+    an update not yet ``ACTIVE`` is not reported as done.
     """
 
     def __init__(
@@ -90,6 +94,7 @@ class Campaign(Serves, Scoped):
         self.name = name
         self.solution_version_arn = solution_version_arn
         self.min_tps = min_tps
+        self.config: dict[str, Any] = {}
         self.owned = owned
         self._entry = entry
 
@@ -104,12 +109,12 @@ class Campaign(Serves, Scoped):
     def create(
         cls,
         solution: Deployable,
-        min_tps: int = 1,
+        min_tps: int | None = None,
         *,
         name: str | None = None,
         exploration_weight: float | None = None,
         exploration_item_age_cut_off: float | None = None,
-        enable_metadata: bool = False,
+        enable_metadata: bool | None = None,
         keep: bool = False,
         wait: bool = True,
         timeout_s: float | None = None,
@@ -120,7 +125,8 @@ class Campaign(Serves, Scoped):
         Args:
             solution: What to deploy (its :attr:`Solution.version_arn`).
             min_tps: ``minProvisionedTPS``: the campaign bills for at least this many
-                transactions per second, every hour, used or not.
+                transactions per second, every hour, used or not (``None``: 1 for a
+                new campaign; an existing one keeps its own).
             name: The campaign's name (unique in the account; default: the
                 solution's name and the run id).
             exploration_weight: User-Personalization only: 0 (relevance) to 1
@@ -128,23 +134,39 @@ class Campaign(Serves, Scoped):
             exploration_item_age_cut_off: User-Personalization only: days an item
                 counts as new; AWS's default is 30.
             enable_metadata: ``enableMetadataWithRecommendations`` (extra cost), so
-                ``recommend(metadata_columns=...)`` can return item metadata.
-            keep: Keep the campaign at exit (and the solution and group it needs).
+                ``recommend(metadata_columns=...)`` can return item metadata (``None``:
+                off for a new campaign; an existing one keeps its own).
+            keep: Keep the campaign at exit (and the solution and group it needs); it
+                is tagged ``personakit:keep=true`` when created, so ``personakit sweep``
+                spares it even if no teardown ever runs.
             wait: Wait until it is ``ACTIVE``.
             timeout_s: Deadline of that wait (None: 1 hour).
             guard: Asked ``guard.check_campaign(min_tps)`` once before
-                ``CreateCampaign``, when no campaign of that name exists (an adopted
-                campaign is not asked about; a :class:`~personakit.CostGuard` checks a
-                month of the TPS floor against its budget).
+                ``CreateCampaign``, when no campaign of that name exists (a
+                :class:`~personakit.CostGuard` checks a month of the TPS floor against
+                its budget). A campaign of that name that exists is adopted; if the
+                settings given here (``min_tps``, the solution's latest version, the
+                exploration settings, ``enable_metadata``) differ from its own, it is
+                updated as :meth:`update` does (the guard asked about a higher floor,
+                and the update waited for) when this run created it, and refused
+                otherwise.
+
+        The returned campaign's ``min_tps``, ``solution_version_arn`` and ``config``
+        are what ``DescribeCampaign`` says, never only what was asked.
 
         Raises:
-            BudgetExceededError: From the guard; nothing was created.
+            BudgetExceededError: From the guard; nothing was created or changed.
+            ConfigurationError: A campaign of that name exists with other settings
+                and this run did not create it (nothing was changed).
             QuotaExceededError: 5 active campaigns per dataset group already.
             ResourceFailedError: The campaign reached ``CREATE FAILED``.
         """
         timeout_s = CAMPAIGN_TIMEOUT_S if timeout_s is None else timeout_s
-        if isinstance(min_tps, bool) or not isinstance(min_tps, int) or min_tps < 1:
+        if min_tps is not None and (
+            isinstance(min_tps, bool) or not isinstance(min_tps, int) or min_tps < 1
+        ):
             raise ConfigurationError(f"min_tps must be an integer >= 1, got {min_tps!r}")
+        tps = 1 if min_tps is None else min_tps
         kind = solution.recipe_type
         exploration = item_exploration(exploration_weight, exploration_item_age_cut_off)
         if exploration is not None and kind not in (None, "USER_PERSONALIZATION"):
@@ -160,8 +182,8 @@ class Campaign(Serves, Scoped):
         request: dict[str, Any] = {
             "name": cname,
             "solutionVersionArn": version,
-            "minProvisionedTPS": min_tps,
-            "tags": ctx.tags(),
+            "minProvisionedTPS": tps,
+            "tags": ctx.tags(keep=keep),
         }
         config: dict[str, Any] = {}
         if exploration is not None:
@@ -179,22 +201,25 @@ class Campaign(Serves, Scoped):
                 lambda s: s["name"] == cname,
             )
 
+        seen: dict[str, Any] = {}
+
         def check(arn: str) -> None:
             theirs = ctx.call(personalize.describe_campaign, campaignArn=arn)["campaign"]
-            if theirs.get("solutionVersionArn") != version:
+            seen.update(theirs)
+            serving = str(theirs.get("solutionVersionArn") or "")
+            if serving != version and not _same_solution(serving, version):
                 raise ConfigurationError(
-                    f"a campaign named {cname!r} exists serving "
-                    f"{theirs.get('solutionVersionArn')}; campaign names are unique in the "
-                    "account: pass another name=..."
+                    f"a campaign named {cname!r} exists serving {serving} (another "
+                    "solution); campaign names are unique in the account: pass another name=..."
                 )
             status = str(theirs.get("status", ""))
             if status.upper().startswith("DELETE"):
                 raise ConfigurationError(f"campaign {cname!r} is being deleted ({status})")
 
         if guard is not None and not taken(lookup()):
-            # asked once, outside create_or_adopt's retries; an adopted campaign costs
-            # nothing more
-            guard.check_campaign(min_tps)
+            # asked once, outside create_or_adopt's retries; an adopted campaign is
+            # asked about below, if its floor has to go up
+            guard.check_campaign(tps)
         adopted, entry = create_and_register(
             ctx,
             group._teardown,
@@ -207,24 +232,93 @@ class Campaign(Serves, Scoped):
             check=check,
             keep=keep,
         )
-        campaign = cls(
-            solution, adopted.arn, cname, version, min_tps, owned=adopted.owned, entry=entry
-        )
-        solution.campaigns.append(campaign)
+        campaign = cls(solution, adopted.arn, cname, version, tps, owned=adopted.owned, entry=entry)
+        if not adopted.created:
+            campaign._absorb(seen)  # what the service has, not what was asked
+            changes = _changes(
+                seen,
+                min_tps=min_tps,
+                version=version,
+                exploration=exploration,
+                enable_metadata=enable_metadata,
+            )
+            if changes:
+                campaign._redeploy(changes, guard=guard, wait=wait, timeout_s=timeout_s)
+        if all(c.arn != campaign.arn for c in solution.campaigns):
+            solution.campaigns.append(campaign)
         if wait:
             wait_or_teardown(group._teardown, entry, lambda: campaign.wait(timeout_s))
         return campaign
 
+    def _redeploy(
+        self,
+        changes: Mapping[str, Any],
+        *,
+        guard: SpendGuard | None,
+        wait: bool,
+        timeout_s: float,
+    ) -> None:
+        """Bring an adopted campaign to the settings of a deploy (``changes``: the
+        ``UpdateCampaign`` members that differ), or refuse if this run did not create it."""
+        said = "; ".join(_describe_change(k, v, self) for k, v in changes.items())
+        if not self.owned:
+            raise ConfigurationError(
+                f"a campaign named {self.name!r} exists with other settings ({said}) and this "
+                "run did not create it, so personakit does not change it: deploy with its "
+                "settings to use it as it is (then campaign.update(...) changes it, through "
+                "your guard), or pass another name=..."
+            )
+        logger.info(
+            "campaign %s exists with other settings (%s): updating it",
+            self.name,
+            said,
+            extra={"event": "personakit.campaign.redeploy", "arn": self.arn},
+        )
+        ctx = self.group._ctx
+        theirs = ctx.wait(  # UpdateCampaign needs ACTIVE, and no update under way
+            lambda: ctx.personalize.describe_campaign(campaignArn=self.arn),
+            arn=self.arn,
+            timeout_s=timeout_s,
+            spec=PERSONALIZE_UPDATE,
+            label=self.name,
+        ).response
+        self._absorb((theirs or {}).get("campaign") or {})
+        self._update(
+            changes.get("minProvisionedTPS"),
+            changes.get("solutionVersionArn"),
+            changes.get("campaignConfig") or {},
+            wait=wait,
+            timeout_s=timeout_s,
+            guard=guard,
+        )
+
     def wait(self, timeout_s: float = CAMPAIGN_TIMEOUT_S) -> Campaign:
         """Wait until the campaign is ``ACTIVE``."""
         ctx = self.group._ctx
-        ctx.wait(
+        result = ctx.wait(
             lambda: ctx.personalize.describe_campaign(campaignArn=self.arn),
             arn=self.arn,
             timeout_s=timeout_s,
             label=self.name,
         )
+        self._absorb((result.response or {}).get("campaign") or {})
         return self
+
+    def refresh(self) -> Campaign:
+        """Read ``min_tps``, ``solution_version_arn`` and ``config`` again
+        (``DescribeCampaign``): the settings serving now."""
+        ctx = self.group._ctx
+        self._absorb(ctx.call(ctx.personalize.describe_campaign, campaignArn=self.arn)["campaign"])
+        return self
+
+    def _absorb(self, described: Mapping[str, Any]) -> None:
+        """Take the settings a ``DescribeCampaign`` shows (the ones serving)."""
+        if described.get("minProvisionedTPS") is not None:
+            self.min_tps = int(described["minProvisionedTPS"])
+        if described.get("solutionVersionArn"):
+            self.solution_version_arn = str(described["solutionVersionArn"])
+        if described.get("campaignConfig") is not None:
+            self.config = dict(described["campaignConfig"])
 
     def update(
         self,
@@ -233,6 +327,7 @@ class Campaign(Serves, Scoped):
         solution_version_arn: str | None = None,
         exploration_weight: float | None = None,
         exploration_item_age_cut_off: float | None = None,
+        enable_metadata: bool | None = None,
         wait: bool = True,
         timeout_s: float = CAMPAIGN_TIMEOUT_S,
         guard: SpendGuard | None = None,
@@ -245,46 +340,79 @@ class Campaign(Serves, Scoped):
                 after :meth:`Solution.retrain`).
             exploration_weight: New ``explorationWeight`` (0 to 1).
             exploration_item_age_cut_off: New ``explorationItemAgeCutOff`` (days).
-            wait: Wait until the update is ``ACTIVE``.
+            enable_metadata: New ``enableMetadataWithRecommendations``.
+            wait: Wait until the update is ``ACTIVE``; until then the campaign's
+                attributes keep the settings serving (see :meth:`refresh`).
             timeout_s: How long to wait.
             guard: When ``min_tps`` raises the floor (``DescribeCampaign``'s
                 ``minProvisionedTPS``), asked ``guard.check_campaign(min_tps,
                 current_tps=...)`` before ``UpdateCampaign``: the increase is checked.
 
+        The ``campaignConfig`` sent is the current one with these changes merged in,
+        so members not named here are kept.
+
         Raises:
             BudgetExceededError: From the guard; nothing was sent.
         """
-        request: dict[str, Any] = {"campaignArn": self.arn}
-        if min_tps is not None:
-            if isinstance(min_tps, bool) or not isinstance(min_tps, int) or min_tps < 1:
-                raise ConfigurationError(f"min_tps must be an integer >= 1, got {min_tps!r}")
-            request["minProvisionedTPS"] = min_tps
-        if solution_version_arn is not None:
-            request["solutionVersionArn"] = solution_version_arn
+        if min_tps is not None and (
+            isinstance(min_tps, bool) or not isinstance(min_tps, int) or min_tps < 1
+        ):
+            raise ConfigurationError(f"min_tps must be an integer >= 1, got {min_tps!r}")
+        config: dict[str, Any] = {}
         exploration = item_exploration(exploration_weight, exploration_item_age_cut_off)
         if exploration is not None:
-            request["campaignConfig"] = {"itemExplorationConfig": exploration}
-        if len(request) == 1:
+            config["itemExplorationConfig"] = exploration
+        if enable_metadata is not None:
+            config["enableMetadataWithRecommendations"] = bool(enable_metadata)
+        if min_tps is None and solution_version_arn is None and not config:
             raise ConfigurationError("update() needs something to change")
+        return self._update(
+            min_tps, solution_version_arn, config, wait=wait, timeout_s=timeout_s, guard=guard
+        )
+
+    def _update(
+        self,
+        min_tps: int | None,
+        version: str | None,
+        config: Mapping[str, Any],
+        *,
+        wait: bool,
+        timeout_s: float,
+        guard: SpendGuard | None,
+    ) -> Campaign:
         ctx = self.group._ctx
-        if guard is not None and min_tps is not None:
+        request: dict[str, Any] = {"campaignArn": self.arn}
+        if min_tps is not None:
+            request["minProvisionedTPS"] = min_tps
+        if version is not None:
+            request["solutionVersionArn"] = version
+        theirs: Mapping[str, Any] = {}
+        if config or (guard is not None and min_tps is not None):
             theirs = ctx.call(ctx.personalize.describe_campaign, campaignArn=self.arn)["campaign"]
+        if config:
+            request["campaignConfig"] = {**(theirs.get("campaignConfig") or {}), **config}
+        if guard is not None and min_tps is not None:
             current = int(theirs.get("minProvisionedTPS") or self.min_tps)
             if min_tps > current:
                 guard.check_campaign(min_tps, current_tps=current)
         ctx.call(ctx.personalize.update_campaign, **request)
-        if wait:
-            ctx.wait(
-                lambda: ctx.personalize.describe_campaign(campaignArn=self.arn),
-                arn=self.arn,
-                timeout_s=timeout_s,
-                spec=PERSONALIZE_UPDATE,
-                label=f"{self.name} update",
-            )
+        if not wait:
+            return self  # the settings serving are still the old ones
+        result = ctx.wait(
+            lambda: ctx.personalize.describe_campaign(campaignArn=self.arn),
+            arn=self.arn,
+            timeout_s=timeout_s,
+            spec=PERSONALIZE_UPDATE,
+            label=f"{self.name} update",
+        )
+        # the update is ACTIVE: the campaign serves what was sent (and what it says)
         if min_tps is not None:
             self.min_tps = min_tps
-        if solution_version_arn is not None:
-            self.solution_version_arn = solution_version_arn
+        if version is not None:
+            self.solution_version_arn = version
+        if "campaignConfig" in request:
+            self.config = dict(request["campaignConfig"])
+        self._absorb((result.response or {}).get("campaign") or {})
         return self
 
     # ------------------------------------------------------------------ runtime
@@ -392,3 +520,48 @@ class Campaign(Serves, Scoped):
             f"<code>{html.escape(self.arn)}</code><br>serving "
             f"<code>{html.escape(self.solution_version_arn)}</code></div>"
         )
+
+
+def _same_solution(a: str, b: str) -> bool:
+    """Whether two solution version ARNs (``.../solution/<name>/<id>``) share a solution."""
+    return bool(a) and bool(b) and a.rsplit("/", 1)[0] == b.rsplit("/", 1)[0]
+
+
+def _changes(
+    theirs: Mapping[str, Any],
+    *,
+    min_tps: int | None,
+    version: str,
+    exploration: Mapping[str, str] | None,
+    enable_metadata: bool | None,
+) -> dict[str, Any]:
+    """What ``UpdateCampaign`` must change for a described campaign to have the settings a
+    deploy was given (``None``: not given): ``minProvisionedTPS``, ``solutionVersionArn``
+    and the ``campaignConfig`` members a deploy sets (``campaignConfig`` holds only the
+    changes)."""
+    changes: dict[str, Any] = {}
+    tps = theirs.get("minProvisionedTPS")
+    if min_tps is not None and (tps is None or int(tps) != min_tps):
+        changes["minProvisionedTPS"] = min_tps
+    if theirs.get("solutionVersionArn") and theirs["solutionVersionArn"] != version:
+        changes["solutionVersionArn"] = version
+    config = theirs.get("campaignConfig") or {}
+    wanted: dict[str, Any] = {}
+    if exploration is not None:
+        current = {str(k): str(v) for k, v in (config.get("itemExplorationConfig") or {}).items()}
+        if {**current, **exploration} != current:
+            wanted["itemExplorationConfig"] = {**current, **exploration}
+    metadata = bool(config.get("enableMetadataWithRecommendations", False))
+    if enable_metadata is not None and metadata != enable_metadata:
+        wanted["enableMetadataWithRecommendations"] = enable_metadata
+    if wanted:
+        changes["campaignConfig"] = wanted
+    return changes
+
+
+def _describe_change(key: str, value: Any, campaign: Campaign) -> str:
+    if key == "minProvisionedTPS":
+        return f"min_tps {campaign.min_tps}, asked {value}"
+    if key == "solutionVersionArn":
+        return f"serving {campaign.solution_version_arn}, asked {value}"
+    return f"campaignConfig {campaign.config}, asked {dict(value)}"

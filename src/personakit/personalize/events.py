@@ -495,7 +495,11 @@ class EventTracker(Scoped):
         ctx = group._ctx
         personalize = ctx.personalize
         tname = name or resource_name(group.name, "events")
-        request: dict[str, Any] = {"name": tname, "datasetGroupArn": group.arn, "tags": ctx.tags()}
+        request: dict[str, Any] = {
+            "name": tname,
+            "datasetGroupArn": group.arn,
+            "tags": ctx.tags(keep=keep),
+        }
 
         def existing() -> Mapping[str, Any] | None:
             trackers = find_all(
@@ -543,9 +547,14 @@ class EventTracker(Scoped):
                 create=create,
                 arn_key="eventTrackerArn",
                 find=find,
+                on_lost=lambda arn: group._teardown.add(
+                    "event_tracker", arn, parent=group._entry, keep=keep, label=tname
+                ),
             )
             arn, owned = adopted.arn, adopted.owned
             tracking_id = response.get("trackingId")
+            if adopted.created and (keep or ctx.keep):
+                group._teardown.keep_tagged(arn)  # its request carried the keep tag
         entry = group._teardown.add(
             "event_tracker", arn, owned=owned, parent=group._entry, keep=keep, label=tname
         )

@@ -30,6 +30,7 @@ until ``Describe*`` says it is gone. See ``docs/datasets.md``.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import logging
@@ -55,7 +56,7 @@ from personakit.personalize.base import (
 from personakit.personalize.dataset import IMPORT_TIMEOUT_S, Dataset, ImportJob, ImportMode
 from personakit.personalize.teardown import Teardown, TeardownReport, run_guarded
 from personakit.rules.facts import Domain
-from personakit.rules.filters import Filter
+from personakit.rules.filters import Filter, group_field_problems
 from personakit.rules.report import DataReport, Problem
 from personakit.rules.schema import DatasetType, Schema
 from personakit.rules.validate import validate
@@ -79,7 +80,7 @@ else:  # start-up: a script that only imports data does not load the resources i
     _create_recommender = Later("personakit.personalize.recommender", "Recommender.create")
     _create_tracker = Later("personakit.personalize.events", "EventTracker.create")
 
-__all__ = ["DatasetGroup"]
+__all__ = ["DatasetGroup", "schema_name"]
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +117,15 @@ def _avro(schema: Schema) -> dict[str, Any]:
 
 def _same_schema(a: Schema, b: Schema) -> bool:
     return _avro(a) == _avro(b) and a.domain == b.domain
+
+
+def schema_name(avro_json: str, dataset_type: str, domain: str | None = None) -> str:
+    """The name personakit gives a schema: ``pk-<dataset type>-<hash of JSON and domain>``.
+
+    Derived from the content, so identical schemas share one, and a schema whose name
+    is this function of its own content is provably personakit's (schemas take no tags).
+    """
+    return resource_name("pk", dataset_type.lower(), short_hash(avro_json, domain or "", n=16))
 
 
 # --------------------------------------------------------------------------- groups
@@ -195,7 +205,9 @@ class DatasetGroup:
             kms_key_arn: Encrypt with this KMS key (default: the session's).
             role_arn: The role Personalize uses with the key (default: the session's);
                 sent only with a key, as AWS requires.
-            keep: Keep everything at exit (it stays tagged ``personakit:run``).
+            keep: Keep everything at exit (it stays tagged ``personakit:run``); every
+                resource created in the group carries ``personakit:keep=true`` from its
+                ``Create*`` on, so ``personakit sweep`` spares it even if no teardown runs.
             adopt: When a group of that name exists, use it (it is not deleted at
                 exit unless this run created it); ``False`` raises instead.
             timeout_s: Deadline of the wait for ``ACTIVE``.
@@ -206,7 +218,7 @@ class DatasetGroup:
                 group differs (domain, key), or a key is given without a role.
             ResourceFailedError: The group reached ``CREATE FAILED``.
         """
-        ctx = Ctx(session, timing)
+        ctx = Ctx(session, timing, keep=keep)  # keep=True: every Create* carries the keep tag
         dom = Domain.parse(domain)
         kms = kms_key_arn if kms_key_arn is not None else session.kms_key_arn
         request: dict[str, Any] = {"name": name, "tags": ctx.tags()}
@@ -252,17 +264,25 @@ class DatasetGroup:
                     "another name, or delete it first"
                 )
 
-        adopted = create_or_adopt(
-            ctx,
-            what="dataset group",
-            name=name,
-            create=lambda: personalize.create_dataset_group(**request),
-            arn_key="datasetGroupArn",
-            find=find,
-            check=check,
-            adopt=adopt,
-        )
         teardown = Teardown(ctx, keep=keep)
+        try:
+            adopted = create_or_adopt(
+                ctx,
+                what="dataset group",
+                name=name,
+                create=lambda: personalize.create_dataset_group(**request),
+                arn_key="datasetGroupArn",
+                find=find,
+                check=check,
+                adopt=adopt,
+                on_lost=lambda arn: teardown.add("dataset_group", arn, label=name),
+            )
+        except BaseException as exc:  # made, but the call never returned: delete it now
+            if teardown.entries:
+                run_guarded(teardown, None, exc)
+            raise
+        if keep and adopted.created:
+            teardown.keep_tagged(adopted.arn)
         group = cls(
             ctx,
             adopted.arn,
@@ -578,9 +598,7 @@ class DatasetGroup:
         personalize = ctx.personalize
         text = schema.to_json()
         domain = schema.domain.value if schema.domain else ""
-        name = resource_name(
-            "pk", schema.dataset_type.value.lower(), short_hash(text, domain, n=16)
-        )
+        name = schema_name(text, schema.dataset_type.value, domain)
         request: dict[str, Any] = {"name": name, "schema": text}
         if schema.domain is not None:
             request["domain"] = domain
@@ -606,6 +624,13 @@ class DatasetGroup:
                     "(DeleteSchema) or pass a schema of your own"
                 )
 
+        def created_at(arn: str) -> dt.datetime | None:
+            described = ctx.call(personalize.describe_schema, schemaArn=arn)["schema"]
+            return described.get("creationDateTime")
+
+        # Schemas take no tags: the name, derived from the content, is what makes one
+        # personakit's; created_at lets create_or_adopt tell one this call made (its
+        # response lost) from an identical one an earlier run left (see its docstring).
         adopted = create_or_adopt(
             ctx,
             what="schema",
@@ -615,6 +640,8 @@ class DatasetGroup:
             find=find,
             check=check,
             taggable=False,
+            created_at=created_at,
+            on_lost=lambda arn: self._teardown.add("schema", arn, parent=self._entry, label=name),
         )
         self._teardown.add(
             "schema", adopted.arn, owned=adopted.owned, parent=self._entry, label=name
@@ -709,6 +736,11 @@ class DatasetGroup:
             if kms
             else {"ServerSideEncryption": "AES256"}
         )
+        extra["Metadata"] = self.session.s3_metadata()  # a sweep can prove it is ours
+        uri = f"s3://{bucket}/{key}"
+        # registered first: a Ctrl-C during the upload may leave the object, and
+        # deleting one that was never written is not an error in S3
+        self._teardown.add("s3_object", uri, parent=dataset._entry, label=key)
         upload = getattr(s3, "upload_file", None)
         if callable(upload):
             from boto3.s3.transfer import TransferConfig
@@ -722,8 +754,6 @@ class DatasetGroup:
         else:  # a client without boto3's transfer methods
             with path.open("rb") as fh:
                 self._ctx.call(s3.put_object, Bucket=bucket, Key=key, Body=fh, **extra)
-        uri = f"s3://{bucket}/{key}"
-        self._teardown.add("s3_object", uri, parent=dataset._entry, label=key)
         return uri
 
     def _start_import(
@@ -764,6 +794,9 @@ class DatasetGroup:
             create=lambda: personalize.create_dataset_import_job(**request),
             arn_key="datasetImportJobArn",
             find=find,
+            on_lost=lambda arn: self._teardown.add(
+                "dataset_import_job", arn, parent=dataset._entry, label=name
+            ),
         )
         entry = self._teardown.add(
             "dataset_import_job", adopted.arn, owned=True, parent=dataset._entry, label=name
@@ -786,7 +819,10 @@ class DatasetGroup:
 
         The expression is parsed and checked (every rule of
         https://docs.aws.amazon.com/personalize/latest/dg/filter-expressions.html, and
-        against the schemas of this group's datasets) before ``CreateFilter``.
+        against the schemas of this group's datasets) before ``CreateFilter``, and so is
+        the limit of 20 distinct dataset fields over the group's filters
+        (https://docs.aws.amazon.com/personalize/latest/dg/filter-expression-guidelines-requirements.html;
+        counted over the filters this object created or adopted).
         Filters are cached by their canonical expression and deleted at teardown.
 
         Raises:
@@ -801,7 +837,10 @@ class DatasetGroup:
         if cached is not None:
             return cached
         schemas = [d.schema for d in self.datasets.values() if d.schema is not None]
-        parsed.validate(schemas).raise_for_problems()
+        # the distinct fields of the group's filters this object created or adopted
+        # count too (the service counts every filter of the group; so does the local engine)
+        others = DataReport(group_field_problems(parsed, self._filters), subject="filter")
+        parsed.validate(schemas).merge(others).raise_for_problems()
         ctx = self._ctx
         personalize = ctx.personalize
         fname = name or resource_name(self.name, "filter", short_hash(expression, n=10))

@@ -124,6 +124,28 @@ def _recommender_config(
     return config
 
 
+def _config_changes(theirs: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``recommenderConfig`` members of ``wanted`` that ``theirs`` does not have
+    (``itemExplorationConfig`` compared member by member, as strings)."""
+    changes: dict[str, Any] = {}
+    for key, value in wanted.items():
+        have = theirs.get(key)
+        if key == "itemExplorationConfig":
+            current = {str(k): str(v) for k, v in (have or {}).items()}
+            merged = {**current, **{str(k): str(v) for k, v in value.items()}}
+            if merged != current:
+                changes[key] = merged
+        elif key == "minRecommendationRequestsPerSecond":
+            if int(have if have is not None else 1) != int(value):
+                changes[key] = value
+        elif key == "enableMetadataWithRecommendations":
+            if bool(have) != bool(value):
+                changes[key] = bool(value)
+        elif have != value:
+            changes[key] = value
+    return changes
+
+
 class Recommender(Serves, Scoped):
     """A domain recommender (``CreateRecommender``): a use case trained and served by AWS.
 
@@ -175,10 +197,10 @@ class Recommender(Serves, Scoped):
         use_case: str,
         *,
         name: str | None = None,
-        min_rps: int = 1,
+        min_rps: int | None = None,
         exploration_weight: float | None = None,
         exploration_item_age_cut_off: float | None = None,
-        enable_metadata: bool = False,
+        enable_metadata: bool | None = None,
         recommender_config: Mapping[str, Any] | None = None,
         keep: bool = False,
         wait: bool = True,
@@ -193,27 +215,39 @@ class Recommender(Serves, Scoped):
                 ``"best-sellers"``, ...), a recipe name or a recipe ARN.
             name: The recommender's name (default: the group's name and the use case).
             min_rps: ``minRecommendationRequestsPerSecond``: it bills for at least
-                this many requests per second while ACTIVE, used or not.
+                this many requests per second while ACTIVE, used or not (``None``: 1
+                for a new recommender; an existing one keeps its own).
             exploration_weight: Personalized use cases only (``recommended-for-you``,
                 ``top-picks``): 0 (relevance) to 1 (explore new items); AWS's default 0.3.
             exploration_item_age_cut_off: Personalized use cases only: days an item
                 counts as new; AWS's default 30.
             enable_metadata: ``enableMetadataWithRecommendations`` (extra cost), so
-                ``recommend(metadata_columns=...)`` can return item metadata.
+                ``recommend(metadata_columns=...)`` can return item metadata (``None``:
+                off for a new recommender; an existing one keeps its own).
             recommender_config: More ``recommenderConfig`` members (e.g.
                 ``trainingDataConfig``), merged over the above.
-            keep: Keep the recommender at exit (and the dataset group it needs).
+            keep: Keep the recommender at exit (and the dataset group it needs); it is
+                tagged ``personakit:keep=true`` when created, so ``personakit sweep``
+                spares it even if no teardown ever runs.
             wait: Wait until it is ``ACTIVE`` (training takes hours on AWS).
             timeout_s: Deadline of that wait (None: 3 hours).
             guard: Asked ``guard.check_recommender(min_rps=...)`` once before
-                ``CreateRecommender``, when no recommender of that name exists (an
-                adopted one is not asked about; a :class:`~personakit.CostGuard`
-                checks a month of it against its budget).
+                ``CreateRecommender``, when no recommender of that name exists (a
+                :class:`~personakit.CostGuard` checks a month of it against its
+                budget). A recommender of that name that exists is adopted: a stopped
+                one is started (the guard asked first); if the settings given here
+                differ from its configuration, it is updated as :meth:`update` does
+                (the guard asked about a higher floor) when this run created it, and
+                refused otherwise.
+
+        The returned recommender's ``config`` is what ``DescribeRecommender`` says.
 
         Raises:
-            BudgetExceededError: From the guard; nothing was created.
+            BudgetExceededError: From the guard; nothing was created or changed.
             ConfigurationError: A custom dataset group (recommenders need a domain),
-                a use case of another domain, or settings the use case does not take.
+                a use case of another domain, settings the use case does not take, or
+                a recommender of that name with other settings that this run did not
+                create (nothing was changed).
             ResourceFailedError: The recommender reached ``CREATE FAILED`` (with
                 Personalize's ``failureReason``, e.g. too few ``Purchase`` events); it
                 is deleted before this is raised.
@@ -227,14 +261,17 @@ class Recommender(Serves, Scoped):
                 "campaign (group.train(...).deploy())"
             )
         case = resolve_use_case(use_case, group.domain.value)
-        config = _recommender_config(
+        asked = _recommender_config(  # the settings given; None: not given
             min_rps=min_rps,
             exploration_weight=exploration_weight,
             exploration_item_age_cut_off=exploration_item_age_cut_off,
-            enable_metadata=True if enable_metadata else None,
+            enable_metadata=enable_metadata,
             extra=recommender_config,
             case=case,
         )
+        config = {"minRecommendationRequestsPerSecond": 1, **asked}
+        if not config.get("enableMetadataWithRecommendations", True):
+            del config["enableMetadataWithRecommendations"]  # off is AWS's default
         ctx = group._ctx
         personalize = ctx.personalize
         rname = name or resource_name(group.name, case.name)
@@ -243,7 +280,7 @@ class Recommender(Serves, Scoped):
             "datasetGroupArn": group.arn,
             "recipeArn": case.arn,
             "recommenderConfig": config,
-            "tags": ctx.tags(),
+            "tags": ctx.tags(keep=keep),
         }
         seen: dict[str, Any] = {}
 
@@ -274,10 +311,9 @@ class Recommender(Serves, Scoped):
                 )
 
         if guard is not None and not taken(lookup()):
-            # asked once, outside create_or_adopt's retries; adopting costs nothing more
-            guard.check_recommender(
-                min_rps=int(config.get("minRecommendationRequestsPerSecond", min_rps))
-            )
+            # asked once, outside create_or_adopt's retries; an adopted recommender is
+            # asked about below, if it is started or its floor goes up
+            guard.check_recommender(min_rps=int(config["minRecommendationRequestsPerSecond"]))
         adopted, entry = create_and_register(
             ctx,
             group._teardown,
@@ -290,21 +326,43 @@ class Recommender(Serves, Scoped):
             check=check,
             keep=keep,
         )
-        if not adopted.created and seen.get("recommenderConfig"):
-            config = dict(seen["recommenderConfig"])
+        changes: dict[str, Any] = {}
+        if not adopted.created:
+            changes = _config_changes(seen.get("recommenderConfig") or {}, asked)
+            if seen.get("recommenderConfig"):
+                config = dict(seen["recommenderConfig"])  # what the service has
         recommender = cls(group, adopted.arn, rname, case, config, owned=adopted.owned, entry=entry)
-        group.recommenders.append(recommender)
-        if wait:
+        if changes and not adopted.owned:
+            said = "; ".join(f"{k} {config.get(k)!r}, asked {v!r}" for k, v in changes.items())
+            raise ConfigurationError(
+                f"a recommender named {rname!r} exists with another configuration ({said}) "
+                "and this run did not create it, so personakit does not change it: create "
+                "it with its settings to use it as it is (then recommender.update(...) "
+                "changes it, through your guard), or pass another name=..."
+            )
+        if all(r.arn != recommender.arn for r in group.recommenders):
+            group.recommenders.append(recommender)
+        if wait or changes:  # an update needs it ACTIVE
 
             def ready() -> None:
                 status = normalized(seen.get("status"))
                 if not adopted.created and (status == "INACTIVE" or status.startswith("STOP")):
                     logger.info("recommender %s is %s: starting it", rname, status)
-                    recommender.start(timeout_s=timeout_s)
+                    recommender.start(timeout_s=timeout_s, guard=guard)
                 else:
                     recommender.wait(timeout_s)
 
             wait_or_teardown(group._teardown, entry, ready)
+        if changes:
+            logger.info(
+                "recommender %s exists with another configuration: updating %s",
+                rname,
+                ", ".join(changes),
+                extra={"event": "personakit.recommender.redeploy", "arn": recommender.arn},
+            )
+            recommender.update(
+                recommender_config=changes, wait=wait, timeout_s=timeout_s, guard=guard
+            )
         return recommender
 
     # ------------------------------------------------------------------ lifecycle
@@ -476,14 +534,16 @@ class Recommender(Serves, Scoped):
             recommenderArn=self.arn,
             recommenderConfig=cast("RecommenderConfigTypeDef", config),
         )
-        if wait:
-            ctx.wait(
-                lambda: ctx.personalize.describe_recommender(recommenderArn=self.arn),
-                arn=self.arn,
-                timeout_s=timeout_s,
-                spec=PERSONALIZE_UPDATE,
-                label=f"{self.name} update",
-            )
+        if not wait:
+            self.config = dict(current)  # what serves until the update is ACTIVE
+            return self
+        ctx.wait(
+            lambda: ctx.personalize.describe_recommender(recommenderArn=self.arn),
+            arn=self.arn,
+            timeout_s=timeout_s,
+            spec=PERSONALIZE_UPDATE,
+            label=f"{self.name} update",
+        )
         self.config = config
         return self
 

@@ -28,6 +28,7 @@ import html
 import json
 import logging
 import re
+import secrets
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -35,9 +36,12 @@ import attrs
 
 from personakit.errors import ConfigurationError
 from personakit.personalize.base import (
+    CLOCK_SKEW,
     Group,
     Scoped,
     create_and_register,
+    create_or_adopt,
+    find_all,
     find_by,
     forwards_to,
     resource_name,
@@ -384,16 +388,51 @@ class Solution(Scoped):
         return solution
 
     def _new_version(self, mode: Literal["FULL", "UPDATE"]) -> str:
+        """``CreateSolutionVersion``, sent at most once per call even when a response is lost.
+
+        Every call names its version (``pk-<mode>-<run id>-<random>``). A version's ARN
+        is not made from its name, and AWS documents no refusal of a second create for
+        the same solution, so a blind resend after a lost response may start (and bill)
+        a second training that nothing tracks. Instead, a retry after an attempt whose
+        response was lost first lists the solution's versions created since the call
+        began and adopts the one of that name; if AWS answers a resend with
+        ``ResourceAlreadyExistsException`` (the name) or ``ResourceInUseException``
+        (the first training under way), that version is adopted too.
+        """
         ctx = self.group._ctx
-        response = ctx.call(
-            ctx.personalize.create_solution_version,
-            solutionArn=self.arn,
-            trainingMode=mode,
-            tags=ctx.tags(),
+        personalize = ctx.personalize
+        vname = resource_name("pk", mode.lower(), ctx.session.run_id, secrets.token_hex(4))
+        since = ctx.timing.now() - CLOCK_SKEW
+
+        def find() -> str | None:
+            for summary in find_all(
+                ctx, "list_solution_versions", "solutionVersions", solutionArn=self.arn
+            ):
+                created = summary.get("creationDateTime")
+                if created is not None and created < since:
+                    continue
+                arn = str(summary["solutionVersionArn"])
+                described = ctx.call(personalize.describe_solution_version, solutionVersionArn=arn)
+                if described["solutionVersion"].get("name") == vname:
+                    return arn
+            return None
+
+        adopted = create_or_adopt(
+            ctx,
+            what="solution version",
+            name=vname,
+            create=lambda: personalize.create_solution_version(
+                solutionArn=self.arn, name=vname, trainingMode=mode, tags=ctx.tags()
+            ),
+            arn_key="solutionVersionArn",
+            find=find,
+            on_lost=lambda arn: self.group._teardown.add(
+                "solution_version", arn, parent=self._entry, label=vname
+            ),
         )
-        arn = str(response["solutionVersionArn"])
+        arn = adopted.arn
         self._version_entries[arn] = self.group._teardown.add(
-            "solution_version", arn, parent=self._entry
+            "solution_version", arn, owned=adopted.owned, parent=self._entry, label=vname
         )
         self.versions.append(arn)
         logger.info(
@@ -510,7 +549,10 @@ class Solution(Scoped):
 
         ``guard`` (e.g. a :class:`~personakit.CostGuard`) is asked before
         ``CreateCampaign`` and raises :class:`~personakit.errors.BudgetExceededError`
-        when a month of the campaign's TPS floor would break its budget.
+        when a month of the campaign's TPS floor would break its budget. Deploying
+        again (a campaign of that name exists) with another ``min_tps`` updates that
+        campaign, the guard asked about the increase first; the campaign returned
+        reports what the service has.
         """
         return Campaign.create(self, *args, **kwargs)
 

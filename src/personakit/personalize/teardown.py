@@ -321,15 +321,43 @@ class Teardown:
         keep: bool = False,
         label: str = "",
     ) -> Entry:
-        """Register a resource (a second registration of the same ARN returns the first)."""
+        """Register a resource (a second registration of the same ARN returns the first).
+
+        What teardown would keep from now on (``keep`` here or on the stack, and what
+        a kept resource needs) is tagged ``personakit:keep=true`` at once, not when
+        the teardown runs: a sweep after a crash must spare it too. A resource whose
+        ``Create*`` already carried the tag is named with :meth:`keep_tagged` first.
+        """
         found = self.find(arn)
         if found is not None and found.state not in ("gone",):
+            if keep and not found.keep:
+                found.keep = True
+                self._tag_kept()
             return found
         self._seq += 1
         entry = Entry(KINDS[kind], arn, owned, parent, keep, "live", self._seq, label)
         self.entries.append(entry)
         logger.debug("registered %s %s (owned=%s)", kind, arn, owned)
+        self._tag_kept()
         return entry
+
+    def keep_tagged(self, arn: str) -> None:
+        """Note that ``arn`` was created carrying ``personakit:keep=true`` (no tagging needed)."""
+        self._marked.add(arn)
+
+    def _tag_kept(self) -> None:
+        """Tag ``personakit:keep=true`` on what teardown would keep now and is not tagged yet."""
+        live = ("live", "settled", "deleting")
+        if self.keep:
+            kept = [
+                e for e in self.entries if e.owned and e.state in live and e.kind.action != "settle"
+            ]
+        elif any(e.keep for e in self.entries):
+            ids = self._kept(self.entries)
+            kept = [e for e in self.entries if id(e) in ids and e.owned and e.state in live]
+        else:
+            return
+        self._mark_kept(kept)
 
     def find(self, arn: str) -> Entry | None:
         """The live entry of ``arn``, if any."""
@@ -408,8 +436,7 @@ class Teardown:
 
     def sweep_command(self) -> str:
         """The command that finds and deletes what this run left."""
-        session = self.ctx.session
-        return f"personakit sweep --region {session.region} --run-id {session.run_id} --yes"
+        return self.ctx.session.sweep_command()  # --region, or --workspace when local
 
     def _abandon(self, scope: Entry | None) -> None:
         left = self.leftovers(scope)
