@@ -16,24 +16,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from _timing import FAST
 from personakit import local
 from personakit.aws.session import Session
-from personakit.aws.timing import Timing
 from personakit.errors import ConfigurationError, ResourceFailedError, ValidationError
 from personakit.personalize.batch import BatchJob
 from personakit.personalize.group import DatasetGroup
 from personakit.personalize.solution import Solution
 from personakit.rules.filters import Filter
 
-FAST = Timing(
-    poll_s=0.02,
-    max_poll_s=0.2,
-    train_poll_s=0.02,
-    train_max_poll_s=0.2,
-    progress=False,
-    delete_timeout_s=120.0,
-    in_use_timeout_s=60.0,
-)
 ROLE = "arn:aws:iam::000000000000:role/pk"
 BUCKET = "pk-local"
 NO_GENRE = Filter.exclude_items("Items.GENRES IN ($genres)")

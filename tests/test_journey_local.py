@@ -14,21 +14,11 @@ import numpy as np
 import pandas as pd
 from botocore.exceptions import ClientError
 
+from _timing import FAST
 from personakit import local
 from personakit.aws.session import Session
-from personakit.aws.timing import Timing
 from personakit.personalize.group import DatasetGroup
 from personakit.rules.filters import Filter
-
-FAST = Timing(
-    poll_s=0.02,
-    max_poll_s=0.2,
-    train_poll_s=0.02,
-    train_max_poll_s=0.2,
-    progress=False,
-    delete_timeout_s=120.0,
-    in_use_timeout_s=60.0,
-)
 
 
 def _data(seed: int = 11) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -24,9 +24,9 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+import _timing
 from personakit.aws.retry import RetryPolicy
 from personakit.aws.session import Session
-from personakit.aws.timing import Timing
 from personakit.personalize.base import outcome_unknown, resource_name, short_hash
 from personakit.personalize.group import DatasetGroup
 from personakit.rules.filters import Filter
@@ -34,16 +34,7 @@ from personakit.rules.schema import DatasetType, Schema
 from personakit.samples import synthetic
 
 #: Quick polls; a lost response is retried after a few milliseconds, not a second.
-FAST = Timing(
-    policy=RetryPolicy(base_s=0.01, cap_s=0.05),
-    poll_s=0.02,
-    max_poll_s=0.2,
-    train_poll_s=0.02,
-    train_max_poll_s=0.2,
-    progress=False,
-    delete_timeout_s=120.0,
-    in_use_timeout_s=60.0,
-)
+FAST = attrs.evolve(_timing.FAST, policy=RetryPolicy(base_s=0.01, cap_s=0.05))
 
 
 class LoseResponse:

@@ -16,6 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
+from _timing import FAST
 from personakit.aws.retry import RetryPolicy, quota_error
 from personakit.aws.session import Session
 from personakit.aws.timing import Timing
@@ -24,16 +25,6 @@ from personakit.errors import BudgetExceededError, ConfigurationError, QuotaExce
 from personakit.personalize.group import DatasetGroup
 from personakit.rules.facts import KEEP_TAG, RUN_TAG
 from personakit.samples import synthetic
-
-FAST = Timing(
-    poll_s=0.02,
-    max_poll_s=0.2,
-    train_poll_s=0.02,
-    train_max_poll_s=0.2,
-    progress=False,
-    delete_timeout_s=120.0,
-    in_use_timeout_s=60.0,
-)
 
 
 def interactions() -> pd.DataFrame:

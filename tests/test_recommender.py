@@ -13,25 +13,15 @@ from typing import Any
 
 import pytest
 
+from _timing import FAST
 from personakit import local
 from personakit.aws.session import Session
-from personakit.aws.timing import Timing
 from personakit.cost import Catalog, CostGuard
 from personakit.errors import BudgetExceededError, ConfigurationError, ResourceFailedError
 from personakit.personalize.group import DatasetGroup
 from personakit.personalize.recommender import Recommender
 from personakit.personalize.serving import Recommendations
 from personakit.samples import synthetic
-
-FAST = Timing(
-    poll_s=0.02,
-    max_poll_s=0.2,
-    train_poll_s=0.02,
-    train_max_poll_s=0.2,
-    progress=False,
-    delete_timeout_s=120.0,
-    in_use_timeout_s=60.0,
-)
 
 
 def session_for(engine: Any) -> Session:

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 from moto import mock_aws
 
+from _timing import FAST
 from personakit.aws.session import Session
-from personakit.aws.timing import Timing
 from personakit.personalize.group import DatasetGroup
 from personakit.rules.facts import EXPIRES_TAG, RUN_TAG
 
@@ -22,16 +22,6 @@ REGION = "us-east-1"
 ROLE = "arn:aws:iam::000000000000:role/pk"
 SM_ROLE = "arn:aws:iam::123456789012:role/personakit-sagemaker"
 BUCKET = "pk-local"
-
-FAST = Timing(
-    poll_s=0.02,
-    max_poll_s=0.2,
-    train_poll_s=0.02,
-    train_max_poll_s=0.2,
-    progress=False,
-    delete_timeout_s=120.0,
-    in_use_timeout_s=60.0,
-)
 
 
 def interactions(seed: int = 3) -> pd.DataFrame:

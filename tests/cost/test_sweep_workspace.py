@@ -151,7 +151,7 @@ def test_a_killed_process_leaves_nothing_the_sweep_does_not_find(tmp_path: Path)
     ws = tmp_path / "ws"
     script = f"""
 import os, signal, sys
-sys.path.insert(0, {str(Path(__file__).parent)!r})
+sys.path[:0] = [{str(Path(__file__).parent)!r}, {str(Path(__file__).parents[1])!r}]
 from _accounts import interactions
 import personakit as pk
 from personakit.personalize.group import DatasetGroup

@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-__all__ = ["PAGE_SIZE", "paginate"]
+__all__ = ["PAGE_SIZE", "paginate", "s3_objects"]
 
 #: Items asked for per page (``MaxResults``): the most the SageMaker ``List*`` calls and
 #: Price List ``GetProducts`` return at once
@@ -58,5 +58,25 @@ def paginate(
         result = call(page, paginator=paginator, request=request, config=config)
         yield from result.get(key, [])
         token = result.get("NextToken")
+        if not token:
+            return
+
+
+def s3_objects(s3: Any, bucket: str, prefix: str, *, page_size: int = 1000) -> Iterator[Any]:
+    """Every object summary under ``prefix`` (``ListObjectsV2``, all pages, in key order).
+
+    S3 is called directly: its client keeps botocore's retries (personakit's retrier on
+    top would multiply the attempts). Each page is asked for when the previous one is
+    used up, and S3 lists on after the last key returned, so the caller may delete what
+    it has seen before asking for more.
+    """
+    token: str | None = None
+    while True:
+        request: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": page_size}
+        if token:
+            request["ContinuationToken"] = token
+        page = s3.list_objects_v2(**request)
+        yield from page.get("Contents", [])
+        token = page.get("NextContinuationToken")
         if not token:
             return

@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Container, Iterator, Mapping
+from collections.abc import Container, Mapping
 from typing import Any, Literal
 
 import attrs
 from botocore.exceptions import ClientError
 
 from personakit.aws.context import Ctx
+from personakit.aws.paging import s3_objects
 from personakit.aws.session import RUN_METADATA
 from personakit.aws.wait import personalize_resource
 from personakit.cost._scan import aware
@@ -111,23 +112,6 @@ class Upload:
         return f"s3://{self.bucket}/{self.key}"
 
 
-def _objects(s3: Any, bucket: str, prefix: str) -> Iterator[Mapping[str, Any]]:
-    """Every object under ``prefix`` (``ListObjectsV2``, all pages).
-
-    S3 is called directly: its client keeps botocore's retries, as the teardown's deletes do.
-    """
-    token: str | None = None
-    while True:
-        args: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
-        if token:
-            args["ContinuationToken"] = token
-        page = s3.list_objects_v2(**args)
-        yield from page.get("Contents", [])
-        token = page.get("NextContinuationToken")
-        if not token:
-            return
-
-
 def _newest(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
     return b if a is None else a if b is None else max(a, b)
 
@@ -143,7 +127,7 @@ def scan_uploads(s3: Any, bucket: str, prefix: str) -> tuple[list[Upload], list[
     uploads: list[Upload] = []
     folders: dict[str, dict[str, Any]] = {}
     others: dict[str, int] = {}
-    for obj in _objects(s3, bucket, prefix):
+    for obj in s3_objects(s3, bucket, prefix):
         key = str(obj["Key"])
         rest = key[len(prefix) :]
         modified = aware(obj.get("LastModified"))

@@ -33,6 +33,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol, cast, overload
 
+from personakit.aws.paging import s3_objects
 from personakit.errors import ConfigurationError, ResourceFailedError, ValidationError
 from personakit.personalize.base import (
     Deployable,
@@ -411,17 +412,7 @@ class BatchJob:
         # The output objects are removed with the job's prefix, registered when it started.
         s3 = self.solution.group.session.client("s3")
         bucket, _, prefix = self.output_uri[len("s3://") :].partition("/")
-        keys: list[str] = []
-        token: str | None = None
-        while True:
-            args: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
-            if token:
-                args["ContinuationToken"] = token
-            page = s3.list_objects_v2(**args)
-            keys.extend(str(o["Key"]) for o in page.get("Contents", []))
-            token = page.get("NextContinuationToken")
-            if not token:
-                break
+        keys = [str(o["Key"]) for o in s3_objects(s3, bucket, prefix)]
         parsed: list[dict[str, Any]] = []
         for key in sorted(k for k in keys if k.endswith(".out")):
             body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()

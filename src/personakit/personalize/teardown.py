@@ -26,6 +26,7 @@ block's exit) run it on every error path, Ctrl-C included.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import re
 import sys
@@ -36,6 +37,7 @@ import attrs
 from botocore.exceptions import ClientError
 
 from personakit.aws.context import Ctx
+from personakit.aws.paging import s3_objects
 from personakit.aws.retry import error_code
 from personakit.aws.wait import (
     PERSONALIZE_SETTLED,
@@ -779,31 +781,25 @@ def delete_prefix(s3: Any, bucket: str, prefix: str) -> int:
     if not prefix:
         raise ValueError(f"refusing to delete every object of the bucket {bucket!r}")
     deleted = 0
-    token: str | None = None
-    while True:
-        args: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": MAX_DELETE_KEYS}
-        if token:
-            args["ContinuationToken"] = token  # S3 lists on after the last key: safe to delete
-        page = s3.list_objects_v2(**args)
-        keys = [{"Key": str(o["Key"])} for o in page.get("Contents", [])]
-        if keys:
-            answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
-            failed = answer.get("Errors") or []
-            if failed:
-                raise TeardownError(
-                    [
-                        (
-                            f"s3://{bucket}/{f.get('Key')}",
-                            RuntimeError(f"{f.get('Code')}: {f.get('Message')}"),
-                        )
-                        for f in failed[:5]
-                    ],
-                    [f"s3://{bucket}/{f.get('Key')}" for f in failed],
-                )
-            deleted += len(keys)
-        token = page.get("NextContinuationToken")
-        if not token:
+    objects = s3_objects(s3, bucket, prefix, page_size=MAX_DELETE_KEYS)
+    while True:  # a page at a time: S3 lists on after the last key, so deleting is safe
+        keys = [{"Key": str(o["Key"])} for o in itertools.islice(objects, MAX_DELETE_KEYS)]
+        if not keys:
             return deleted
+        answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+        failed = answer.get("Errors") or []
+        if failed:
+            raise TeardownError(
+                [
+                    (
+                        f"s3://{bucket}/{f.get('Key')}",
+                        RuntimeError(f"{f.get('Code')}: {f.get('Message')}"),
+                    )
+                    for f in failed[:5]
+                ],
+                [f"s3://{bucket}/{f.get('Key')}" for f in failed],
+            )
+        deleted += len(keys)
 
 
 def exit_scope(teardown: Teardown, scope: Entry, error: BaseException | None) -> None:

@@ -404,15 +404,19 @@ _ORDERING = frozenset({"<", "<=", ">", ">="})
 _KIND_RANK = {"in": 0, "scalar": 1, "number": 2}
 
 
+def _dataset_type(c: Condition) -> DatasetType | None:
+    """The dataset a condition reads (``CurrentUser``: users, ``CurrentItem``: items)."""
+    if c.dataset == "CurrentUser":
+        return DatasetType.USERS
+    if c.dataset == "CurrentItem":
+        return DatasetType.ITEMS
+    return DATASET_TYPES.get(c.dataset)
+
+
 def _numeric_field(c: Condition, schemas: dict[DatasetType, Schema] | None) -> bool:
     if schemas is None:
         return False
-    if c.dataset == "CurrentUser":
-        dtype: DatasetType | None = DatasetType.USERS
-    elif c.dataset == "CurrentItem":
-        dtype = DatasetType.ITEMS
-    else:
-        dtype = DATASET_TYPES.get(c.dataset)
+    dtype = _dataset_type(c)
     schema = schemas.get(dtype) if dtype is not None else None
     field = _find_field(schema, c.field) if schema is not None else None
     return field is not None and field.type in _NUMERIC_TYPES
@@ -547,13 +551,7 @@ def _field_refs(
     refs: list[tuple[Condition, DatasetType | None, str, str]] = []
     for e in flt.expressions:
         for c in (*e.conditions, *e.if_conditions):
-            if c.dataset == "CurrentUser":
-                dtype: DatasetType | None = DatasetType.USERS
-            elif c.dataset == "CurrentItem":
-                dtype = DatasetType.ITEMS
-            else:
-                dtype = DATASET_TYPES.get(c.dataset)
-            refs.append((c, dtype, c.field, "lhs"))
+            refs.append((c, _dataset_type(c), c.field, "lhs"))
             if c.current_item is not None:
                 refs.append((c, DatasetType.ITEMS, c.current_item, "current_item"))
     return refs
