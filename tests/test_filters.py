@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import personakit as pk
+from personakit.personalize.batch import segment_lines
 from personakit.rules.filters import (
     MAX_GROUP_FILTER_FIELDS,
     Condition,
@@ -910,3 +911,52 @@ def test_binding_any_value_is_one_value_or_a_typed_refusal(value: Any) -> None:
             assert len(decoded) == len(value)
         else:
             assert len(decoded) == 1
+
+
+# ------------------------------------------------------- item attribute queries (segments)
+
+
+def test_an_item_attribute_mapping_is_one_condition_per_key() -> None:
+    lines = segment_lines(
+        [{"genres": "Comedy", "colour": "red"}],
+        "arn:aws:personalize:::recipe/aws-item-attribute-affinity",
+    )
+    assert lines == [{"itemAttributes": 'ITEMS.genres = "Comedy" AND ITEMS.colour = "red"'}]
+
+
+@pytest.mark.parametrize(
+    ("mapping", "rule"),
+    [
+        ({"genres": 'x" OR ITEMS.genres = "y'}, "query-value-character"),  # one value, two
+        ({"genres": "x\\"}, "query-value-character"),
+        ({'genres = "x" OR ITEMS.genres': "y"}, "query-field"),  # a key with its own query
+        ({"1genre": "x"}, "query-field"),
+    ],
+)
+def test_an_untrusted_item_attribute_value_cannot_add_conditions(
+    mapping: dict[str, str], rule: str
+) -> None:
+    with pytest.raises(pk.ValidationError) as info:
+        segment_lines([{"genres": "ok"}, mapping], "aws-item-attribute-affinity")
+    (problem,) = info.value.problems
+    assert problem.rule == rule
+    assert problem.rows == (1,)
+    assert problem.column == "item_attributes"
+    assert "batch-data-upload.html" in problem.message
+
+
+@given(
+    st.dictionaries(st.text(min_size=1, max_size=8), st.text(max_size=12), min_size=1, max_size=3)
+)
+@settings(max_examples=200, deadline=None)
+def test_a_mapping_either_becomes_exactly_its_conditions_or_is_refused(
+    mapping: dict[str, str],
+) -> None:
+    try:
+        (line,) = segment_lines([mapping], "aws-item-attribute-affinity")
+    except pk.ValidationError:
+        return
+    query = line["itemAttributes"]
+    # as many conditions as keys, each value inside its own quotes
+    assert query.count(" AND ITEMS.") == len(mapping) - 1
+    assert query.count('"') == 2 * len(mapping)

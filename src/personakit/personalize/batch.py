@@ -55,6 +55,7 @@ from personakit.rules.facts import (
     SEGMENT_MAX_USERS,
 )
 from personakit.rules.filters import encode_filter_values
+from personakit.rules.names import FIELD_NAME_RE
 from personakit.rules.report import Problem
 
 if TYPE_CHECKING:
@@ -251,14 +252,59 @@ def inference_lines(
     return lines
 
 
-def _attributes(value: Any) -> str:
-    if isinstance(value, Mapping):
+#: Where the item attribute queries of a batch segment job are described.
+_SEGMENT_INPUT = "https://docs.aws.amazon.com/personalize/latest/dg/batch-data-upload.html"
+
+
+def _attributes(values: Sequence[Any]) -> tuple[list[str], list[Problem]]:
+    """Item attribute queries: a string as it is, a mapping as ``ITEMS.key = "value"``
+    conditions joined with AND. A mapping's key must be a field name and its value free
+    of ``"`` and ``\\``, which a query has no documented escape for: an untrusted value
+    could otherwise add conditions of its own."""
+    queries: list[str] = []
+    bad_keys: dict[int, str] = {}
+    bad_values: dict[int, str] = {}
+    for row, value in enumerate(values):
+        if not isinstance(value, Mapping):
+            queries.append(str(value))
+            continue
         parts = []
         for key, item in value.items():
-            text = str(item).replace("\\", "\\\\").replace('"', '\\"')
+            text = str(item)
+            if not isinstance(key, str) or not FIELD_NAME_RE.match(key):
+                bad_keys.setdefault(row, repr(key))
+            elif '"' in text or "\\" in text:
+                bad_values.setdefault(row, repr(text))
             parts.append(f'ITEMS.{key} = "{text}"')
-        return " AND ".join(parts)
-    return str(value)
+        queries.append(" AND ".join(parts))
+    problems = [
+        Problem(
+            "error",
+            rule,
+            f"{len(bad)} item attribute mapping(s) {what} ({_SEGMENT_INPUT})",
+            column="item_attributes",
+            count=len(bad),
+            rows=list(bad)[:5],
+            values=list(bad.values())[:5],
+            fix=fix,
+        )
+        for bad, rule, what, fix in (
+            (
+                bad_keys,
+                "query-field",
+                "have a key that is not a field name (letters, digits and _)",
+                "use the items dataset's field names as keys",
+            ),
+            (
+                bad_values,
+                "query-value-character",
+                'have a value holding " or \\, which a query cannot escape',
+                "leave those values out, or write the query as a string yourself",
+            ),
+        )
+        if bad
+    ]
+    return queries, problems
 
 
 def segment_lines(
@@ -288,7 +334,7 @@ def segment_lines(
             data = data[key].tolist()
         elif isinstance(data, (str, Mapping)):
             data = [data]
-        queries = [_attributes(v) for v in data]
+        queries, problems = _attributes(list(data))
         if not queries:
             raise ValidationError("the batch input is empty: give at least one query")
         empty = [k for k, q in enumerate(queries) if not q.strip()]
