@@ -31,7 +31,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from personakit.errors import ConfigurationError
+from personakit.errors import ConfigurationError, SessionClosedError
 from personakit.local.jobs import PersonalizeControlPlane
 from personakit.local.runner import ModelCache, Runner
 from personakit.local.store import Store
@@ -217,8 +217,16 @@ class LocalEngine:
         return self._closed
 
     def check_open(self) -> None:
+        """Raise :class:`~personakit.errors.SessionClosedError` once the engine is closed."""
         if self._closed:
-            raise RuntimeError(f"this LocalEngine ({self.path}) is closed")
+            raise SessionClosedError(
+                f"the local engine at {str(self.path)!r} is closed: its session was closed "
+                "(session.close(), LocalEngine.close() or the end of its `with` block), so "
+                "its clients and the resources made through them cannot be used any more. "
+                "Make the calls inside the `with pk.Session.local(...) as session:` block, "
+                "or open a new session on the same workspace, pk.Session.local("
+                f"{str(self.path)!r}): what was created there is still there"
+            )
 
     def _periodic(self) -> None:
         if self._closed:

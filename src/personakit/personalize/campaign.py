@@ -24,8 +24,10 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from personakit.aws.wait import PERSONALIZE_UPDATE
-from personakit.errors import ConfigurationError
+from personakit.errors import ConfigurationError, ResourceStateError
 from personakit.personalize.base import (
     Deployable,
     Group,
@@ -157,7 +159,12 @@ class Campaign(Serves, Scoped):
         Raises:
             BudgetExceededError: From the guard; nothing was created or changed.
             ConfigurationError: A campaign of that name exists with other settings
-                and this run did not create it (nothing was changed).
+                and this run did not create it (nothing was changed); or the solution's
+                recipe is a USER_SEGMENTATION one (Item-Affinity,
+                Item-Attribute-Affinity), which campaigns cannot serve: use
+                :attr:`Solution.batch_segments` (nothing is sent).
+            ResourceStateError: The solution's version is not ``ACTIVE``: still
+                training (call :meth:`Solution.wait` first) or failed.
             QuotaExceededError: 5 active campaigns per dataset group already.
             ResourceFailedError: The campaign reached ``CREATE FAILED``.
         """
@@ -168,6 +175,13 @@ class Campaign(Serves, Scoped):
             raise ConfigurationError(f"min_tps must be an integer >= 1, got {min_tps!r}")
         tps = 1 if min_tps is None else min_tps
         kind = solution.recipe_type
+        if kind == "USER_SEGMENTATION":
+            raise ConfigurationError(
+                f"solution {solution.name!r} uses {solution.recipe_arn.rsplit('/', 1)[-1]}, a "
+                "USER_SEGMENTATION recipe: campaigns cannot serve it. Get its user segments "
+                "with a batch segment job instead, solution.batch_segments(items) "
+                "(https://docs.aws.amazon.com/personalize/latest/dg/creating-batch-seg-job.html)"
+            )
         exploration = item_exploration(exploration_weight, exploration_item_age_cut_off)
         if exploration is not None and kind not in (None, "USER_PERSONALIZATION"):
             raise ConfigurationError(
@@ -220,18 +234,26 @@ class Campaign(Serves, Scoped):
             # asked once, outside create_or_adopt's retries; an adopted campaign is
             # asked about below, if its floor has to go up
             guard.check_campaign(tps)
-        adopted, entry = create_and_register(
-            ctx,
-            group._teardown,
-            "campaign",
-            name=cname,
-            create=lambda: personalize.create_campaign(**request),
-            lookup=lookup,
-            arn_key="campaignArn",
-            parent=solution._entry,
-            check=check,
-            keep=keep,
-        )
+        try:
+            adopted, entry = create_and_register(
+                ctx,
+                group._teardown,
+                "campaign",
+                name=cname,
+                create=lambda: personalize.create_campaign(**request),
+                lookup=lookup,
+                arn_key="campaignArn",
+                parent=solution._entry,
+                check=check,
+                keep=keep,
+            )
+        except ClientError as exc:
+            # a version not ACTIVE is refused (ResourceInUseException; InvalidInputException
+            # is checked too): say why, and what to do
+            code = exc.response.get("Error", {}).get("Code")
+            if code in ("ResourceInUseException", "InvalidInputException"):
+                _raise_if_not_trained(solution, exc)
+            raise
         campaign = cls(solution, adopted.arn, cname, version, tps, owned=adopted.owned, entry=entry)
         if not adopted.created:
             campaign._absorb(seen)  # what the service has, not what was asked
@@ -421,7 +443,22 @@ class Campaign(Serves, Scoped):
     def _target(self) -> dict[str, str]:
         return {"campaignArn": self.arn}
 
+    def _check_alive(self) -> None:
+        """Refuse a runtime call once this campaign was deleted through personakit."""
+        if self._entry.state != "gone":
+            return
+        raise ResourceStateError(
+            f"campaign {self.name!r} was deleted: its `with solution.deploy(...) as campaign:` "
+            "block ended (or its dataset group's teardown, or campaign.delete(), deleted "
+            "it). Call recommend() and rank() inside that block, or deploy with keep=True "
+            "to keep the campaign after it (it bills every hour until deleted: "
+            "campaign.delete() then)",
+            arn=self.arn,
+            status="DELETED",
+        )
+
     def _check_ids(self, user_id: str | None, item_id: str | None) -> None:
+        self._check_alive()
         kind = self.solution.recipe_type
         if kind == "PERSONALIZED_RANKING":
             raise ConfigurationError(
@@ -451,6 +488,7 @@ class Campaign(Serves, Scoped):
             filter: A ``personakit.Filter``, an expression or a filter ARN.
             filter_values: Values of the filter's ``$PLACEHOLDERS``.
         """
+        self._check_alive()
         kind = self.solution.recipe_type
         if kind not in (None, "PERSONALIZED_ACTIONS"):
             raise ConfigurationError(
@@ -484,6 +522,7 @@ class Campaign(Serves, Scoped):
         metadata_columns: Mapping[str, Sequence[str]] | Sequence[str] | None = None,
     ) -> Recommendations:
         """Re-rank ``items`` for ``user_id`` (``GetPersonalizedRanking``; at most 500 items)."""
+        self._check_alive()
         ids = [str(i) for i in items]
         if not 1 <= len(ids) <= MAX_INPUT_LIST:
             raise ConfigurationError(f"rank() takes 1 to {MAX_INPUT_LIST} items, got {len(ids)}")
@@ -520,6 +559,39 @@ class Campaign(Serves, Scoped):
             f"<code>{html.escape(self.arn)}</code><br>serving "
             f"<code>{html.escape(self.solution_version_arn)}</code></div>"
         )
+
+
+def _raise_if_not_trained(solution: Deployable, exc: ClientError) -> None:
+    """After ``CreateCampaign`` refused the version (``ResourceInUseException``): raise
+    :class:`ResourceStateError` if the version is not ``ACTIVE`` (still training, or
+    failed), saying what to do; return otherwise (the caller re-raises ``exc``)."""
+    version = solution.version_arn
+    ctx = solution.group._ctx
+    try:
+        described = ctx.call(ctx.personalize.describe_solution_version, solutionVersionArn=version)
+    except ClientError:
+        return
+    status = str(described.get("solutionVersion", {}).get("status") or "")
+    if not status or status.upper() == "ACTIVE":
+        return
+    if "FAILED" in status.upper() or "STOP" in status.upper():
+        reason = described["solutionVersion"].get("failureReason")
+        fix = (
+            f"its training ended {status}{f' ({reason})' if reason else ''}: train a new "
+            "version with solution.retrain(), then deploy"
+        )
+    else:
+        fix = (
+            f"it is still training ({status}): call solution.wait() first (it returns when "
+            "the version is ACTIVE), then deploy; or train with wait=True, the default"
+        )
+    raise ResourceStateError(
+        f"cannot deploy solution {solution.name!r}: a campaign serves an ACTIVE solution "
+        f"version, and {version} is not; {fix} "
+        "(https://docs.aws.amazon.com/personalize/latest/dg/API_CreateCampaign.html)",
+        arn=version,
+        status=status,
+    ) from exc
 
 
 def _same_solution(a: str, b: str) -> bool:

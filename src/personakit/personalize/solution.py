@@ -553,6 +553,12 @@ class Solution(Scoped):
         again (a campaign of that name exists) with another ``min_tps`` updates that
         campaign, the guard asked about the increase first; the campaign returned
         reports what the service has.
+
+        A version still training (``train(..., wait=False)``) raises
+        :class:`~personakit.errors.ResourceStateError`: call :meth:`wait` first. An
+        Item-Affinity or Item-Attribute-Affinity solution raises
+        :class:`~personakit.errors.ConfigurationError` before any call: campaigns
+        cannot serve USER_SEGMENTATION recipes, use :attr:`batch_segments`.
         """
         return Campaign.create(self, *args, **kwargs)
 

@@ -8,6 +8,7 @@ that none of them is spelled again elsewhere. Pure: no boto3, no pyarrow at impo
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from enum import Enum
@@ -497,9 +498,12 @@ def recipe_name(recipe: str) -> str:
     if key.startswith("aws-"):
         return key
     known = ", ".join(sorted(RECIPES))
+    close = difflib.get_close_matches(key, RECIPES, n=1, cutoff=0.75)
+    hint = f"did you mean {close[0]!r} ({RECIPES[close[0]][0]})? " if close else ""
     raise ConfigurationError(
-        f"unknown recipe {recipe!r}; known: {known} (or pass a recipe ARN; "
-        "ListRecipes shows every recipe of your region)"
+        f"unknown recipe {recipe!r}; {hint}known: {known} (or pass a recipe ARN; "
+        "ListRecipes shows every recipe of your region: "
+        "https://docs.aws.amazon.com/personalize/latest/dg/working-with-predefined-recipes.html)"
     )
 
 
