@@ -25,6 +25,7 @@ PUBLIC = [
     "CatalogUnavailableError",
     "ConfigurationError",
     "CostGuard",
+    "CredentialsError",
     "CsvResult",
     "DataReport",
     "Dataset",
@@ -52,9 +53,11 @@ PUBLIC = [
     "Recommendations",
     "Recommender",
     "ResourceFailedError",
+    "ResourceStateError",
     "ResourceStoppedError",
     "Schema",
     "Session",
+    "SessionClosedError",
     "Severity",
     "Solution",
     "SolutionMetrics",
@@ -134,7 +137,7 @@ def test_version_is_a_pep440_string() -> None:
 def test_every_error_has_one_root() -> None:
     classes = [getattr(errors, name) for name in errors.__all__]
     classes = [c for c in classes if isinstance(c, type) and issubclass(c, BaseException)]
-    assert len(classes) == 16
+    assert len(classes) == 19
     for cls in classes:
         assert issubclass(cls, pk.PersonakitError)
         assert cls.__name__ in errors.__doc__  # the tree in the docstring names it

@@ -13,8 +13,11 @@ Every exception personakit raises on purpose derives from one root, so
     │   ├── ResourceStoppedError     a resource was stopped before it was ready (CREATE STOPPED)
     │   └── EndpointFailedError      a SageMaker endpoint reached Failed (hint, log_group)
     ├── WaitTimeoutError             a wait passed its deadline (arn, last_status)
+    ├── ResourceStateError           a resource is not in a state the call needs (arn, status)
+    ├── SessionClosedError           the session (its local engine) was closed (also a RuntimeError)
     ├── QuotaExceededError           an AWS quota refused the request (quota, how_to_fix)
     ├── BudgetExceededError          creating something would break the CostGuard budget
+    ├── CredentialsError             no AWS credentials found (how to configure them)
     ├── TeardownError                teardown could not delete everything (errors, leftovers)
     ├── CatalogUnavailableError      the JumpStart catalog could not be read, nothing cached fits
     ├── DatasetUnavailableError      a public data set could not be downloaded or checked (url)
@@ -35,6 +38,7 @@ __all__ = [
     "BudgetExceededError",
     "CatalogUnavailableError",
     "ConfigurationError",
+    "CredentialsError",
     "DatasetUnavailableError",
     "EndpointFailedError",
     "EulaRequiredError",
@@ -44,7 +48,9 @@ __all__ = [
     "Problem",
     "QuotaExceededError",
     "ResourceFailedError",
+    "ResourceStateError",
     "ResourceStoppedError",
+    "SessionClosedError",
     "Severity",
     "TeardownError",
     "UnsupportedInstanceError",
@@ -203,6 +209,25 @@ class WaitTimeoutError(PersonakitError, TimeoutError):
         self.waited_s = waited_s
 
 
+class ResourceStateError(PersonakitError):
+    """A resource is not in the state the call needs: a solution version still training
+    (or failed) when deployed, a campaign already deleted when asked for recommendations.
+
+    ``arn`` is the resource, ``status`` its status as last known (``"CREATE IN_PROGRESS"``,
+    ``"DELETED"``); the message says what to do.
+    """
+
+    def __init__(self, message: str, *, arn: str, status: str | None = None) -> None:
+        super().__init__(message)
+        self.arn = arn
+        self.status = status
+
+
+class SessionClosedError(PersonakitError, RuntimeError):
+    """A call through a session (or a local engine) that was closed: ``session.close()``
+    ran, or its ``with`` block ended. Open a new session, or work inside the block."""
+
+
 class QuotaExceededError(PersonakitError):
     """An AWS service quota refused the request, and waiting will not help (or did not, in time).
 
@@ -255,6 +280,15 @@ class BudgetExceededError(PersonakitError):
         self.projected_usd = projected_usd
         self.budget_usd = budget_usd
         self.remaining_usd = remaining_usd
+
+
+class CredentialsError(PersonakitError):
+    """No AWS credentials were found for a session on AWS; the message says how to set them.
+
+    Not a :class:`ConfigurationError`: nothing personakit was given is wrong, the
+    environment lacks credentials. botocore's ``NoCredentialsError`` is the
+    ``__cause__`` when it was raised.
+    """
 
 
 class TeardownError(PersonakitError):

@@ -9,6 +9,7 @@ import pytest
 
 from personakit.cost import Catalog, InstanceType, Price
 from personakit.cost.catalog import architecture_of, family_of
+from personakit.errors import UnsupportedInstanceError
 
 
 @pytest.fixture(scope="module")
@@ -119,9 +120,9 @@ def test_graviton_is_arm64(catalog: Catalog) -> None:
 
 
 def test_unknown_type_suggests_close_names(catalog: Catalog) -> None:
-    with pytest.raises(KeyError, match=r"did you mean ml\.g5\.2xlarge"):
+    with pytest.raises(UnsupportedInstanceError, match=r"did you mean ml\.g5\.2xlarge"):
         catalog["ml.g5.2xlarg"]
-    with pytest.raises(KeyError):
+    with pytest.raises(UnsupportedInstanceError):
         catalog.price("ml.nope.xlarge")
     assert "ml.g5.2xlarge" in catalog
     assert catalog.get("ml.nope.xlarge") is None

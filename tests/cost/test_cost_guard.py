@@ -18,7 +18,7 @@ from personakit.aws.session import Session
 from personakit.aws.timing import Timing
 from personakit.cost import Catalog, CostGuard
 from personakit.cost.pricing import hosting_filters
-from personakit.errors import BudgetExceededError, ConfigurationError
+from personakit.errors import BudgetExceededError, ConfigurationError, UnsupportedInstanceError
 
 TODAY = dt.date(2026, 11, 29)
 
@@ -85,7 +85,7 @@ def test_credits_expiring_within_the_month_are_mentioned(session: Session) -> No
 def test_no_price_means_no_check(offline: CostGuard) -> None:
     with pytest.raises(ConfigurationError, match="cannot be checked"):
         offline.check_deploy("ml.c6g.xlarge")  # the reference has no price for it
-    with pytest.raises(KeyError):
+    with pytest.raises(UnsupportedInstanceError):  # a ConfigurationError too
         offline.check_deploy("ml.nope.xlarge")
     with pytest.raises(ConfigurationError):
         offline.check_deploy("ml.g5.2xlarge", count=0)

@@ -195,9 +195,9 @@ def test_no_credentials_falls_back_without_raising(
 
     catalog = refresh(session, cache_dir=tmp_path, now=lambda: NOW)
 
-    # botocore's NoCredentialsError is raised before any network call; refresh falls back
+    # personakit's CredentialsError is raised before any network call; refresh falls back
     assert (catalog.origin, catalog.stale) == ("packaged", True)
-    assert "NoCredentialsError" in (catalog.note or "")
+    assert "CredentialsError" in (catalog.note or "")
 
 
 def test_throttling_is_retried_then_read(

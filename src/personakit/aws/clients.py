@@ -13,12 +13,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args, runtime_checkable
 
 from personakit._version import __version__
+from personakit.errors import CredentialsError
 
 if TYPE_CHECKING:
     import boto3
     from botocore.config import Config
 
 __all__ = [
+    "CREDENTIALS_URL",
     "DEFAULT_RETRIES",
     "OWN_RETRIES",
     "SELF_RETRIED",
@@ -28,6 +30,7 @@ __all__ = [
     "ClientProvider",
     "ServiceName",
     "merge_config",
+    "no_credentials",
     "pricing_region",
     "retry_unset",
 ]
@@ -74,6 +77,23 @@ output and teardown's deletes are plain calls too), ``iam``, ``sts`` and ``kms``
 
 
 # --------------------------------------------------------------------------- engines
+
+#: boto3's guide to where it looks for credentials, and how to set them.
+CREDENTIALS_URL = "https://boto3.amazonaws.com/v1/documentation/api/latest/guide/credentials.html"
+
+
+def no_credentials(profile: str | None = None, service: str | None = None) -> CredentialsError:
+    """The error for a session on AWS that finds no credentials: how to set them."""
+    where = f" (profile {profile!r})" if profile else ""
+    client = f" for the {service} client" if service else ""
+    return CredentialsError(
+        f"no AWS credentials found{client}{where}. Set them one of the ways boto3 reads: "
+        "export AWS_PROFILE=NAME for a profile in ~/.aws/config, run `aws configure` to "
+        "store access keys, or `aws sso login --profile NAME` for IAM Identity Center "
+        "(SSO); or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; or pass "
+        f"Session.aws(boto3.Session(profile_name=NAME)). See {CREDENTIALS_URL}. "
+        "To work offline without an AWS account, use personakit.Session.local(path)."
+    )
 
 
 @runtime_checkable
@@ -191,10 +211,18 @@ class Boto3Provider:
         return self._own_config if service_name in SELF_RETRIED else self._config
 
     def client(self, service_name: str) -> Any:
-        """A new boto3 client (the :class:`Session` caches it)."""
+        """A new boto3 client (the :class:`Session` caches it).
+
+        Raises:
+            CredentialsError: the boto3 session finds no credentials (the message says
+                how to set them); botocore would raise ``NoCredentialsError`` at the
+                first call instead.
+        """
         region = pricing_region(self._region) if service_name == "pricing" else self._region
         logger.debug("creating %s client in %s", service_name, region)
         config = self.config_for(service_name)
+        if self._boto3.get_credentials() is None:  # botocore would only say so at the first call
+            raise no_credentials(self._boto3.profile_name, service_name)
         return self._boto3.client(service_name, region_name=region, config=config)  # type: ignore[call-overload]
 
 

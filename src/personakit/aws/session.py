@@ -640,7 +640,8 @@ class Session:
         """Release what the session owns (idempotent).
 
         A :meth:`Session.local` session stops its engine (background threads,
-        workspace files; its clients raise ``RuntimeError`` afterwards); on
+        workspace files; its clients raise
+        :class:`~personakit.errors.SessionClosedError` afterwards); on
         :meth:`Session.aws` there is nothing to release. Resources created on the
         session are not touched: their own context managers delete them.
         """

@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from personakit.errors import ConfigurationError, UnsupportedInstanceError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -42,6 +44,7 @@ __all__ = [
     "Price",
     "architecture_of",
     "family_of",
+    "unknown_instance",
 ]
 
 #: Hours in the month personakit prices by: AWS's convention, 365 x 24 / 12
@@ -52,14 +55,88 @@ Architecture = Literal["x86_64", "arm64"]
 Origin = Literal["packaged", "pricing-api", "cache"]
 
 _FAMILY = re.compile(r"^ml\.([a-z]+\d+[a-z-]*)\.")
+#: Where SageMaker lists its instance types and their Hosting prices.
+INSTANCE_TYPES_URL = "https://aws.amazon.com/sagemaker/pricing/"
+
+
+def _prefixed(name: str) -> str:
+    """``" G5.2xlarge"`` -> ``"ml.g5.2xlarge"``: the spelling SageMaker expects."""
+    text = name.strip().lower()
+    return text if text.startswith("ml.") else f"ml.{text}"
 
 
 def family_of(instance_type: str) -> str:
-    """The family of an instance type: ``family_of("ml.g5.2xlarge") == "g5"``."""
+    """The family of an instance type: ``family_of("ml.g5.2xlarge") == "g5"``.
+
+    Raises:
+        ConfigurationError: not a SageMaker instance type name (also a ``ValueError``).
+    """
     match = _FAMILY.match(instance_type)
     if not match:
-        raise ValueError(f"{instance_type!r} is not a SageMaker instance type like 'ml.g5.2xlarge'")
+        fixed = _prefixed(str(instance_type))
+        hint = f"; did you mean {fixed!r}?" if _FAMILY.match(fixed) else ""
+        raise ConfigurationError(
+            f"{instance_type!r} is not a SageMaker instance type like 'ml.g5.2xlarge'{hint}"
+        )
     return match.group(1)
+
+
+def unknown_instance(name: str, known: Iterable[str]) -> UnsupportedInstanceError:
+    """The error for an instance type name that is not among ``known`` (a catalog's names).
+
+    The one place personakit recognises a mistyped or non-existent instance type:
+    a missing ``ml.`` prefix (``g5.2xlarge``), a size the family does not come in
+    (``ml.p3.4xlarge``: the message lists the family's sizes), or a typo (a "did
+    you mean", from :func:`difflib.get_close_matches`). Its ``supported`` are the
+    family's sizes the catalog knows (else the close matches).
+    """
+    names = sorted(known, key=_size_order)
+    text = str(name)
+    fixed = _prefixed(text)
+    family_match = _FAMILY.match(fixed)
+    family = family_match.group(1) if family_match else None
+    sizes = [n for n in names if family is not None and _FAMILY.match(n) and family_of(n) == family]
+    prefix_only = fixed != text and fixed in names
+    if prefix_only:
+        guesses = [fixed]
+    elif sizes:
+        guesses = difflib.get_close_matches(fixed, sizes, n=2, cutoff=0.5)
+    else:
+        guesses = difflib.get_close_matches(fixed, names, n=3)
+    parts = [f"{text!r} is not an instance type in personakit's catalog"]
+    if not text.strip().lower().startswith("ml."):
+        parts.append("SageMaker instance types start with 'ml.'")
+    if sizes and not prefix_only:
+        parts.append(f"the catalog's {family} sizes are {', '.join(sizes)}")
+    elif family is not None and not sizes:
+        parts.append(f"the catalog has no {family} instance type")
+    message = "; ".join(parts)
+    if guesses:
+        message += f"; did you mean {' or '.join(guesses)}?"
+    else:
+        message += "."
+    message += (
+        f" SageMaker's instance types and their prices: {INSTANCE_TYPES_URL}; for a type "
+        "the catalog lacks, pass a catalog that has it (personakit.cost.refresh(session, "
+        "region) reads live prices)."
+    )
+    return UnsupportedInstanceError(message, supported=sizes or guesses)
+
+
+_SIZE = re.compile(r"^(?:(\d*)x)?(nano|micro|small|medium|large)$")
+_SIZE_RANK = {"nano": 0, "micro": 1, "small": 2, "medium": 3, "large": 4}
+
+
+def _size_order(name: str) -> tuple[str, int, str]:
+    """Sort key: family, then size (``large < xlarge < 2xlarge < 8xlarge``), then name."""
+    family, _, size = name.rpartition(".")
+    match = _SIZE.match(size)
+    if match is None:
+        return (family, 10_000, name)
+    many, base = match.groups()
+    # "large" < "xlarge" (one x) < "2xlarge" < "8xlarge" < "48xlarge"
+    rank = _SIZE_RANK[base] if many is None else 10 + (int(many) if many else 1)
+    return (family, rank, name)
 
 
 def architecture_of(instance_type: str) -> Architecture:
@@ -411,12 +488,16 @@ class Catalog:
     # ------------------------------------------------------------------ lookup
 
     def __getitem__(self, name: str) -> InstanceType:
+        """The instance type called ``name``.
+
+        Raises:
+            UnsupportedInstanceError: ``name`` is not in the catalog; the message
+                names the family's sizes and a "did you mean" (:func:`unknown_instance`).
+        """
         try:
             return self.instances[name]
         except KeyError:
-            close = difflib.get_close_matches(name, list(self.instances), n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise KeyError(f"{name!r} is not in the instance catalog{hint}") from None
+            raise unknown_instance(name, self.instances) from None
 
     def __contains__(self, name: object) -> bool:
         return name in self.instances
@@ -435,10 +516,11 @@ class Catalog:
         """The on-demand Hosting price of ``instance`` in ``region``; ``None`` when unknown.
 
         Raises:
-            KeyError: ``instance`` is not in the catalog at all.
+            UnsupportedInstanceError: ``instance`` is not in the catalog at all (a
+                :class:`~personakit.errors.ConfigurationError`).
         """
         name = instance.name if isinstance(instance, InstanceType) else instance
-        self[name]  # KeyError with suggestions for unknown types
+        self[name]  # UnsupportedInstanceError with the family's sizes for unknown types
         return self.prices.get(name, {}).get(region)
 
     @property

@@ -426,7 +426,9 @@ class CostGuard:
                 could not be fully listed or priced.
             ConfigurationError: ``count`` < 1, or no price is known for the type in
                 the region (so the cost cannot be checked).
-            KeyError: the instance type is not in the catalog.
+            UnsupportedInstanceError: the instance type is not in the catalog (a
+                ``ConfigurationError``; the message names the family's sizes and a
+                "did you mean").
         """
         if count < 1:
             raise ConfigurationError(f"count must be >= 1, got {count!r}")
@@ -653,10 +655,18 @@ class CostGuard:
                     f" after {_usd(running_month)} a month for the {count} resource(s){recent} "
                     f"already running ({_usd(burn)}/h)"
                 )
+            left = (
+                f"only {_usd(remaining)} of the {_usd(self.budget_usd)} budget is left{already}"
+                if remaining >= 0
+                else f"nothing is left of the {_usd(self.budget_usd)} budget: it is already "
+                f"over budget by {_usd(-remaining)}{already}"
+            )
             raise BudgetExceededError(
                 f"{what} costs {_usd(per_hour)}/h, {_usd(per_month)} a month (730 h), but "
-                f"only {_usd(remaining)} of the {_usd(self.budget_usd)} budget is left"
-                f"{already}; {priced}" + (f"; note: {gap_text}" if gap_text else ""),
+                f"{left}; {priced}" + (f"; note: {gap_text}" if gap_text else "") + ". "
+                "To go ahead, delete what you no longer need (`personakit cost running` "
+                "lists what bills), pick a cheaper instance type (`personakit cost advise "
+                "MODEL`), or raise budget_usd",
                 what=what,
                 projected_usd=projected,
                 budget_usd=self.budget_usd,

@@ -57,7 +57,7 @@ from personakit.aws.timing import Timing
 from personakit.cost._scan import Scanner, aware, endpoint_invocations, tag_expiry, utcnow
 from personakit.cost.catalog import HOURS_PER_MONTH, Catalog
 from personakit.cost.personalize import PRICES, PRICING_URL, TPS_HOUR_TIERS
-from personakit.errors import ConfigurationError, QuotaExceededError
+from personakit.errors import ConfigurationError, QuotaExceededError, UnsupportedInstanceError
 from personakit.personalize.base import find_all
 from personakit.personalize.teardown import in_flight
 from personakit.rules.facts import RUN_TAG
@@ -358,13 +358,26 @@ class Inventory:
         return rows
 
     def summary(self) -> str:
-        """One line: how many, the burn rate per hour, day and month."""
+        """One line: how many, the burn rate per hour, day and month.
+
+        When a listing failed (:attr:`incomplete`) the counts are lower bounds and
+        the line says so ("at least 0 running resource(s) ... (2 checks failed: ...)"),
+        never a plain "0 running resource(s) ... $0.00/h".
+        """
         extra = f" + {len(self.unpriced)} without an hourly price" if self.unpriced else ""
-        return (
-            f"{len(self.resources)} running resource(s) in {self.region}: "
-            f"{_usd(self.usd_per_hour)}/h, {_usd(self.usd_per_hour * 24)}/day, "
+        at_least = "at least " if self.incomplete else ""
+        line = (
+            f"{at_least}{len(self.resources)} running resource(s) in {self.region}: "
+            f"{at_least}{_usd(self.usd_per_hour)}/h, {_usd(self.usd_per_hour * 24)}/day, "
             f"{_usd(self.usd_per_month)}/month{extra}"
         )
+        if self.incomplete:
+            failed = ", ".join(note.split(":", 1)[0] for note in self.incomplete)
+            checks = "check" if len(self.incomplete) == 1 else "checks"
+            line += (
+                f" (incomplete: {len(self.incomplete)} {checks} failed: {failed}; see the notes)"
+            )
+        return line
 
     def __str__(self) -> str:
         head = ["service", "what", "name", "status", "$/h", "age", "run", "expires", "calls"]
@@ -683,7 +696,7 @@ class _Lister(Scanner):
     ) -> tuple[float | None, str]:
         try:
             price = self.catalog.price(instance_type, self.region)
-        except KeyError:
+        except UnsupportedInstanceError:
             return None, f"{instance_type} is not in the instance catalog: no price"
         if price is None:
             return None, (
