@@ -6,18 +6,26 @@ campaign with a filter, teardown) and prints what happens; ``personakit schema
 FILE --type items`` prints the inferred Avro schema; ``personakit validate
 INTERACTIONS [--items F] [--users F]`` prints the report and exits 1 when it has
 errors (files are CSV or Parquet, by extension); ``personakit cost
-advise|estimate|running`` and ``personakit sweep`` are described in
+advise|compare|estimate|running`` and ``personakit sweep`` are described in
 :mod:`personakit.cost.cli`.
+
+Every command takes ``--json``: one JSON document on stdout and nothing else there
+(progress and logs go to stderr), with the keys docs/getting-started.md, docs/cost.md
+and docs/sweep.md list; the exit status is the same. A personakit error then prints
+``{"error": {"type": ..., "message": ...}}`` on stdout as well as the message on
+stderr, and exits 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from personakit._jsonout import dumps
 from personakit._version import __version__
 from personakit.errors import PersonakitError
 
@@ -41,8 +49,13 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     from personakit.rules.schema import Schema  # subcommands load what they run, not more
 
     schema = Schema.infer(read_table(args.file), args.type, domain=args.domain)
+    problems = schema.check().problems
+    if args.json:
+        document = {"schema": json.loads(schema.to_json()), "problems": problems}
+        print(dumps(document))
+        return 0
     print(schema.to_json(indent=2))
-    for problem in schema.check().problems:
+    for problem in problems:
         print(problem, file=sys.stderr)
     return 0
 
@@ -56,20 +69,23 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         users=read_table(args.users) if args.users else None,
         domain=args.domain,
     )
-    print(report)
+    print(dumps(report) if args.json else report)
     return 0 if report.ok else 1
 
 
 def _cmd_quickstart(args: argparse.Namespace) -> int:
     from personakit.quickstart import run  # pandas, numpy and the engine: only when run
 
-    run(
+    result = run(
         args.workspace,
         keep=args.keep,
         n_users=args.users,
         seed=args.seed,
         progress=not args.no_progress,
+        out=sys.stderr if args.json else None,  # --json: the narration goes to stderr
     )
+    if args.json:
+        print(dumps(result))
     return 0
 
 
@@ -109,6 +125,9 @@ def add_quickstart_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for the docs and tests)."""
+    from personakit.cost.cli import add_json_argument  # cost subcommands: only with the parser
+    from personakit.cost.cli import register as register_cost  # (same)
+
     parser = argparse.ArgumentParser(prog="personakit", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"personakit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -122,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(no AWS account).",
     )
     add_quickstart_arguments(quick)
+    add_json_argument(quick)
     quick.set_defaults(func=_cmd_quickstart)
 
     schema = sub.add_parser("schema", help="infer and print a dataset's Avro schema")
@@ -130,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--type", default="interactions", help="dataset type (default: %(default)s)"
     )
     schema.add_argument("--domain", default=None, help="ECOMMERCE or VIDEO_ON_DEMAND")
+    add_json_argument(schema)
     schema.set_defaults(func=_cmd_schema)
 
     check = sub.add_parser("validate", help="check data against Personalize's rules")
@@ -137,9 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--items", help="items CSV or Parquet file")
     check.add_argument("--users", help="users CSV or Parquet file")
     check.add_argument("--domain", default=None, help="ECOMMERCE or VIDEO_ON_DEMAND")
+    add_json_argument(check)
     check.set_defaults(func=_cmd_validate)
-
-    from personakit.cost.cli import register as register_cost  # cost subcommands, same
 
     register_cost(sub)
     return parser
@@ -152,6 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         status: int = args.func(args)
     except PersonakitError as exc:
         print(f"personakit: {exc}", file=sys.stderr)
+        if getattr(args, "json", False):
+            print(dumps({"error": {"type": type(exc).__name__, "message": str(exc)}}))
         return 2
     return status
 

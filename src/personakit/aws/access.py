@@ -16,6 +16,7 @@ import attrs
 from personakit.aws import iam as _iam
 from personakit.aws.retry import error_code
 from personakit.errors import ConfigurationError
+from personakit.rules.display import Display, short_repr
 from personakit.rules.facts import DG as _DG
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ def _finding_tuple(values: Any) -> tuple[Finding, ...]:
 
 
 @attrs.frozen
-class AccessReport:
+class AccessReport(Display):
     """What :meth:`Session.check_access` found. ``ok`` when no check failed."""
 
     findings: tuple[Finding, ...] = attrs.field(default=(), converter=_finding_tuple)
@@ -130,6 +131,9 @@ class AccessReport:
             f", {len(self.warnings)} warning(s)" if self.warnings else ""
         )
         return "\n".join([head, *(f"  {f}".replace("\n", "\n  ") for f in self.findings)])
+
+    def __repr__(self) -> str:
+        return short_repr(self, ok=self.ok, errors=len(self.errors), warnings=len(self.warnings))
 
     def _repr_html_(self) -> str:
         rows = []

@@ -37,6 +37,7 @@ from personakit.cost.fit import (
 )
 from personakit.cost.models import ModelSize
 from personakit.errors import ConfigurationError
+from personakit.rules.display import Display, html_table, short_repr
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -86,7 +87,7 @@ def _rank_key(option: Option, by_workload: bool) -> tuple[Any, ...]:
 
 
 @attrs.frozen(kw_only=True)
-class Advice:
+class Advice(Display):
     """Instance types ranked for a model: those that load first, cheapest first.
 
     ``options`` holds the types the model loads on ("fits", then "tight"), ranked
@@ -514,7 +515,7 @@ def _notes(
 
 
 @attrs.frozen(kw_only=True)
-class Comparison:
+class Comparison(Display):
     """Two instance types side by side; ``str()`` is the sentence."""
 
     a: Option
@@ -527,6 +528,43 @@ class Comparison:
 
     def __str__(self) -> str:
         return self.text
+
+    def __repr__(self) -> str:
+        ratio = None if self.price_ratio is None else round(self.price_ratio, 3)
+        return short_repr(self, repr(self.a.name), repr(self.b.name), price_ratio=ratio)
+
+    def _repr_html_(self) -> str:
+        a, b = self.a, self.b
+
+        def num(value: float | None, unit: str = "") -> str:
+            return "" if value is None else f"{value:,.4g}{unit}"
+
+        def pct(value: float | None) -> str:
+            return "" if value is None else _pct(value)
+
+        rows = [
+            ("$/hour", num(a.usd_per_hour), num(b.usd_per_hour), pct(self.price_ratio)),
+            (
+                "memory bandwidth (GB/s)",
+                num(a.instance.total_bandwidth_gbps),
+                num(b.instance.total_bandwidth_gbps),
+                pct(self.bandwidth_ratio),
+            ),
+            ("memory (GiB)", num(_memory(a)), num(_memory(b)), pct(self.memory_ratio)),
+            ("tokens/s", num(a.tokens_per_second), num(b.tokens_per_second), ""),
+            ("fit", _fit_word(a), _fit_word(b), ""),
+        ]
+        return html_table(
+            ("", a.name, b.name, "a / b"),
+            rows,
+            title=f"{a.name} vs {b.name}" + (f" for {self.model.label}" if self.model else ""),
+            notes=[self.text],
+        )
+
+
+def _memory(option: Option) -> float | None:
+    it = option.instance
+    return it.accelerator_memory_gib_total if it.has_accelerator else it.memory_gib
 
 
 def _ratio(x: float | None, y: float | None) -> float | None:

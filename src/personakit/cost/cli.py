@@ -2,8 +2,12 @@
 
 ``register(subparsers)`` adds them to the ``personakit`` parser:
 
-* ``personakit cost advise MODEL`` ranks the instances that fit a model (packaged
-  prices, or ``--live`` for the Price List API);
+* ``personakit cost advise MODEL [--instance TYPE ...]`` ranks the instances that fit
+  a model (packaged prices, or ``--live`` for the Price List API); ``--instance``
+  (repeatable) judges only those types;
+* ``personakit cost compare A B [--model M]`` puts two instance types side by side
+  (price per hour and month; with ``--model``, fit, tokens/s and $/1M tokens), with
+  the ratios B/A;
 * ``personakit cost estimate --data-gb 10 --training-hours 20 --campaign-tps 1``
   prints a month of Amazon Personalize;
 * ``personakit cost running [--budget 15000 --credit-expires 2027-03-31]`` lists
@@ -14,6 +18,10 @@
   ``--workspace``, in a local engine's workspace; ``--yes`` needs ``--older-than`` or
   ``--run-id`` (``--older-than 0s``: everything), and what was kept on purpose
   (``personakit:keep=true``) is spared unless ``--include-kept``.
+
+Every command takes ``--json``: one JSON document on stdout (keys: docs/cost.md,
+docs/sweep.md), nothing else there. An instance type that does not exist exits 2
+with the family's sizes and a "did you mean".
 
 Exit status: 0 when all is well; 1 when ``sweep`` (dry run) found leftovers or
 could not delete something, or ``cost running --budget`` projects past the budget;
@@ -28,13 +36,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from personakit._jsonout import dumps
 from personakit.errors import ConfigurationError
 from personakit.rules.facts import KEEP_TAG, RUN_TAG
 
 if TYPE_CHECKING:
     from personakit.aws.session import Session
 
-__all__ = ["SessionFactory", "aws_session", "register", "workspace_session"]
+__all__ = [
+    "SessionFactory",
+    "add_json_argument",
+    "aws_session",
+    "register",
+    "workspace_session",
+]
 
 SessionFactory = Callable[[argparse.Namespace], "Session"]
 
@@ -76,6 +91,15 @@ def workspace_session(args: argparse.Namespace) -> Session:
     return Session.local(path, **options)
 
 
+def add_json_argument(parser: argparse.ArgumentParser) -> None:
+    """``--json``: one JSON document on stdout instead of the text."""
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON document on stdout (keys: docs/cost.md, docs/sweep.md)",
+    )
+
+
 def _connection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--region", help="AWS region (default: PERSONAKIT_REGION, the profile's)")
     parser.add_argument("--profile", help="AWS profile from ~/.aws/config")
@@ -97,24 +121,132 @@ def _advise(args: argparse.Namespace) -> int:
         kwargs["dtype"] = args.dtype
     if args.context_tokens:
         kwargs["context_tokens"] = args.context_tokens
-    print(advise(args.model, **kwargs))
+    if args.instance:
+        kwargs["instances"] = list(dict.fromkeys(args.instance))
+    advice = advise(args.model, **kwargs)
+    print(dumps(advice) if args.json else advice)
     return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from personakit.cost.advice import compare  # per command: --help stays quick
+    from personakit.cost.catalog import Catalog  # per command: --help stays quick
+
+    region = args.region or "us-east-1"
+    kwargs: dict[str, Any] = {"catalog": Catalog.load(), "region": region, "batch": args.batch}
+    if args.dtype:
+        kwargs["dtype"] = args.dtype
+    if args.context_tokens:
+        kwargs["context_tokens"] = args.context_tokens
+    # compare(b, a): its ratios are then B/A and its sentence reads "B vs A: x% of ..."
+    comparison = compare(args.b, args.a, model=args.model, **kwargs)
+    oa, ob = comparison.b, comparison.a
+    ratios: dict[str, float | None] = {
+        "usd_per_hour": comparison.price_ratio,
+        "usd_per_month": comparison.price_ratio,
+        "memory_bandwidth": comparison.bandwidth_ratio,
+        "memory": comparison.memory_ratio,
+    }
+    if args.model is not None:
+        ratios["tokens_per_second"] = _ratio(ob.tokens_per_second, oa.tokens_per_second)
+        ratios["usd_per_million_tokens"] = _ratio(
+            ob.usd_per_million_tokens, oa.usd_per_million_tokens
+        )
+    if args.json:
+        document = {
+            "region": region,
+            "model": comparison.model,
+            "a": oa,
+            "b": ob,
+            "ratios": ratios,
+            "text": comparison.text,
+        }
+        print(dumps(document))
+        return 0
+    print(_side_by_side(oa, ob, ratios, with_model=args.model is not None))
+    print()
+    print(comparison.text)
+    return 0
+
+
+def _ratio(b: float | None, a: float | None) -> float | None:
+    return None if a is None or b is None or a == 0 else b / a
+
+
+def _side_by_side(oa: Any, ob: Any, ratios: dict[str, float | None], *, with_model: bool) -> str:
+    def num(value: float | None, fmt: str) -> str:
+        return "?" if value is None else format(value, fmt)
+
+    def pct(value: float | None) -> str:
+        return "" if value is None else f"{value:.2f}x"
+
+    ia, ib = oa.instance, ob.instance
+    rows = [
+        ["", oa.name, ob.name, "B/A"],
+        [
+            "$/hour",
+            num(oa.usd_per_hour, ",.4g"),
+            num(ob.usd_per_hour, ",.4g"),
+            pct(ratios["usd_per_hour"]),
+        ],
+        [
+            "$/month",
+            num(oa.usd_per_month, ",.2f"),
+            num(ob.usd_per_month, ",.2f"),
+            pct(ratios["usd_per_month"]),
+        ],
+        [
+            "memory GB/s",
+            num(ia.total_bandwidth_gbps, "g"),
+            num(ib.total_bandwidth_gbps, "g"),
+            pct(ratios["memory_bandwidth"]),
+        ],
+        [
+            "memory GiB",
+            num(ia.accelerator_memory_gib_total if ia.has_accelerator else ia.memory_gib, "g"),
+            num(ib.accelerator_memory_gib_total if ib.has_accelerator else ib.memory_gib, "g"),
+            pct(ratios["memory"]),
+        ],
+    ]
+    if with_model:
+        rows += [
+            ["fit", oa.verdict, ob.verdict, ""],
+            [
+                "tokens/s",
+                num(oa.tokens_per_second, ".0f"),
+                num(ob.tokens_per_second, ".0f"),
+                pct(ratios["tokens_per_second"]),
+            ],
+            [
+                "$/1M tokens",
+                num(oa.usd_per_million_tokens, ",.4g"),
+                num(ob.usd_per_million_tokens, ",.4g"),
+                pct(ratios["usd_per_million_tokens"]),
+            ],
+        ]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    return "\n".join(
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ).rstrip()
+        for r in rows
+    )
 
 
 def _estimate(args: argparse.Namespace) -> int:
     from personakit.cost.personalize import estimate  # per command: --help stays quick
 
-    print(
-        estimate(
-            data_gb=args.data_gb,
-            training_hours=args.training_hours,
-            campaign_tps_hours=(args.campaign_tps, args.hours) if args.campaign_tps else 0,
-            recommender_hours=args.recommender_hours,
-            recommender_users=args.recommender_users,
-            region=args.region or "us-east-1",
-            free_tier=args.free_tier,
-        )
+    result = estimate(
+        data_gb=args.data_gb,
+        training_hours=args.training_hours,
+        campaign_tps_hours=(args.campaign_tps, args.hours) if args.campaign_tps else 0,
+        recommender_hours=args.recommender_hours,
+        recommender_users=args.recommender_users,
+        region=args.region or "us-east-1",
+        free_tier=args.free_tier,
     )
+    print(dumps(result) if args.json else result)
     return 0
 
 
@@ -125,8 +257,8 @@ def _running(args: argparse.Namespace) -> int:
 
     session = args.session_factory(args)
     inventory = running(session, catalog=Catalog.load(), idle_window=args.idle_for)
-    print(inventory)
     if args.budget is None:
+        print(dumps({"inventory": inventory, "budget": None}) if args.json else inventory)
         return 0
     guard = CostGuard(
         session,
@@ -136,8 +268,12 @@ def _running(args: argparse.Namespace) -> int:
         catalog=Catalog.load(),
     )
     status = guard.status(inventory)
-    print()
-    print(status)
+    if args.json:
+        print(dumps({"inventory": inventory, "budget": status}))
+    else:
+        print(inventory)
+        print()
+        print(status)
     return 1 if status.over_budget else 0
 
 
@@ -172,7 +308,7 @@ def _sweep(args: argparse.Namespace) -> int:
             include_idle_endpoints=args.include_idle_endpoints,
             idle_window=args.idle_for,
         )
-    print(report)
+    print(dumps(report) if args.json else report)
     if report.dry_run:
         return 1 if report.items else 0
     return 0 if report.ok else 1
@@ -183,7 +319,7 @@ def register(
     *,
     session_factory: SessionFactory = aws_session,
 ) -> None:
-    """Add ``cost`` (``advise``, ``estimate``, ``running``) and ``sweep`` to a parser.
+    """Add ``cost`` (``advise``, ``compare``, ``estimate``, ``running``) and ``sweep`` to a parser.
 
     Each command sets ``func`` (returns the exit status) on the parsed namespace.
 
@@ -202,8 +338,28 @@ def register(
     advise.add_argument("--context-tokens", type=int, help="tokens per sequence")
     advise.add_argument("--batch", type=int, default=1, help="sequences at once (default 1)")
     advise.add_argument("--live", action="store_true", help="today's prices (Price List API)")
+    advise.add_argument(
+        "--instance",
+        action="append",
+        metavar="TYPE",
+        help="judge only this instance type (repeatable; default: the whole catalog)",
+    )
     _connection(advise)
+    add_json_argument(advise)
     advise.set_defaults(func=_advise, session_factory=session_factory)
+
+    comp = commands.add_parser(
+        "compare", help="two instance types side by side (price; fit and speed with --model)"
+    )
+    comp.add_argument("a", metavar="A", help="instance type, e.g. ml.p3.2xlarge")
+    comp.add_argument("b", metavar="B", help="instance type, e.g. ml.g4dn.4xlarge")
+    comp.add_argument("--model", help="JumpStart model id or short name: fit, tokens/s, $/1M")
+    comp.add_argument("--dtype", help="serve at this dtype (fp16, int8, ...)")
+    comp.add_argument("--context-tokens", type=int, help="tokens per sequence")
+    comp.add_argument("--batch", type=int, default=1, help="sequences at once (default 1)")
+    comp.add_argument("--region", help="region whose prices to use (default us-east-1)")
+    add_json_argument(comp)
+    comp.set_defaults(func=_compare)
 
     est = commands.add_parser("estimate", help="a month of Amazon Personalize")
     est.add_argument("--data-gb", type=float, default=0.0, help="data ingested, GB")
@@ -218,6 +374,7 @@ def register(
     )
     est.add_argument("--free-tier", action="store_true", help="subtract the free tier")
     est.add_argument("--region", help="region (default us-east-1)")
+    add_json_argument(est)
     est.set_defaults(func=_estimate)
 
     run = commands.add_parser("running", help="what bills now, the burn rate, the budget")
@@ -228,6 +385,7 @@ def register(
         "--idle-for", metavar="DURATION", help="check endpoint invocations over e.g. 1d"
     )
     _connection(run)
+    add_json_argument(run)
     run.set_defaults(func=_running, session_factory=session_factory)
 
     sweep = subparsers.add_parser(
@@ -270,4 +428,5 @@ def register(
         "--prefix",
         help="their key prefix (default: personakit/, or PERSONAKIT_PREFIX on AWS)",
     )
+    add_json_argument(sweep)
     sweep.set_defaults(func=_sweep, session_factory=session_factory)

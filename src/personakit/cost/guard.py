@@ -24,7 +24,6 @@ so in its ``note``; with ``strict=True`` it refuses.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import logging
 import math
 import threading
@@ -40,6 +39,7 @@ from personakit.cost.inventory import RPS_HOUR_USD, Inventory, running
 from personakit.cost.personalize import PRICES, PRICING_URL, TPS_HOUR_TIERS, Estimate, estimate
 from personakit.cost.pricing import refresh
 from personakit.errors import BudgetExceededError, ConfigurationError
+from personakit.rules.display import Display, html_fields, short_repr
 
 if TYPE_CHECKING:
     from personakit.aws.session import Session
@@ -70,7 +70,7 @@ def _today() -> dt.date:
 
 
 @attrs.frozen(kw_only=True)
-class DeployCheck:
+class DeployCheck(Display):
     """A deployment :meth:`CostGuard.check_deploy` allowed, and what it will cost."""
 
     instance_type: str
@@ -102,9 +102,33 @@ class DeployCheck:
         )
         return text + (f" ({self.note})" if self.note else "")
 
+    def __repr__(self) -> str:
+        return short_repr(
+            self,
+            f"{self.count} x {self.instance_type}",
+            region=self.region,
+            usd_per_hour=round(self.usd_per_hour, 4),
+            remaining_usd=round(self.remaining_usd, 2),
+        )
+
+    def _repr_html_(self) -> str:
+        return html_fields(
+            [
+                ("instance type", f"{self.count} x {self.instance_type}"),
+                ("region", self.region),
+                ("per hour", f"${self.usd_per_hour:,.4g}"),
+                ("per month", _usd(self.usd_per_month)),
+                ("already running", f"{_usd(self.running_usd_per_hour)}/h"),
+                ("budget left", _usd(self.remaining_usd)),
+                ("note", self.note),
+            ],
+            title="Deploy allowed",
+            notes=self.gaps,
+        )
+
 
 @attrs.frozen(kw_only=True)
-class BudgetCheck:
+class BudgetCheck(Display):
     """A Personalize deploy (or a raised floor) :class:`CostGuard` allowed, and its cost.
 
     Attributes:
@@ -142,6 +166,28 @@ class BudgetCheck:
         )
         return text + (f" ({self.note})" if self.note else "")
 
+    def __repr__(self) -> str:
+        return short_repr(
+            self,
+            repr(self.what),
+            usd_per_hour=round(self.usd_per_hour, 4),
+            remaining_usd=round(self.remaining_usd, 2),
+        )
+
+    def _repr_html_(self) -> str:
+        return html_fields(
+            [
+                ("what", self.what),
+                ("per hour", f"${self.usd_per_hour:,.4g}"),
+                ("per month", _usd(self.usd_per_month)),
+                ("already running", f"{_usd(self.running_usd_per_hour)}/h"),
+                ("budget left", _usd(self.remaining_usd)),
+                ("note", self.note),
+            ],
+            title="Budget check passed",
+            notes=self.gaps,
+        )
+
 
 @attrs.frozen(kw_only=True)
 class _Admitted:
@@ -152,7 +198,7 @@ class _Admitted:
 
 
 @attrs.frozen(kw_only=True)
-class BudgetStatus:
+class BudgetStatus(Display):
     """Where the budget stands: spent, burning, projected to the credits' expiry.
 
     Attributes:
@@ -205,10 +251,38 @@ class BudgetStatus:
             )
         return "\n".join(lines)
 
-    def _repr_html_(self) -> str:
+    def __repr__(self) -> str:
+        return short_repr(
+            self,
+            budget_usd=self.budget_usd,
+            spent_usd=self.spent_usd,
+            usd_per_hour=round(self.usd_per_hour, 4),
+            remaining_usd=round(self.remaining_usd, 2),
+        )
 
-        text = "<br>".join(html.escape(line) for line in str(self).splitlines())
-        return f"<div>{text}</div>{self.inventory._repr_html_()}"
+    def _repr_html_(self) -> str:
+        fields = html_fields(
+            [
+                ("budget", _usd(self.budget_usd)),
+                ("spent", _usd(self.spent_usd)),
+                ("burning", f"{_usd(self.usd_per_hour)}/h ({_usd(self.usd_per_hour * 24)}/day)"),
+                (
+                    "credits expire",
+                    self.credit_expires.isoformat() if self.credit_expires else None,
+                ),
+                (f"projected ({self.horizon_hours:,.0f} h)", _usd(self.projected_usd)),
+                (
+                    "over budget" if self.over_budget else "left",
+                    _usd(abs(self.remaining_usd)),
+                ),
+                (
+                    "runs out",
+                    f"{self.runs_out_at:%Y-%m-%d %H:%M} UTC" if self.runs_out_at else None,
+                ),
+            ],
+            title="Budget status",
+        )
+        return fields + self.inventory._repr_html_()
 
 
 class CostGuard:

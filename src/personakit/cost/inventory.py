@@ -60,6 +60,7 @@ from personakit.cost.personalize import PRICES, PRICING_URL, TPS_HOUR_TIERS
 from personakit.errors import ConfigurationError, QuotaExceededError, UnsupportedInstanceError
 from personakit.personalize.base import find_all
 from personakit.personalize.teardown import in_flight
+from personakit.rules.display import Display, short_repr
 from personakit.rules.facts import RUN_TAG
 
 if TYPE_CHECKING:
@@ -224,7 +225,7 @@ class RunningResource:
 
 
 @attrs.frozen(kw_only=True)
-class Inventory:
+class Inventory(Display):
     """Running resources in one account and region, with their burn rate.
 
     Attributes:
@@ -390,6 +391,15 @@ class Inventory:
             out.extend(f"  - {n}" for n in notes)
         out.extend(f"note: {n}" for n in self.notes)
         return "\n".join(out)
+
+    def __repr__(self) -> str:
+        return short_repr(
+            self,
+            region=self.region,
+            resources=len(self.resources),
+            usd_per_hour=round(self.usd_per_hour, 4),
+            complete=not self.incomplete,
+        )
 
     def _repr_html_(self) -> str:
         head = "".join(

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from personakit.errors import ConfigurationError
+from personakit.rules.display import Display, short_repr
 from personakit.rules.facts import DG
 
 if TYPE_CHECKING:
@@ -122,7 +123,7 @@ class LineItem:
 
 
 @attrs.frozen(kw_only=True)
-class Estimate:
+class Estimate(Display):
     """A Personalize cost estimate: line items, their total, and caveats.
 
     ``total_usd`` sums the line items with a known price; ``complete`` is False
@@ -193,6 +194,10 @@ class Estimate:
             out.extend(f"  - {s}" for s in sources)
         out.extend(f"warning: {w}" for w in self.warnings)
         return "\n".join(out)
+
+    def __repr__(self) -> str:
+        total = round(self.total_usd, 2)
+        return short_repr(self, region=self.region, items=len(self.items), total_usd=total)
 
     def _repr_html_(self) -> str:
         head = "".join(

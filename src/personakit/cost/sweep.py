@@ -85,6 +85,7 @@ from personakit.llm.endpoint import LLMEndpoint
 from personakit.llm.hosting import EndpointTiming, delete_and_wait
 from personakit.personalize.base import find_all
 from personakit.personalize.teardown import KINDS, Entry, Teardown, in_flight
+from personakit.rules.display import Display, short_repr
 from personakit.rules.facts import EXPIRES_TAG, KEEP_TAG, RUN_TAG
 
 if TYPE_CHECKING:
@@ -140,7 +141,7 @@ class SweepItem:
 
 
 @attrs.frozen(kw_only=True)
-class SweepReport:
+class SweepReport(Display):
     """What :func:`sweep` found and did.
 
     Attributes:
@@ -233,6 +234,12 @@ class SweepReport:
         out.extend(f"spared: {s}" for s in self.spared)
         out.extend(f"note: {n}" for n in self.notes)
         return "\n".join(out)
+
+    def __repr__(self) -> str:
+        where = self.region if self.workspace is None else self.workspace
+        return short_repr(
+            self, repr(where), dry_run=self.dry_run, items=len(self.items), failed=len(self.failed)
+        )
 
     def _repr_html_(self) -> str:
         head = "".join(

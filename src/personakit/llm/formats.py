@@ -40,6 +40,7 @@ from typing import Any, ClassVar
 import attrs
 
 from personakit.errors import ConfigurationError, ModelResponseError
+from personakit.rules.display import Display, html_fields, short_repr
 
 __all__ = [
     "FORMATS",
@@ -72,7 +73,7 @@ Prompt = str | Sequence[Mapping[str, Any]]
 
 
 @attrs.frozen
-class Generation:
+class Generation(Display):
     """What a text-generation endpoint answered.
 
     Attributes:
@@ -97,6 +98,26 @@ class Generation:
 
     def __str__(self) -> str:
         return self.text
+
+    def __repr__(self) -> str:
+        text = self.text if len(self.text) <= 60 else self.text[:57] + "..."
+        return short_repr(
+            self,
+            repr(text),
+            generated_tokens=self.generated_tokens,
+            finish_reason=self.finish_reason,
+        )
+
+    def _repr_html_(self) -> str:
+        return html_fields(
+            [
+                ("text", self.text),
+                ("prompt tokens", self.prompt_tokens),
+                ("generated tokens", self.generated_tokens),
+                ("finish reason", self.finish_reason),
+            ],
+            title="Generation",
+        )
 
 
 # ------------------------------------------------------------------ parsing

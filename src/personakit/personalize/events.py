@@ -55,6 +55,7 @@ import attrs
 from personakit.errors import ConfigurationError
 from personakit.personalize.base import Group, Scoped, create_or_adopt, find_all, resource_name
 from personakit.personalize.teardown import Entry, TeardownReport, wait_or_teardown
+from personakit.rules.display import Display, html_table, short_repr
 from personakit.rules.facts import MAX_ID_CHARS, SECONDS_MAX, camel_case
 from personakit.rules.report import DataReport, Problem
 from personakit.rules.schema import RESERVED, DatasetType, Schema, field_name_for
@@ -92,7 +93,7 @@ _ALIASES = {"SENT_AT": "TIMESTAMP", "IMPRESSIONS": "IMPRESSION"}
 
 
 @attrs.frozen
-class PutResult:
+class PutResult(Display):
     """What one ``put_events`` / ``put_items`` / ``put_users`` sent.
 
     Attributes:
@@ -106,6 +107,20 @@ class PutResult:
     sent: int
     calls: int
     session_ids: Mapping[str, str] = attrs.field(factory=dict)
+
+    def __str__(self) -> str:
+        text = f"sent {self.sent:,} record(s) in {self.calls:,} call(s)"
+        if self.session_ids:
+            text += f"; {len(self.session_ids):,} new session id(s)"
+        return text
+
+    def __repr__(self) -> str:
+        return short_repr(self, sent=self.sent, calls=self.calls, session_ids=len(self.session_ids))
+
+    def _repr_html_(self) -> str:
+        return html_table(
+            ("user id", "session id"), sorted(self.session_ids.items()), title=str(self)
+        )
 
 
 # --------------------------------------------------------------------------- values

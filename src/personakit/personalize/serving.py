@@ -17,6 +17,7 @@ import attrs
 
 from personakit.aws.wait import normalize_status
 from personakit.errors import ConfigurationError
+from personakit.rules.display import Display, short_repr
 from personakit.rules.facts import DEFAULT_RESULTS, MAX_RESULTS, MAX_RESULTS_WITH_METADATA
 from personakit.rules.filters import Filter, encode_filter_values
 
@@ -112,7 +113,7 @@ def _recs(values: Any) -> tuple[Recommendation, ...]:
 
 
 @attrs.frozen
-class Recommendations:
+class Recommendations(Display):
     """What ``recommend`` or ``rank`` returned: iterable, indexable, ``to_frame()``-able.
 
     Attributes:
@@ -179,6 +180,14 @@ class Recommendations:
         if len(self.items) > 10:
             lines.append(f"  ... {len(self.items) - 10} more")
         return "\n".join([head, *lines])
+
+    def __repr__(self) -> str:
+        return short_repr(
+            self,
+            items=len(self.items),
+            top=self.item_ids[:3],
+            recommendation_id=self.recommendation_id,
+        )
 
     def _repr_html_(self) -> str:
         rows = "".join(

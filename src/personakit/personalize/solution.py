@@ -55,6 +55,7 @@ from personakit.personalize.teardown import (
     run_guarded,
     wait_or_teardown,
 )
+from personakit.rules.display import Display, short_repr
 from personakit.rules.facts import RecipeType, recipe_arn, recipe_type
 
 if TYPE_CHECKING:
@@ -121,7 +122,7 @@ def _floats(value: Mapping[str, Any]) -> dict[str, float]:
 
 
 @attrs.frozen
-class SolutionMetrics:
+class SolutionMetrics(Display):
     """Offline metrics of a solution version (``GetSolutionMetrics``).
 
     Personalize computes them on a hold-out: the latest 10 % of each of 10 % of
@@ -175,6 +176,10 @@ class SolutionMetrics:
     def __str__(self) -> str:
         lines = [f"  {name:<28} {value:.4f}" for name, value in self._present()]
         return "\n".join([f"SolutionMetrics({self.solution_version_arn})", *lines])
+
+    def __repr__(self) -> str:
+        shown = {k: round(v, 4) for k, v in self._present()[:3]}
+        return short_repr(self, repr(self.solution_version_arn), **shown)
 
     def _repr_html_(self) -> str:
         rows = "".join(

@@ -46,6 +46,7 @@ from personakit.aws.wait import (
     personalize_resource,
 )
 from personakit.errors import TeardownError
+from personakit.rules.display import Display, html_table, short_repr
 from personakit.rules.facts import KEEP_TAG, RUN_TAG
 
 if TYPE_CHECKING:
@@ -273,12 +274,40 @@ class Entry:
 
 
 @attrs.frozen
-class TeardownReport:
-    """What one :meth:`Teardown.run` did."""
+class TeardownReport(Display):
+    """What one :meth:`Teardown.run` did.
+
+    Attributes:
+        deleted: ARNs (``s3://`` URIs for objects) deleted and confirmed gone.
+        kept: Kept: adopted, or asked for with ``keep``.
+        left: Could not be deleted (something else still uses them).
+    """
 
     deleted: tuple[str, ...] = ()
     kept: tuple[str, ...] = ()
     left: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        """One line: how many were deleted, kept and left."""
+        return (
+            f"teardown: {len(self.deleted)} deleted, {len(self.kept)} kept, {len(self.left)} left"
+        )
+
+    def _rows(self) -> list[tuple[str, str]]:
+        return [
+            *(("deleted", arn) for arn in self.deleted),
+            *(("kept", arn) for arn in self.kept),
+            *(("left", arn) for arn in self.left),
+        ]
+
+    def __str__(self) -> str:
+        return "\n".join([self.summary(), *(f"  {what:<8} {arn}" for what, arn in self._rows())])
+
+    def __repr__(self) -> str:
+        return short_repr(self, deleted=len(self.deleted), kept=len(self.kept), left=len(self.left))
+
+    def _repr_html_(self) -> str:
+        return html_table(("outcome", "resource"), self._rows(), title=self.summary())
 
 
 class Teardown:

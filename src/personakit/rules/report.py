@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from personakit.errors import Problem, Severity, ValidationError
+from personakit.rules.display import Display, short_repr
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,7 +26,7 @@ def _problem_tuple(values: Iterable[Problem]) -> tuple[Problem, ...]:
 
 
 @attrs.frozen
-class DataReport:
+class DataReport(Display):
     """Everything found wrong with a schema or a data set, plus diagnostics.
 
     ``ok`` is true when there are no errors (warnings are allowed).
@@ -101,6 +102,15 @@ class DataReport:
             body.append("  stats:")
             body.extend(f"    {k}: {_fmt(v)}" for k, v in self.stats.items())
         return "\n".join([head, *body])
+
+    def __repr__(self) -> str:
+        return short_repr(
+            self,
+            repr(self.subject),
+            errors=len(self.errors),
+            warnings=len(self.warnings),
+            stats=len(self.stats),
+        )
 
     def _repr_html_(self) -> str:
         colour = {"error": "#b00020", "warning": "#9a6700"}

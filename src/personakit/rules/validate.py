@@ -64,7 +64,7 @@ __all__ = ["ValidationReport", "validate"]
 _USE_CASE_NAMES = frozenset(n for cases in USE_CASES.values() for n in cases)
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)  # DataReport's short repr
 class ValidationReport(DataReport):
     """What :func:`validate` found, and the schemas and Arrow tables it built to find it.
 

@@ -43,7 +43,6 @@ for the same values, so how the input is chunked never changes the file.
 from __future__ import annotations
 
 import hashlib
-import html
 import itertools
 import logging
 import os
@@ -60,6 +59,7 @@ import attrs
 from personakit.errors import ConfigurationError, ValidationError
 from personakit.rules import arguments
 from personakit.rules.arrow import UNITS_PER_SECOND, arrow_table
+from personakit.rules.display import Display, html_fields, short_repr
 from personakit.rules.report import Problem
 from personakit.rules.schema import DatasetType, Field, Schema, to_arrow
 from personakit.rules.values import text_labels
@@ -106,7 +106,7 @@ _INT64_LIMIT = 2.0**63
 
 
 @attrs.frozen
-class CsvResult:
+class CsvResult(Display):
     """What :func:`write_csv` wrote.
 
     Attributes:
@@ -123,12 +123,25 @@ class CsvResult:
     path: Path | None
     columns: tuple[str, ...]
 
-    def _repr_html_(self) -> str:
-        where = html.escape(str(self.path)) if self.path is not None else "file object"
-        cols = ", ".join(f"<code>{html.escape(c)}</code>" for c in self.columns)
+    def __str__(self) -> str:
+        where = str(self.path) if self.path is not None else "file object"
         return (
-            f"<div><b>CSV</b> {where}: {self.rows:,} rows, {self.bytes:,} bytes<br>"
-            f"columns: {cols}<br>sha256: <code>{self.sha256}</code></div>"
+            f"CSV {where}: {self.rows:,} rows, {self.bytes:,} bytes, "
+            f"columns {', '.join(self.columns)}, sha256 {self.sha256}"
+        )
+
+    def __repr__(self) -> str:
+        path = None if self.path is None else str(self.path)
+        return short_repr(self, path=path, rows=self.rows, bytes=self.bytes)
+
+    def _repr_html_(self) -> str:
+        return html_fields(
+            [
+                ("file", str(self.path) if self.path is not None else "file object"),
+                ("columns", ", ".join(self.columns)),
+                ("sha256", self.sha256),
+            ],
+            title=f"CSV: {self.rows:,} rows, {self.bytes:,} bytes",
         )
 
 
