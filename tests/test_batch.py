@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from _timing import FAST
+from _local import FAST
 from personakit import local
 from personakit.aws.session import Session
 from personakit.errors import ConfigurationError, ResourceFailedError, ValidationError

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from botocore.exceptions import ClientError
 
-from _timing import FAST
+from _local import FAST
 from personakit import local
 from personakit.aws.session import Session
 from personakit.errors import ValidationError

@@ -10,9 +10,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import pandas as pd
 import pytest
 
+from _local import interactions
 from personakit import local
 from personakit.aws.session import Session
 from personakit.personalize import teardown as td
@@ -42,17 +42,6 @@ class CtrlC:
         sys.settrace(getattr(self, "previous", None))
 
 
-def frame() -> pd.DataFrame:
-    n = 1200
-    return pd.DataFrame(
-        {
-            "USER_ID": [f"u{i % 40}" for i in range(n)],
-            "ITEM_ID": [f"i{i % 97}" for i in range(n)],
-            "TIMESTAMP": [1_700_000_000 + i for i in range(n)],
-        }
-    )
-
-
 def left_in(session: Session) -> dict[str, list[Any]]:
     personalize = session.client("personalize")
     found = {
@@ -72,7 +61,7 @@ def test_a_ctrl_c_during_a_normal_exit_teardown_is_deferred_until_it_is_done(
         def journey() -> None:
             try:
                 with DatasetGroup.create(session, "ctrl-c") as group:
-                    group.import_frame(frame())
+                    group.import_frame(interactions())
                     ctrl_c.arm()  # the block ends normally; its teardown gets the Ctrl-C
             finally:
                 ctrl_c.disarm()
@@ -88,7 +77,7 @@ def test_a_second_ctrl_c_stops_the_teardown_and_names_the_sweep_command(
 ) -> None:
     with Session.local(tmp_path, min_state_s=0.01, progress=False) as session:
         group = DatasetGroup.create(session, "twice")
-        group.import_frame(frame())
+        group.import_frame(interactions())
         fired: list[str] = []
         wait_gone = td.Teardown._wait_gone
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from botocore.exceptions import ClientError
 
-from _timing import FAST
+from _local import FAST
 from personakit import local
 from personakit.aws.session import Session
 from personakit.personalize.group import DatasetGroup

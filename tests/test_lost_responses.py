@@ -24,7 +24,8 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-import _timing
+import _local
+from _local import interactions
 from personakit.aws.retry import RetryPolicy
 from personakit.aws.session import Session
 from personakit.personalize.base import outcome_unknown, resource_name, short_hash
@@ -34,7 +35,7 @@ from personakit.rules.schema import DatasetType, Schema
 from personakit.samples import synthetic
 
 #: Quick polls; a lost response is retried after a few milliseconds, not a second.
-FAST = attrs.evolve(_timing.FAST, policy=RetryPolicy(base_s=0.01, cap_s=0.05))
+FAST = attrs.evolve(_local.FAST, policy=RetryPolicy(base_s=0.01, cap_s=0.05))
 
 
 class LoseResponse:
@@ -64,17 +65,6 @@ class LoseResponse:
             raise ReadTimeoutError(endpoint_url="https://personalize.us-east-1.amazonaws.com")
 
         return call
-
-
-def interactions() -> pd.DataFrame:
-    n = 1200
-    return pd.DataFrame(
-        {
-            "USER_ID": [f"u{i % 40}" for i in range(n)],
-            "ITEM_ID": [f"i{i % 97}" for i in range(n)],
-            "TIMESTAMP": [1_700_000_000 + i for i in range(n)],
-        }
-    )
 
 
 def items() -> pd.DataFrame:

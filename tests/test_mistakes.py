@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import personakit as pk
-from _timing import FAST
+from _local import FAST
 
 
 def _data(seed: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import pandas as pd
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from _timing import FAST
+from _local import FAST, interactions
 from personakit.aws.retry import RetryPolicy, quota_error
 from personakit.aws.session import Session
 from personakit.aws.timing import Timing
@@ -25,17 +24,6 @@ from personakit.errors import BudgetExceededError, ConfigurationError, QuotaExce
 from personakit.personalize.group import DatasetGroup
 from personakit.rules.facts import KEEP_TAG, RUN_TAG
 from personakit.samples import synthetic
-
-
-def interactions() -> pd.DataFrame:
-    n = 1200
-    return pd.DataFrame(
-        {
-            "USER_ID": [f"u{i % 40}" for i in range(n)],
-            "ITEM_ID": [f"i{i % 97}" for i in range(n)],
-            "TIMESTAMP": [1_700_000_000 + i for i in range(n)],
-        }
-    )
 
 
 class RecordingGuard:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from _timing import FAST
+from _local import FAST
 from personakit import local
 from personakit.aws.session import Session
 from personakit.cost import Catalog, CostGuard

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from moto import mock_aws
 
-from _timing import FAST
+from _local import FAST
 from personakit.aws.session import Session
 from personakit.personalize.group import DatasetGroup
 from personakit.rules.facts import EXPIRES_TAG, RUN_TAG

@@ -180,49 +180,37 @@ def _side_by_side(oa: Any, ob: Any, ratios: dict[str, float | None], *, with_mod
     def pct(value: float | None) -> str:
         return "" if value is None else f"{value:.2f}x"
 
-    ia, ib = oa.instance, ob.instance
+    def row(label: str, a: float | None, b: float | None, fmt: str, ratio: str) -> list[str]:
+        return [label, num(a, fmt), num(b, fmt), pct(ratios[ratio])]
+
+    def memory(option: Any) -> float:
+        i = option.instance
+        return float(i.accelerator_memory_gib_total if i.has_accelerator else i.memory_gib)
+
     rows = [
         ["", oa.name, ob.name, "B/A"],
-        [
-            "$/hour",
-            num(oa.usd_per_hour, ",.4g"),
-            num(ob.usd_per_hour, ",.4g"),
-            pct(ratios["usd_per_hour"]),
-        ],
-        [
-            "$/month",
-            num(oa.usd_per_month, ",.2f"),
-            num(ob.usd_per_month, ",.2f"),
-            pct(ratios["usd_per_month"]),
-        ],
-        [
+        row("$/hour", oa.usd_per_hour, ob.usd_per_hour, ",.4g", "usd_per_hour"),
+        row("$/month", oa.usd_per_month, ob.usd_per_month, ",.2f", "usd_per_month"),
+        row(
             "memory GB/s",
-            num(ia.total_bandwidth_gbps, "g"),
-            num(ib.total_bandwidth_gbps, "g"),
-            pct(ratios["memory_bandwidth"]),
-        ],
-        [
-            "memory GiB",
-            num(ia.accelerator_memory_gib_total if ia.has_accelerator else ia.memory_gib, "g"),
-            num(ib.accelerator_memory_gib_total if ib.has_accelerator else ib.memory_gib, "g"),
-            pct(ratios["memory"]),
-        ],
+            oa.instance.total_bandwidth_gbps,
+            ob.instance.total_bandwidth_gbps,
+            "g",
+            "memory_bandwidth",
+        ),
+        row("memory GiB", memory(oa), memory(ob), "g", "memory"),
     ]
     if with_model:
         rows += [
             ["fit", oa.verdict, ob.verdict, ""],
-            [
-                "tokens/s",
-                num(oa.tokens_per_second, ".0f"),
-                num(ob.tokens_per_second, ".0f"),
-                pct(ratios["tokens_per_second"]),
-            ],
-            [
+            row("tokens/s", oa.tokens_per_second, ob.tokens_per_second, ".0f", "tokens_per_second"),
+            row(
                 "$/1M tokens",
-                num(oa.usd_per_million_tokens, ",.4g"),
-                num(ob.usd_per_million_tokens, ",.4g"),
-                pct(ratios["usd_per_million_tokens"]),
-            ],
+                oa.usd_per_million_tokens,
+                ob.usd_per_million_tokens,
+                ",.4g",
+                "usd_per_million_tokens",
+            ),
         ]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     return "\n".join(

@@ -61,14 +61,7 @@ def html_table(
     body = "".join(
         "<tr>" + "".join(f"<td>{esc(cell)}</td>" for cell in row) + "</tr>" for row in rows
     )
-    items = "".join(f"<li>{esc(n)}</li>" for n in notes)
-    return (
-        "<div>"
-        + (f"<b>{esc(title)}</b>" if title else "")
-        + f"<table><tr>{head}</tr>{body}</table>"
-        + (f"<ul>{items}</ul>" if items else "")
-        + "</div>"
-    )
+    return _box(f"<table><tr>{head}</tr>{body}</table>", title, notes)
 
 
 def html_fields(
@@ -79,11 +72,16 @@ def html_fields(
     body = "".join(
         f"<tr><th style='text-align:left'>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows
     )
+    return _box(f"<table>{body}</table>", title, notes)
+
+
+def _box(table: str, title: str | None, notes: Iterable[str]) -> str:
+    """``table`` in a ``<div>``, under an optional bold ``title``, with ``notes`` below."""
     items = "".join(f"<li>{esc(n)}</li>" for n in notes)
     return (
         "<div>"
         + (f"<b>{esc(title)}</b>" if title else "")
-        + f"<table>{body}</table>"
+        + table
         + (f"<ul>{items}</ul>" if items else "")
         + "</div>"
     )
