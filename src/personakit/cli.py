@@ -5,7 +5,8 @@ data, validation, import, two recipes trained and compared, a batch job, a
 campaign with a filter, teardown) and prints what happens; ``personakit schema
 FILE --type items`` prints the inferred Avro schema; ``personakit validate
 INTERACTIONS [--items F] [--users F]`` prints the report and exits 1 when it has
-errors (files are CSV or Parquet, by extension); ``personakit cost
+errors (files are CSV or Parquet, by extension); ``personakit serve --workspace
+DIR`` serves the local engine over HTTP for the AWS CLI and other SDKs; ``personakit cost
 advise|compare|estimate|running`` and ``personakit sweep`` are described in
 :mod:`personakit.cost.cli`.
 
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from personakit._jsonout import dumps
 from personakit._version import __version__
-from personakit.errors import PersonakitError
+from personakit.errors import ConfigurationError, PersonakitError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -89,6 +90,57 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from personakit.local import LocalEngine  # the engine: only when served
+    from personakit.local.wire.server import EngineServer  # (same)
+
+    try:
+        engine = LocalEngine(Path(args.workspace), region=args.region)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from exc
+    try:
+        try:
+            server = EngineServer(engine, host=args.host, port=args.port)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}; "
+                "choose another --port (0 picks a free one)"
+            ) from exc
+        environment = {
+            "AWS_ENDPOINT_URL": server.url,
+            "AWS_ACCESS_KEY_ID": "personakit",
+            "AWS_SECRET_ACCESS_KEY": "personakit",
+            "AWS_DEFAULT_REGION": args.region,
+        }
+        if args.json:
+            print(
+                dumps(
+                    {
+                        "endpoint": server.url,
+                        "workspace": str(engine.path),
+                        "environment": environment,
+                    }
+                )
+            )
+        else:
+            print(f"personakit local engine on {server.url} (workspace {engine.path})")
+            print("Point any AWS SDK or the AWS CLI at it:")
+            for key, value in environment.items():
+                print(f"  export {key}={value}")
+            print(
+                f"  aws personalize list-dataset-groups   # or endpoint_url={server.url!r} in boto3"
+            )
+            print("Ctrl-C stops it.")
+        sys.stdout.flush()
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            print("stopped", file=sys.stderr)
+    finally:
+        engine.close()
+    return 0
+
+
 def add_quickstart_arguments(parser: argparse.ArgumentParser) -> None:
     """The quickstart's options (shared with ``examples/quickstart.py``)."""
     from personakit.quickstart import MIN_USERS  # quickstart loads pandas: not for --help
@@ -127,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for the docs and tests)."""
     from personakit.cost.cli import add_json_argument  # cost subcommands: only with the parser
     from personakit.cost.cli import register as register_cost  # (same)
+    from personakit.local.wire.server import DEFAULT_PORT  # (same)
 
     parser = argparse.ArgumentParser(prog="personakit", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"personakit {__version__}")
@@ -160,6 +213,29 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--domain", default=None, help="ECOMMERCE or VIDEO_ON_DEMAND")
     add_json_argument(check)
     check.set_defaults(func=_cmd_validate)
+
+    serve = sub.add_parser(
+        "serve",
+        help="serve the local engine over HTTP for the AWS CLI and every AWS SDK",
+        description="The local engine behind an HTTP endpoint speaking AWS's wire protocols "
+        "(Personalize, its runtime and events, S3, SageMaker, SageMaker Runtime): set "
+        "AWS_ENDPOINT_URL to the printed URL. A Session.local on the same workspace sees "
+        "the same resources.",
+    )
+    serve.add_argument("--workspace", required=True, help="the engine's folder (made if missing)")
+    serve.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="default: %(default)s; 0 picks one"
+    )
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="interface to bind (default: %(default)s, this machine only)",
+    )
+    serve.add_argument(
+        "--region", default="us-east-1", help="the region in ARNs (default: %(default)s)"
+    )
+    add_json_argument(serve)
+    serve.set_defaults(func=_cmd_serve)
 
     register_cost(sub)
     return parser

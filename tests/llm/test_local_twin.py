@@ -14,6 +14,7 @@ from personakit.llm.formats import ModelResponseError
 from personakit.llm.hosting import EndpointTiming
 from personakit.llm.jumpstart import JumpStartCatalog
 from personakit.local.sagemaker import LocalModels, SageMakerRuntimeTwin, SageMakerTwin
+from personakit.local.wire import wire_client
 
 from .conftest import EMPTY, REGION, ROLE, RUN, MemoryS3, sagemaker_state
 
@@ -42,8 +43,12 @@ def local(models: LocalModels) -> Session:
         role_arn=ROLE,
         run_id=RUN,
         clients={
-            "sagemaker": SageMakerTwin(region_name=REGION, models=models),
-            "sagemaker-runtime": SageMakerRuntimeTwin(region_name=REGION, models=models),
+            "sagemaker": wire_client(
+                SageMakerTwin(region_name=REGION, models=models), region=REGION
+            ),
+            "sagemaker-runtime": wire_client(
+                SageMakerRuntimeTwin(region_name=REGION, models=models), region=REGION
+            ),
         },
     )
 
@@ -102,7 +107,7 @@ def test_a_failing_callable_is_a_model_error(
 
 
 def test_twins_validate_requests_and_answer_sagemakers_errors(models: LocalModels) -> None:
-    sm = SageMakerTwin(region_name=REGION, models=models)
+    sm = wire_client(SageMakerTwin(region_name=REGION, models=models), region=REGION)
     with pytest.raises(ParamValidationError):
         sm.create_model(ExecutionRoleArn=ROLE)  # no ModelName
     with pytest.raises(ClientError) as info:

@@ -1,8 +1,7 @@
-"""The twin framework: a twin is used exactly like the boto3 client it stands for.
+"""The engine's clients behave as boto3's against AWS: errors, constraints, paginators,
+waiters, hooks, and a loud refusal of what the engine does not implement.
 
-Bad requests raise the very ``ParamValidationError`` (same text) a real boto3
-client raises for them: every operation the engine implements is compared with a
-real client under ``botocore.stub.Stubber`` (which never touches the network).
+(They are boto3's own client classes: tests/local/test_wire.py.)
 """
 
 from __future__ import annotations
@@ -13,101 +12,13 @@ import boto3
 import pytest
 from _twin_helpers import BUCKET, REGION, Clients, model
 from botocore import xform_name
-from botocore.exceptions import ClientError, OperationNotPageableError, ParamValidationError
+from botocore.exceptions import ClientError, OperationNotPageableError
 from botocore.paginate import Paginator
 from botocore.stub import Stubber
 
 from personakit.local import LocalEngine
 
 SERVICES = ("personalize", "personalize-runtime", "personalize-events", "s3")
-
-
-def implemented(engine: LocalEngine, service: str) -> list[str]:
-    twin = engine.client(service)
-    return [op for op in model(service).operation_names if hasattr(twin, f"_op_{op}")]
-
-
-def _wrong(shape: Any) -> Any:
-    """A value of the wrong type for ``shape``."""
-    return {
-        "string": 12345,
-        "integer": "not-an-int",
-        "long": "not-a-long",
-        "float": "not-a-float",
-        "double": "not-a-double",
-        "boolean": "not-a-bool",
-        "timestamp": ["not", "a", "time"],
-        "blob": 12345,
-        "list": "not-a-list",
-        "map": "not-a-map",
-        "structure": "not-a-structure",
-    }[shape.type_name]
-
-
-def bad_requests(service: str, operation: str) -> list[dict[str, Any]]:
-    """Requests a real client rejects: unknown + missing members; every member mistyped."""
-    shape = model(service).operation_model(operation).input_shape
-    members = shape.members if shape is not None else {}
-    mistyped = {
-        name: _wrong(member)
-        for name, member in members.items()
-        if not (service == "s3" and name == "Bucket")  # the bucket-name hook raises TypeError
-    }
-    out = [{"NotAMember": 1}, mistyped]
-    if service == "s3" and "Bucket" in members:
-        out.append({"Bucket": "Not A Valid Bucket!", **mistyped})
-    return out
-
-
-def _error_of(call: Any, params: dict[str, Any]) -> tuple[type[BaseException], str]:
-    with pytest.raises((ParamValidationError, TypeError, ValueError)) as info:
-        call(**params)
-    return type(info.value), str(info.value)
-
-
-@pytest.mark.parametrize("service", SERVICES)
-def test_every_implemented_operation_validates_like_boto3(
-    engine: LocalEngine, service: str
-) -> None:
-    real = boto3.client(service, region_name=REGION)
-    twin = engine.client(service)
-    ops = implemented(engine, service)
-    assert ops, f"no operation of {service} implemented?"
-    for op in ops:
-        method = xform_name(op)
-        for params in bad_requests(service, op):
-            with Stubber(real) as stubber:  # a real client that cannot reach the network
-                stubber.add_response(method, {}, None)
-                expected = _error_of(getattr(real, method), dict(params))
-            got = _error_of(getattr(twin, method), dict(params))
-            assert got == expected, f"{service}.{method}({params})"
-
-
-def test_methods_are_boto3s_and_keyword_only(engine: LocalEngine) -> None:
-    for service in SERVICES:
-        real = boto3.client(service, region_name=REGION)
-        twin = engine.client(service)
-        for op in model(service).operation_names:
-            assert callable(getattr(twin, xform_name(op)))
-        assert twin.meta.service_model.service_name == real.meta.service_model.service_name
-        assert twin.meta.region_name == REGION
-        assert twin.meta.method_to_api_mapping == real.meta.method_to_api_mapping
-    pz = engine.client("personalize")
-    with pytest.raises(TypeError, match=r"list_schemas\(\) only accepts keyword arguments"):
-        pz.list_schemas("positional")
-    with pytest.raises(AttributeError):
-        pz.not_an_operation  # noqa: B018
-
-
-def test_transfer_methods_have_boto3s_signatures(engine: LocalEngine) -> None:
-    import inspect
-
-    real = boto3.client("s3", region_name=REGION)
-    twin = engine.client("s3")
-    for name in ("upload_file", "upload_fileobj", "download_file", "download_fileobj"):
-        ours = list(inspect.signature(getattr(twin, name)).parameters)
-        theirs = list(inspect.signature(getattr(real, name)).parameters)
-        assert ours == theirs, name
 
 
 def test_errors_are_client_errors_like_botocores(engine: LocalEngine) -> None:
@@ -152,20 +63,14 @@ def test_service_constraints_answer_validation_exception(engine: LocalEngine) ->
 
 def test_unimplemented_operations_say_so(engine: LocalEngine) -> None:
     pz = engine.client("personalize")
-    with pytest.raises(NotImplementedError, match="CreateMetricAttribution"):
-        pz.create_metric_attribution(
-            name="attribution",
-            datasetGroupArn="arn:aws:personalize:us-east-1:000000000000:dataset-group/g",
-            metrics=[
-                {
-                    "eventType": "click",
-                    "expression": "SUM(DatasetType.EVENT_VALUE)",
-                    "metricName": "clicks",
-                }
-            ],
-            metricsOutputConfig={"roleArn": "arn:aws:iam::000000000000:role/r"},
+    with pytest.raises(NotImplementedError, match="CreateDatasetExportJob"):
+        pz.create_dataset_export_job(
+            jobName="export",
+            datasetArn="arn:aws:personalize:us-east-1:000000000000:dataset/g/INTERACTIONS",
+            roleArn="arn:aws:iam::000000000000:role/r",
+            jobOutput={"s3DataDestination": {"path": "s3://b/out/"}},
         )
-    with pytest.raises(ValueError, match="no twin of 'pricing'"):
+    with pytest.raises(ValueError, match="the local engine has no 'pricing'"):
         engine.client("pricing")
 
 

@@ -100,7 +100,7 @@ def test_put_events_change_the_users_next_recommendations(
         for i in rt.get_recommendations(campaignArn=d.campaign_arn, userId="u8")["itemList"]
     ]
     assert other != after
-    with pytest.raises(ev.exceptions.ResourceNotFoundException):
+    with pytest.raises(ev.exceptions.InvalidInputException):
         ev.put_events(
             trackingId="not-a-tracker",
             sessionId="s",

@@ -27,6 +27,7 @@ __all__ = [
     "SERVICES",
     "USER_AGENT",
     "Boto3Provider",
+    "ClientConfigs",
     "ClientProvider",
     "ServiceName",
     "merge_config",
@@ -191,10 +192,7 @@ class Boto3Provider:
         self._boto3 = boto3_session
         self._region = region_name
         set_mode, set_attempts = retry_unset(boto3_session)
-        self._config = merge_config(config, set_mode=set_mode, set_attempts=set_attempts)
-        self._own_config = merge_config(
-            config, set_mode=set_mode, set_attempts=set_attempts, retries=OWN_RETRIES
-        )
+        self.config_for = ClientConfigs(config, set_mode=set_mode, set_attempts=set_attempts)
 
     @property
     def boto3_session(self) -> boto3.Session:
@@ -204,11 +202,7 @@ class Boto3Provider:
     @property
     def config(self) -> Config:
         """The merged botocore ``Config`` of the clients personakit does not retry itself."""
-        return self._config
-
-    def config_for(self, service_name: str) -> Config:
-        """The merged botocore ``Config`` a client of ``service_name`` gets."""
-        return self._own_config if service_name in SELF_RETRIED else self._config
+        return self.config_for.config
 
     def client(self, service_name: str) -> Any:
         """A new boto3 client (the :class:`Session` caches it).
@@ -224,6 +218,34 @@ class Boto3Provider:
         if self._boto3.get_credentials() is None:  # botocore would only say so at the first call
             raise no_credentials(self._boto3.profile_name, service_name)
         return self._boto3.client(service_name, region_name=region, config=config)  # type: ignore[call-overload]
+
+
+class ClientConfigs:
+    """The botocore ``Config`` each service's clients get (:func:`merge_config`):
+    :data:`OWN_RETRIES` for :data:`SELF_RETRIED` services, botocore's standard
+    retries for the others. Call it with a service name.
+    """
+
+    def __init__(
+        self, config: Config | None = None, *, set_mode: bool = True, set_attempts: bool = True
+    ) -> None:
+        self.config = merge_config(config, set_mode=set_mode, set_attempts=set_attempts)
+        self.own_config = merge_config(
+            config, set_mode=set_mode, set_attempts=set_attempts, retries=OWN_RETRIES
+        )
+
+    @classmethod
+    def from_environment(cls, config: Config | None = None) -> ClientConfigs:
+        """As a session without a profile: ``AWS_RETRY_MODE`` / ``AWS_MAX_ATTEMPTS`` win."""
+        return cls(
+            config,
+            set_mode=not os.environ.get("AWS_RETRY_MODE"),
+            set_attempts=not os.environ.get("AWS_MAX_ATTEMPTS"),
+        )
+
+    def __call__(self, service_name: str) -> Config:
+        """The merged botocore ``Config`` a client of ``service_name`` gets."""
+        return self.own_config if service_name in SELF_RETRIED else self.config
 
 
 def retry_unset(boto3_session: boto3.Session) -> tuple[bool, bool]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from botocore.exceptions import ClientError
 
+from personakit.aws.progress import ProgressDisplay
 from personakit.aws.timing import Timing
 from personakit.aws.wait import (
     PERSONALIZE_CREATE,
@@ -47,6 +48,12 @@ class Ctx:
         self.keep = keep
 
     @property
+    def display(self) -> ProgressDisplay | None:
+        """The session's progress display (``session.progress``), where waits show."""
+        display = getattr(self.session, "progress", None)
+        return display if isinstance(display, ProgressDisplay) else None
+
+    @property
     def personalize(self) -> PersonalizeClient:
         """The session's ``personalize`` client."""
         return self.session.client("personalize")
@@ -65,10 +72,11 @@ class Ctx:
         label: str = "",
         training: bool = False,
     ) -> WaitResult:
-        """:func:`~personakit.aws.wait.wait_for` on this context's timing."""
+        """:func:`~personakit.aws.wait.wait_for` on this context's timing, shown on the
+        session's progress display."""
         return wait_for(
             describe, arn=arn, timeout_s=timeout_s, spec=spec, timing=self.timing,
-            training=training, label=label,
+            training=training, label=label, display=self.display,
         )  # fmt: skip
 
     def wait_gone(
@@ -85,7 +93,7 @@ class Ctx:
         timeout = self.timing.delete_timeout_s if timeout_s is None else timeout_s
         return wait_for(
             describe, arn=arn, timeout_s=timeout, spec=spec, timing=self.timing, gone=True,
-            label=label,
+            label=label, display=self.display,
         )  # fmt: skip
 
     def tagged_by_this_run(self, arn: str) -> bool:
@@ -94,7 +102,7 @@ class Ctx:
             tags = self.call(self.personalize.list_tags_for_resource, resourceArn=arn).get(
                 "tags", []
             )
-        except (ClientError, NotImplementedError) as exc:
+        except ClientError as exc:
             logger.debug("could not read the tags of %s: %s", arn, exc)
             return False
         return any(

@@ -74,8 +74,7 @@ class Scanner:
     """Sections, tags and SageMaker pages of one scan of an account and region.
 
     Attributes:
-        listing_errors: What a section may raise and be a note (besides
-            ``NotImplementedError``, always a note: the engine has no such resource).
+        listing_errors: What a section may raise and be a note.
         tag_errors: What a tag read may raise and be read as no tags.
         log: Where warnings go (the subclass's module logger).
         what: How the warnings name the scan (``"inventory"``, ``"sweep"``).
@@ -83,7 +82,7 @@ class Scanner:
     """
 
     listing_errors: ClassVar[tuple[type[BaseException], ...]] = (ClientError,)
-    tag_errors: ClassVar[tuple[type[BaseException], ...]] = (ClientError, NotImplementedError)
+    tag_errors: ClassVar[tuple[type[BaseException], ...]] = (ClientError,)
     log: ClassVar[logging.Logger] = logger
     what: ClassVar[str] = "scan"
 
@@ -109,8 +108,6 @@ class Scanner:
         """Run one listing; what it cannot read becomes a note, not a crash."""
         try:
             fn()
-        except NotImplementedError as exc:
-            self.notes.append(f"{what}: not available on this engine ({exc})")
         except self.listing_errors as exc:
             self.unlisted(what, exc)
 

@@ -2,7 +2,8 @@
 
 It lists through the session's ``personalize``, ``sagemaker`` and (for idle
 detection) ``cloudwatch`` clients, so it runs the same on AWS and on the local
-engine (which has no SageMaker: that part is skipped with a note)::
+engine (which answers every listing; it has no CloudWatch, so ``idle_window`` is a
+note there)::
 
     inventory = pk.cost.running(session)
     print(inventory)                    # aligned table, burn rate, what could not be read
@@ -458,7 +459,7 @@ class _ListingCtx(Ctx):
 
 class _Lister(Scanner):
     listing_errors = _LISTING_ERRORS
-    tag_errors = (ClientError, BotoCoreError, NotImplementedError)
+    tag_errors = (ClientError, BotoCoreError)
     log = logger
     what = "inventory"
     ctx: _ListingCtx
@@ -792,7 +793,6 @@ class _Lister(Scanner):
         except (
             ClientError,
             BotoCoreError,
-            NotImplementedError,
             ConfigurationError,
             ValueError,
         ) as exc:

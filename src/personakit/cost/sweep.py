@@ -493,15 +493,19 @@ class _Sweeper(Scanner):
         self.section("Personalize metric attributions", attributions)
         for summary in find_all(ctx, "list_datasets", "datasets", datasetGroupArn=group_arn):
             dataset = self.child("dataset", summary, "datasetArn", picked, label)
-            if dataset is None:
+            # a dataset already being deleted (a teardown stopped in its wait) is not
+            # picked again, but its schema is still to go with the group
+            deleting = str(summary.get("status") or "").startswith("DELETE")
+            if dataset is None and not (deleting and picked is not None):
                 continue
             data_arn = str(summary["datasetArn"])
-            for job in find_all(
-                ctx,
-                "list_dataset_import_jobs",
-                "datasetImportJobs",
-                datasetArn=data_arn,
-            ):
+            lister = "list_dataset_import_jobs"
+            jobs = (
+                []
+                if dataset is None
+                else find_all(ctx, lister, "datasetImportJobs", datasetArn=data_arn)
+            )
+            for job in jobs:
                 if in_flight(str(job.get("status") or "")):
                     self.child(
                         "dataset_import_job", job, "datasetImportJobArn", dataset, "its dataset"
@@ -517,7 +521,7 @@ class _Sweeper(Scanner):
                     str(schema_arn),
                     schema_name,
                     f"schema of dataset {summary.get('name')} (kept if still in use)",
-                    parent=dataset,
+                    parent=dataset or picked,
                 )
 
     def batch_jobs(self) -> None:
@@ -567,9 +571,16 @@ class _Sweeper(Scanner):
             if arn in self.picks:
                 continue  # deleted before the schemas
             found = ctx.call(ctx.personalize.describe_dataset, datasetArn=arn)["dataset"]
+            if str(found.get("status", "")).startswith("DELETE"):
+                continue  # going away: the schema's delete waits for it (in-use retries)
             update = found.get("latestDatasetUpdate") or {}
             for schema in {found.get("schemaArn"), update.get("schemaArn")} - {None}:
                 users.setdefault(str(schema), []).append(str(summary.get("name") or arn))
+        run_groups = [  # when this run's dataset groups were made
+            p.item.created
+            for p in self.picks.values()
+            if p.item.kind == "dataset_group" and p.item.created is not None
+        ]
         for arn, name in picked.items():
             if arn in users:
                 del self.picks[arn]
@@ -584,6 +595,12 @@ class _Sweeper(Scanner):
             if not our_schema(name, str(text.get("schema") or ""), text.get("domain")):
                 self.spared.append(f"{label}: named like personakit's, not after its content")
             elif self.run_id is not None:
+                if run_groups and created is not None and created >= min(run_groups):
+                    # made while this run's dataset group existed, and unused since: the
+                    # run's (a teardown stopped after its dataset's delete leaves it so)
+                    reason = f"personakit's, unused, made during run {self.run_id}"
+                    self.pick("personalize", "schema", arn, name, reason, created=created)
+                    continue
                 self.spared.append(
                     f"{label}: personakit's and unused, but schemas take no tags, so it cannot "
                     f"be tied to run {self.run_id}; a sweep without a run id deletes it"

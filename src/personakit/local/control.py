@@ -173,6 +173,7 @@ KINDS: Final[dict[str, Kind]] = {
         _kind("filter", "Filter", list_key="Filters", short_delete=True),
         _kind("batch-inference-job", "BatchInferenceJob", name_key="jobName", heavy=True),
         _kind("batch-segment-job", "BatchSegmentJob", name_key="jobName", heavy=True),
+        _kind("metric-attribution", "MetricAttribution"),
     )
 }
 _WALK: Final[dict[str, str]] = {

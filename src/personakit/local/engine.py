@@ -1,4 +1,4 @@
-"""``LocalEngine``: the embedded engine behind ``Session.local`` and its client twins.
+"""``LocalEngine``: the embedded engine behind ``Session.local`` and its clients.
 
 ::
 
@@ -23,10 +23,12 @@ finished by the next engine that opens the workspace.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import re
 import threading
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -38,14 +40,17 @@ from personakit.local.store import Store
 from personakit.local.twin import DEFAULT_ACCOUNT
 
 if TYPE_CHECKING:
+    from botocore.config import Config
+
     from personakit.local.control import ControlPlane
     from personakit.local.sagemaker import EmbedFn, GenerateFn, LocalModels, RawFn
+    from personakit.local.twin import Twin
 
 __all__ = ["DEFAULT_ACCOUNT", "DEFAULT_MIN_STATE_S", "SERVICES", "LocalEngine"]
 
 logger = logging.getLogger(__name__)
 
-#: Services the engine has twins for.
+#: Services the engine answers for.
 SERVICES: tuple[str, ...] = (
     "personalize",
     "personalize-runtime",
@@ -59,13 +64,28 @@ DEFAULT_MIN_STATE_S = 0.05
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
 
+#: Where each service's operation handlers live: (module, class).
+_HANDLERS: dict[str, tuple[str, str]] = {
+    "personalize": ("personakit.local.personalize", "PersonalizeTwin"),
+    "personalize-runtime": ("personakit.local.runtime", "PersonalizeRuntimeTwin"),
+    "personalize-events": ("personakit.local.runtime", "PersonalizeEventsTwin"),
+    "s3": ("personakit.local.s3", "S3Twin"),
+    "sagemaker": ("personakit.local.sagemaker", "SageMakerTwin"),
+    "sagemaker-runtime": ("personakit.local.sagemaker", "SageMakerRuntimeTwin"),
+}
+
+
+def _no_config(service_name: str) -> Config | None:
+    return None
+
+
 def _shutdown(runner: Runner, store: Store) -> None:
     runner.stop(timeout=1.0)
     store.close()
 
 
 class LocalEngine:
-    """The embedded engine: offline twins of the AWS clients personakit uses.
+    """The embedded engine: AWS's services offline, behind real boto3 clients.
 
     Args:
         path: the workspace folder (created if missing); several engines, in one
@@ -107,6 +127,8 @@ class LocalEngine:
         self._llm: LocalModels | None = None
         self._llm_lock = threading.Lock()
         self._closed = False
+        #: the botocore ``Config`` of a new client of a service (a ``Session`` sets it)
+        self.config_for: Callable[[str], Config | None] = _no_config
         self._finalizer = weakref.finalize(self, _shutdown, self.runner, self.store)
         self.control: ControlPlane = PersonalizeControlPlane(self)
         self.control.recover()
@@ -115,52 +137,59 @@ class LocalEngine:
             self.runner.call_later(self.recover_every_s, self._periodic)
 
     # ------------------------------------------------------------------ clients
-    def client(self, service_name: str, region_name: str | None = None, **_: Any) -> Any:
-        """A twin of ``boto3.client(service_name)``: one of :data:`SERVICES`."""
+    def client(
+        self,
+        service_name: str,
+        region_name: str | None = None,
+        *,
+        config: Config | None = None,
+        **_: Any,
+    ) -> Any:
+        """A real boto3 client of ``service_name`` (one of :data:`SERVICES`) whose
+        requests this engine answers over AWS's wire protocol.
+
+        It is the class ``boto3.client(service_name)`` returns: botocore's serializer,
+        parser, retries (``config``, else :attr:`config_for`), paginators and
+        waiters run as against AWS; only the transport differs (see
+        :mod:`personakit.local.wire`).
+        """
         self.check_open()
         if region_name is not None and region_name != self.region:
             raise ValueError(
                 f"this local engine serves region {self.region}, not {region_name}; "
                 "open another LocalEngine(region=...) for another region"
             )
-        if service_name == "personalize":
-            from personakit.local.personalize import PersonalizeTwin  # twins load on first use
+        from personakit.local.wire import wire_client  # botocore's client stack: on first use
 
-            return PersonalizeTwin(self)
-        if service_name == "personalize-runtime":
-            from personakit.local.runtime import PersonalizeRuntimeTwin  # twins load on first use
+        chosen = config if config is not None else self.config_for(service_name)
+        return wire_client(self.handler(service_name), region=self.region, config=chosen)
 
-            return PersonalizeRuntimeTwin(self)
-        if service_name == "personalize-events":
-            from personakit.local.runtime import PersonalizeEventsTwin  # twins load on first use
-
-            return PersonalizeEventsTwin(self)
-        if service_name == "s3":
-            from personakit.local.s3 import S3Twin  # twins load on first use
-
-            return S3Twin(self)
-        if service_name == "sagemaker":
-            from personakit.local.sagemaker import SageMakerTwin  # twins load on first use
-
-            return SageMakerTwin(region_name=self.region, models=self.llm)
-        if service_name == "sagemaker-runtime":
-            from personakit.local.sagemaker import SageMakerRuntimeTwin  # twins load on first use
-
-            return SageMakerRuntimeTwin(region_name=self.region, models=self.llm)
-        raise ConfigurationError(
-            f"the local engine has no twin of {service_name!r}; it twins "
-            f"{', '.join(SERVICES)} (use Session.aws(...) for other services)"
-        )
+    def handler(self, service_name: str) -> Twin:
+        """The engine's operation handlers for ``service_name`` (what a client's requests
+        reach); one of :data:`SERVICES`."""
+        self.check_open()
+        if service_name not in _HANDLERS:
+            raise ConfigurationError(
+                f"the local engine has no {service_name!r}; it serves "
+                f"{', '.join(SERVICES)} (use Session.aws(...) for other services)"
+            )
+        module, name = _HANDLERS[service_name]
+        kind: Any = getattr(importlib.import_module(module), name)  # handlers load on first use
+        if service_name.startswith("sagemaker"):
+            handler: Twin = kind(region_name=self.region, models=self.llm)
+        else:
+            handler = kind(self)
+        return handler
 
     # ------------------------------------------------------------------ LLM handlers
     @property
     def llm(self) -> LocalModels:
-        """The SageMaker twins' registry: models, endpoint configs, endpoints, handlers."""
+        """The SageMaker handlers' registry: models, endpoint configs, endpoints, handlers."""
         with self._llm_lock:
             if self._llm is None:
                 from personakit.local.sagemaker import LocalModels  # on first use
 
-                self._llm = LocalModels(account_id=self.account_id)
+                self._llm = LocalModels(account_id=self.account_id, region=self.region)
             return self._llm
 
     def register_model(
@@ -200,7 +229,7 @@ class LocalEngine:
         return f"arn:aws:iam::{self.account_id}:role/personakit-local"
 
     def ensure_bucket(self, name: str) -> str:
-        """Create the S3-twin bucket ``name`` unless it exists; returns the name."""
+        """Create the engine's S3 bucket ``name`` unless it exists; returns the name."""
         s3 = self.client("s3")
         try:
             s3.head_bucket(Bucket=name)

@@ -5,8 +5,12 @@
 request against the service's rules and the resources it names, then hands the
 resource to the control plane (:mod:`personakit.local.control`), which walks it
 through its statuses, runs its job and enforces the quotas. Recipes are those of
-:data:`personakit.rules.facts.ALL_RECIPES`; those without a local algorithm
-(:data:`personakit.local.recipes.RECIPES`) raise ``NotImplementedError``.
+:data:`personakit.rules.facts.ALL_RECIPES`; ``DescribeRecipe`` knows each of them, and
+training one without a local algorithm (:data:`personakit.local.recipes.RECIPES`:
+``aws-next-best-action``), ``performAutoML`` or a ``THEME_GENERATION`` batch job is
+answered with ``InvalidInputException`` saying the local engine does not implement it
+(a modeled error the caller's code already handles, rather than an exception no
+client raises). Metric attributions are :class:`~personakit.local.attribution.AttributionOps`.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from personakit.errors import ValidationError
+from personakit.local.attribution import AttributionOps
 from personakit.local.control import (
     ACTIVE_CAMPAIGN_LIMIT,
     BATCH_JOB_LIMIT,
@@ -29,7 +34,7 @@ from personakit.local.control import (
 from personakit.local.data import GroupData
 from personakit.local.errors import in_use, invalid, limit, not_found
 from personakit.local.recipes import RECIPES, recipe_domain, recipe_name, recipe_type
-from personakit.local.resources import ResourceTwin, deep_keep
+from personakit.local.resources import deep_keep
 from personakit.local.store import TRANSITIONAL, Resource
 from personakit.local.twin import TwinError, from_epoch, page
 from personakit.rules.facts import (
@@ -47,7 +52,7 @@ from personakit.rules.schema import DatasetType, Schema
 __all__ = ["PersonalizeTwin", "validate_filter_expression"]
 
 
-class PersonalizeTwin(ResourceTwin):
+class PersonalizeTwin(AttributionOps):
     """Offline twin of ``boto3.client("personalize")``; see the module docstring."""
 
     # ------------------------------------------------------------------ dataset groups
@@ -77,6 +82,7 @@ class PersonalizeTwin(ResourceTwin):
             ("event-tracker", "event trackers"),
             ("recommender", "recommenders"),
             ("filter", "filters"),
+            ("metric-attribution", "metric attributions"),
         ):
             n = len(self._store.find(kind, parent=res.arn))
             if n:
@@ -244,15 +250,22 @@ class PersonalizeTwin(ResourceTwin):
         return self._list("dataset-import-job", p, parent=p.get("datasetArn"))
 
     # ------------------------------------------------------------------ recipes
-    def _recipe(self, arn: str) -> str:
-        """The local recipe name of ``arn``; errors as AWS (or NotImplementedError)."""
+    @staticmethod
+    def _known_recipe(arn: str) -> str:
+        """The name of the recipe ``arn`` (any Personalize recipe); ResourceNotFound else."""
         name = arn.removeprefix(RECIPE_PREFIX) if arn.startswith(RECIPE_PREFIX) else None
         if name is None or name not in ALL_RECIPES:
             raise not_found(arn)
+        return name
+
+    def _recipe(self, arn: str) -> str:
+        """The local recipe name of ``arn``: ResourceNotFoundException for no recipe,
+        InvalidInputException for one the engine cannot train."""
+        name = self._known_recipe(arn)
         if name not in RECIPES:
-            raise NotImplementedError(
-                f"the recipe {name} is not implemented by the personakit local engine "
-                f"(supported: {', '.join(sorted(RECIPES))})"
+            raise invalid(
+                f"The recipe {name} is not implemented by the personakit local engine "
+                f"(supported: {', '.join(sorted(RECIPES))}); use Session.aws(...) for it."
             )
         return name
 
@@ -264,8 +277,10 @@ class PersonalizeTwin(ResourceTwin):
             "recipeArn": RECIPE_PREFIX + name,
             "algorithmArn": f"arn:aws:personalize:::algorithm/{name}",
             "status": "ACTIVE",
-            "description": f"{name} (served by the personakit local engine)",
-            "recipeType": RECIPES[name],
+            "description": f"{name} (served by the personakit local engine)"
+            if name in RECIPES
+            else f"{name} (not implemented by the personakit local engine)",
+            "recipeType": ALL_RECIPES[name],
             "creationDateTime": epoch,
             "lastUpdatedDateTime": epoch,
         }
@@ -285,7 +300,7 @@ class PersonalizeTwin(ResourceTwin):
         return out
 
     def _op_DescribeRecipe(self, p: dict[str, Any]) -> dict[str, Any]:
-        name = self._recipe(p["recipeArn"])
+        name = self._known_recipe(p["recipeArn"])
         return {
             "recipe": deep_keep(self._recipe_view(name), self._shape("DescribeRecipe", "recipe"))
         }
@@ -294,9 +309,9 @@ class PersonalizeTwin(ResourceTwin):
     def _op_CreateSolution(self, p: dict[str, Any]) -> dict[str, Any]:
         group = self._active(p["datasetGroupArn"], "dataset-group", "dataset group")
         if p.get("performAutoML"):
-            raise NotImplementedError(
+            raise invalid(
                 "performAutoML is not implemented by the personakit local engine "
-                "(AWS does not recommend it either): pass a recipeArn"
+                "(AWS does not recommend it either): pass a recipeArn."
             )
         if not p.get("recipeArn"):
             raise invalid("recipeArn is required unless performAutoML is true.")
@@ -741,9 +756,9 @@ class PersonalizeTwin(ResourceTwin):
         kind = "batch-inference-job"
         mode = p.get("batchInferenceJobMode") or "BATCH_INFERENCE"
         if mode == "THEME_GENERATION":
-            raise NotImplementedError(
+            raise invalid(
                 "batchInferenceJobMode THEME_GENERATION (Content Generator) is not implemented "
-                "by the personakit local engine"
+                "by the personakit local engine; use Session.aws(...) for it."
             )
         version, body = self._batch_request(p, kind)
         body["batchInferenceJobMode"] = mode

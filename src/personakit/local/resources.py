@@ -189,8 +189,8 @@ class ResourceTwin(EngineTwin):
             merged = {t["tagKey"]: t["tagValue"] for t in res.tags}
             merged.update(new)
             if len(merged) > MAX_TAG_KEYS:
-                raise TwinError(
-                    "TooManyTagKeysException",
+                raise TwinError(  # TagResource declares TooManyTagsException, not ...TagKeys...
+                    "TooManyTagsException",
                     f"A resource can have at most {MAX_TAG_KEYS} tag keys; this request would "
                     f"give {res.arn} {len(merged)}.",
                 )

@@ -11,6 +11,9 @@ Filters (and promotions' filters) are evaluated by
 :func:`personakit.local.filtering.apply_filter` through one hook,
 :func:`personakit.local.data.filter_item_sets`, on the dataset group's current data
 (imports, Put* records and recorded events). ``context`` is accepted and ignored.
+
+GetActionRecommendations answers as AWS does for a campaign whose recipe is not a
+``PERSONALIZED_ACTIONS`` one (the engine trains none): ``InvalidInputException``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from personakit.local.data import GroupData, filter_item_sets, schema_of
 from personakit.local.errors import FilterUnusable, in_use, invalid, not_found
+from personakit.local.modeled import modeled_error
 from personakit.local.recipes import recipe_name, recipe_type
 from personakit.local.twin import EngineTwin, TwinError, to_epoch
 from personakit.rules.facts import (
@@ -69,7 +73,6 @@ class PersonalizeRuntimeTwin(EngineTwin):
     """Offline twin of ``boto3.client("personalize-runtime")``."""
 
     service_name = "personalize-runtime"
-    content_type = "application/json"
 
     def __init__(self, engine: ControlHost, *, region_name: str | None = None) -> None:
         super().__init__(engine, region_name=region_name)
@@ -310,6 +313,39 @@ class PersonalizeRuntimeTwin(EngineTwin):
             "recommendationId": self._recommendation_id(),
         }
 
+    def _op_GetActionRecommendations(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Next best actions: only campaigns of a PERSONALIZED_ACTIONS recipe answer
+        (https://docs.aws.amazon.com/personalize/latest/dg/API_RS_GetActionRecommendations.html).
+
+        The engine trains no such recipe (``aws-next-best-action`` needs Actions and
+        Action interactions datasets), so an existing campaign is answered as AWS answers
+        a campaign of another recipe type: ``InvalidInputException``; a missing or
+        inactive one with ``ResourceNotFoundException`` (HTTP 404 in the model).
+        """
+        op = "GetActionRecommendations"
+
+        def error(code: str, message: str) -> TwinError:
+            return modeled_error(self.service_name, op, code, message)
+
+        arn = p.get("campaignArn")
+        if not arn:
+            raise error("InvalidInputException", "campaignArn is required.")
+        try:
+            target = self._target(arn, None)
+        except TwinError as exc:
+            raise error(exc.code, exc.message) from None
+        kind = recipe_type(target.recipe)
+        if kind != "PERSONALIZED_ACTIONS":
+            raise error(
+                "InvalidInputException",
+                f"GetActionRecommendations needs a campaign of a PERSONALIZED_ACTIONS recipe "
+                f"(aws-next-best-action); the campaign {arn} uses {target.recipe} ({kind}): "
+                "call GetRecommendations or GetPersonalizedRanking.",
+            )
+        raise error(  # pragma: no cover - no local recipe is PERSONALIZED_ACTIONS
+            "InvalidInputException", f"{target.recipe} is not served by the local engine."
+        )
+
 
 def _interleave(rest: Scored, promoted: Scored, n: int) -> Scored:
     """Promoted items spread evenly among the others (Personalize places them for you)."""
@@ -404,7 +440,6 @@ class PersonalizeEventsTwin(EngineTwin):
     """Offline twin of ``boto3.client("personalize-events")``."""
 
     service_name = "personalize-events"
-    content_type = "application/json"
 
     def __init__(self, engine: ControlHost, *, region_name: str | None = None) -> None:
         super().__init__(engine, region_name=region_name)
@@ -416,9 +451,8 @@ class PersonalizeEventsTwin(EngineTwin):
             t for t in self._store.find("event-tracker") if t.body.get("trackingId") == tracking_id
         ]
         if not trackers:
-            raise TwinError(
-                "ResourceNotFoundException", f"No event tracker has the tracking ID {tracking_id}."
-            )
+            # PutEvents declares only InvalidInputException
+            raise invalid(f"No event tracker has the tracking ID {tracking_id}.")
         tracker = trackers[0]
         if tracker.status != "ACTIVE":
             raise invalid(

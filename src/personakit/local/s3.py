@@ -11,10 +11,11 @@ transaction.
 Implemented: CreateBucket, HeadBucket, GetBucketLocation, ListBuckets,
 DeleteBucket, PutObject, GetObject (with ``Range``), HeadObject, ListObjectsV2
 (``Prefix``, ``Delimiter``, ``StartAfter``, pagination), DeleteObject,
-DeleteObjects, and boto3's injected ``upload_file``, ``upload_fileobj``,
-``download_file``, ``download_fileobj`` (same signatures; ``ExtraArgs`` checked
-against boto3's allowed lists). Every request is validated against the real S3
-model, bucket names included, exactly like boto3.
+DeleteObjects, Put/Get/DeleteBucketPolicy (stored, not enforced), multipart upload
+(CreateMultipartUpload, UploadPart, CompleteMultipartUpload, AbortMultipartUpload,
+ListParts, ListMultipartUploads: :mod:`personakit.local.s3_multipart`). Clients are
+boto3's own, so ``upload_file`` and friends are s3transfer's transfer manager,
+multipart from ``multipart_threshold`` on, as against S3.
 """
 
 from __future__ import annotations
@@ -29,17 +30,17 @@ import re
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import suppress
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote_plus
 
-from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 
-from personakit.local.twin import EngineTwin, Host, TwinError, service_model
+from personakit.local.s3_multipart import MultipartOps, Uploads
+from personakit.local.twin import Host, TwinError
 
 if TYPE_CHECKING:
     from personakit.local.store import Store
@@ -49,6 +50,7 @@ __all__ = ["S3Objects", "S3Twin"]
 _CHUNK = 1024 * 1024
 _IN_MEMORY = 8 * 1024 * 1024
 _HASHED = ".pk-keys"
+_POLICIES = ".pk-policies"  # bucket names cannot start with "."
 _WINDOWS_BAD = set('<>:"|?*\\')
 
 
@@ -149,8 +151,12 @@ class S3Objects:
         sse: str | None = None,
         kms_key: str | None = None,
         metadata: dict[str, str] | None = None,
+        etag: str | None = None,
     ) -> sqlite3.Row:
-        """Store an object (temporary file, rename, index) and return its index row."""
+        """Store an object (temporary file, rename, index) and return its index row.
+
+        ``etag`` replaces the MD5 of the content (a multipart upload's ``"<md5>-<n>"``).
+        """
         self.require_bucket(bucket)
         existing = self.get(bucket, key)
         rel = existing["path"] if existing is not None else self._relative_path(bucket, key)
@@ -185,7 +191,7 @@ class S3Objects:
                         key,
                         rel,
                         size,
-                        f'"{digest.hexdigest()}"',
+                        etag or f'"{digest.hexdigest()}"',
                         time.time(),
                         content_type or "binary/octet-stream",
                         sse,
@@ -225,29 +231,21 @@ class S3Objects:
 # --------------------------------------------------------------------------- the twin
 
 
-class S3Twin(EngineTwin):
+class S3Twin(MultipartOps):
     """Offline twin of ``boto3.client("s3")``; see the module docstring."""
 
     service_name = "s3"
-    content_type = "application/xml"
-    success_status: ClassVar[Mapping[str, int]] = {"DeleteObject": 204, "DeleteBucket": 204}
     check_constraints = False
+    _objects: S3Objects
 
     def __init__(self, engine: Host, *, region_name: str | None = None) -> None:
         super().__init__(engine, region_name=region_name)
         self._objects = S3Objects(engine.store)
 
-    def _metadata(self, request_id: str, status: int, extra: Any) -> dict[str, Any]:
-        meta = super()._metadata(request_id, status, extra)
-        host_id = base64.b64encode(hashlib.sha256(request_id.encode()).digest()).decode()
-        meta["HostId"] = host_id
-        meta["HTTPHeaders"].update({"x-amz-request-id": request_id, "x-amz-id-2": host_id})
-        return meta
-
     # ------------------------------------------------------------------ buckets
     def _op_CreateBucket(self, p: dict[str, Any]) -> dict[str, Any]:
         name = p["Bucket"]
-        region = self.meta.region_name or "us-east-1"
+        region = self.region_name or "us-east-1"
         wanted = (p.get("CreateBucketConfiguration") or {}).get("LocationConstraint")
         if wanted is None and region != "us-east-1":
             raise TwinError(
@@ -334,6 +332,52 @@ class S3Twin(EngineTwin):
             c.execute("DELETE FROM s3_buckets WHERE name = ?", (name,))
 
         shutil.rmtree(self._objects.root / name, ignore_errors=True)
+        Uploads(store).remove_bucket(name)
+        with suppress(OSError):
+            self._policy_path(name).unlink()
+        return {}
+
+    # ------------------------------------------------------------------ bucket policies
+    def _policy_path(self, bucket: str) -> Path:
+        return self._objects.root / _POLICIES / f"{bucket}.json"
+
+    def _op_PutBucketPolicy(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Store a bucket policy (a JSON object with ``Statement``; ``MalformedPolicy``
+        else: https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketPolicy.html).
+        The engine checks no access with it; ``Session.check_access`` reads it back."""
+        self._objects.require_bucket(p["Bucket"])
+        text = str(p["Policy"])
+        try:
+            document = json.loads(text)
+        except ValueError:
+            document = None
+        if not isinstance(document, dict) or not document.get("Statement"):
+            raise TwinError(
+                "MalformedPolicy",
+                "Policies must be valid JSON and the first byte must be '{'"
+                if not isinstance(document, dict)
+                else "Missing required field Statement",
+            )
+        self._engine.store.write_bytes(self._policy_path(p["Bucket"]), text.encode())
+        return {}
+
+    def _op_GetBucketPolicy(self, p: dict[str, Any]) -> dict[str, Any]:
+        self._objects.require_bucket(p["Bucket"])
+        try:
+            text = self._policy_path(p["Bucket"]).read_text()
+        except OSError:
+            raise TwinError(
+                "NoSuchBucketPolicy",
+                "The bucket policy does not exist",
+                status=404,
+                extra={"BucketName": p["Bucket"]},
+            ) from None
+        return {"Policy": text}
+
+    def _op_DeleteBucketPolicy(self, p: dict[str, Any]) -> dict[str, Any]:
+        self._objects.require_bucket(p["Bucket"])
+        with suppress(OSError):
+            self._policy_path(p["Bucket"]).unlink()
         return {}
 
     # ------------------------------------------------------------------ objects
@@ -341,7 +385,7 @@ class S3Twin(EngineTwin):
         sse = p.get("ServerSideEncryption") or "AES256"
         kms = p.get("SSEKMSKeyId")
         if sse.startswith("aws:kms") and not kms:
-            kms = f"arn:aws:kms:{self.meta.region_name}:{self._engine.account_id}:alias/aws/s3"
+            kms = f"arn:aws:kms:{self.region_name}:{self._engine.account_id}:alias/aws/s3"
         row = self._objects.put(
             p["Bucket"],
             p["Key"],
@@ -522,152 +566,6 @@ class S3Twin(EngineTwin):
             raw = json.dumps({"k": last, "p": last_rolled}).encode()
             out["NextContinuationToken"] = base64.urlsafe_b64encode(raw).decode()
         return out
-
-    # ------------------------------------------------------------------ boto3's transfer methods
-    def upload_file(
-        self,
-        Filename: str | os.PathLike[str],
-        Bucket: str,
-        Key: str,
-        ExtraArgs: dict[str, Any] | None = None,
-        Callback: Callable[[int], Any] | None = None,
-        Config: Any = None,
-    ) -> None:
-        """Upload a file (boto3's ``upload_file``): one ``PutObject`` of the whole file."""
-        from boto3.exceptions import S3UploadFailedError
-
-        _check_extra(ExtraArgs, _ALLOWED_UPLOAD)
-        with open(Filename, "rb") as fh:
-            try:
-                self._upload(fh, Bucket, Key, ExtraArgs, Callback)
-            except ClientError as exc:
-                raise S3UploadFailedError(
-                    f"Failed to upload {Filename} to {Bucket}/{Key}: {exc}"
-                ) from exc
-
-    def upload_fileobj(
-        self,
-        Fileobj: IO[bytes],
-        Bucket: str,
-        Key: str,
-        ExtraArgs: dict[str, Any] | None = None,
-        Callback: Callable[[int], Any] | None = None,
-        Config: Any = None,
-    ) -> None:
-        """Upload a readable binary file object (boto3's ``upload_fileobj``)."""
-        if not hasattr(Fileobj, "read"):
-            raise ValueError("Fileobj must implement read")
-        _check_extra(ExtraArgs, _ALLOWED_UPLOAD)
-        self._upload(Fileobj, Bucket, Key, ExtraArgs, Callback)
-
-    def _upload(
-        self,
-        fileobj: IO[bytes],
-        bucket: str,
-        key: str,
-        extra: dict[str, Any] | None,
-        callback: Callable[[int], Any] | None,
-    ) -> None:
-        shape = service_model("s3").operation_model("PutObject").input_shape
-        assert shape is not None
-        args = {k: v for k, v in (extra or {}).items() if k in shape.members}
-        body = _Counting(fileobj, callback) if callback is not None else fileobj
-        self.put_object(Bucket=bucket, Key=key, Body=body, **args)
-
-    def download_file(
-        self,
-        Bucket: str,
-        Key: str,
-        Filename: str | os.PathLike[str],
-        ExtraArgs: dict[str, Any] | None = None,
-        Callback: Callable[[int], Any] | None = None,
-        Config: Any = None,
-    ) -> None:
-        """Download to a file (boto3's ``download_file``): temporary name, then rename."""
-        _check_extra(ExtraArgs, _ALLOWED_DOWNLOAD)
-        target = Path(Filename)
-        tmp = target.with_name(f"{target.name}.{os.urandom(4).hex()}")
-        try:
-            with tmp.open("wb") as fh:
-                self._download(Bucket, Key, fh, ExtraArgs, Callback)
-            os.replace(tmp, target)
-        finally:
-            with suppress(OSError):
-                tmp.unlink()
-
-    def download_fileobj(
-        self,
-        Bucket: str,
-        Key: str,
-        Fileobj: IO[bytes],
-        ExtraArgs: dict[str, Any] | None = None,
-        Callback: Callable[[int], Any] | None = None,
-        Config: Any = None,
-    ) -> None:
-        """Download into a writable binary file object (boto3's ``download_fileobj``)."""
-        if not hasattr(Fileobj, "write"):
-            raise ValueError("Fileobj must implement write")
-        _check_extra(ExtraArgs, _ALLOWED_DOWNLOAD)
-        self._download(Bucket, Key, Fileobj, ExtraArgs, Callback)
-
-    def _download(
-        self,
-        bucket: str,
-        key: str,
-        fileobj: IO[bytes],
-        extra: dict[str, Any] | None,
-        callback: Callable[[int], Any] | None,
-    ) -> None:
-        head_shape = service_model("s3").operation_model("HeadObject").input_shape
-        assert head_shape is not None
-        args = {k: v for k, v in (extra or {}).items() if k in head_shape.members}
-        self.head_object(Bucket=bucket, Key=key, **args)  # s3transfer's first call
-        body = self.get_object(Bucket=bucket, Key=key, **args)["Body"]
-        try:
-            for chunk in body.iter_chunks(_CHUNK):
-                fileobj.write(chunk)
-                if callback is not None:
-                    callback(len(chunk))
-        finally:
-            body.close()
-
-
-def _allowed(name: str) -> list[str]:
-    from s3transfer.manager import TransferManager  # boto3's transfer stack: on first use
-
-    allowed: list[str] = getattr(TransferManager, name)
-    return allowed
-
-
-_ALLOWED_UPLOAD = "ALLOWED_UPLOAD_ARGS"
-_ALLOWED_DOWNLOAD = "ALLOWED_DOWNLOAD_ARGS"
-
-
-def _check_extra(extra: dict[str, Any] | None, which: str) -> None:
-    allowed = _allowed(which)
-    for key in extra or {}:
-        if key not in allowed:
-            raise ValueError(
-                f"Invalid extra_args key '{key}', must be one of: {', '.join(allowed)}"
-            )
-
-
-class _Counting(io.RawIOBase):
-    """A reader reporting bytes read to boto3-style progress callbacks."""
-
-    def __init__(self, inner: IO[bytes], callback: Callable[[int], Any]) -> None:
-        super().__init__()
-        self._inner = inner
-        self._callback = callback
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._inner.read(size)
-        if data:
-            self._callback(len(data))
-        return data
 
 
 class _Limited(io.RawIOBase):

@@ -15,6 +15,10 @@ Python callable per model id, and the twin answers with what it returns::
 What the twins do, on :class:`personakit.local.twin.Twin` (botocore's own request
 validation, real error codes, client events):
 
+* ``ListNotebookInstances``, ``ListTrainingJobs``, ``ListTransformJobs`` (always
+  empty, paged as SageMaker pages) and ``DescribeTrainingJob`` /
+  ``DescribeTransformJob`` (``ValidationException`` "Requested resource not found.",
+  SageMaker's answer for a missing job): the cost inventory's questions;
 * ``CreateModel`` / ``CreateEndpointConfig`` / ``CreateEndpoint`` and their
   ``Describe*``, ``Delete*``, ``List*``, plus ``ListTags`` / ``AddTags``; names are
   unique per type ("Cannot create already existing ..."), a missing resource is
@@ -96,8 +100,11 @@ class LocalModels:
     Shared by a :class:`SageMakerTwin` and a :class:`SageMakerRuntimeTwin`.
     """
 
-    def __init__(self, *, account_id: str = DEFAULT_ACCOUNT, chunk_bytes: int = 16) -> None:
+    def __init__(
+        self, *, account_id: str = DEFAULT_ACCOUNT, region: str = "us-east-1", chunk_bytes: int = 16
+    ) -> None:
         self.account_id = account_id
+        self.region = region
         self.chunk_bytes = chunk_bytes
         self.handlers: dict[str, _Handler] = {}
         self.models: dict[str, dict[str, Any]] = {}
@@ -154,23 +161,58 @@ class LocalModels:
     def handler_for(self, endpoint_name: str) -> _Handler:
         endpoint = self.endpoints.get(endpoint_name)
         if endpoint is None or endpoint.status not in ("InService", "Creating"):
-            raise TwinError(
-                "ValidationException",
+            raise TwinError(  # sagemaker-runtime's code (the control plane says ...Exception)
+                "ValidationError",
                 f"Endpoint {endpoint_name} of account {self.account_id} not found.",
             )
         handler = self.find_handler(endpoint)
         if handler is None:
-            raise TwinError(
-                "ModelError",
-                'Received server error (500) from primary with message "'
-                f'{self.missing_handler(endpoint)}"',
-                status=424,
-            )
+            raise self.model_error(endpoint_name, self.missing_handler(endpoint))
         return handler
+
+    def model_error(self, endpoint_name: str, message: str) -> TwinError:
+        """``ModelError`` as SageMaker Runtime sends it when the container answers 500:
+        https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpoint.html
+        """
+        return TwinError(
+            "ModelError",
+            f'Received server error (500) from primary with message "{message}"',
+            status=424,
+            extra={
+                "OriginalStatusCode": 500,
+                "OriginalMessage": message,
+                "LogStreamArn": f"arn:aws:logs:{self.region}:{self.account_id}:log-group:"
+                f"/aws/sagemaker/Endpoints/{endpoint_name}",
+            },
+        )
 
 
 def _not_found(what: str, arn: str) -> TwinError:
     return TwinError("ValidationException", f"Could not find {what} '{arn}'.")
+
+
+def _missing_job() -> TwinError:
+    return TwinError("ValidationException", "Requested resource not found.")
+
+
+def _sm_page(
+    key: str, items: Sequence[Mapping[str, Any]], params: Mapping[str, Any], salt: str
+) -> dict[str, Any]:
+    """One page of a SageMaker ``List*`` answer: ``MaxResults`` (1-100, default 10 as
+    SageMaker's), an opaque ``NextToken``; a token of another listing is refused with
+    ``ValidationException`` as SageMaker does."""
+    limit = int(params.get("MaxResults") or 10)
+    start = 0
+    token = params.get("NextToken")
+    if token:
+        prefix = f"{salt}:"
+        if not str(token).startswith(prefix) or not str(token)[len(prefix) :].isdigit():
+            raise TwinError("ValidationException", "Invalid pagination token given.")
+        start = int(str(token)[len(prefix) :])
+    out: dict[str, Any] = {key: [dict(i) for i in items[start : start + limit]]}
+    if start + limit < len(items):
+        out["NextToken"] = f"{salt}:{start + limit}"
+    return out
 
 
 class SageMakerTwin(Twin):
@@ -183,7 +225,7 @@ class SageMakerTwin(Twin):
         self.models = models
 
     def _arn(self, kind: str, name: str) -> str:
-        return self.models.arn(kind, name, str(self.meta.region_name))
+        return self.models.arn(kind, name, str(self.region_name))
 
     # -- models
 
@@ -354,6 +396,31 @@ class SageMakerTwin(Twin):
             ]
         }
 
+    # -- notebooks, training and transform jobs (the cost inventory lists them)
+
+    def _op_ListNotebookInstances(self, params: dict[str, Any]) -> dict[str, Any]:
+        """No notebook instances run offline: an empty, properly paged listing
+        (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ListNotebookInstances.html)."""
+        return _sm_page("NotebookInstances", [], params, "notebook-instances")
+
+    def _op_ListTrainingJobs(self, params: dict[str, Any]) -> dict[str, Any]:
+        """No SageMaker training jobs offline (the engine trains Personalize models itself)."""
+        return _sm_page("TrainingJobSummaries", [], params, "training-jobs")
+
+    def _op_ListTransformJobs(self, params: dict[str, Any]) -> dict[str, Any]:
+        """No batch transform jobs offline."""
+        return _sm_page("TransformJobSummaries", [], params, "transform-jobs")
+
+    def _op_DescribeTrainingJob(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Every training job is missing offline. The model declares ``ResourceNotFound``
+        but SageMaker answers ``ValidationException`` "Requested resource not found."
+        (https://github.com/aws/aws-sdk/issues/165); the engine answers as the service does."""
+        raise _missing_job()
+
+    def _op_DescribeTransformJob(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Every transform job is missing offline (the same answer as DescribeTrainingJob)."""
+        raise _missing_job()
+
     # -- tags
 
     def _tags(self, arn: str) -> list[dict[str, str]]:
@@ -432,7 +499,9 @@ class SageMakerRuntimeTwin(Twin):
             body = {"text_inputs": data.decode("utf-8") if isinstance(data, bytes) else str(data)}
         return handler, body
 
-    def _answer(self, handler: _Handler, body: Mapping[str, Any]) -> tuple[str, Any]:
+    def _answer(
+        self, endpoint_name: str, handler: _Handler, body: Mapping[str, Any]
+    ) -> tuple[str, Any]:
         """(shape, response body or generated text)."""
         try:
             if handler.raw is not None:
@@ -452,15 +521,11 @@ class SageMakerRuntimeTwin(Twin):
             params = {k: v for k, v in body.items() if k != "text_inputs"}
             return "hf-text", handler.generate(str(texts), params)
         except Exception as exc:
-            raise TwinError(
-                "ModelError",
-                f'Received server error (500) from primary with message "{exc}"',
-                status=424,
-            ) from exc
+            raise self.models.model_error(endpoint_name, str(exc)) from exc
 
     def _op_InvokeEndpoint(self, params: dict[str, Any]) -> dict[str, Any]:
         handler, body = self._call(params)
-        shape, answer = self._answer(handler, body)
+        shape, answer = self._answer(params["EndpointName"], handler, body)
         if shape == "tgi":
             n = len(_tokens(answer))
             response: Any = [
@@ -498,7 +563,7 @@ class SageMakerRuntimeTwin(Twin):
 
     def _op_InvokeEndpointWithResponseStream(self, params: dict[str, Any]) -> dict[str, Any]:
         handler, body = self._call(params)
-        shape, answer = self._answer(handler, body)
+        shape, answer = self._answer(params["EndpointName"], handler, body)
         lines: list[bytes] = []
         if shape == "tgi":
             pieces = _tokens(answer)

@@ -1,32 +1,17 @@
-"""The client-twin framework: boto3's method names, botocore's validation, real errors.
+"""The engine's operation handlers ("twins" of AWS's services) and what they share.
 
-A :class:`Twin` is an offline stand-in for one boto3 client. Given a botocore
-service name it loads the real service model and behaves, from the caller's side,
-like the client ``boto3.client(service_name)`` returns:
+A :class:`Twin` answers one service's operations from the engine's store: a
+subclass defines ``_op_<OperationName>(self, params)`` returning the output dict
+(as boto3 returns it, without ``ResponseMetadata``) and signals service errors by
+raising :class:`TwinError` with the code (and HTTP status) the service uses.
+Callers never call a twin: they use real boto3 clients whose requests the wire
+layer (:mod:`personakit.local.wire`) turns into :meth:`Twin.answer` calls, and
+whose responses it writes in the service's wire format. Operations without a
+handler raise ``NotImplementedError`` naming the operation.
 
-* snake_case methods for every operation (``create_dataset_group``), keyword
-  arguments only;
-* every request validated by botocore's own ``ParamValidator`` against the
-  operation's input shape, raising the same ``ParamValidationError`` (the same
-  message) a real client raises;
-* the client's event hooks fire (``provide-client-params``,
-  ``before-parameter-build``, ``before-call``, ``after-call``), so request logs,
-  parameter injection and even a ``botocore.stub.Stubber`` work on a twin;
-* errors are ``botocore.exceptions.ClientError`` subclasses from
-  ``client.exceptions`` (built by botocore's own factory from the model), with the
-  parsed error response botocore would build (``Error.Code``, ``Error.Message``,
-  ``ResponseMetadata.HTTPStatusCode``, the modeled ``message`` member);
-* responses carry ``ResponseMetadata``; timestamps are tz-aware datetimes;
-* ``client.meta`` is a real ``botocore.client.ClientMeta`` (``service_model``,
-  ``region_name``, ``events``, ``config``); ``get_paginator`` returns botocore's
-  own ``Paginator`` driving the twin's List* methods; ``get_waiter`` builds
-  botocore's waiters where the service defines any.
-
-A subclass implements an operation by defining ``_op_<OperationName>(self, params)``
-returning the response dict (without ``ResponseMetadata``), and signals service
-errors by raising :class:`TwinError`. Operations without a handler raise
-``NotImplementedError`` naming the operation (after validation, like a real call
-would have validated first).
+Also here: the engine's botocore models (loaded once, read nothing of the user's
+AWS setup), list paging, epoch conversions and the model's server-side
+constraints (maximum lengths, patterns, enums) in AWS's wording.
 """
 
 from __future__ import annotations
@@ -34,9 +19,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 import re
 import threading
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from functools import cache, lru_cache
@@ -44,29 +29,20 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 
 import botocore.session
 from botocore import xform_name
-from botocore.awsrequest import AWSResponse
-from botocore.client import ClientMeta
-from botocore.config import Config
-from botocore.errorfactory import ClientExceptionsFactory
-from botocore.exceptions import OperationNotPageableError, ParamValidationError
-from botocore.hooks import HierarchicalEmitter, first_non_none_response
 from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
-from botocore.paginate import Paginator
 from botocore.utils import parse_timestamp
-from botocore.validate import ParamValidator
 
 if TYPE_CHECKING:
-    from botocore.errorfactory import BaseClientExceptions
-    from botocore.waiter import Waiter
-
     from personakit.local.store import Store
 
 __all__ = [
     "DEFAULT_ACCOUNT",
+    "MODEL_LOCK",
     "EngineTwin",
     "Host",
     "Twin",
     "TwinError",
+    "botocore_session",
     "constraint_errors",
     "from_epoch",
     "keep_members",
@@ -81,50 +57,42 @@ Response = dict[str, Any]
 #: The account in every ARN of an engine built without ``account_id``.
 DEFAULT_ACCOUNT = "000000000000"
 
-_LOCK = threading.Lock()
+#: Held while botocore loads models or builds clients (its sessions are not thread-safe).
+MODEL_LOCK = threading.Lock()
 
 
 # --------------------------------------------------------------------------- models (cached)
 
 
+def botocore_session() -> botocore.session.Session:
+    """A new botocore session that reads nothing of the user's AWS setup (no profile,
+    no config or credentials file), so a broken or absent profile cannot stop the
+    offline engine.
+
+    The engine keeps one for the service models it answers from and ``local.wire``
+    another for its clients: botocore's S3 client rewrites the request URIs of the
+    model data its session loaded (the bucket moves to the endpoint), while the
+    server side needs them as they travel.
+    """
+    return botocore.session.Session(
+        session_vars={  # name: (config file key, environment variable, default, converter)
+            "profile": (None, None, None, None),
+            "config_file": (None, None, os.devnull, None),
+            "credentials_file": (None, None, os.devnull, None),
+        }
+    )
+
+
 @cache
 def _session() -> botocore.session.Session:
-    return botocore.session.get_session()
+    return botocore_session()
 
 
 @cache
 def service_model(name: str) -> ServiceModel:
     """The real botocore service model for ``name`` (loaded once per process)."""
-    with _LOCK:
+    with MODEL_LOCK:
         return _session().get_service_model(name)
-
-
-@cache
-def _paginator_config(name: str) -> Mapping[str, Any]:
-    with _LOCK:
-        try:
-            model = _session().get_paginator_model(name)
-        except Exception:
-            return {}
-    config: Mapping[str, Any] = getattr(model, "_paginator_config", {})
-    return config
-
-
-@cache
-def _waiter_model(name: str) -> Any:
-    with _LOCK:
-        try:
-            return _session().get_waiter_model(name)
-        except Exception:
-            return None
-
-
-_EXCEPTIONS_FACTORY = ClientExceptionsFactory()
-
-
-def _exceptions(model: ServiceModel) -> BaseClientExceptions:
-    with _LOCK:
-        return _EXCEPTIONS_FACTORY.create_client_exceptions(model)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -214,262 +182,62 @@ def page(
 
 
 class Twin:
-    """Base class of the client twins; see the module docstring.
+    """Base class of the engine's operation handlers, one subclass per service.
 
-    Subclasses set :attr:`service_name` and define ``_op_<OperationName>`` handlers.
+    A subclass sets :attr:`service_name` and defines ``_op_<OperationName>(params)``
+    returning the operation's output dict (as boto3 returns it, without
+    ``ResponseMetadata``) or raising :class:`TwinError`. Callers reach it through a
+    real boto3 client whose requests the wire layer (:mod:`personakit.local.wire`)
+    turns into :meth:`answer` calls.
     """
 
     #: botocore service name, e.g. ``"personalize"``.
     service_name: ClassVar[str]
-    #: HTTP status of a successful response (S3's DeleteObject answers 204 ...).
-    success_status: ClassVar[Mapping[str, int]] = {}
-    #: content type of the service's responses (for ``HTTPHeaders``).
-    content_type: ClassVar[str] = "application/x-amz-json-1.1"
     #: check the model's max/pattern/enum constraints server-side (botocore only checks
     #: required members, types and minimums) and answer ``ValidationException`` like
     #: AWS's JSON front ends do
     check_constraints: ClassVar[bool] = True
 
-    def __init__(self, *, region_name: str, endpoint_url: str | None = None) -> None:
-        model = service_model(self.service_name)
-        self._service_model = model
-        self._py_to_op: dict[str, str] = {xform_name(op): op for op in model.operation_names}
-        self._service_id = model.service_id.hyphenize()
-        self._closed = False
-        events = HierarchicalEmitter()
-        self._events = events
-        config = Config(region_name=region_name)
-        self.meta = ClientMeta(
-            events,
-            config,
-            endpoint_url or f"local://personakit/{self.service_name}",
-            model,
-            dict(self._py_to_op),
-            "aws",
-        )
-        self.exceptions = _exceptions(model)
-        self._validator = ParamValidator()
-        self._register_builtin_handlers(events)
-
-    # ------------------------------------------------------------------ boto3 surface
-    def __getattr__(self, name: str) -> Any:
-        ops: dict[str, str] | None = self.__dict__.get("_py_to_op")
-        if ops is None or name not in ops:
-            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
-        operation = ops[name]
-
-        def _api_call(*args: Any, **kwargs: Any) -> Any:
-            if args:
-                raise TypeError(f"{name}() only accepts keyword arguments.")
-            return self._make_api_call(operation, kwargs)
-
-        _api_call.__name__ = name
-        _api_call.__doc__ = f"``{self.service_name}.{operation}`` on the personakit local engine."
-        self.__dict__[name] = _api_call
-        return _api_call
-
-    def __dir__(self) -> list[str]:
-        return sorted({*super().__dir__(), *self._py_to_op})
+    def __init__(self, *, region_name: str) -> None:
+        self._service_model = service_model(self.service_name)
+        self.region_name = region_name
 
     def __repr__(self) -> str:
-        return f"<personakit local twin of {self.service_name} ({self.meta.region_name})>"
-
-    def can_paginate(self, operation_name: str) -> bool:
-        """Whether ``get_paginator(operation_name)`` works (same answer as boto3)."""
-        op = self._py_to_op.get(operation_name)
-        return op is not None and op in _paginator_config(self.service_name)
-
-    def get_paginator(self, operation_name: str) -> Paginator[Any]:
-        """botocore's own ``Paginator`` over this twin's method."""
-        if not self.can_paginate(operation_name):
-            raise OperationNotPageableError(operation_name=operation_name)
-        op = self._py_to_op[operation_name]
-        config = _paginator_config(self.service_name)[op]
-        return Paginator(
-            getattr(self, operation_name), config, self._service_model.operation_model(op)
-        )
+        return f"<personakit local {self.service_name} ({self.region_name})>"
 
     @property
-    def waiter_names(self) -> list[str]:
-        model = _waiter_model(self.service_name)
-        return [xform_name(n) for n in model.waiter_names] if model is not None else []
-
-    def get_waiter(self, waiter_name: str) -> Waiter:
-        """botocore's waiter polling this twin (S3 defines some; Personalize none)."""
-        from botocore.waiter import create_waiter_with_client
-
-        model = _waiter_model(self.service_name)
-        names = {xform_name(n): n for n in (model.waiter_names if model is not None else [])}
-        if waiter_name not in names:
-            raise ValueError(f"Waiter does not exist: {waiter_name}")
-        waiter: Waiter = create_waiter_with_client(names[waiter_name], model, cast(Any, self))
-        return waiter
-
-    def close(self) -> None:
-        """Like ``client.close()``: nothing to release (the engine owns the resources)."""
-
-    # ------------------------------------------------------------------ the call path
-    def _register_builtin_handlers(self, events: HierarchicalEmitter) -> None:
-        """The parameter hooks a real client of this service runs (botocore's own).
-
-        botocore registers them on every client: S3's bucket-name check, body
-        conversion, SSE-C MD5s and list-key URL encoding run before validation
-        exactly as they do for boto3 (and may raise the same errors).
-        """
-        from botocore import handlers
-
-        for spec in handlers.BUILTIN_HANDLERS:
-            event, handler = spec[0], spec[1]
-            parts = event.split(".")
-            if parts[0] not in _HOOKED_EVENTS or getattr(handler, "__name__", "") in _SKIPPED:
-                continue
-            if len(parts) > 1 and parts[1] != self._service_id:
-                continue
-            if parts[0] == "after-call" and len(parts) == 1:
-                continue
-            if len(spec) > 2 and spec[2] is handlers.REGISTER_FIRST:
-                events.register_first(event, handler)
-            else:
-                events.register(event, handler)
+    def service_model(self) -> ServiceModel:
+        """The botocore model of the service this twin answers for."""
+        return self._service_model
 
     def _check_open(self) -> None:
         """Raise if the engine behind this twin is closed (subclasses override)."""
 
-    def _make_api_call(self, operation_name: str, api_params: Params) -> Response:
+    def answer(self, model: OperationModel, params: Params) -> Response:
+        """The output of one operation (no ``ResponseMetadata``); ``TwinError`` for a
+        service error, ``NotImplementedError`` for an operation without a handler.
+
+        The model's max, pattern and enum constraints are checked first, as the
+        service's front end does (botocore checks only required members, types and
+        minimums).
+        """
         self._check_open()
-        model = self._service_model.operation_model(operation_name)
-        events = self._events
-        sid = self._service_id
-        context: dict[str, Any] = {
-            "client_region": self.meta.region_name,
-            "client_config": self.meta.config,
-            "has_streaming_input": model.has_streaming_input,
-            "auth_type": None,
-        }
-        responses = events.emit(
-            f"provide-client-params.{sid}.{operation_name}",
-            params=api_params,
-            model=model,
-            context=context,
-        )
-        api_params = first_non_none_response(responses, default=api_params)
-        events.emit(
-            f"before-parameter-build.{sid}.{operation_name}",
-            params=api_params,
-            model=model,
-            context=context,
-        )
-        self._validate(api_params, model)
-        request_dict = {
-            "url_path": "/",
-            "query_string": "",
-            "method": model.http.get("method", "POST"),
-            "headers": {},
-            "body": api_params,
-            "url": self.meta.endpoint_url,
-            "context": context,
-        }
-        _, event_response = events.emit_until_response(
-            f"before-call.{sid}.{operation_name}",
-            model=model,
-            params=request_dict,
-            request_signer=None,
-            context=context,
-        )
-        if event_response is not None:
-            http, parsed = event_response
-        else:
-            http, parsed = self._dispatch(model, api_params)
-        events.emit(
-            f"after-call.{sid}.{operation_name}",
-            http_response=http,
-            parsed=parsed,
-            model=model,
-            context=context,
-        )
-        if http.status_code >= 300:
-            code = context.get("error_code_override") or parsed.get("Error", {}).get("Code")
-            error_class: Any = self.exceptions.from_code(code)
-            raise error_class(parsed, operation_name)
-        result: Response = parsed
-        return result
-
-    def _validate(self, params: Params, model: OperationModel) -> None:
-        if model.input_shape is None:
-            if params:
-                report = self._validator.validate(params, _EMPTY_SHAPE)
-                raise ParamValidationError(report=report.generate_report())
-            return
-        report = self._validator.validate(params, model.input_shape)
-        if report.has_errors():
-            raise ParamValidationError(report=report.generate_report())
-
-    def _dispatch(self, model: OperationModel, params: Params) -> tuple[AWSResponse, Response]:
         handler: Callable[[Params], Response] | None = getattr(self, f"_op_{model.name}", None)
         if handler is None:
             raise NotImplementedError(
                 f"{self.service_name}.{xform_name(model.name)} ({model.name}) is not implemented "
                 "by the personakit local engine (see docs/local-engine.md for what is)"
             )
-        request_id = str(uuid.uuid4())
-        try:
-            if self.check_constraints and model.input_shape is not None:
-                problems = constraint_errors(params, model.input_shape)
-                if problems:
-                    count = len(problems)
-                    raise TwinError(
-                        "ValidationException",
-                        f"{count} validation error{'s' if count > 1 else ''} detected: "
-                        + "; ".join(problems),
-                    )
-            body = handler(params)
-        except TwinError as err:
-            return self._error(err, model, request_id)
-        status = self.success_status.get(model.name, 200)
-        meta = body.pop("ResponseMetadata", None) or {}
-        body["ResponseMetadata"] = self._metadata(
-            request_id, meta.get("HTTPStatusCode", status), meta
-        )
-        return self._http(body["ResponseMetadata"]), body
-
-    def _metadata(self, request_id: str, status: int, extra: Mapping[str, Any]) -> dict[str, Any]:
-        headers = {
-            "x-amzn-requestid": request_id,
-            "date": datetime.now(timezone.utc).strftime("%a, %d %b %Y %H:%M:%S GMT"),
-            "content-type": self.content_type,
-            **extra.get("HTTPHeaders", {}),
-        }
-        return {
-            "RequestId": request_id,
-            "HTTPStatusCode": status,
-            "HTTPHeaders": headers,
-            "RetryAttempts": 0,
-        }
-
-    def _http(self, metadata: Mapping[str, Any]) -> AWSResponse:
-        return AWSResponse(
-            str(self.meta.endpoint_url), metadata["HTTPStatusCode"], metadata["HTTPHeaders"], None
-        )
-
-    def _error(
-        self, err: TwinError, model: OperationModel, request_id: str
-    ) -> tuple[AWSResponse, Response]:
-        parsed: Response = {
-            "Error": {"Code": err.code, "Message": err.message, **err.extra},
-            "ResponseMetadata": self._metadata(
-                request_id, err.status, {"HTTPHeaders": {"x-amzn-errortype": err.code}}
-            ),
-        }
-        # botocore adds a modeled exception's members (Personalize: ``message``) at the top.
-        try:
-            shape = self._service_model.shape_for(err.code)
-        except Exception:
-            shape = None
-        if isinstance(shape, StructureShape):
-            for member in shape.members:
-                if member.lower() == "message":
-                    parsed[member] = err.message
-        return self._http(parsed["ResponseMetadata"]), parsed
+        if self.check_constraints and model.input_shape is not None:
+            problems = constraint_errors(params, model.input_shape)
+            if problems:
+                count = len(problems)
+                raise TwinError(
+                    "ValidationException",
+                    f"{count} validation error{'s' if count > 1 else ''} detected: "
+                    + "; ".join(problems),
+                )
+        return handler(params)
 
 
 class Host(Protocol):
@@ -502,12 +270,6 @@ class EngineTwin(Twin):
 
     def _check_open(self) -> None:
         self._engine.check_open()
-
-
-_EMPTY_SHAPE = StructureShape("Empty", {"type": "structure", "members": {}})
-_HOOKED_EVENTS = frozenset({"provide-client-params", "before-parameter-build", "after-call"})
-#: hooks that need an HTTP request/response (twins have none)
-_SKIPPED = frozenset({"remove_bucket_from_url_paths_from_model", "parse_get_bucket_location"})
 
 
 @lru_cache(maxsize=512)

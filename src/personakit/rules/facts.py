@@ -89,7 +89,7 @@ KEEP_TAG = "personakit:keep"
 #: The tag holding the UTC time (ISO 8601) after which a sweep may delete the resource
 #: (personakit's own, on SageMaker endpoints deployed with ``max_lifetime``).
 EXPIRES_TAG = "personakit:expires-at"
-#: Tag keys per resource: 50 (TooManyTagKeysException beyond;
+#: Tag keys per resource: 50 (TagResource answers TooManyTagsException beyond;
 #: https://docs.aws.amazon.com/personalize/latest/dg/tagging-resources.html).
 MAX_TAG_KEYS = 50
 
