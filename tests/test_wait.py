@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 import personakit as pk
-from personakit.aws import wait as _wait
+from personakit.aws import progress as _progress
 from personakit.aws.retry import Retrier, RetryPolicy
 from personakit.aws.timing import SimulatedClock, Timing
 from personakit.aws.wait import (
@@ -602,19 +602,14 @@ def test_progress_default_follows_the_terminal(
     assert "tty-bar" in fake_err.getvalue()
 
 
-def test_progress_without_tqdm_never_crashes(
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    caplog: pytest.LogCaptureFixture,
+def test_progress_without_rich_never_crashes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # import now raises ImportError
-    monkeypatch.setattr(_wait, "_interactive", lambda: True)
-    with caplog.at_level(logging.DEBUG, logger="personakit.aws.wait"):
-        assert _walk(True).status == "ACTIVE"
-        assert _walk(None).status == "ACTIVE"
-    assert capsys.readouterr().err == ""
-    hints = [r for r in caplog.records if "tqdm is missing" in r.getMessage()]
-    assert len(hints) == 1  # said once, when the bar was asked for explicitly
+    for name in ("rich", "rich.console", "rich.live"):
+        monkeypatch.setitem(sys.modules, name, None)  # import now raises ImportError
+    monkeypatch.setattr(_progress, "_is_tty", lambda stream: True)
+    assert _walk(True).status == "ACTIVE"
+    assert "ACTIVE after" in capsys.readouterr().err  # plain lines instead of the block
 
 
 def test_progress_default_is_on_in_a_jupyter_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -627,13 +622,16 @@ def test_progress_default_is_on_in_a_jupyter_kernel(monkeypatch: pytest.MonkeyPa
     fake_ipython = types.ModuleType("IPython")
     monkeypatch.setitem(sys.modules, "IPython", fake_ipython)
     fake_ipython.get_ipython = TerminalInteractiveShell  # type: ignore[attr-defined]
-    assert not _wait._interactive()  # pytest's stderr is no terminal, and no kernel
+    assert not _progress.interactive()  # pytest's stderr is no terminal, and no kernel
     fake_ipython.get_ipython = ZMQInteractiveShell  # type: ignore[attr-defined]
-    assert _wait._interactive()
+    assert _progress.interactive()
 
 
-def test_tqdm_is_not_imported_with_the_module() -> None:
-    code = "import sys, personakit.aws.wait, personakit.aws.retry; print('tqdm' in sys.modules)"
+def test_no_progress_library_is_imported_with_the_module() -> None:
+    code = (
+        "import sys, personakit.aws.wait, personakit.aws.retry; "
+        "print('tqdm' in sys.modules or 'rich' in sys.modules)"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout

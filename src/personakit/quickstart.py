@@ -22,7 +22,6 @@ role_arn=...)`` in step 4 (and costs money: a campaign bills by the hour).
 
 from __future__ import annotations
 
-import importlib
 import logging
 import shutil
 import sys
@@ -35,6 +34,7 @@ from typing import IO, TYPE_CHECKING, Any
 import attrs
 
 import personakit as pk
+from personakit.aws.progress import Operation, ProgressDisplay
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -111,8 +111,9 @@ def run(
         n_users: How many users the synthetic data has (at least :data:`MIN_USERS`);
             there are about 4/3 as many movies and 30 ratings per user.
         seed: Seed of the synthetic data.
-        progress: Show progress on stderr (a tqdm bar when tqdm is installed,
-            else one line per step).
+        progress: Show the steps and the waits inside them on stderr (one redrawn
+            block in a terminal, plain lines otherwise); ``PERSONAKIT_PROGRESS=0``
+            switches it off too.
         out: Where results are printed (stdout by default).
 
     Returns:
@@ -131,7 +132,10 @@ def run(
     folder, temporary = _workspace(workspace)
     step = _Steps(total=9, enabled=progress)
     try:
-        result = journey(folder, keep=keep, n_users=n_users, seed=seed, step=step, say=say)
+        result = journey(
+            folder, keep=keep, n_users=n_users, seed=seed, step=step, say=say,
+            progress=step.display,
+        )  # fmt: skip
     finally:
         step.close()
         if temporary and not keep:
@@ -158,6 +162,7 @@ def journey(
     seed: int,
     step: Callable[[str], None],
     say: Callable[[str], None],
+    progress: bool | ProgressDisplay = False,
 ) -> QuickstartResult:
     """The journey itself, step by step (what :func:`run` runs).
 
@@ -168,6 +173,7 @@ def journey(
         seed: Seed of the synthetic data.
         step: Called with the name of each step as it starts (progress).
         say: Called with each line of results.
+        progress: The session's progress display, or whether it has one.
     """
     # 1. Data: ratings and movies in the MovieLens layout (userId, movieId, rating,
     #    timestamp; movieId, title, genres "Comedy|Drama"), with real structure.
@@ -207,7 +213,7 @@ def journey(
     # 5. A dataset group, as a context manager: leaving the block deletes what this
     #    run created in it, in dependency order, even on an error or Ctrl-C.
     with (
-        pk.Session.local(folder, progress=False) as session,
+        pk.Session.local(folder, progress=progress) as session,
         pk.DatasetGroup.create(session, "quickstart-movies", keep=keep) as group,
     ):
         step("importing interactions and items")
@@ -307,38 +313,28 @@ class _Printer:
 
 
 class _Steps:
-    """Step progress on stderr: a tqdm bar when tqdm is installed, else numbered lines."""
+    """Step progress: a "quickstart" line on the run's progress display, which the
+    session shares, so the steps and the waits inside them show as one display."""
 
     def __init__(self, total: int, enabled: bool) -> None:
         self._total = total
         self._done = 0
-        self._enabled = enabled
-        self._bar: Any = None
-        if enabled:
-            try:
-                tqdm_auto = importlib.import_module("tqdm.auto")
-            except ImportError:
-                self._bar = None
-            else:
-                self._bar = tqdm_auto.tqdm(total=total, unit="step", file=sys.stderr, leave=False)
+        # on unless switched off here or by PERSONAKIT_PROGRESS
+        self.display = ProgressDisplay.resolve(None if enabled else False)
+        self._op: Operation | None = None
 
     def __call__(self, label: str) -> None:
         self._done += 1
         logger.info("quickstart step %d/%d: %s", self._done, self._total, label)
-        if not self._enabled:
-            return
-        if self._bar is not None:
-            if self._done > 1:
-                self._bar.update(1)
-            self._bar.set_description(label)
-        else:
-            print(f"[{self._done}/{self._total}] {label} ...", file=sys.stderr, flush=True)
+        if self._op is None:
+            self._op = self.display.operation("quickstart", phase=f"{self._total} steps")
+        self._op.update(f"step {self._done}/{self._total}: {label}")
 
     def close(self) -> None:
-        if self._bar is not None:
-            self._bar.update(self._total - self._bar.n)
-            self._bar.close()
-            self._bar = None
+        if self._op is not None:
+            self._op.end(f"{self._done}/{self._total} steps")
+            self._op = None
+        self.display.close()
 
 
 def _workspace(workspace: str | Path | None) -> tuple[Path, bool]:

@@ -40,9 +40,11 @@ from personakit.aws import iam as _iam
 from personakit.aws.clients import (
     SERVICES,
     Boto3Provider,
+    ClientConfigs,
     ClientProvider,
     ServiceName,
 )
+from personakit.aws.progress import ProgressDisplay
 from personakit.aws.timing import Timing
 from personakit.errors import ConfigurationError
 from personakit.rules.facts import MAX_TAG_KEYS, RUN_TAG
@@ -158,14 +160,13 @@ _MISSING_REGION = (
 )
 
 
-def _local_timing(progress: bool | None) -> Timing:
+def _local_timing() -> Timing:
     """Polls for the local engine, whose statuses last tens of milliseconds, not minutes."""
     return Timing(
         poll_s=0.05,
         max_poll_s=0.5,
         train_poll_s=0.05,
         train_max_poll_s=0.5,
-        progress=progress,
         delete_timeout_s=600.0,
         in_use_timeout_s=300.0,
     )
@@ -199,6 +200,11 @@ class Session:
             session (a :class:`~personakit.aws.timing.Timing`) unless given their own.
         on_close: called once by :meth:`close` (e.g. to close an engine the
             session owns).
+        progress: the live progress of its waits (:attr:`progress`): ``True`` or
+            ``False``; a :class:`~personakit.aws.progress.ProgressDisplay` to share
+            one; ``None`` for ``timing.progress`` when that is set, else the
+            ``PERSONAKIT_PROGRESS`` environment variable (``0``/``off``, ``1``/``on``,
+            ``plain``), else on.
     """
 
     def __init__(
@@ -216,6 +222,7 @@ class Session:
         clients: Mapping[str, Any] | None = None,
         timing: Timing | None = None,
         on_close: Callable[[], None] | None = None,
+        progress: bool | ProgressDisplay | None = None,
     ) -> None:
         if not region:
             raise ConfigurationError("Session needs a region")
@@ -245,6 +252,10 @@ class Session:
             self._clients[service] = client
         self._lock = threading.Lock()
         self._account_id: str | None = None
+        if progress is None and timing is not None:
+            progress = timing.progress
+        self._owns_progress = not isinstance(progress, ProgressDisplay)
+        self._progress = ProgressDisplay.resolve(progress)
 
     @classmethod
     def aws(
@@ -260,6 +271,7 @@ class Session:
         run_id: str | None = None,
         tags: Mapping[str, str] | None = None,
         sagemaker_role_arn: str | None = None,
+        progress: bool | ProgressDisplay | None = None,
     ) -> Session:
         """A session on AWS, with real boto3 clients.
 
@@ -291,6 +303,10 @@ class Session:
             tags: extra tags for every resource; see :class:`Session`.
             sagemaker_role_arn: the execution role of SageMaker endpoints; see
                 :class:`Session`.
+            progress: the live progress of waits: ``True``, ``False``, a shared
+                :class:`~personakit.aws.progress.ProgressDisplay`, or ``None`` for
+                ``PERSONAKIT_PROGRESS`` (``0``/``off``, ``1``/``on``, ``plain``),
+                else on; see :attr:`Session.progress`.
 
         Raises:
             ConfigurationError: no region anywhere, or a malformed setting.
@@ -346,6 +362,7 @@ class Session:
             run_id=run_id,
             tags=tags,
             clients=clients,
+            progress=progress,
         )
 
     @classmethod
@@ -362,7 +379,7 @@ class Session:
         tags: Mapping[str, str] | None = None,
         llm_handlers: Mapping[str, Callable[[str, Mapping[str, Any]], str]] | None = None,
         timing: Timing | None = None,
-        progress: bool | None = None,
+        progress: bool | ProgressDisplay | None = None,
         min_state_s: float | None = None,
     ) -> Session:
         """A session on the embedded local engine: offline, free, the same code path.
@@ -403,8 +420,10 @@ class Session:
             timing: Retry and poll settings of the resource classes; by default
                 polls start at 0.05 s (the engine's statuses last about that), not
                 AWS's seconds.
-            progress: tqdm bars on waits: ``True``, ``False``, or ``None`` for
-                "when stderr is a terminal" (ignored when ``timing`` is given).
+            progress: The live progress of waits: ``True``, ``False``, a shared
+                :class:`~personakit.aws.progress.ProgressDisplay`, or ``None`` for
+                ``timing.progress`` when set, else ``PERSONAKIT_PROGRESS``, else on;
+                see :attr:`Session.progress`.
             min_state_s: Seconds a resource spends in each status at least (the
                 engine's default when None; ``0`` is as fast as possible).
 
@@ -419,6 +438,7 @@ class Session:
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from exc
         try:
+            engine.config_for = ClientConfigs.from_environment()  # retries as on AWS
             for model_id, generate in (llm_handlers or {}).items():
                 engine.register_model(model_id, generate)
             engine.ensure_bucket(_check_bucket(bucket))
@@ -431,8 +451,9 @@ class Session:
                 sagemaker_role_arn=_pick(sagemaker_role_arn, "sagemaker_role_arn"),
                 run_id=run_id,
                 tags=tags,
-                timing=timing if timing is not None else _local_timing(progress),
+                timing=timing if timing is not None else _local_timing(),
                 on_close=engine.close,
+                progress=progress,
             )
         except BaseException:
             engine.close()
@@ -477,6 +498,15 @@ class Session:
     def timing(self) -> Timing | None:
         """Retry and poll settings for the resource classes (None: their defaults)."""
         return self._timing
+
+    @property
+    def progress(self) -> ProgressDisplay:
+        """The session's one live progress display: every wait of the session is a
+        line on it while it runs (what, phase, status, elapsed, an estimate where one
+        exists). A redrawn block in a terminal (with rich, ``personakit[progress]``),
+        one output per cell in a notebook, plain lines on stderr otherwise;
+        ``progress=False`` or ``PERSONAKIT_PROGRESS=0`` switch it off."""
+        return self._progress
 
     @property
     def kms_key_arn(self) -> str | None:
@@ -648,6 +678,8 @@ class Session:
         if self._closed:
             return
         self._closed = True
+        if self._owns_progress:
+            self._progress.close()
         if self._on_close is not None:
             self._on_close()
 

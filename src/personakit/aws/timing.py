@@ -42,7 +42,11 @@ class Timing:
         train_poll_s: First poll interval while a solution version trains.
         train_max_poll_s: Largest poll interval while training.
         backoff: Growth factor of poll intervals.
-        progress: tqdm bars: ``True``, ``False`` or ``None`` (when interactive).
+        progress: The default of a session built on this timing (``False``: its
+            progress display is off; ``None``: the session decides, see
+            :attr:`~personakit.Session.progress`), and whether a
+            :func:`~personakit.aws.wait.wait_for` given no display shows its own
+            (``None``: when stderr is a terminal or in a notebook).
         delete_timeout_s: Deadline of each resource's removal during teardown, from
             the first call about it to its confirmed deletion: every call's retries and
             every wait inside (settling, stopping training, waiting until gone) end by it.
@@ -74,7 +78,7 @@ class Timing:
     def simulated(cls, clock: SimulatedClock | None = None, **overrides: Any) -> Timing:
         """A timing that never sleeps for real: its ``sleep`` moves ``clock`` (a new
         :class:`SimulatedClock` by default) and records the wait, jitter is its mean,
-        and no progress bar is drawn. ``overrides`` set any other attribute."""
+        and no progress is shown. ``overrides`` set any other attribute."""
         clock = clock if clock is not None else SimulatedClock()
         settings: dict[str, Any] = {
             "sleep": clock.sleep,

@@ -27,21 +27,26 @@ Logging (logger ``personakit.aws.wait``): each status change at INFO with
 ``event="personakit.wait.status"``, success at INFO ``personakit.wait.done``,
 failure at WARNING ``personakit.wait.failed``, deadline at WARNING
 ``personakit.wait.timeout``; ``extra`` carries ``arn``, ``status``, ``label``,
-``waited_s`` and ``polls``. A tqdm progress bar (``tqdm.auto``, imported lazily,
-an optional extra) is shown when ``progress=True``, or with ``progress=None``
-when stderr is a terminal or the code runs in a Jupyter kernel.
+``waited_s`` and ``polls``. Each wait is a line on the session's progress display
+(:mod:`personakit.aws.progress`): what, phase, status, elapsed, and an estimate where
+one exists, never the deadline.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, TypeAlias
 
 import attrs
 
+from personakit.aws.progress import (
+    Operation,
+    ProgressDisplay,
+    interactive,
+    resource_kind,
+    resource_name,
+)
 from personakit.aws.retry import Retrier, classify, error_code
 from personakit.aws.timing import Timing
 from personakit.errors import ResourceFailedError, ResourceStoppedError, WaitTimeoutError
@@ -320,41 +325,47 @@ class WaitResult:
 
 # ------------------------------------------------------------------ progress
 
-
-def _in_notebook() -> bool:
-    ipython = sys.modules.get("IPython")
-    get_ipython = getattr(ipython, "get_ipython", None)
-    shell = get_ipython() if callable(get_ipython) else None
-    return type(shell).__name__ == "ZMQInteractiveShell"
-
-
-def _interactive() -> bool:
-    stream = sys.stderr
-    try:
-        tty = stream is not None and stream.isatty()
-    except (AttributeError, ValueError):  # closed or odd streams
-        tty = False
-    return tty or _in_notebook()
+#: The phase a wait shows on the progress display, by spec name.
+_PHASES = {
+    "personalize-create": "create",
+    "personalize-update": "update",
+    "personalize-delete": "delete",
+    "personalize-stop": "stop",
+    "personalize-start": "start",
+    "personalize-data-deletion": "delete data",
+    "personalize-settled": "settle",
+    "sagemaker-endpoint": "create",
+    "sagemaker-endpoint-delete": "delete",
+    "sagemaker-endpoint-settled": "settle",
+}
 
 
-def _open_bar(progress: bool | None, desc: str, total_s: float) -> Any:
-    """A tqdm bar counting waited seconds against the deadline, or ``None``."""
-    wanted = _interactive() if progress is None else progress
-    if not wanted:
-        return None
-    try:
-        tqdm_auto = importlib.import_module("tqdm.auto")
-    except ImportError:
-        if progress:
-            logger.debug("progress=True but tqdm is missing: pip install 'personakit[progress]'")
-        return None
-    return tqdm_auto.tqdm(
-        total=round(total_s),
-        desc=desc,
-        unit="s",
-        leave=True,
-        bar_format="{desc}: {postfix} |{bar}| {n:.0f}/{total:.0f}s",
+def _operation(
+    display: ProgressDisplay | None,
+    progress: bool | None,
+    *,
+    arn: str,
+    label: str,
+    kind: str,
+    phase: str,
+    estimate_s: float | None,
+    clock: Callable[[], float],
+) -> tuple[Operation | None, ProgressDisplay | None]:
+    """The wait's line on ``display`` (the session's), or on a display of its own when
+    asked (``progress=True``, or ``None`` when interactive and no display is given);
+    the second item is a display the wait made and must close."""
+    if progress is False:
+        return None, None
+    owned = None
+    if display is None or not display.enabled:
+        if not (progress or (display is None and progress is None and interactive())):
+            return None, None
+        # asked for: on; by default: unless PERSONAKIT_PROGRESS switches it off
+        display = owned = ProgressDisplay() if progress else ProgressDisplay.resolve(None)
+    op = display.operation(
+        label or resource_name(arn), kind=kind, phase=phase, estimate_s=estimate_s, clock=clock
     )
+    return op, owned
 
 
 # ------------------------------------------------------------------ the poller
@@ -384,6 +395,9 @@ def wait_for(
     poll_s: float | None = None,
     progress: bool | None = None,
     retrier: Retrier | None = None,
+    display: ProgressDisplay | None = None,
+    kind: str | None = None,
+    estimate_s: float | None = None,
 ) -> WaitResult:
     """Poll ``describe()`` until ``spec`` says the wait is over.
 
@@ -399,11 +413,23 @@ def wait_for(
         training: Poll at the timing's training pace (``train_poll_s``...).
         gone: Wait until ``describe()`` says the resource is gone (``spec`` must have a
             ``gone`` test, as :data:`PERSONALIZE_DELETE`; an ``ok`` status also ends it).
-        label: Short name for logs and the bar (default: the end of ``arn``).
+        label: Short name for logs and the progress line (default: the end of ``arn``
+            in logs, the name in ``arn`` on the progress line).
         poll_s: First interval between polls, instead of the timing's.
-        progress: Show a tqdm bar, instead of what the timing says (``None``: when
-            stderr is a terminal or in a notebook).
+        progress: ``False``: no progress line. With a ``display``, its line is shown
+            unless ``False``; without one (or with one switched off), ``True`` shows
+            the wait on a display of its own, and ``None`` defers to
+            ``timing.progress`` (``None`` there: when stderr is a terminal or in a
+            notebook).
         retrier: Runs each ``describe()``; default: the timing's.
+        display: The :class:`~personakit.aws.progress.ProgressDisplay` to show the
+            wait on: the session's (``session.progress``), so one display shows every
+            wait of a session.
+        kind: What kind of resource it is on the progress line (default: read from
+            ``arn``: ``"solution version"``, ``"dataset group"``...).
+        estimate_s: How long this usually takes, shown on the progress line
+            (default: how long the same kind and phase took earlier on ``display``).
+            The deadline ``timeout_s`` is never shown as one.
 
     Returns:
         The :class:`WaitResult` (``outcome="ok"``, or ``"gone"`` when ``spec.gone``
@@ -423,18 +449,24 @@ def wait_for(
     if poll_s is None:
         poll_s = timing.train_poll_s if training else timing.poll_s
     backoff, sleep, clock = timing.backoff, timing.sleep, timing.clock
-    progress = timing.progress if progress is None else progress
+    if progress is None and display is None:
+        progress = timing.progress
     _check_args(timeout_s, poll_s, max_poll_s, backoff)
     retrier = retrier if retrier is not None else timing.retrier
-    label = label or arn.rsplit(":", 1)[-1]
+    given_label, label = label, label or arn.rsplit(":", 1)[-1]
     start = clock()
     deadline = start + timeout_s
     interval = poll_s
     polls = 0
     last: str | None = None
     statuses: list[str] = []
-    bar = _open_bar(progress, label, timeout_s)
-    shown = 0.0
+    phase = "train" if training else "delete" if gone else _PHASES.get(spec.name, "wait")
+    if kind is None:
+        kind = resource_kind(arn) or ("endpoint" if spec.name.startswith("sagemaker-end") else "")
+    op, owned = _operation(
+        display, progress, arn=arn, label=given_label, kind=kind, phase=phase,
+        estimate_s=estimate_s, clock=clock,
+    )  # fmt: skip
 
     def extra(event: str, **more: Any) -> dict[str, Any]:
         return {
@@ -460,6 +492,8 @@ def wait_for(
                     logger.info(
                         "%s is gone after %.0fs", label, waited, extra=extra("personakit.wait.done")
                     )
+                    if op is not None:
+                        op.end("gone")
                     return WaitResult(arn, "gone", last, waited, polls, tuple(statuses))
                 if not classify(exc).retryable:
                     raise
@@ -476,8 +510,8 @@ def wait_for(
                         extra=extra("personakit.wait.status", status=status, previous=last),
                     )
                     statuses.append(status)
-                    if bar is not None:
-                        bar.set_postfix_str(status, refresh=True)
+                    if op is not None and spec.verdict(status) == "pending":
+                        op.update(status)
                 last = status if status is not None else last
                 verdict = spec.verdict(status)
                 if verdict == "ok":
@@ -489,6 +523,8 @@ def wait_for(
                         waited,
                         extra=extra("personakit.wait.done"),
                     )
+                    if op is not None:
+                        op.end(status)
                     return WaitResult(arn, "ok", status, waited, polls, tuple(statuses), response)
                 if verdict in ("failed", "stopped"):
                     assert status is not None
@@ -500,6 +536,8 @@ def wait_for(
                         reason or "no reason given",
                         extra=extra("personakit.wait.failed", reason=reason),
                     )
+                    if op is not None:
+                        op.end(status, ok=False)
                     if verdict == "stopped":
                         raise ResourceStoppedError(arn, status, reason)
                     raise ResourceFailedError(arn, status, reason)
@@ -512,14 +550,16 @@ def wait_for(
                     last,
                     extra=extra("personakit.wait.timeout"),
                 )
+                if op is not None:
+                    op.end(f"{last or 'no status'}, deadline passed", ok=False)
                 raise WaitTimeoutError(arn, last, now - start)
             step = min(interval, deadline - now)
             sleep(step)
             interval = min(interval * backoff, max_poll_s)
-            if bar is not None:
-                elapsed = min(clock() - start, timeout_s)
-                bar.update(elapsed - shown)
-                shown = elapsed
+            if op is not None:
+                op.update()
     finally:
-        if bar is not None:
-            bar.close()
+        if op is not None:
+            op.end(ok=False)  # an exception or Ctrl-C: no-op when ended above
+        if owned is not None:
+            owned.close()

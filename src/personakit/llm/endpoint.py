@@ -33,7 +33,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import attrs
 from botocore.exceptions import ClientError
 
 from personakit.aws.retry import Retrier, error_code
@@ -228,6 +227,9 @@ class LLMEndpoint:
             session: Where the clients, the region, the tags and the role come from.
             model_id: JumpStart model id, e.g. ``"huggingface-llm-falcon-7b-bf16"``.
             instance_type: ``ml.*`` instance type; the spec's default when not given.
+                One the spec's ``supported_inference_instance_types`` does not list is
+                deployed all the same with its family's image, as the SageMaker SDK
+                does, after an ``OutOfSpecInstanceWarning``.
             version: Exact version (``"4.1.23"``), a wildcard (``"4.*"``) or ``None``
                 for the latest. Pin it: major versions change containers and payloads.
             accept_eula: Accept a gated model's license (Llama, Gemma...).
@@ -241,7 +243,9 @@ class LLMEndpoint:
             guard: Asked ``guard.check_deploy(instance_type, count, region)`` before
                 anything is created; may raise ``BudgetExceededError``.
             timeout_s: Deadline of the wait for ``InService``.
-            progress: tqdm bar while waiting (``None``: when interactive).
+            progress: ``False``: no line on the session's progress display while
+                waiting; ``True``: a line even when the session's display is off;
+                ``None``: the session's display decides (``session.progress``).
             role_arn: The SageMaker execution role; else the session's
                 ``sagemaker_role_arn``, else its ``role_arn``.
             config_name: A named inference config of the spec (``"lmi"``...).
@@ -252,9 +256,14 @@ class LLMEndpoint:
                 (public bucket, disk cache, packaged snapshot) when not given.
             timing: Retries, polls, sleep and clock (inject fakes in tests).
 
+        Warns:
+            OutOfSpecInstanceWarning: ``instance_type`` is not in the spec's list
+                (the guard still prices it).
+
         Raises:
             ModelNotFoundError, UnsupportedInstanceError, EulaRequiredError: before
-                anything is created.
+                anything is created (``UnsupportedInstanceError``: the spec has no image
+                for the instance type or the region).
             BudgetExceededError: from the guard, before anything is created.
             QuotaExceededError: an account quota (e.g. "ml.g5.2xlarge for endpoint
                 usage") refused the endpoint; the message says how to raise it and
@@ -372,13 +381,14 @@ class LLMEndpoint:
             )
             return wait_for(
                 lambda: sm.describe_endpoint(EndpointName=name),
-                # the deploy's own choice of bar, None: when interactive
-                timing=attrs.evolve(self._timing, progress=progress),
+                timing=self._timing,
                 arn=name,
                 timeout_s=timeout_s,
                 spec=SAGEMAKER_ENDPOINT,
                 retrier=retrier,
                 label=name,
+                progress=progress,  # the deploy's own choice; None: the session's display
+                display=self._session.progress,
             )
         except BaseException as exc:
             translated = self._translate(exc, resolved)
@@ -712,6 +722,7 @@ class LLMEndpoint:
                                 timing=self._timing,
                                 wait=wait,
                                 retrier=retrier,
+                                display=self._session.progress,
                             )
                         else:
                             delete_and_wait(
@@ -723,6 +734,7 @@ class LLMEndpoint:
                                 timing=self._timing,
                                 wait=wait,
                                 retrier=retrier,
+                                display=self._session.progress,
                             )
                         done.append(kind)
                     except Exception as exc:
@@ -797,6 +809,7 @@ class LLMEndpoint:
                     timeout_s=timing.delete_timeout_s,
                     spec=ENDPOINT_SETTLED,
                     retrier=retrier,
+                    display=self._session.progress,
                 )
         else:  # pragma: no cover - three refusals in a row
             raise PersonakitError(f"SageMaker keeps refusing to delete endpoint {name}")
@@ -809,6 +822,7 @@ class LLMEndpoint:
                 spec=SAGEMAKER_ENDPOINT_DELETE,
                 gone=True,
                 retrier=retrier,
+                display=self._session.progress,
             )
 
     def _mark_kept(self) -> None:

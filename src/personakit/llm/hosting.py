@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 from botocore.exceptions import ClientError
 
+from personakit.aws.progress import ProgressDisplay
 from personakit.aws.retry import Retrier, error_code
 from personakit.aws.timing import Timing
 from personakit.aws.wait import WaitSpec, sagemaker_not_found, wait_for
@@ -106,8 +107,9 @@ def failure_hint(reason: str) -> str:
 @attrs.frozen(kw_only=True)
 class EndpointTiming(Timing):
     """A :class:`~personakit.aws.timing.Timing` at SageMaker endpoints' pace: first poll
-    after 15 s (endpoints take minutes), 30 minutes for each wait of a teardown, and no
-    progress bar unless a deploy asks for one."""
+    after 15 s (endpoints take minutes) and 30 minutes for each wait of a teardown. Its
+    waits show on the session's progress display; ``progress`` is only read by a
+    :func:`~personakit.aws.wait.wait_for` given no display."""
 
     poll_s: float = 15.0
     max_poll_s: float = 60.0
@@ -126,7 +128,7 @@ class EndpointTiming(Timing):
 
     @classmethod
     def from_timing(cls, timing: Timing) -> EndpointTiming:
-        """The same retries, time and polls as a resource ``Timing`` (bars off)."""
+        """The same retries, time and polls as a resource ``Timing``."""
         return cls(**{**attrs.asdict(timing, recurse=False), "progress": False})
 
 
@@ -149,12 +151,14 @@ def delete_and_wait(
     timing: Timing,
     wait: bool = True,
     retrier: Retrier | None = None,
+    display: ProgressDisplay | None = None,
 ) -> None:
     """Delete a SageMaker endpoint config or model (``delete(**{key: name})`` through
     ``call``, a retrier's or a context's) and wait until ``describe`` says it is gone.
 
     One that is already gone is fine; the wait polls from at most 5 s (a config or a
-    model goes in seconds) until the timing's ``delete_timeout_s``.
+    model goes in seconds) until the timing's ``delete_timeout_s``, as a line on
+    ``display`` (the session's progress display) when given.
     """
     try:
         call(delete, **{key: name})
@@ -172,6 +176,8 @@ def delete_and_wait(
             gone=True,
             retrier=retrier,
             poll_s=min(timing.poll_s, 5.0),
+            display=display,
+            kind={"EndpointConfigName": "endpoint config", "ModelName": "model"}.get(key, ""),
         )
 
 
