@@ -47,10 +47,12 @@ PROPERTIES: Mapping[str, tuple[str, ...]] = {
     "ValidationReport": ("ok",),
 }
 
-#: Fields left out, by class name: Arrow tables and schemas (a validate report),
-#: the inventory a budget status repeats (``cost running`` prints it once).
+#: Fields left out, by class name: Arrow tables, schemas and the histograms behind the
+#: diagnostics (a validate report: its ``stats`` summarise them), the inventory a budget
+#: status repeats (``cost running`` prints it once).
 EXCLUDED: Mapping[str, frozenset[str]] = {
-    "ValidationReport": frozenset({"schemas", "tables"}),
+    "DataReport": frozenset({"histograms"}),
+    "ValidationReport": frozenset({"schemas", "tables", "histograms"}),
     "BudgetStatus": frozenset({"inventory"}),
 }
 

@@ -212,6 +212,8 @@ class BudgetStatus(Display):
         runs_out_at: When, at this burn rate, ``spent_usd`` reaches the budget
             (``None`` when nothing burns).
         inventory: What runs.
+        as_of: When the projection starts (the listing's time, unless
+            :meth:`CostGuard.status` was given ``now``).
     """
 
     budget_usd: float
@@ -223,11 +225,45 @@ class BudgetStatus(Display):
     credit_expires: dt.date | None
     runs_out_at: dt.datetime | None
     inventory: Inventory
+    as_of: dt.datetime | None = None
 
     @property
     def over_budget(self) -> bool:
         """Whether the projection exceeds the budget."""
         return self.projected_usd > self.budget_usd
+
+    def plot(self, ax: Any = None) -> Any:
+        """The credits burning down: what is left of the budget from now to the credits'
+        expiry (else over :attr:`horizon_hours`) at the current burn rate, where it runs
+        out, and what is over budget or left unused at the end.
+
+        Needs matplotlib (``pip install 'personakit[plots]'``).
+
+        Args:
+            ax: The matplotlib Axes to draw on; a new figure when ``None``.
+
+        Returns:
+            The Axes.
+        """
+        from personakit.rules import plots  # matplotlib only when a plot is drawn
+
+        start = self.as_of or self.inventory.taken_at
+        expires = (
+            dt.datetime.combine(self.credit_expires, dt.time(), tzinfo=dt.timezone.utc)
+            if self.credit_expires is not None
+            else None
+        )
+        return plots.burndown(
+            start=start,
+            end=start + dt.timedelta(hours=self.horizon_hours),
+            left_usd=self.budget_usd - self.spent_usd,
+            usd_per_hour=self.usd_per_hour,
+            budget_usd=self.budget_usd,
+            expires=expires,
+            runs_out=self.runs_out_at,
+            ax=ax,
+            what="BudgetStatus.plot()",
+        )
 
     def __str__(self) -> str:
         until = (
@@ -455,6 +491,7 @@ class CostGuard:
             credit_expires=self.credit_expires,
             runs_out_at=runs_out,
             inventory=inventory,
+            as_of=now,
         )
 
     # ------------------------------------------------------------------ advice

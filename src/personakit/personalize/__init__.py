@@ -6,5 +6,5 @@ recommenders, event trackers and batch jobs, on one small base
 Inside the package, imports point one way::
 
     teardown <- base <- serving <- campaign, recommender, events, batch <- solution
-        <- dataset <- group
+        <- dataset <- group; solution <- compare (several versions' metrics side by side)
 """

@@ -15,6 +15,8 @@
   (:mod:`~personakit.rules.filter_grammar`) and the ``filterValues`` encoding
   (:mod:`~personakit.rules.filter_values`);
 * :mod:`~personakit.rules.writer`: the CSV a dataset import job accepts.
+* :mod:`~personakit.rules.display` and :mod:`~personakit.rules.plots`: how result
+  objects show themselves (text, HTML, and matplotlib pictures, drawn only when asked).
 
 Every other package of personakit (``aws``, ``personalize``, ``llm``, ``cost``,
 ``local``) imports from here; nothing here imports from them.

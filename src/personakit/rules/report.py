@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
@@ -18,11 +18,46 @@ from personakit.rules.display import Display, short_repr
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DataReport", "Problem", "Severity"]
+__all__ = ["DataReport", "Histogram", "Problem", "Severity"]
 
 
 def _problem_tuple(values: Iterable[Problem]) -> tuple[Problem, ...]:
     return tuple(values)
+
+
+def _float_tuple(values: Iterable[float]) -> tuple[float, ...]:
+    return tuple(float(v) for v in values)
+
+
+@attrs.frozen
+class Histogram:
+    """A distribution kept compact on a report: ``counts[i]`` falls in
+    ``[edges[i], edges[i + 1])``, so ``len(edges) == len(counts) + 1``."""
+
+    edges: tuple[float, ...] = attrs.field(converter=_float_tuple)
+    counts: tuple[float, ...] = attrs.field(converter=_float_tuple)
+
+    def __attrs_post_init__(self) -> None:
+        if len(self.edges) != len(self.counts) + 1:
+            raise ValueError(
+                f"a histogram needs one edge more than counts, got {len(self.edges)} edges "
+                f"and {len(self.counts)} counts"
+            )
+
+    @property
+    def total(self) -> float:
+        """The sum of the counts."""
+        return sum(self.counts)
+
+
+#: The diagnostics :meth:`DataReport.plot` draws, by the histogram each needs.
+PLOTS: Mapping[str, str] = {
+    "long_tail": "item_popularity",
+    "over_time": "interactions_over_time",
+    "per_user": "interactions_per_user",
+}
+PlotKind = Literal["long_tail", "over_time", "per_user"]
+_KINDS: tuple[PlotKind, ...] = ("long_tail", "over_time", "per_user")
 
 
 @attrs.frozen
@@ -32,12 +67,19 @@ class DataReport(Display):
     ``ok`` is true when there are no errors (warnings are allowed).
     ``raise_for_problems()`` raises one :class:`~personakit.ValidationError`
     listing every error. ``stats`` holds the diagnostics a data scientist wants
-    before paying for training (cold-start share, repeat rate, ...).
+    before paying for training (cold-start share, repeat rate, ...);
+    ``histograms`` the distributions behind them, which :meth:`plot` draws:
+    ``"item_popularity"`` (interactions of the items by popularity rank, 1 = the
+    most popular; logarithmic rank bins), ``"interactions_over_time"`` (interactions
+    per hour, day, week, 30 days, quarter or year, edges in epoch seconds; estimated
+    from a sample of rows on large data) and ``"interactions_per_user"`` (users by
+    their number of interactions; logarithmic bins).
     """
 
     problems: tuple[Problem, ...] = attrs.field(default=(), converter=_problem_tuple)
     stats: Mapping[str, float] = attrs.field(factory=dict)
     subject: str = "data"
+    histograms: Mapping[str, Histogram] = attrs.field(factory=dict, eq=False, repr=False)
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -59,9 +101,12 @@ class DataReport(Display):
         return {p.rule for p in self.problems}
 
     def merge(self, other: DataReport) -> DataReport:
-        """A report holding the problems and stats of both."""
+        """A report holding the problems, stats and histograms of both."""
         return DataReport(
-            self.problems + other.problems, {**self.stats, **other.stats}, self.subject
+            self.problems + other.problems,
+            {**self.stats, **other.stats},
+            self.subject,
+            {**self.histograms, **other.histograms},
         )
 
     def raise_for_problems(self, *, warnings_as_errors: bool = False) -> None:
@@ -94,6 +139,59 @@ class DataReport(Display):
             ],
             columns=columns,
         )
+
+    def plot(self, kind: PlotKind | None = None, *, ax: Any = None) -> Any:
+        """Draw the diagnostics: ``"long_tail"`` (interactions per item by popularity
+        rank), ``"over_time"`` (interactions per time bin) or ``"per_user"`` (users by
+        their number of interactions).
+
+        Needs matplotlib (``pip install 'personakit[plots]'``).
+
+        Args:
+            kind: One diagnostic, drawn on ``ax`` and its Axes returned; ``None`` draws
+                every one the report has, side by side, and returns their Axes in a list.
+            ax: The Axes to draw on (a sequence of them when ``kind`` is ``None``); a
+                new figure when ``None``.
+
+        Raises:
+            KeyError: The report has no such diagnostic (no interactions were
+                validated, or they lack the columns it needs).
+        """
+        from personakit.rules import plots  # matplotlib only when a plot is drawn
+
+        if kind is None:
+            kinds: list[PlotKind] = [k for k in _KINDS if PLOTS[k] in self.histograms]
+            if not kinds:
+                return []
+            if ax is None:
+                plt = plots.pyplot("DataReport.plot()")
+                width = 5.0 * max(1, len(kinds))
+                _, grid = plt.subplots(
+                    1, max(1, len(kinds)), figsize=(width, 4.0), layout="constrained"
+                )
+                ax = list(grid) if len(kinds) > 1 else [grid]
+            axes = list(ax)
+            if len(axes) < len(kinds):
+                raise ValueError(f"ax=: {len(kinds)} Axes needed, for {', '.join(kinds)}")
+            return [self.plot(k, ax=a) for k, a in zip(kinds, axes, strict=False)]
+        if kind not in PLOTS:
+            raise ValueError(f"kind={kind!r}: one of {', '.join(PLOTS)}, or None for all")
+        name = PLOTS[kind]
+        if name not in self.histograms:
+            have = ", ".join(k for k, h in PLOTS.items() if h in self.histograms) or "none"
+            raise KeyError(
+                f"this report has no {name!r} histogram to draw (diagnostics here: {have}); "
+                "validate(interactions) computes them from USER_ID, ITEM_ID and TIMESTAMP"
+            )
+        hist = self.histograms[name]
+        what = f"DataReport.plot({kind!r})"
+        if kind == "long_tail":
+            top = self.stats.get("popularity_top1pct_share")
+            return plots.long_tail(hist.edges, hist.counts, top_share=top, ax=ax, what=what)
+        if kind == "over_time":
+            return plots.interactions_over_time(hist.edges, hist.counts, ax=ax, what=what)
+        median = self.stats.get("interactions_per_user_median")
+        return plots.per_user(hist.edges, hist.counts, median=median, ax=ax, what=what)
 
     def __str__(self) -> str:
         head = f"{self.subject}: {len(self.errors)} error(s), {len(self.warnings)} warning(s)"

@@ -475,5 +475,10 @@ def validate(
     ]
     tables = built.tables if keep_tables else {}
     return ValidationReport(
-        problems, run.stats, subject="data", schemas=built.schemas, tables=tables
+        problems,
+        run.stats,
+        subject="data",
+        histograms=run.histograms,
+        schemas=built.schemas,
+        tables=tables,
     )

@@ -41,6 +41,8 @@ from personakit.rules.facts import (
     MIN_USERS_WITH_TWO,
     MIN_USERS_WITH_TWO_SHARE,
 )
+from personakit.rules.plots import TIME_BINS
+from personakit.rules.report import Histogram
 from personakit.rules.schema import DatasetType
 
 if TYPE_CHECKING:
@@ -401,6 +403,49 @@ def _top(codes: CodeArray, n_values: int, k: int) -> set[int]:
     return {int(i) for i in present}
 
 
+#: Bins of the histograms a report keeps (:attr:`DataReport.histograms`), at most.
+_HISTOGRAM_BINS = 40
+_TIME_BINS_MAX = 150
+
+
+def _log_edges(top: int) -> IntArray:
+    """Whole-number edges from 1 to ``top + 1``, logarithmically spaced."""
+    import numpy as np
+
+    edges = np.round(np.geomspace(1, top + 1, _HISTOGRAM_BINS + 1)).astype(np.int64)
+    return np.unique(edges)
+
+
+def _popularity_histogram(popularity: IntArray) -> Histogram:
+    """Interactions of the items by popularity rank (``popularity`` sorted ascending)."""
+    import numpy as np
+
+    edges = _log_edges(len(popularity))
+    total = np.concatenate(([0.0], np.cumsum(popularity[::-1], dtype=np.float64)))
+    return Histogram(edges.tolist(), (total[edges[1:] - 1] - total[edges[:-1] - 1]).tolist())
+
+
+def _per_user_histogram(per_user: IntArray) -> Histogram:
+    import numpy as np
+
+    edges = _log_edges(int(per_user.max()))
+    return Histogram(edges.tolist(), np.histogram(per_user, bins=edges)[0].tolist())
+
+
+def _time_histogram(seconds: FloatArray, first: float, last: float, weight: int) -> Histogram:
+    """Interactions per hour, day, ... (the finest of at most 150 bins); ``seconds`` is
+    every ``weight``-th row's time, so each counts ``weight`` times."""
+    import numpy as np
+
+    width = next((w for w, _ in TIME_BINS if (last - first) / w <= _TIME_BINS_MAX), 0.0)
+    width = width or TIME_BINS[-1][0]
+    start = math.floor(first / width) * width
+    n = math.floor((last - start) / width) + 1
+    edges = start + width * np.arange(n + 1, dtype=np.float64)
+    counts = np.histogram(seconds, bins=edges)[0] * weight
+    return Histogram(edges.tolist(), counts.tolist())
+
+
 def _interaction_stats(data: Data, run: Run) -> None:
     """Diagnostics (documented in docs/validation.md), with warnings for the bad ones."""
     import numpy as np
@@ -415,6 +460,7 @@ def _interaction_stats(data: Data, run: Run) -> None:
     if len(per_user):
         stats["interactions_per_user_median"] = float(np.median(per_user))
         stats["interactions_per_user_mean"] = float(per_user.mean())
+        run.histograms["interactions_per_user"] = _per_user_histogram(per_user)
         singles = int((per_user == 1).sum())
         share = singles / len(per_user)
         stats["single_interaction_user_share"] = share
@@ -459,6 +505,7 @@ def _interaction_stats(data: Data, run: Run) -> None:
         top = float(popularity[-k:].sum()) / float(popularity.sum())
         stats["popularity_top1pct_share"] = top
         stats["item_popularity_gini"] = _gini(popularity)
+        run.histograms["item_popularity"] = _popularity_histogram(popularity)
         if top >= CONCENTRATED_TOP1PCT and len(popularity) >= 100:
             run.add(
                 "warning",
@@ -497,6 +544,7 @@ def _interaction_stats(data: Data, run: Run) -> None:
     stats["last_timestamp"] = last
     stats["time_span_days"] = span / 86_400
     if span > 0:
+        run.histograms["interactions_over_time"] = _time_histogram(seconds[ok], first, last, step)
         codes = items.codes[::step]
         early = _top(codes[ok & (seconds < first + span / 4)], len(items.uniques), _DRIFT_TOP)
         late = _top(codes[ok & (seconds >= last - span / 4)], len(items.uniques), _DRIFT_TOP)

@@ -22,7 +22,7 @@ from personakit.rules.checks.columns import (
     to_floats,
 )
 from personakit.rules.facts import Domain, UseCase
-from personakit.rules.report import Problem, Severity
+from personakit.rules.report import Histogram, Problem, Severity
 from personakit.rules.schema import ID_FIELDS, DatasetType, Field, Schema
 
 if TYPE_CHECKING:
@@ -101,6 +101,8 @@ class Run:
     use_cases: tuple[UseCase, ...] = ()
     problems: list[Problem] = attrs.field(factory=list)
     stats: dict[str, float] = attrs.field(factory=dict)
+    #: the distributions behind the diagnostics (:attr:`DataReport.histograms`)
+    histograms: dict[str, Histogram] = attrs.field(factory=dict)
     #: (dataset type, field) pairs whose missing values were reported row by row
     required_null: set[tuple[DatasetType, str]] = attrs.field(factory=set)
 
@@ -114,6 +116,7 @@ class Run:
         """Add what ``other`` (a :meth:`child`) found, after what this run found."""
         self.problems.extend(other.problems)
         self.stats.update(other.stats)
+        self.histograms.update(other.histograms)
         self.required_null |= other.required_null
 
     def add(
