@@ -12,7 +12,6 @@ import json
 import sys
 import types
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -78,15 +77,17 @@ def test_explicit_bf16_on_a_t4_is_refused() -> None:
     assert "no bf16" in refused.reasons[0]
 
 
-def test_the_jumpstart_spec_limits_the_choice() -> None:
+def test_spec_only_limits_the_choice_to_the_jumpstart_spec() -> None:
     record = json.loads((FIXTURES / "huggingface-llm-falcon-7b-bf16@4.1.23.json").read_text())
-    advice = advise("huggingface-llm-falcon-7b-bf16", spec=record)
+    advice = advise("huggingface-llm-falcon-7b-bf16", spec=record, spec_only=True)
     # the spec supports g5.2xl/4xl/8xl/16xl; the catalog has no g5.16xlarge
     assert advice.names == ["ml.g5.2xlarge", "ml.g5.4xlarge", "ml.g5.8xlarge"]
+    assert all(o.in_spec for o in advice.options)
     assert advice.not_in_catalog == ("ml.g5.16xlarge",)
     assert advice["ml.g4dn.xlarge"].verdict == "unsupported"
+    assert advice["ml.g4dn.xlarge"].in_spec is False
     assert "supported_inference_instance_types" in advice["ml.g4dn.xlarge"].reasons[0]
-    same = advise("falcon-7b", supported_instances=record["instanceTypes"])
+    same = advise("falcon-7b", supported_instances=record["instanceTypes"], spec_only=True)
     assert same.names == advice.names
 
 
@@ -109,7 +110,7 @@ def test_a_70b_model_needs_several_gpus() -> None:
 
 def test_published_benchmarks_replace_the_bound() -> None:
     spec = json.loads((FIXTURES / "meta-textgeneration-llama-3-1-70b@2.16.2.json").read_text())
-    advice = advise("meta-textgeneration-llama-3-1-70b", spec=spec)
+    advice = advise("meta-textgeneration-llama-3-1-70b", spec=spec, spec_only=True)
     assert advice.names == ["ml.g6.48xlarge", "ml.g5.48xlarge", "ml.p4d.24xlarge"]
     # lmi is ranked first; g5.48xlarge at concurrency 1: 18.6 tokens/s per user
     g5 = advice["ml.g5.48xlarge"]
@@ -140,7 +141,10 @@ def test_spec_info_from_a_resolved_model_object() -> None:
 
 
 def test_an_embedding_model_gets_cpu_and_graviton_options() -> None:
-    advice = advise("huggingface-textembedding-all-MiniLM-L6-v2")
+    # all-MiniLM-L6-v2's size without its JumpStart spec (whose images are x86 only)
+    advice = advise(ModelSize.of("huggingface-textembedding-all-MiniLM-L6-v2"))
+    assert advice.spec_label is None
+    assert {o.in_spec for o in advice.options} == {None}
     # 22.7e6 x 4 B = 90.8e6 B = 0.085 GiB (+ 1.008 GiB overhead): fits any CPU type
     graviton = [o for o in advice.options if o.instance.is_graviton]
     assert {o.name for o in graviton} >= {"ml.c6g.xlarge", "ml.c7g.xlarge"}
@@ -153,7 +157,21 @@ def test_an_embedding_model_gets_cpu_and_graviton_options() -> None:
     assert [o.name for o in advice.unverified] == ["ml.c7g.large"]
     # Inferentia needs a Neuron-compiled model
     assert advice["ml.inf2.xlarge"].verdict == "unsupported"
-    assert advise("all-MiniLM-L6-v2", neuron=True)["ml.inf2.xlarge"].verdict == "fits"
+    small = ModelSize.of("all-MiniLM-L6-v2")
+    assert advise(small, neuron=True)["ml.inf2.xlarge"].verdict == "fits"
+
+
+def test_the_jumpstart_spec_of_an_embedding_model_has_no_arm64_image() -> None:
+    # by its JumpStart id, the packaged snapshot's spec (1.0.0) is checked: t3 has an
+    # image (not listed: in_spec False), Graviton and Inferentia have none (rejected)
+    advice = advise("huggingface-textembedding-all-MiniLM-L6-v2")
+    assert advice.spec_label == "huggingface-textembedding-all-MiniLM-L6-v2 1.0.0"
+    assert advice.best is not None
+    assert (advice.best.name, advice.best.in_spec) == ("ml.t3.medium", False)
+    for name in ("ml.c6g.xlarge", "ml.c7g.xlarge", "ml.inf2.xlarge"):
+        assert advice[name].verdict == "unsupported"
+        assert "no image in the JumpStart spec" in advice[name].reasons[0]
+    assert advice["ml.g5.2xlarge"].in_spec is True
 
 
 def test_compare_the_labs_pair_with_the_real_percentages() -> None:
@@ -248,34 +266,6 @@ def test_displays(falcon: Advice) -> None:
     assert frame.loc[frame["instance"] == "ml.g5.2xlarge", "usd_per_hour"].item() == 1.515
     everything = falcon.to_frame(include_rejected=True)
     assert len(everything) == len(falcon.options) + len(falcon.unverified) + len(falcon.rejected)
-
-
-def test_plot_draws_price_against_capacity(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[str, Any]] = []
-
-    class Axes:
-        def scatter(self, x: Any, y: Any, **kw: Any) -> None:
-            calls.append(("scatter", (x[0], y[0])))
-
-        def annotate(self, text: str, *a: Any, **kw: Any) -> None:
-            calls.append(("annotate", text))
-
-        def __getattr__(self, name: str) -> Any:
-            return lambda *a, **kw: calls.append((name, a))
-
-    pyplot = types.ModuleType("matplotlib.pyplot")
-    pyplot.subplots = lambda: (object(), Axes())  # type: ignore[attr-defined]
-    matplotlib = types.ModuleType("matplotlib")
-    matplotlib.pyplot = pyplot  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "matplotlib", matplotlib)
-    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", pyplot)
-
-    advice = advise("falcon-7b", instances=["ml.g5.2xlarge", "ml.g6.xlarge"])
-    advice.plot()
-
-    points = [c[1] for c in calls if c[0] == "scatter"]
-    assert (pytest.approx(600e9 / (14.0e9 + 16_777_216)), 1.515) in points
-    assert ("annotate", "ml.g6.xlarge") in calls
 
 
 def test_plot_without_matplotlib_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -156,4 +156,4 @@ def test_to_frame_has_one_row_per_type(catalog: Catalog) -> None:
     row = frame.set_index("instance").loc["ml.g5.2xlarge"]
     assert (row["usd_per_hour"], row["accelerator"]) == (1.515, "NVIDIA A10G")
     assert "A10G" not in repr(catalog)  # repr is a summary
-    assert "26 instance types" in repr(catalog)
+    assert "28 instance types" in repr(catalog)

@@ -75,10 +75,10 @@ def test_a_size_the_family_does_not_come_in(guard: CostGuard) -> None:
     text = str(caught.value)
     assert isinstance(caught.value, ConfigurationError)  # docs/cost.md says so
     assert "'ml.p3.4xlarge' is not an instance type" in text
-    assert "the catalog's p3 sizes are ml.p3.2xlarge, ml.p3.8xlarge" in text
+    assert "the catalog's p3 sizes are ml.p3.2xlarge, ml.p3.8xlarge, ml.p3.16xlarge" in text
     assert "did you mean ml.p3" in text
     assert PRICING_URL in text
-    assert caught.value.supported == ("ml.p3.2xlarge", "ml.p3.8xlarge")
+    assert caught.value.supported == ("ml.p3.2xlarge", "ml.p3.8xlarge", "ml.p3.16xlarge")
 
 
 def test_a_missing_ml_prefix_suggests_the_prefixed_name(guard: CostGuard) -> None:

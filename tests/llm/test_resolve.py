@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import botocore.session
 import pytest
 from botocore.validate import validate_parameters
@@ -10,6 +12,7 @@ from personakit.llm.jumpstart import select_version, version_key
 from personakit.llm.resolve import (
     EulaRequiredError,
     JumpStartWarning,
+    OutOfSpecInstanceWarning,
     ResolvedModel,
     UnsupportedInstanceError,
     resolve_spec,
@@ -188,16 +191,71 @@ def test_a_region_without_the_images_alias_is_refused() -> None:
         resolve_spec(spec, "ap-northeast-2", "ml.trn1.2xlarge")
 
 
-def test_unsupported_instance_type_is_refused_with_the_supported_list() -> None:
+def test_an_unlisted_instance_type_resolves_as_the_sdk_does_with_a_warning() -> None:
+    # falcon-7b lists only g5.2xl-16xl, but its variants have a g6 family image: the SDK
+    # takes variants["ml.g6.xlarge"], else variants["g6"], and deploys; so does personakit
+    spec = load_spec(FALCON_NEW)
+    with pytest.warns(OutOfSpecInstanceWarning) as caught:
+        model = resolve_spec(spec, REGION, "ml.g6.xlarge")
+    assert isinstance(caught[0].message, JumpStartWarning)
+    message = str(caught[0].message)
+    assert "ml.g6.xlarge is not in the spec's supported_inference_instance_types" in message
+    assert "ml.g5.2xlarge, ml.g5.4xlarge, ml.g5.8xlarge, ml.g5.16xlarge" in message
+    assert "g6 image variant" in message
+    g6_alias = spec["hosting_instance_type_variants"]["variants"]["g6"]["regional_properties"]
+    aliases = spec["hosting_instance_type_variants"]["regional_aliases"][REGION]
+    assert model.image_uri == aliases[g6_alias["image_uri"][1:]]
+    assert (model.in_spec, model.image_variant, model.instance_type) == (
+        False,
+        "g6",
+        "ml.g6.xlarge",
+    )
+    assert model.supported_instance_types == (
+        "ml.g5.2xlarge",
+        "ml.g5.4xlarge",
+        "ml.g5.8xlarge",
+        "ml.g5.16xlarge",
+    )
+    assert model.production_variant("m")["InstanceType"] == "ml.g6.xlarge"
+    assert_valid_requests(model)
+
+
+def test_an_instance_variant_wins_over_its_family_for_image_and_environment() -> None:
+    spec = patched(load_spec(FALCON_NEW))
+    variants = spec["hosting_instance_type_variants"]["variants"]
+    variants["ml.g6.12xlarge"] = {
+        "regional_properties": {"image_uri": "$gpu_ecr_uri_1"},
+        "properties": {"environment_variables": {"SM_NUM_GPUS": "4"}},
+    }
+    with pytest.warns(OutOfSpecInstanceWarning):
+        model = resolve_spec(spec, REGION, "ml.g6.12xlarge")
+    assert model.image_variant == "ml.g6.12xlarge"
+    assert model.environment["SM_NUM_GPUS"] == "4"
+
+
+def test_a_listed_instance_type_resolves_without_the_warning() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OutOfSpecInstanceWarning)
+        model = resolve_spec(load_spec(FALCON_NEW), REGION, "ml.g5.4xlarge")
+    assert (model.in_spec, model.image_variant) == (True, "g5")
+
+
+def test_an_unlisted_type_without_an_image_is_refused_as_the_sdk_does() -> None:
+    # no m5 variant (neither ml.m5.xlarge nor m5): the SDK raises "No inference ECR
+    # configuration found"; personakit names the families that have images
     with pytest.raises(UnsupportedInstanceError) as info:
-        resolve_spec(load_spec(FALCON_NEW), REGION, "ml.g4dn.xlarge")
+        resolve_spec(load_spec(FALCON_NEW), REGION, "ml.m5.xlarge")
     assert info.value.supported == (
         "ml.g5.2xlarge",
         "ml.g5.4xlarge",
         "ml.g5.8xlarge",
         "ml.g5.16xlarge",
     )
-    assert "ml.g5.2xlarge" in str(info.value)
+    text = str(info.value)
+    assert "no image for ml.m5.xlarge" in text
+    assert "g6" in text
+    assert "local_gpu" in text
+    assert "ml.g5.2xlarge" in text
 
 
 def test_default_instance_type_is_the_specs() -> None:

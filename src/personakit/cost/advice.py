@@ -8,6 +8,7 @@ Pure (no AWS calls). :func:`advise` checks every instance type of a
     advice = advise("huggingface-llm-falcon-7b-bf16")      # the packaged catalog, us-east-1
     print(advice)                                          # a table, then the reasons
     advice.best.name                                       # 'ml.g6.xlarge'
+    advice.best.in_spec                                    # False: the spec lists g5 types only
     print(compare("ml.g4dn.4xlarge", "ml.p3.2xlarge", model="bloom-1b1"))
 
 How each instance type is judged (memory, sharding, dtype, throughput, price) is
@@ -18,7 +19,6 @@ How each instance type is judged (memory, sharding, dtype, throughput, price) is
 from __future__ import annotations
 
 import html
-import importlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -95,6 +95,9 @@ class Advice(Display):
     ``unverified`` holds types whose memory the catalog does not know;
     ``rejected`` those that do not fit or are not supported, each with its reason.
     ``notes`` are about the advice as a whole (price age, assumptions).
+    ``spec_label`` names the JumpStart spec whose ``supported_inference_instance_types``
+    set each option's ``in_spec`` (``None``: no spec was known, every ``in_spec`` is
+    ``None``).
     """
 
     model: ModelSize
@@ -109,6 +112,7 @@ class Advice(Display):
     prices_as_of: str = ""
     not_in_catalog: tuple[str, ...] = ()
     workload: Workload | None = None
+    spec_label: str | None = None
 
     # ------------------------------------------------------------------ access
 
@@ -182,6 +186,7 @@ class Advice(Display):
                     o.dtype or "",
                     o.memory_text(),
                     o.verdict,
+                    _spec_cell(o.in_spec),
                     _money(o.usd_per_hour),
                     _money(o.usd_per_month),
                     f"{o.tokens_per_second:.0f}" if o.tokens_per_second else "?",
@@ -203,6 +208,7 @@ class Advice(Display):
             "dtype",
             "GiB need/have",
             "verdict",
+            "in spec",
             "$/h",
             "$/month",
             "tok/s",
@@ -271,42 +277,68 @@ class Advice(Display):
             out += f"<ul>{notes}</ul>"
         return out + "</div>"
 
-    def plot(self, ax: Any = None) -> Any:
-        """Price per hour against capacity (tokens/s, else accelerator memory), one dot each.
+    def plot(self, ax: Any = None, *, kind: str = "price") -> Any:
+        """Draw the options: ``kind="price"`` their $/h against tokens/s (accelerator
+        memory when no throughput is known), coloured by verdict, the best and the
+        cheapest per token ringed; ``kind="memory"`` the memory the model needs against
+        what each device has (the headroom).
 
-        Needs matplotlib (``pip install 'personakit[plots]'``); returns the Axes.
+        Needs matplotlib (``pip install 'personakit[plots]'``).
+
+        Args:
+            ax: The matplotlib Axes to draw on; a new figure when ``None``.
+            kind: ``"price"`` or ``"memory"``.
+
+        Returns:
+            The Axes.
         """
-        try:
-            plt: Any = importlib.import_module("matplotlib.pyplot")
-        except ImportError as exc:
-            raise ImportError(
-                "Advice.plot() needs matplotlib: pip install 'personakit[plots]' "
-                "(or pip install matplotlib)"
-            ) from exc
-        priced = [o for o in self.options if o.usd_per_hour is not None]
-        by_tokens = any(o.tokens_per_second for o in priced)
-        points = [
-            (
-                (o.tokens_per_second or 0.0)
-                if by_tokens
-                else (o.instance.accelerator_memory_gib_total or (o.instance.memory_gib or 0.0)),
-                o.usd_per_hour or 0.0,
-                o,
+        from personakit.rules import plots  # matplotlib only when a plot is drawn
+
+        what = f"Advice.plot(kind={kind!r})"
+        options = [*self.options, *self.unverified]
+        if kind == "memory":
+            return plots.memory_bars(
+                [o.name for o in options],
+                [o.need_gib for o in options],
+                [o.available_gib for o in options],
+                [o.verdict for o in options],
+                ax=ax,
+                what=what,
+                title=f"{self.model.label}: memory needed against memory there",
             )
-            for o in priced
-        ]
-        if ax is None:
-            _, ax = plt.subplots()
-        colours = {"fits": "tab:green", "tight": "tab:orange", "unknown": "tab:gray"}
-        for x, y, option in points:
-            ax.scatter([x], [y], color=colours.get(option.verdict, "tab:gray"))
-            ax.annotate(option.name, (x, y), textcoords="offset points", xytext=(4, 4))
-        ax.set_xlabel(
-            "tokens/s (estimate or AWS benchmark)" if by_tokens else "accelerator or host GiB"
+        if kind != "price":
+            raise ConfigurationError(f"kind={kind!r}: 'price' or 'memory'")
+        priced = [o for o in options if o.usd_per_hour is not None]
+        by_tokens = any(o.tokens_per_second for o in priced)
+
+        def point(o: Option) -> plots.Point:
+            memory = o.instance.accelerator_memory_gib_total or o.instance.memory_gib
+            x = o.tokens_per_second if by_tokens else memory
+            return plots.Point(x or 0.0, o.usd_per_hour or 0.0, o.name, o.verdict)
+
+        shown = [o for o in priced if not by_tokens or o.tokens_per_second]
+        highlights: dict[str, plots.Point] = {}
+        if self.best is not None and self.best in shown:
+            highlights["best"] = point(self.best)
+        cheapest = self.cheapest_per_token
+        if cheapest is not None and cheapest in shown:
+            highlights["cheapest per token"] = point(cheapest)
+        return plots.price_scatter(
+            [point(o) for o in shown],
+            ax=ax,
+            what=what,
+            title=f"{self.model.label}: price against capacity ({self.region})",
+            xlabel="tokens/s (estimate or AWS benchmark)"
+            if by_tokens
+            else "accelerator (else host) memory, GiB",
+            ylabel="USD per hour",
+            highlights=highlights,
         )
-        ax.set_ylabel(f"USD per hour ({self.region})")
-        ax.set_title(f"{self.model.label}: price against capacity")
-        return ax
+
+
+def _spec_cell(in_spec: bool | None) -> str:
+    """The "in spec" column: listed by the JumpStart spec, not listed, or no spec known."""
+    return "?" if in_spec is None else ("yes" if in_spec else "no")
 
 
 def _grouped(options: Sequence[Option]) -> list[str]:
@@ -351,8 +383,17 @@ def advise(
     tensor_parallel: bool = True,
     neuron: bool = False,
     instances: Iterable[str] | None = None,
+    spec_only: bool = False,
 ) -> Advice:
     """Rank the instance types of ``catalog`` that can serve ``model``.
+
+    Each option's ``in_spec`` says whether the model's JumpStart spec lists the type
+    in ``supported_inference_instance_types``: the spec given, else (for a model
+    personakit knows by its JumpStart id or short name) the latest version in
+    personakit's packaged JumpStart snapshot, the one ``LLMEndpoint.deploy`` uses
+    offline. A type the spec does not list stays in the ranking (deploy takes it with
+    a warning, as the SageMaker SDK does) unless ``spec_only``; one the spec has no
+    image for is rejected.
 
     Args:
         model: a known JumpStart model id or short name, ``(parameters, dtype)``,
@@ -365,10 +406,12 @@ def advise(
         context_tokens: tokens per sequence (prompt + output) the KV cache must
             hold; the model's context window capped at 2048 when ``None``.
         batch: sequences served at once (the KV cache and throughput scale with it).
-        supported_instances: only these instance types (e.g. the JumpStart spec's
-            ``supported_inference_instance_types``); others are rejected.
+        supported_instances: the instance types the model's spec lists (e.g. the
+            JumpStart spec's ``supported_inference_instance_types``): they set
+            ``in_spec``; the others are rejected only with ``spec_only``.
         spec: a JumpStart spec (dict, CDK record, or object): its supported
-            instance types, resource requirements and benchmark metrics are used.
+            instance types, images, resource requirements and benchmark metrics are
+            used. ``None``: the packaged snapshot's spec of the model, if it has one.
         workload: a :class:`Workload` (or ``(requests_per_second, tokens_per_request[,
             utilisation])``): options then show instance counts and are ranked by the
             monthly cost of serving it.
@@ -377,6 +420,8 @@ def advise(
         neuron: consider Inferentia (inf2) types: the model must be compiled for
             AWS Neuron. A spec that lists them allows them too.
         instances: judge only these instance types (default: the whole catalog).
+        spec_only: reject the types the spec does not list (default: rank them,
+            marked ``in_spec=False``).
     """
     size = ModelSize.of(model)
     catalog = catalog if catalog is not None else Catalog.load()
@@ -386,6 +431,9 @@ def advise(
         context_tokens = min(size.max_context or 2048, 2048)
     if context_tokens < 1:
         raise ConfigurationError(f"context_tokens must be >= 1, got {context_tokens!r}")
+    snapshot_note: str | None = None
+    if spec is None and supported_instances is None:
+        spec, snapshot_note = _snapshot_spec(model, size)
     info = SpecInfo.from_spec(spec) if spec is not None else None
     if supported_instances is not None:
         info = attrs.evolve(info or SpecInfo(), supported_instances=tuple(supported_instances))
@@ -404,6 +452,7 @@ def advise(
             spec=info,
             workload=load,
             neuron=neuron,
+            spec_only=spec_only,
         )
         for name in names
     ]
@@ -420,6 +469,8 @@ def advise(
     if info is not None and info.supported_instances is not None:
         missing = tuple(n for n in info.supported_instances if n not in catalog)
     notes = _notes(size, catalog, region, good, missing, context_tokens, batch)
+    if info is not None and info.supported_instances is not None:
+        notes.append(_spec_note(info, good, snapshot_note))
     return Advice(
         model=size,
         region=region,
@@ -433,7 +484,61 @@ def advise(
         prices_as_of=catalog.describe_age(),
         not_in_catalog=missing,
         workload=load,
+        spec_label=(info.label or "the supported_instances given")
+        if info is not None and info.supported_instances is not None
+        else None,
     )
+
+
+def _snapshot_spec(model: Any, size: ModelSize) -> tuple[Mapping[str, Any] | None, str | None]:
+    """The packaged JumpStart snapshot's latest spec of ``model``, and where it is from.
+
+    A ``model`` given by name is looked up by its JumpStart id, else (a short name) by
+    the first JumpStart id of its :class:`ModelSize` (the model itself, not an instruct
+    sibling). ``(None, None)`` for a ``ModelSize`` or a tuple, when the snapshot has no
+    such model, or when its spec lists no instance types.
+    """
+    if not isinstance(model, str):
+        return None, None
+    from personakit.llm.jumpstart import (  # package data only, on use
+        select_version,
+        snapshot_info,
+        snapshot_manifest,
+        snapshot_spec,
+    )
+
+    wanted = [model, *size.jumpstart_ids[:1]]
+    entries = snapshot_manifest()
+    for model_id in wanted:
+        rows = [e for e in entries if e.model_id.lower() == model_id.lower()]
+        version = select_version([e.version for e in rows])
+        row = next((e for e in rows if e.version == version), None)
+        if row is None:
+            continue
+        document = snapshot_spec(row)
+        if not document.get("supported_inference_instance_types"):
+            return None, None
+        date = snapshot_info().get("snapshot_date", "")
+        return document, f"personakit's packaged JumpStart snapshot of {date}"
+    return None, None
+
+
+def _spec_note(info: SpecInfo, good: Sequence[Option], snapshot: str | None) -> str:
+    where = f" ({snapshot}; pass spec= for the version you deploy)" if snapshot else ""
+    outside = [o.name for o in good if o.in_spec is False]
+    text = (
+        f"'in spec': listed in the supported_inference_instance_types of the JumpStart spec "
+        f"{info.label or ''}{where}: {', '.join(info.supported_instances or ())}"
+    )
+    if outside:
+        text += (
+            f". Not listed but deployable ({', '.join(outside)}): LLMEndpoint.deploy uses the "
+            "image of the type's family variant, as the SageMaker Python SDK does, and warns "
+            "(OutOfSpecInstanceWarning); AWS has not validated the model there, so test it "
+            "(https://docs.aws.amazon.com/sagemaker/latest/dg/"
+            "jumpstart-foundation-models-use-python-sdk-model-class.html)"
+        )
+    return text
 
 
 def _notes(
@@ -532,6 +637,73 @@ class Comparison(Display):
     def __repr__(self) -> str:
         ratio = None if self.price_ratio is None else round(self.price_ratio, 3)
         return short_repr(self, repr(self.a.name), repr(self.b.name), price_ratio=ratio)
+
+    def plot(self, ax: Any = None) -> Any:
+        """The two types side by side: price, memory bandwidth, memory and tokens/s,
+        each as a share of the larger of the two (the values written above the bars),
+        and the memory the model needs per device.
+
+        Needs matplotlib (``pip install 'personakit[plots]'``).
+
+        Args:
+            ax: The matplotlib Axes to draw on; a new figure when ``None``.
+
+        Returns:
+            The Axes.
+        """
+        from personakit.rules import plots  # matplotlib only when a plot is drawn
+
+        a, b = self.a, self.b
+        rows = [
+            ("$/hour", a.usd_per_hour, b.usd_per_hour, "${:,.4g}"),
+            (
+                "memory bandwidth",
+                a.instance.total_bandwidth_gbps,
+                b.instance.total_bandwidth_gbps,
+                "{:,.0f} GB/s",
+            ),
+            ("memory", _memory(a), _memory(b), "{:,.4g} GiB"),
+            ("tokens/s", a.tokens_per_second, b.tokens_per_second, "{:,.0f}"),
+        ]
+        rows = [r for r in rows if r[1] is not None or r[2] is not None]
+        series: dict[str, list[float | None]] = {a.name: [], b.name: []}
+        texts: dict[str, list[str]] = {a.name: [], b.name: []}
+        for _, x, y, fmt in rows:
+            top = max(v for v in (x, y) if v is not None) or 1.0
+            for name, value in ((a.name, x), (b.name, y)):
+                series[name].append(None if value is None else value / top)
+                texts[name].append("" if value is None else fmt.format(value))
+        title = f"{a.name} vs {b.name}" + (f" for {self.model.label}" if self.model else "")
+        axes = plots.grouped_bars(
+            [r[0] for r in rows],
+            series,
+            ax=ax,
+            what="Comparison.plot()",
+            title=title,
+            ylabel="share of the larger of the two",
+            texts=texts,
+            ylim=(0.0, 1.25),
+        )
+        groups = [r[0] for r in rows]
+        top_memory = max((m for m in (_memory(a), _memory(b)) if m is not None), default=0.0)
+        if self.model is not None and "memory" in groups and top_memory:
+            i = groups.index("memory")
+            label = f"{self.model.label} needs"
+            for option, x in ((a, i - 0.2), (b, i + 0.2)):
+                if option.need_gib is None:
+                    continue
+                need = option.need_gib * max(1, option.devices_used)
+                axes.hlines(
+                    need / top_memory,
+                    x - 0.19,
+                    x + 0.19,
+                    colors="black",
+                    linestyles="--",
+                    label=label,
+                )
+                label = "_"  # one legend entry for both
+            axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=8)
+        return axes
 
     def _repr_html_(self) -> str:
         a, b = self.a, self.b

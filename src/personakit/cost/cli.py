@@ -2,9 +2,11 @@
 
 ``register(subparsers)`` adds them to the ``personakit`` parser:
 
-* ``personakit cost advise MODEL [--instance TYPE ...]`` ranks the instances that fit
-  a model (packaged prices, or ``--live`` for the Price List API); ``--instance``
-  (repeatable) judges only those types;
+* ``personakit cost advise MODEL [--instance TYPE ...] [--spec-only]`` ranks the
+  instances that fit a model (packaged prices, or ``--live`` for the Price List API);
+  ``--instance`` (repeatable) judges only those types; each row says whether the
+  model's JumpStart spec lists the type (``in spec``; ``in_spec`` in ``--json``), and
+  ``--spec-only`` drops the types it does not list;
 * ``personakit cost compare A B [--model M]`` puts two instance types side by side
   (price per hour and month; with ``--model``, fit, tokens/s and $/1M tokens), with
   the ratios B/A;
@@ -123,6 +125,8 @@ def _advise(args: argparse.Namespace) -> int:
         kwargs["context_tokens"] = args.context_tokens
     if args.instance:
         kwargs["instances"] = list(dict.fromkeys(args.instance))
+    if args.spec_only:
+        kwargs["spec_only"] = True
     advice = advise(args.model, **kwargs)
     print(dumps(advice) if args.json else advice)
     return 0
@@ -331,6 +335,11 @@ def register(
         action="append",
         metavar="TYPE",
         help="judge only this instance type (repeatable; default: the whole catalog)",
+    )
+    advise.add_argument(
+        "--spec-only",
+        action="store_true",
+        help="rank only the types the model's JumpStart spec lists (default: all, marked)",
     )
     _connection(advise)
     add_json_argument(advise)

@@ -30,6 +30,14 @@ How an instance is judged:
   a JumpStart spec's published benchmark replaces it where present.
 - **Price**: on-demand Hosting $/h from the catalog (https://aws.amazon.com/sagemaker/pricing/),
   $/month at 730 h, $ per 1M generated tokens at the throughput above.
+- **The JumpStart spec** (when one is known): a type its
+  ``supported_inference_instance_types`` lists has ``in_spec=True``. One it does not
+  list is judged all the same (``in_spec=False``): ``LLMEndpoint.deploy`` deploys it
+  with the image of its family's variant, as the SageMaker Python SDK does, and warns.
+  A type with no image in the spec's ``hosting_instance_type_variants`` (neither
+  for the type nor for its family) is "unsupported": deploy refuses it, as the SDK
+  does (https://github.com/aws/sagemaker-python-sdk/blob/v2.257.6/src/sagemaker/jumpstart/artifacts/image_uris.py).
+  ``spec_only=True`` rejects every type the spec does not list.
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ import attrs
 from personakit.cost.catalog import HOURS_PER_MONTH, InstanceType, Price
 from personakit.cost.models import ModelSize, normalize_dtype
 from personakit.errors import ConfigurationError
+from personakit.llm.resolve import instance_family
 
 __all__ = [
     "GIB",
@@ -168,6 +177,28 @@ class SpecInfo:
     default_instance: str | None = None
     benchmarks: Mapping[str, tuple[Benchmark, ...]] = attrs.field(factory=dict)
     min_accelerators: int | None = None
+    #: ``hosting_instance_type_variants`` keys (instance types or families such as
+    #: ``"g6"``) that carry an image; ``None`` when the spec says nothing of images.
+    image_variants: tuple[str, ...] | None = None
+    #: Where the spec came from, for messages (``"huggingface-llm-falcon-7b-bf16 4.1.23"``).
+    label: str | None = None
+
+    def in_spec(self, instance: str) -> bool | None:
+        """Whether ``supported_inference_instance_types`` lists ``instance`` (``None``:
+        the spec lists nothing)."""
+        if self.supported_instances is None:
+            return None
+        return instance in self.supported_instances
+
+    def image_variant_for(self, instance: str) -> str | None:
+        """The variant whose image serves ``instance``: the type itself, else its family
+        (the SageMaker SDK's order); ``None`` when the spec has no image for it."""
+        if self.image_variants is None:
+            return None
+        for key in (instance, instance_family(instance)):
+            if key in self.image_variants:
+                return key
+        return None
 
     @classmethod
     def from_spec(cls, spec: Any, *, config_name: str | None = None) -> SpecInfo:
@@ -218,12 +249,16 @@ class SpecInfo:
         if isinstance(direct, Mapping):
             for instance, points in direct.items():
                 benchmarks.setdefault(instance, _benchmarks(points, config_name))
+        model_id = _get(spec, "model_id", "modelId")
+        version = _get(spec, "version")
         return cls(
-            model_id=_get(spec, "model_id", "modelId"),
+            model_id=model_id,
             supported_instances=tuple(supported) if supported is not None else None,
             default_instance=default,
             benchmarks=benchmarks,
             min_accelerators=int(min_acc) if min_acc else None,
+            image_variants=_image_variants(spec),
+            label=" ".join(str(p) for p in (model_id, version) if p) or None,
         )
 
     def benchmark_for(self, instance: str, batch: int) -> Benchmark | None:
@@ -232,6 +267,27 @@ class SpecInfo:
         if not points:
             return None
         return min(points, key=lambda b: (abs(b.concurrency - batch), b.concurrency))
+
+
+def _image_variants(spec: Any) -> tuple[str, ...] | None:
+    """The variant keys with an image: a spec's ``hosting_instance_type_variants.variants``
+    (``regional_properties.image_uri``) or a CDK record's ``instanceVariants`` (``imageUri``)."""
+    hosting = _get(spec, "hosting_instance_type_variants")
+    if hosting is not None:
+        variants = _get(hosting, "variants")
+        if not isinstance(variants, Mapping):
+            return None
+        return tuple(
+            str(key)
+            for key, entry in variants.items()
+            if _get(_get(entry, "regional_properties") or {}, "image_uri")
+        )
+    rows = _get(spec, "instanceVariants")
+    if isinstance(rows, (list, tuple)):
+        return tuple(
+            str(_get(row, "instanceType")) for row in rows if _get(row, "imageUri") is not None
+        )
+    return None
 
 
 # --------------------------------------------------------------------------- workload
@@ -301,13 +357,18 @@ class Option:
     tokens_per_second_bound: float | None = None
     throughput_source: str | None = None
     benchmark: Benchmark | None = None
-    supported_by_spec: bool | None = None
+    in_spec: bool | None = None
     workload: Workload | None = None
 
     @property
     def name(self) -> str:
         """The instance type name."""
         return self.instance.name
+
+    @property
+    def supported_by_spec(self) -> bool | None:
+        """The earlier name of :attr:`in_spec`."""
+        return self.in_spec
 
     @property
     def fits(self) -> bool:
@@ -386,6 +447,7 @@ class Option:
         return [
             "instance",
             "verdict",
+            "in_spec",
             "accelerator",
             "devices_used",
             "dtype",
@@ -415,6 +477,7 @@ class Option:
         return {
             "instance": self.name,
             "verdict": self.verdict,
+            "in_spec": self.in_spec,
             "accelerator": (
                 f"{self.instance.accelerator_count}x {acc.name}"
                 if acc and self.instance.has_accelerator
@@ -474,11 +537,14 @@ def evaluate(
     spec: SpecInfo | None = None,
     workload: Workload | None = None,
     neuron: bool = False,
+    spec_only: bool = False,
 ) -> Option:
     """Judge one instance type for ``model`` (see the module doc for the rules).
 
     ``neuron`` allows Inferentia/Trainium types (the model must be compiled for
-    Neuron); a JumpStart spec that lists such a type allows it too.
+    Neuron); a JumpStart spec that lists such a type allows it too. ``spec_only``
+    rejects a type the spec does not list (by default it is judged and marked
+    ``in_spec=False``).
     """
     reasons: list[str] = []
     requested = normalize_dtype(dtype) if dtype else None
@@ -491,19 +557,33 @@ def evaluate(
             workload=workload,
             verdict="unsupported",
             reasons=(reason,),
-            supported_by_spec=supported,
+            in_spec=supported,
         )
 
     # -- the JumpStart spec
     if spec is not None and spec.supported_instances is not None:
         supported = instance.name in spec.supported_instances
-        if not supported:
+        which = f"the JumpStart spec{f' of {spec.label}' if spec.label else ''}"
+        variant = spec.image_variant_for(instance.name)
+        if not supported and spec.image_variants is not None and variant is None:
             return refuse(
-                f"not in the JumpStart spec's supported_inference_instance_types "
-                f"({', '.join(spec.supported_instances)}); CreateEndpoint would be refused "
-                "or the container would not start"
+                f"no image in {which} for this type or its family, so LLMEndpoint.deploy "
+                "refuses it, as the SageMaker SDK does"
             )
-        reasons.append("listed in the JumpStart spec's supported instance types")
+        if not supported and spec_only:
+            return refuse(
+                f"not in the supported_inference_instance_types of {which} "
+                f"({', '.join(spec.supported_instances)}); rejected because spec_only=True"
+            )
+        if supported:
+            reasons.append(f"listed in the supported_inference_instance_types of {which}")
+        else:
+            image = f"the {variant} image variant" if variant else "its family's image"
+            reasons.append(
+                f"not in the supported_inference_instance_types of {which}: "
+                f"LLMEndpoint.deploy takes it with {image}, as the SageMaker SDK does, and an "
+                "OutOfSpecInstanceWarning; AWS has not validated the model on it"
+            )
     if (
         spec is not None
         and spec.min_accelerators
@@ -703,5 +783,5 @@ def evaluate(
         tokens_per_second_bound=bound,
         throughput_source=source,
         benchmark=benchmark,
-        supported_by_spec=supported,
+        in_spec=supported,
     )

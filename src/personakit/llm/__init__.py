@@ -36,7 +36,12 @@ if TYPE_CHECKING:
     from personakit.llm.formats import Generation, PayloadFormat
     from personakit.llm.hosting import DeployGuard, EndpointTiming
     from personakit.llm.jumpstart import JumpStartCatalog, ManifestEntry
-    from personakit.llm.resolve import JumpStartWarning, ResolvedModel, resolve_spec
+    from personakit.llm.resolve import (
+        JumpStartWarning,
+        OutOfSpecInstanceWarning,
+        ResolvedModel,
+        resolve_spec,
+    )
 
 _EXPORTS = {
     "DeployGuard": "hosting",
@@ -47,6 +52,7 @@ _EXPORTS = {
     "JumpStartCatalog": "jumpstart",
     "JumpStartWarning": "resolve",
     "ManifestEntry": "jumpstart",
+    "OutOfSpecInstanceWarning": "resolve",
     "ResolvedModel": "resolve",
     "resolve_spec": "resolve",
 }
@@ -64,6 +70,7 @@ __all__ = [
     "ManifestEntry",
     "ModelNotFoundError",
     "ModelResponseError",
+    "OutOfSpecInstanceWarning",
     "PayloadFormat",
     "ResolvedModel",
     "TeardownError",

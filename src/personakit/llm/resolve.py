@@ -8,11 +8,23 @@ in this order:
 
 1. the inference config: ``config_name``, else the top of
    ``inference_config_rankings.overall``; its components are merged over the base spec;
-2. the instance type: the spec's default, or the caller's, which must be in
-   ``supported_inference_instance_types``;
+2. the instance type: the spec's default, or the caller's; one that
+   ``supported_inference_instance_types`` does not list is resolved all the same, as
+   the SDK does (it checks the list only for specs with inference configs, and then
+   only logs "Overriding instance type": ``_add_instance_type_to_kwargs`` in
+   https://github.com/aws/sagemaker-python-sdk/blob/v2.257.6/src/sagemaker/jumpstart/factory/model.py),
+   with an
+   :class:`OutOfSpecInstanceWarning` naming the listed types
+   (``ResolvedModel.in_spec`` is then ``False``);
 3. the image: ``hosting_instance_type_variants.variants[<ml.type>]``, then
    ``[<family>]``, ``regional_properties.image_uri`` = ``$alias``, looked up in
-   ``regional_aliases[<region>]``;
+   ``regional_aliases[<region>]``; with no image there the SDK raises ("No inference
+   ECR configuration found ... Please try another instance type or region") and so
+   does personakit (:class:`UnsupportedInstanceError`): the SDK has no default image
+   (``_retrieve_image_uri`` in
+   https://github.com/aws/sagemaker-python-sdk/blob/v2.257.6/src/sagemaker/jumpstart/artifacts/image_uris.py,
+   ``_get_regional_property`` in
+   https://github.com/aws/sagemaker-python-sdk/blob/v2.257.6/src/sagemaker/jumpstart/types.py);
 4. the environment: the spec's ``inference_environment_variables`` marked
    ``required_for_model_class`` (what the SDK's model class sends; specs from
    before that flag existed, where no entry carries it, send every entry but
@@ -54,6 +66,7 @@ __all__ = [
     "JUMPSTART_VERSION_TAG",
     "EulaRequiredError",
     "JumpStartWarning",
+    "OutOfSpecInstanceWarning",
     "ResolvedModel",
     "UnsupportedInstanceError",
     "apply_inference_config",
@@ -91,6 +104,16 @@ _TIMEOUT_RANGE = (60, 3600)
 class JumpStartWarning(UserWarning):
     """A JumpStart spec says something the user should know: deprecated, vulnerable,
     or resolved from the offline snapshot."""
+
+
+class OutOfSpecInstanceWarning(JumpStartWarning):
+    """The instance type is not in the spec's ``supported_inference_instance_types``.
+
+    personakit resolves and deploys it all the same, as the SageMaker Python SDK does
+    (the image of the type's family variant); AWS has not validated the model on it.
+    Silence it with ``warnings.filterwarnings("ignore", category=OutOfSpecInstanceWarning)``
+    or turn it into an error with ``"error"``.
+    """
 
 
 # ------------------------------------------------------------------ buckets, instances
@@ -159,7 +182,11 @@ class ResolvedModel:
 
     Built by :func:`resolve_spec` / :meth:`JumpStartCatalog.resolve`; pure data.
     :meth:`create_model_request` and :meth:`production_variant` give the request
-    shapes of botocore's ``sagemaker`` service model.
+    shapes of botocore's ``sagemaker`` service model. ``in_spec`` says whether the
+    spec's ``supported_inference_instance_types`` lists ``instance_type`` (``True``
+    when the spec lists none); ``image_variant`` is the ``variants`` key the image
+    came from (``"ml.g5.12xlarge"``, a family such as ``"g6"``, or ``None`` for an
+    ``image_uri`` the caller gave).
     """
 
     model_id: str
@@ -177,6 +204,8 @@ class ResolvedModel:
     container_startup_timeout_s: int | None = None
     default_instance_type: str | None = None
     supported_instance_types: tuple[str, ...] = ()
+    in_spec: bool = True
+    image_variant: str | None = None
     gated: bool = False
     accept_eula: bool = False
     eula_url: str | None = None
@@ -330,6 +359,17 @@ def _variant_property(
             value = entry[section].get(name)
             if value is not None:
                 return value
+    return None
+
+
+def _image_variant(entries: Mapping[str, Any], instance_type: str) -> str | None:
+    """The ``variants`` key whose ``regional_properties.image_uri`` serves ``instance_type``:
+    the type itself, else its family (the SDK's ``_get_regional_property``)."""
+    for key in (instance_type, instance_family(instance_type)):
+        entry = entries.get(key)
+        props = entry.get("regional_properties") if isinstance(entry, Mapping) else None
+        if isinstance(props, Mapping) and props.get("image_uri"):
+            return key
     return None
 
 
@@ -493,9 +533,13 @@ def resolve_spec(
         content_bucket_name, gated_bucket_name: Bucket overrides.
         source: Where the spec came from, for messages.
 
+    Warns:
+        OutOfSpecInstanceWarning: The spec's ``supported_inference_instance_types``
+            does not list the instance type; it is resolved all the same, as the SDK does.
+
     Raises:
-        UnsupportedInstanceError: The instance type is not supported, or the spec
-            has no image for it in ``region``.
+        UnsupportedInstanceError: The spec has no image for the instance type (neither
+            for the type nor for its family), or none in ``region``.
         EulaRequiredError: The model is gated and ``accept_eula`` is not set.
         ConfigurationError: The spec lacks what a deployment needs.
     """
@@ -514,15 +558,15 @@ def resolve_spec(
         raise UnsupportedInstanceError(
             f"{label} names no default instance type; pass instance_type=...", supported=supported
         )
-    if supported and chosen not in supported:
-        raise UnsupportedInstanceError(
-            f"{label} does not support {chosen}. Default instance type: {default}. "
-            f"Supported instance types: {', '.join(supported)}.",
-            supported=supported,
-        )
+    in_spec = not supported or chosen in supported
+    listed = (
+        f"{chosen} is not in the spec's supported_inference_instance_types "
+        f"({', '.join(supported)}; default {default})"
+    )
 
     variants = _variants(spec)
     aliases, entries = variants if variants is not None else ({}, {})
+    image_variant: str | None = None
     if image_uri is None:
         if variants is None and source == _SNAPSHOT:
             raise UnsupportedInstanceError(
@@ -538,12 +582,16 @@ def resolve_spec(
                 "image_uri=... yourself.",
                 supported=supported,
             )
+        image_variant = _image_variant(entries, chosen)
         alias = _variant_property(entries, chosen, "regional_properties", "image_uri")
         if alias is None:
-            families = sorted(k for k in entries if not k.startswith("ml."))
+            families = sorted(
+                k for k in entries if not k.startswith("ml.") and _image_variant(entries, k)
+            )
             raise UnsupportedInstanceError(
                 f"{label} has no image for {chosen} (families with images: "
-                f"{', '.join(families) or 'none'}). Supported instance types: "
+                f"{', '.join(families) or 'none'}), so it cannot be deployed there; the "
+                "sagemaker SDK refuses it too. Supported instance types: "
                 f"{', '.join(supported) or 'not listed'}.",
                 supported=supported,
             )
@@ -611,6 +659,23 @@ def resolve_spec(
         logger.debug("%s: no VolumeSizeInGB on %s (local NVMe storage)", label, chosen)
 
     fmt = payload_format or detect_format(spec, image_uri, model_id)
+    if not in_spec:
+        source_text = (
+            f"the {image_variant} image variant ({image_uri})"
+            if image_variant
+            else f"the image you gave ({image_uri})"
+        )
+        warnings.warn(
+            f"JumpStart model {model_id} {version}: {listed}. Deploying it anyway with "
+            f"{source_text}, as the SageMaker Python SDK does; AWS has not validated the "
+            "model on this type, so the container may not start (GPU memory, bf16, "
+            "SM_NUM_GPUS). Pick a listed type to stay on the tested path "
+            "(https://docs.aws.amazon.com/sagemaker/latest/dg/"
+            "jumpstart-foundation-models-use-python-sdk-model-class.html).",
+            OutOfSpecInstanceWarning,
+            stacklevel=4,
+        )
+
     return ResolvedModel(
         model_id=model_id,
         version=version,
@@ -634,6 +699,8 @@ def resolve_spec(
         ),
         default_instance_type=str(default) if default else None,
         supported_instance_types=supported,
+        in_spec=in_spec,
+        image_variant=image_variant,
         gated=gated,
         accept_eula=accept_eula and gated,
         eula_url=eula_url,
