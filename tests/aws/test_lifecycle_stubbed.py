@@ -887,6 +887,9 @@ def test_solution_metrics_typed() -> None:
     assert metrics.average_rewards_at_k is None
     frame = metrics.to_frame()
     assert frame.loc["precision_at_5", "value"] == pytest.approx(0.04)
+    assert frame.loc["ndcg_at_10", "value"] == pytest.approx(0.10)  # one name per metric
+    assert not any(name.startswith("normalized_") for name in frame.index)
+    assert metrics.raw["normalized_discounted_cumulative_gain_at_10"] == pytest.approx(0.10)
     assert "precision_at_10" in metrics._repr_html_()
     assert "ndcg_at_5" in str(metrics)
 

@@ -64,7 +64,7 @@ if TYPE_CHECKING:
     from personakit.personalize.batch import BatchRunner
 
 
-__all__ = ["Solution", "SolutionMetrics"]
+__all__ = ["METRIC_LABELS", "Solution", "SolutionMetrics", "version_label"]
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +117,25 @@ _METRIC_KEYS = {
 }
 
 
+#: Short names of the metrics, for the ticks of a chart.
+METRIC_LABELS = {
+    "coverage": "coverage",
+    "mean_reciprocal_rank_at_25": "MRR@25",
+    "ndcg_at_5": "NDCG@5",
+    "ndcg_at_10": "NDCG@10",
+    "ndcg_at_25": "NDCG@25",
+    "precision_at_5": "precision@5",
+    "precision_at_10": "precision@10",
+    "precision_at_25": "precision@25",
+    "average_rewards_at_k": "rewards@k",
+}
+
+
+def version_label(arn: str) -> str:
+    """``"movies-up/1a2b3c4d"`` for ``arn:aws:personalize:...:solution/movies-up/1a2b3c4d``."""
+    return arn.partition(":solution/")[2] or arn
+
+
 def _floats(value: Mapping[str, Any]) -> dict[str, float]:
     return {str(k): float(v) for k, v in value.items()}
 
@@ -135,7 +154,8 @@ class SolutionMetrics(Display):
         solution_version_arn: The version measured.
         coverage: Share of items that might be recommended.
         mean_reciprocal_rank_at_25: Mean of 1/rank of the first relevant item in the top 25.
-        ndcg_at_5, ndcg_at_10, ndcg_at_25: ``normalized_discounted_cumulative_gain_at_K``.
+        ndcg_at_5, ndcg_at_10, ndcg_at_25: NDCG at K (Personalize's key:
+            ``normalized_discounted_cumulative_gain_at_K``, kept in ``raw``).
         precision_at_5, precision_at_10, precision_at_25: Relevant items in the top K / K.
         average_rewards_at_k: With an optimization objective only.
         raw: Every metric, by Personalize's own key.
@@ -161,12 +181,45 @@ class SolutionMetrics(Display):
         return cls(str(response.get("solutionVersionArn", "")), raw=raw, **known)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per metric Personalize returned: ``metric``, ``value``."""
+        """One row per metric Personalize returned, indexed by ``metric``, column ``value``.
+
+        Rows are named as the attributes are (``ndcg_at_10``); a key Personalize
+        returned that has no attribute keeps its own name (``raw`` has them all as sent).
+        """
         import pandas as pd
 
+        present = self._present()
         return pd.DataFrame(
-            {"metric": list(self.raw), "value": [self.raw[k] for k in self.raw]}
+            {"metric": [name for name, _ in present], "value": [value for _, value in present]}
         ).set_index("metric")
+
+    def to_dict(self) -> dict[str, float]:
+        """The metrics the recipe produced, by attribute name (``ndcg_at_10``, ...)."""
+        return {a: v for a in _METRIC_KEYS if (v := getattr(self, a)) is not None}
+
+    def plot(self, ax: Any = None, *, label: str | None = None) -> Any:
+        """A bar per metric; :func:`personakit.compare_solutions` puts several versions
+        side by side. Needs matplotlib (``pip install 'personakit[plots]'``).
+
+        Args:
+            ax: The matplotlib Axes to draw on; a new figure when ``None``.
+            label: The legend entry; the solution name and version id by default.
+
+        Returns:
+            The Axes.
+        """
+        from personakit.rules import plots  # matplotlib only when a plot is drawn
+
+        values = self.to_dict()
+        name = label or version_label(self.solution_version_arn)
+        return plots.grouped_bars(
+            [METRIC_LABELS[a] for a in values],
+            {name: list(values.values())},
+            ax=ax,
+            what="SolutionMetrics.plot()",
+            title="Offline metrics (Personalize's hold-out)",
+            ylabel="score",
+        )
 
     def _present(self) -> list[tuple[str, float]]:
         shown = [(a, v) for a in _METRIC_KEYS if (v := getattr(self, a)) is not None]
