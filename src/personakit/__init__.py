@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from personakit import samples as samples
     from personakit.aws import iam as iam
     from personakit.aws.access import AccessReport as AccessReport
+    from personakit.aws.progress import ProgressDisplay as ProgressDisplay
     from personakit.aws.session import Session as Session
     from personakit.aws.timing import Timing as Timing
     from personakit.cost.guard import CostGuard as CostGuard
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
     )
     from personakit.personalize.batch import BatchJob as BatchJob
     from personakit.personalize.campaign import Campaign as Campaign
+    from personakit.personalize.compare import SolutionComparison as SolutionComparison
+    from personakit.personalize.compare import compare_solutions as compare_solutions
     from personakit.personalize.dataset import Dataset as Dataset
     from personakit.personalize.dataset import ImportJob as ImportJob
     from personakit.personalize.events import EventTracker as EventTracker
@@ -104,6 +107,7 @@ _LAZY: dict[str, str] = {
     "ImportJob": "personakit.personalize.dataset",
     "JumpStartCatalog": "personakit.llm.jumpstart",
     "LLMEndpoint": "personakit.llm.endpoint",
+    "ProgressDisplay": "personakit.aws.progress",
     "Promotion": "personakit.personalize.serving",
     "PutResult": "personakit.personalize.events",
     "Recommendation": "personakit.personalize.serving",
@@ -113,7 +117,9 @@ _LAZY: dict[str, str] = {
     "Session": "personakit.aws.session",
     "Solution": "personakit.personalize.solution",
     "SolutionMetrics": "personakit.personalize.solution",
+    "SolutionComparison": "personakit.personalize.compare",
     "Timing": "personakit.aws.timing",
+    "compare_solutions": "personakit.personalize.compare",
     "sweep": "personakit.cost.sweep",
     "ValidationReport": "personakit.rules.validate",
     "validate": "personakit.rules.validate",
