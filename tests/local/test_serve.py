@@ -164,18 +164,18 @@ def test_a_plain_boto3_journey_runs_against_serve(endpoint: str) -> None:
             break
         time.sleep(0.02)
     personalize.delete_solution(solutionArn=solution)
-    for _ in range(500):
-        try:
-            personalize.delete_dataset(datasetArn=dataset)
-            break
-        except personalize.exceptions.ResourceInUseException:
-            time.sleep(0.02)
-    for _ in range(500):
-        try:
-            personalize.delete_dataset_group(datasetGroupArn=group)
-            break
-        except personalize.exceptions.ResourceInUseException:
-            time.sleep(0.02)
+
+    def until_free(delete: Any, **kwargs: Any) -> None:  # what's inside is still going
+        for _ in range(500):
+            try:
+                delete(**kwargs)
+                return
+            except personalize.exceptions.ResourceInUseException:
+                time.sleep(0.02)
+        raise AssertionError(f"{delete.__name__} stayed in use")
+
+    until_free(personalize.delete_dataset, datasetArn=dataset)
+    until_free(personalize.delete_dataset_group, datasetGroupArn=group)
     personalize.delete_schema(schemaArn=schema_arn)
     for _ in range(500):
         if not personalize.list_dataset_groups()["datasetGroups"]:

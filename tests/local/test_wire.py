@@ -119,61 +119,52 @@ def test_sagemaker_runtime_says_validation_error_for_a_missing_endpoint(
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
-class _Throttled(PersonalizeRuntimeTwin):
-    """Answers ThrottlingException for the first ``fail`` calls."""
+def _throttled(base: type[Twin], fail: int = 2) -> type[Any]:
+    """``base`` answering ThrottlingException for its first ``fail`` calls (``.calls``)."""
 
-    fail = 2
-    calls = 0
+    class Throttled(base):  # type: ignore[valid-type, misc]
+        calls = 0
 
-    def answer(self, model: Any, params: dict[str, Any]) -> dict[str, Any]:
-        type(self).calls += 1
-        if type(self).calls <= self.fail:
-            raise TwinError("ThrottlingException", "Rate exceeded")
-        return super().answer(model, params)
+        def answer(self, model: Any, params: dict[str, Any]) -> dict[str, Any]:
+            type(self).calls += 1
+            if type(self).calls <= fail:
+                raise TwinError("ThrottlingException", "Rate exceeded")
+            return dict(super().answer(model, params))
 
-
-class _ThrottledControl(PersonalizeTwin):
-    fail = 2
-    calls = 0
-
-    def answer(self, model: Any, params: dict[str, Any]) -> dict[str, Any]:
-        type(self).calls += 1
-        if type(self).calls <= self.fail:
-            raise TwinError("ThrottlingException", "Rate exceeded")
-        return super().answer(model, params)
+    return Throttled
 
 
 def test_botocore_retries_a_throttled_runtime_call_through_the_transport(tmp_path: Path) -> None:
+    throttled = _throttled(PersonalizeRuntimeTwin)
     with LocalEngine(tmp_path / "ws") as engine:
-        _Throttled.calls = 0
-        runtime: Any = wire_client(_Throttled(engine), region=engine.region)
+        runtime: Any = wire_client(throttled(engine), region=engine.region)
         with pytest.raises(runtime.exceptions.ResourceNotFoundException) as caught:
             runtime.get_recommendations(
                 campaignArn="arn:aws:personalize:us-east-1:000000000000:campaign/x", userId="u"
             )
         assert caught.value.response["ResponseMetadata"]["RetryAttempts"] == 2
-        assert _Throttled.calls == 3  # botocore's standard mode: 3 attempts in all
+        assert throttled.calls == 3  # botocore's standard mode: 3 attempts in all
 
 
 def test_personakit_alone_retries_the_calls_it_retries(tmp_path: Path) -> None:
     from personakit.aws.clients import ClientConfigs
 
+    throttled = _throttled(PersonalizeTwin)
     with LocalEngine(tmp_path / "ws") as engine:
-        _ThrottledControl.calls = 0
         client: Any = wire_client(
-            _ThrottledControl(engine),
+            throttled(engine),
             region=engine.region,
             config=ClientConfigs()("personalize"),
         )
         with pytest.raises(ClientError) as first:
             client.list_dataset_groups()
         assert first.value.response["ResponseMetadata"]["RetryAttempts"] == 0
-        assert _ThrottledControl.calls == 1  # one botocore attempt, no hidden retries
-        _ThrottledControl.calls = 0
+        assert throttled.calls == 1  # one botocore attempt, no hidden retries
+        throttled.calls = 0
         waits: list[float] = []
         out = Retrier(sleep=waits.append).call(client.list_dataset_groups)
         assert out["datasetGroups"] == []
-        assert _ThrottledControl.calls == 3
+        assert throttled.calls == 3
         assert len(waits) == 2
 
 

@@ -393,6 +393,9 @@ def _member_for_label(shape: StructureShape | None, label: str) -> str:
 class _Rest(Protocol):
     """What ``rest-json`` and ``rest-xml`` share: routes, labels, query, headers."""
 
+    #: whether a response without body members still has a body (rest-json: ``{}``)
+    always_body: ClassVar[bool] = False
+
     @cached_property
     def _routes(self) -> list[_Route]:
         routes = [_route(self.model.operation_model(n)) for n in self.model.operation_names]
@@ -552,8 +555,6 @@ class _Rest(Protocol):
             check(problems, operation.name)
             return Reply(status, headers, body)
         return Reply(status, headers, _checked(body, problems, operation.name))
-
-    always_body: ClassVar[bool] = False
 
     def _payload(
         self, member: Shape, value: Any, headers: dict[str, str], problems: list[str]

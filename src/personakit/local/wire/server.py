@@ -21,6 +21,7 @@ import json
 import logging
 import re
 import threading
+import uuid
 from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -98,8 +99,6 @@ class EngineServer:
     def route(self, request: Request, scope: tuple[str, str] | None) -> str | None:
         """The engine service a request is for (None: no service takes it)."""
         names = self._by_signing.get(scope[1], []) if scope else list(self._handlers)
-        if scope and scope[1] in self._handlers and scope[1] not in names:
-            names.append(scope[1])
         for name in names:
             try:
                 self._protocols[name].operation(request)
@@ -123,19 +122,18 @@ class EngineServer:
         try:
             return answer(protocol, self._handlers[name], request)
         except NotImplementedError as exc:
-            return protocol.error(TwinError("NotImplemented", str(exc), status=501), "", request)
+            err = TwinError("NotImplemented", str(exc), status=501)
+            return protocol.error(err, str(uuid.uuid4()), request)
         except OutputShapeError as exc:
             logger.error("%s", exc)
-            return protocol.error(TwinError("InternalFailure", str(exc), status=500), "", request)
+            err = TwinError("InternalFailure", str(exc), status=500)
+            return protocol.error(err, str(uuid.uuid4()), request)
         except Exception as exc:  # a bug must not crash the server or show a traceback
             logger.exception("the local engine failed on %s %s", request.method, request.path)
-            return protocol.error(
-                TwinError(
-                    "InternalFailure", f"the local engine failed: {type(exc).__name__}", status=500
-                ),
-                "",
-                request,
+            err = TwinError(
+                "InternalFailure", f"the local engine failed: {type(exc).__name__}", status=500
             )
+            return protocol.error(err, str(uuid.uuid4()), request)
 
     def limit(self, request_line_path: str, headers: Mapping[str, str]) -> int:
         """The largest body this request may carry."""
