@@ -226,6 +226,14 @@ def test_a_handler_output_botocore_would_silently_drop_is_an_engine_error() -> N
         client.describe_dataset_group(datasetGroupArn="arn:aws:personalize:::dataset-group/x")
 
 
+def test_the_engine_validates_what_a_client_left_unchecked(tmp_path: Path) -> None:
+    with LocalEngine(tmp_path / "ws") as engine:
+        unchecked: Any = engine.client("personalize", config=Config(parameter_validation=False))
+        with pytest.raises(ClientError, match="ValidationException") as caught:
+            unchecked.create_dataset_group()  # no name: botocore was told not to look
+        assert "name" in caught.value.response["Error"]["Message"]
+
+
 # --------------------------------------------------------------------------- bad requests
 
 

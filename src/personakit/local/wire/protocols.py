@@ -209,8 +209,14 @@ COMMON_ERRORS = frozenset(
 )
 
 
-def answer(protocol: Protocol, handler: Handler, request: Request) -> Reply:
+def answer(
+    protocol: Protocol, handler: Handler, request: Request, *, validated: bool = False
+) -> Reply:
     """The full exchange: route, parse, validate, answer; every error on the wire.
+
+    ``validated``: the request comes from a botocore client that already checked
+    required members and types (its ``parameter_validation``), so only the checks
+    botocore leaves to the service run here.
 
     ``NotImplementedError`` (an operation the engine has no handler for) and
     :class:`~personakit.local.wire.codec.OutputShapeError` (a handler bug)
@@ -223,7 +229,8 @@ def answer(protocol: Protocol, handler: Handler, request: Request) -> Reply:
             params = protocol.params(request, operation)
         except RequestFormatError as exc:
             raise protocol.bad_request(str(exc)) from None
-        protocol.validate(params, operation)
+        if not validated:
+            protocol.validate(params, operation)
         try:
             output = handler.answer(operation, params)
         except TwinError as err:

@@ -167,12 +167,14 @@ def to_response(url: str, reply: Reply) -> AWSResponse:
 class Transport:
     """The ``before-send`` handler of one local client: its requests go to ``handler``."""
 
-    def __init__(self, handler: Handler, *, host: str = "") -> None:
+    def __init__(self, handler: Handler, *, host: str = "", validated: bool = False) -> None:
         self.handler = handler
         self.protocol = protocol_for(handler.service_model, host=host)
+        self.validated = validated
 
     def __call__(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse:
-        return to_response(request.url, answer(self.protocol, self.handler, to_request(request)))
+        reply = answer(self.protocol, self.handler, to_request(request), validated=self.validated)
+        return to_response(request.url, reply)
 
 
 @cache
@@ -202,6 +204,9 @@ def wire_client(handler: Handler, *, region: str, config: Config | None = None) 
             aws_secret_access_key="personakit-local",
             config=config,
         )
-    transport = Transport(handler, host=urlsplit(url).netloc)
+    # botocore checks required members and types unless told not to (its args.py reads
+    # Config.parameter_validation; the engine's session has no profile to say otherwise)
+    validated = getattr(config, "parameter_validation", True) is not False
+    transport = Transport(handler, host=urlsplit(url).netloc, validated=validated)
     client.meta.events.register_last(f"before-send.{model.service_id.hyphenize()}", transport)
     return client
