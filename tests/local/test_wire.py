@@ -282,6 +282,21 @@ def test_bad_rest_requests_get_the_errors_aws_sends(tmp_path: Path) -> None:
     assert b"MalformedXML" in body
 
 
+def test_s3_reads_the_bucket_from_a_virtual_host_as_from_the_path() -> None:
+    protocol = protocol_for(service_model("s3"), host="127.0.0.1:4599")
+    for request in (
+        Request("GET", "/in/x.csv", "", {"Host": "my-bucket.127.0.0.1:4599"}),
+        Request("GET", "/my-bucket/in/x.csv", "", {"Host": "127.0.0.1:4599"}),
+    ):
+        operation = protocol.operation(request)
+        assert operation.name == "GetObject"
+        assert protocol.params(request, operation) == {"Bucket": "my-bucket", "Key": "in/x.csv"}
+    listing = Request("GET", "/", "list-type=2", {"Host": "my-bucket.127.0.0.1:4599"})
+    operation = protocol.operation(listing)
+    assert operation.name == "ListObjectsV2"
+    assert protocol.params(listing, operation) == {"Bucket": "my-bucket"}
+
+
 # --------------------------------------------------------------------------- round trips
 
 _TEXT = st.text(

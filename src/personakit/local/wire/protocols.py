@@ -632,7 +632,7 @@ class RestXmlProtocol(_Rest):
 
     def __init__(self, model: ServiceModel, *, host: str = "") -> None:
         super().__init__(model)
-        self.host = host.lower()
+        self.host = host.split(":")[0].lower()  # the endpoint's host name, without a port
 
     def path_of(self, request: Request) -> str:
         path = request.path or "/"
