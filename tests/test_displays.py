@@ -24,6 +24,7 @@ from personakit.cost import (
     advise,
     compare,
     estimate,
+    lab,
 )
 from personakit.errors import Problem
 from personakit.llm.formats import Generation
@@ -185,6 +186,10 @@ CASES: dict[str, tuple[Callable[[CostGuard, Path], Any], tuple[str, ...]]] = {
             advise("huggingface-llm-falcon-7b-bf16", catalog=g.catalog), notes=(EVIL,)
         ),
         ("ml.g5.2xlarge",),
+    ),
+    "LabReport": (
+        lambda g, p: attrs.evolve(lab(catalog=g.catalog), notes=(EVIL,)),
+        ("ml.g5.8xlarge", "ml.p3.4xlarge", "no such type", "over 50%", "1.11x"),
     ),
     "Estimate": (
         lambda g, p: attrs.evolve(estimate(data_gb=10, training_hours=20), warnings=(EVIL,)),

@@ -39,6 +39,22 @@ PROPERTIES: Mapping[str, tuple[str, ...]] = {
         "workload_usd_per_month",
     ),
     "Advice": ("names",),
+    "LabRow": (
+        "exists",
+        "verdict",
+        "usd_per_hour",
+        "usd_per_month",
+        "tokens_per_second",
+        "usd_per_million_tokens",
+        "need_gib",
+        "available_gib",
+        "headroom_gib",
+        "memory_utilisation",
+        "over_utilisation_limit",
+        "price_as_of",
+        "price_source",
+    ),
+    "Claim": ("text",),
     "Estimate": ("total_usd", "complete", "verified"),
     "Inventory": ("usd_per_hour", "usd_per_month", "complete", "gaps"),
     "BudgetStatus": ("over_budget",),
@@ -49,11 +65,13 @@ PROPERTIES: Mapping[str, tuple[str, ...]] = {
 
 #: Fields left out, by class name: Arrow tables, schemas and the histograms behind the
 #: diagnostics (a validate report: its ``stats`` summarise them), the inventory a budget
-#: status repeats (``cost running`` prints it once).
+#: status repeats (``cost running`` prints it once), the comparison behind a claim check
+#: (its figures are the check's ratios and the lab's rows).
 EXCLUDED: Mapping[str, frozenset[str]] = {
     "DataReport": frozenset({"histograms"}),
     "ValidationReport": frozenset({"schemas", "tables", "histograms"}),
     "BudgetStatus": frozenset({"inventory"}),
+    "ClaimCheck": frozenset({"comparison"}),
 }
 
 

@@ -9,6 +9,7 @@
     print(cost.advise("huggingface-llm-falcon-7b-bf16", catalog=catalog))
     print(cost.compare("ml.g4dn.4xlarge", "ml.p3.2xlarge", model="bloom-1b1"))
     print(cost.estimate(data_gb=10, training_hours=20, campaign_tps_hours=(1, 730)))
+    print(cost.lab())                                      # the lab's scenarios and claim
 
     print(cost.running(session))                         # what bills now, $/h, who made it
     guard = cost.CostGuard(session, budget_usd=15_000, credit_expires="2027-03-31")
@@ -19,7 +20,8 @@
 Modules: :mod:`~personakit.cost.catalog` (instance data, pure),
 :mod:`~personakit.cost.models` (model sizes), :mod:`~personakit.cost.fit` (one
 instance judged: fit, price, throughput), :mod:`~personakit.cost.advice` (the
-ranking, comparisons), :mod:`~personakit.cost.personalize` (Personalize estimate),
+ranking, comparisons), :mod:`~personakit.cost.lab` (the lab's scenarios in one call),
+:mod:`~personakit.cost.personalize` (Personalize estimate),
 :mod:`~personakit.cost.pricing` (the Price List API, read through
 :mod:`~personakit.aws.paging`),
 :mod:`~personakit.cost.inventory` (what runs), :mod:`~personakit.cost.guard`
@@ -34,6 +36,7 @@ from personakit.cost.catalog import HOURS_PER_MONTH, Accelerator, Catalog, Insta
 from personakit.cost.fit import Benchmark, Option, SpecInfo, Workload, instances_needed
 from personakit.cost.guard import BudgetCheck, BudgetStatus, CostGuard, DeployCheck
 from personakit.cost.inventory import Inventory, RunningResource, parse_duration, running
+from personakit.cost.lab import SCENARIOS, ClaimCheck, LabReport, LabRow, Scenario, lab
 from personakit.cost.models import KNOWN_MODELS, ModelSize
 from personakit.cost.personalize import Estimate, LineItem, estimate
 from personakit.cost.pricing import refresh
@@ -42,23 +45,28 @@ from personakit.cost.sweep import SweepItem, SweepReport, sweep
 __all__ = [
     "HOURS_PER_MONTH",
     "KNOWN_MODELS",
+    "SCENARIOS",
     "Accelerator",
     "Advice",
     "Benchmark",
     "BudgetCheck",
     "BudgetStatus",
     "Catalog",
+    "ClaimCheck",
     "Comparison",
     "CostGuard",
     "DeployCheck",
     "Estimate",
     "InstanceType",
     "Inventory",
+    "LabReport",
+    "LabRow",
     "LineItem",
     "ModelSize",
     "Option",
     "Price",
     "RunningResource",
+    "Scenario",
     "SpecInfo",
     "SweepItem",
     "SweepReport",
@@ -67,6 +75,7 @@ __all__ = [
     "compare",
     "estimate",
     "instances_needed",
+    "lab",
     "parse_duration",
     "refresh",
     "running",

@@ -176,7 +176,8 @@ class Accelerator:
     """One accelerator model (a GPU or an Inferentia chip) and what it can do.
 
     ``memory_gib`` is per device; ``bandwidth_gbps`` is its memory bandwidth in
-    GB/s (``None`` where no source gives one); ``bf16`` says whether it
+    GB/s (``None`` where no source gives one); ``fp16_tflops`` its dense FP16 tensor
+    throughput in TFLOPS (``None`` where no source gives one); ``bf16`` says whether it
     computes in bfloat16; ``flash_attention_2`` whether FlashAttention v2 (and so
     TGI's fast attention paths) runs on it.
     """
@@ -186,6 +187,7 @@ class Accelerator:
     architecture: str
     memory_gib: float
     bandwidth_gbps: float | None = attrs.field(default=None, converter=_opt_float)
+    fp16_tflops: float | None = attrs.field(default=None, converter=_opt_float)
     bf16: bool | None = None
     flash_attention_2: bool | None = None
     cuda_compute_capability: str | None = None
@@ -204,6 +206,7 @@ class Accelerator:
             architecture=str(data.get("architecture") or ""),
             memory_gib=float(data["memory_gib"]),
             bandwidth_gbps=data.get("bandwidth_gbps"),
+            fp16_tflops=data.get("fp16_tflops"),
             bf16=data.get("bf16"),
             flash_attention_2=data.get("flash_attention_2"),
             cuda_compute_capability=data.get("cuda_compute_capability"),
@@ -217,6 +220,7 @@ class Accelerator:
             "cuda_compute_capability": self.cuda_compute_capability,
             "memory_gib": self.memory_gib,
             "bandwidth_gbps": self.bandwidth_gbps,
+            "fp16_tflops": self.fp16_tflops,
             "bf16": self.bf16,
             "flash_attention_2": self.flash_attention_2,
             "source": self.source,
@@ -341,6 +345,15 @@ class InstanceType:
         if one is None:
             return None
         return one * self.accelerator_count if self.has_accelerator else one
+
+    @property
+    def total_fp16_tflops(self) -> float | None:
+        """Dense FP16 tensor TFLOPS of all accelerators together (``None``: CPU-only, or
+        no source gives the accelerator's figure)."""
+        acc = self.accelerator
+        if not self.has_accelerator or acc is None or acc.fp16_tflops is None:
+            return None
+        return acc.fp16_tflops * self.accelerator_count
 
     def summary(self) -> str:
         """``"8 vCPU, 32 GiB, 1x NVIDIA A10G 24 GiB"``."""

@@ -10,6 +10,10 @@
 * ``personakit cost compare A B [--model M]`` puts two instance types side by side
   (price per hour and month; with ``--model``, fit, tokens/s and $/1M tokens), with
   the ratios B/A;
+* ``personakit cost lab [--region R]`` runs the lab's scenarios (each model on each
+  instance type: fit, price, tokens/s, $/1M tokens, memory against the 50% rule), flags
+  the instance types that do not exist, and checks the g4dn.4xlarge-against-p3.2xlarge
+  claim, offline on the packaged prices;
 * ``personakit cost estimate --data-gb 10 --training-hours 20 --campaign-tps 1``
   prints a month of Amazon Personalize;
 * ``personakit cost running [--budget 15000 --credit-expires 2027-03-31]`` lists
@@ -226,6 +230,15 @@ def _side_by_side(oa: Any, ob: Any, ratios: dict[str, float | None], *, with_mod
     )
 
 
+def _lab(args: argparse.Namespace) -> int:
+    from personakit.cost.catalog import Catalog  # per command: --help stays quick
+    from personakit.cost.lab import lab  # per command: --help stays quick
+
+    report = lab(catalog=Catalog.load(), region=args.region or "us-east-1")
+    print(dumps(report) if args.json else report)
+    return 0
+
+
 def _estimate(args: argparse.Namespace) -> int:
     from personakit.cost.personalize import estimate  # per command: --help stays quick
 
@@ -311,7 +324,7 @@ def register(
     *,
     session_factory: SessionFactory = aws_session,
 ) -> None:
-    """Add ``cost`` (``advise``, ``compare``, ``estimate``, ``running``) and ``sweep`` to a parser.
+    """Add ``cost`` (``advise``, ``compare``, ``lab``, ``estimate``, ``running``) and ``sweep``.
 
     Each command sets ``func`` (returns the exit status) on the parsed namespace.
 
@@ -357,6 +370,15 @@ def register(
     comp.add_argument("--region", help="region whose prices to use (default us-east-1)")
     add_json_argument(comp)
     comp.set_defaults(func=_compare)
+
+    lab = commands.add_parser(
+        "lab",
+        help="the lab's scenarios: fit, price, tokens/s, memory against 50%%, the "
+        "g4dn.4xlarge-vs-p3.2xlarge claim",
+    )
+    lab.add_argument("--region", help="region whose prices to use (default us-east-1)")
+    add_json_argument(lab)
+    lab.set_defaults(func=_lab)
 
     est = commands.add_parser("estimate", help="a month of Amazon Personalize")
     est.add_argument("--data-gb", type=float, default=0.0, help="data ingested, GB")
