@@ -17,11 +17,19 @@ split:
   folded in with ``recalculate_user=True``;
 * ``popularity-count``: the local recipe.
 
+Data: generated (``personakit.samples.synthetic``), then real purchases: the UCI
+"Online Retail" data set (CC BY 4.0; 541,909 invoice lines of a UK gift retailer,
+2010-12 to 2011-12), read from ``../shared/data/online-retail/online-retail.parquet``
+next to the repository (``--online-retail PATH`` elsewhere; skipped with a note when
+absent, it is not part of the repository) and prepared as a user would with
+``pk.prep`` (:func:`prepare_online_retail`), then checked with ``pk.validate``;
+``--no-online-retail`` leaves it out.
+
 The validation split is the same protocol one level down: fold 0 of 9 user folds
 of the training users (their oldest 90% as input, newest 10% as truth), as in
 Personalize's protocol
 (https://docs.aws.amazon.com/personalize/latest/dg/working-with-training-metrics.html).
-Printed: NDCG@10 and precision@10 per model, the ratio of
+Printed: NDCG@10, precision@10 and MRR@25 per model, the ratio of
 user-personalization to the better of EASE and implicit ALS, and to popularity,
 and each model's training time (final fit; tuning time separately).
 
@@ -31,10 +39,11 @@ and each model's training time (final fit; tuning time separately).
 
 Runs (a default run takes a few minutes on 2 cores)::
 
-    python benchmarks/bench_local.py                       # quality on generated data + latency
+    python benchmarks/bench_local.py                       # quality (generated, retail) + latency
+    python benchmarks/bench_local.py --no-generated --no-latency   # quality on online retail only
     python benchmarks/bench_local.py --csv ratings.csv     # + quality on an interactions CSV
     python benchmarks/bench_local.py --speed               # a solution version at 1M / 20k items
-    python benchmarks/bench_local.py --seeds 0,1,2 --no-latency   # quality over 3 seeds
+    python benchmarks/bench_local.py --seeds 0,1,2 --no-latency   # quality over 3 seeds (splits)
     python benchmarks/bench_local.py --scale 100000,1000000,10000000   # time and peak RSS per size
 
 ``--csv`` takes Personalize's layout (USER_ID, ITEM_ID, TIMESTAMP) or MovieLens'
@@ -53,6 +62,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -60,6 +70,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.linalg import lapack
 
+import personakit as pk
 from personakit import samples
 from personakit.local.algorithms import TrainingData, train
 from personakit.local.evaluation import UserSplit, score_item_lists, split
@@ -69,6 +80,13 @@ EASE_GRID = (25.0, 50.0, 100.0, 200.0, 400.0, 800.0, 1600.0, 3200.0)
 ALS_GRID = [
     (f, reg, alpha) for f in (64, 128) for reg in (1.0, 10.0, 50.0) for alpha in (1.0, 5.0, 20.0)
 ]
+ONLINE_RETAIL = (
+    Path(__file__).resolve().parents[1].parent
+    / "shared"
+    / "data"
+    / "online-retail"
+    / "online-retail.parquet"
+)
 
 
 # --------------------------------------------------------------------------- data
@@ -129,6 +147,78 @@ def read_csv(path: str, min_rating: float | None) -> TrainingData:
             f"{path}: expected columns USER_ID, ITEM_ID, TIMESTAMP (or MovieLens' userId, "
             f"movieId, timestamp); found {list(frame.columns)}"
         )
+    return to_training_data(frame)
+
+
+def prepare_online_retail(
+    lines: pd.DataFrame, counts: dict[str, int] | None = None
+) -> pd.DataFrame:
+    """Online Retail invoice lines -> a Personalize Interactions frame, as a user would.
+
+    ``lines`` has the published columns (InvoiceNo, StockCode, Quantity, InvoiceDate,
+    CustomerID, ...). A purchase is a line of an invoice with a known customer:
+
+    * cancellations (InvoiceNo starting with "C") and the other lines with
+      Quantity <= 0 (adjustments) are not purchases: dropped (plain pandas);
+    * stock codes that are not products (postage "POST"/"DOT", carriage "C2",
+      manual "M", bank charges, "PADS" ...; products' codes start with five digits):
+      dropped (plain pandas);
+    * lines without a CustomerID cannot be attributed to a user: dropped with
+      ``pk.prep.fill_missing(..., {"CustomerID": "drop"})``;
+    * InvoiceDate is UK local time: localised to Europe/London (GMT/BST), then
+      epoch seconds, ids as strings (``17850.0`` -> ``"17850"``) and EVENT_TYPE
+      "Purchase" with ``pk.prep.ratings_to_interactions``;
+    * buying an item again later is another event and is kept; the same item twice
+      on one invoice (same user, item and minute) is one purchase: the exact
+      duplicate rows are dropped, as ``pk.validate``'s duplicate-rows warning advises.
+
+    ``counts`` (if given) receives the number of rows each step dropped.
+    """
+    invoice = lines["InvoiceNo"].astype("str")
+    cancelled = invoice.str.startswith("C").to_numpy(dtype=bool)
+    returned = (lines["Quantity"] <= 0).to_numpy(dtype=bool)
+    product = lines["StockCode"].astype("str").str.match(r"\d{5}").to_numpy(dtype=bool)
+    bought = lines[~cancelled & ~returned & product]
+    known = pk.prep.fill_missing(bought, {"CustomerID": "drop"})
+    local = known["InvoiceDate"].dt.tz_localize("Europe/London")
+    interactions = pk.prep.ratings_to_interactions(
+        known.assign(InvoiceDate=local),
+        user="CustomerID",
+        item="StockCode",
+        timestamp="InvoiceDate",
+        event_type="Purchase",
+    )
+    out = interactions.drop_duplicates(ignore_index=True)
+    if counts is not None:
+        counts.update(
+            {
+                "invoice lines": len(lines),
+                "cancellations": int(cancelled.sum()),
+                "other quantities <= 0": int((returned & ~cancelled).sum()),
+                "not products": int((~product & ~cancelled & ~returned).sum()),
+                "no customer": len(bought) - len(known),
+                "same item again on one invoice": len(interactions) - len(out),
+                "purchase events": len(out),
+            }
+        )
+    return out
+
+
+def read_online_retail(path: Path) -> TrainingData:
+    """The parquet file, prepared (:func:`prepare_online_retail`) and validated."""
+    counts: dict[str, int] = {}
+    frame = prepare_online_retail(pd.read_parquet(path), counts)
+    report = pk.validate(frame)
+    report.raise_for_problems(warnings_as_errors=True)
+    print(f"\n== online retail: {path}")
+    lines, events = counts.pop("invoice lines"), counts.pop("purchase events")
+    dropped = ", ".join(f"{k} {v:,}" for k, v in counts.items())
+    print(f"prep: {lines:,} invoice lines -> {events:,} purchase events (dropped: {dropped})")
+    print(
+        f"pk.validate: {len(report.errors)} error(s), {len(report.problems)} problem(s); "
+        f"{frame['USER_ID'].nunique():,} users, {frame['ITEM_ID'].nunique():,} items, "
+        f"{len(frame):,} interactions"
+    )
     return to_training_data(frame)
 
 
@@ -291,20 +381,21 @@ def quality(name: str, data: TrainingData, seed: int, als: bool) -> None:
             f"factors={f}, reg={reg:g}, alpha={alpha:g}",
         )
 
-    ndcg, prec = (
+    ndcg, prec, mrr = (
         "normalized_discounted_cumulative_gain_at_10",
         "precision_at_10",
+        "mean_reciprocal_rank_at_25",
     )
     print(f"test users: {len(parts.test_users)}, validation users: {len(val.test_users)}")
     print(f"{'model':22} {'NDCG@10':>8} {'P@10':>8} {'MRR@25':>8} {'train s':>8} {'tune s':>8}")
     for key, (metrics, secs, tune, label) in rows.items():
         print(
             f"{key:22} {metrics[ndcg]:8.4f} {metrics[prec]:8.4f} "
-            f"{metrics['mean_reciprocal_rank_at_25']:8.4f} {secs:8.2f} {tune:8.2f}  {label}"
+            f"{metrics[mrr]:8.4f} {secs:8.2f} {tune:8.2f}  {label}"
         )
     up = rows["user-personalization"][0]
     baselines = [k for k in ("EASE", "implicit ALS") if k in rows]
-    for metric, title in ((ndcg, "NDCG@10"), (prec, "precision@10")):
+    for metric, title in ((ndcg, "NDCG@10"), (prec, "precision@10"), (mrr, "MRR@25")):
         if baselines:
             best_key = max(baselines, key=lambda k: rows[k][0][metric])
             value = rows[best_key][0][metric]
@@ -564,10 +655,18 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=3_000)
     parser.add_argument("--interactions", type=int, default=300_000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--seeds", default="", help="comma-separated seeds for the quality run")
+    parser.add_argument("--seeds", default="", help="comma-separated seeds for the quality runs")
     parser.add_argument("--csv", action="append", default=[], help="interactions CSV (repeatable)")
     parser.add_argument("--min-rating", type=float, default=None)
     parser.add_argument("--no-generated", action="store_true")
+    parser.add_argument(
+        "--online-retail",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help=f"the Online Retail parquet file (default: {ONLINE_RETAIL}, skipped if absent)",
+    )
+    parser.add_argument("--no-online-retail", action="store_true")
     parser.add_argument("--latency-items", type=int, default=20_000)
     parser.add_argument("--latency-interactions", type=int, default=400_000)
     parser.add_argument("--latency-calls", type=int, default=2_000)
@@ -590,11 +689,24 @@ def main() -> None:
         als = False
         print("implicit is not installed: its ALS baseline is skipped (pip install implicit)")
     print(f"cores: {os.cpu_count()}, numpy {np.__version__}")
+    seeds = [int(v) for v in args.seeds.split(",")] if args.seeds else [args.seed]
     if not args.no_generated:
-        seeds = [int(v) for v in args.seeds.split(",")] if args.seeds else [args.seed]
         for seed in seeds:
             data = generated(args.users, args.items, args.interactions, seed)
             quality(f"generated (personakit.samples.synthetic, seed {seed})", data, seed, als)
+    if not args.no_online_retail:
+        retail = args.online_retail or ONLINE_RETAIL
+        if retail.is_file():
+            data = read_online_retail(retail)
+            for seed in seeds:  # one user split per seed
+                quality(f"online retail (purchases, seed {seed})", data, seed, als)
+        elif args.online_retail is not None:
+            parser.error(f"--online-retail {retail}: no such file")
+        else:
+            print(
+                f"\nonline retail skipped: {retail} not found (the UCI Online Retail data set, "
+                "CC BY 4.0, is not in the repository; pass --online-retail PATH)"
+            )
     for path in args.csv:
         quality(path, read_csv(path, args.min_rating), args.seed, als)
     if not args.no_latency:
