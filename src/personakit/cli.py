@@ -194,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(no AWS account).",
     )
     add_quickstart_arguments(quick)
-    add_json_argument(quick)
+    add_json_argument(quick, keys="docs/getting-started.md")
     quick.set_defaults(func=_cmd_quickstart)
 
     schema = sub.add_parser("schema", help="infer and print a dataset's Avro schema")
@@ -203,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--type", default="interactions", help="dataset type (default: %(default)s)"
     )
     schema.add_argument("--domain", default=None, help="ECOMMERCE or VIDEO_ON_DEMAND")
-    add_json_argument(schema)
+    add_json_argument(schema, keys="docs/getting-started.md")
     schema.set_defaults(func=_cmd_schema)
 
     check = sub.add_parser("validate", help="check data against Personalize's rules")
@@ -211,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--items", help="items CSV or Parquet file")
     check.add_argument("--users", help="users CSV or Parquet file")
     check.add_argument("--domain", default=None, help="ECOMMERCE or VIDEO_ON_DEMAND")
-    add_json_argument(check)
+    add_json_argument(check, keys="docs/getting-started.md")
     check.set_defaults(func=_cmd_validate)
 
     serve = sub.add_parser(
@@ -219,8 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve the local engine over HTTP for the AWS CLI and every AWS SDK",
         description="The local engine behind an HTTP endpoint speaking AWS's wire protocols "
         "(Personalize, its runtime and events, S3, SageMaker, SageMaker Runtime): set "
-        "AWS_ENDPOINT_URL to the printed URL. A Session.local on the same workspace sees "
-        "the same resources.",
+        "AWS_ENDPOINT_URL to the printed URL. A Session.local on the same workspace sees the "
+        "same Personalize and S3 resources.",
     )
     serve.add_argument("--workspace", required=True, help="the engine's folder (made if missing)")
     serve.add_argument(
@@ -234,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--region", default="us-east-1", help="the region in ARNs (default: %(default)s)"
     )
-    add_json_argument(serve)
+    add_json_argument(serve, keys="docs/local-engine.md")
     serve.set_defaults(func=_cmd_serve)
 
     register_cost(sub)

@@ -97,12 +97,15 @@ def workspace_session(args: argparse.Namespace) -> Session:
     return Session.local(path, **options)
 
 
-def add_json_argument(parser: argparse.ArgumentParser) -> None:
-    """``--json``: one JSON document on stdout instead of the text."""
+def add_json_argument(
+    parser: argparse.ArgumentParser, keys: str = "docs/cost.md, docs/sweep.md"
+) -> None:
+    """``--json``: one JSON document on stdout instead of the text (``keys``: where the
+    keys are documented)."""
     parser.add_argument(
         "--json",
         action="store_true",
-        help="print one JSON document on stdout (keys: docs/cost.md, docs/sweep.md)",
+        help=f"print one JSON document on stdout (keys: {keys})",
     )
 
 
