@@ -380,3 +380,19 @@ def test_filters_over_100k_items_split_multi_value_columns_once(
             assert run(flt, values, **kw).allowed(ids) == want
         assert len(builds) == built, builds  # later calls reuse the cached arrays
     assert builds  # the first calls did build them
+
+
+def test_a_users_rows_come_from_an_index_in_table_order() -> None:
+    from personakit.local.filtering import rows_of_user
+
+    table = pa.table(
+        {
+            "USER_ID": ["b", "a", None, "b", "a", "b"],
+            "ITEM_ID": ["i1", "i2", "i3", "i4", "i5", "i6"],
+        }
+    )
+    assert rows_of_user(table, "b").column("ITEM_ID").to_pylist() == ["i1", "i4", "i6"]
+    assert rows_of_user(table, "a").column("ITEM_ID").to_pylist() == ["i2", "i5"]
+    assert rows_of_user(table, "nobody").num_rows == 0
+    other = pa.table({"USER_ID": ["b"], "ITEM_ID": ["new"]})  # another table: its own index
+    assert rows_of_user(other, "b").column("ITEM_ID").to_pylist() == ["new"]

@@ -61,8 +61,6 @@ from personakit.rules.facts import (
 from personakit.rules.schema import DatasetType
 
 if TYPE_CHECKING:
-    import pyarrow as pa
-
     from personakit.local.algorithms.base import Model, Scored
     from personakit.local.control import ControlPlane
     from personakit.local.store import Resource
@@ -217,7 +215,6 @@ class _Job:
         self.model: Model = plane.model(version)
         self._data: GroupData | None = None
         self._cache: dict[Any, tuple[Collection[str], Collection[str] | None]] = {}
-        self._by_user: tuple[Any, dict[str, tuple[int, int]]] | None = None
 
     def _filter_expression(self, arn: Any) -> str | None:
         if not arn:
@@ -241,29 +238,6 @@ class _Job:
         self.plane.check_running(self.job.arn)
 
     # ------------------------------------------------------------------ filters
-    def _user_interactions(self, user_id: str) -> pa.Table:
-        """The user's interactions, rows in table order (an index built once per job)."""
-        import numpy as np
-        import pyarrow.compute as _pc
-
-        pc: Any = _pc  # the stubs' overloads do not follow ChunkedArray columns
-        table = self.data.table(DatasetType.INTERACTIONS)
-        assert table is not None  # filter_item_sets asks only when there is one
-        if self._by_user is None:
-            filled: Any = pc.fill_null(table.column("USER_ID"), "")
-            ids = np.asarray(filled.to_pylist(), dtype=str)
-            order = np.argsort(ids, kind="stable")
-            names, starts = np.unique(ids[order], return_index=True)
-            stops = np.append(starts[1:], len(order))
-            bounds = {
-                str(n): (int(a), int(b))
-                for n, a, b in zip(names.tolist(), starts.tolist(), stops.tolist(), strict=True)
-            }
-            self._by_user = (order, bounds)
-        order, bounds = self._by_user
-        lo, hi = bounds.get(user_id, (0, 0))
-        return table.take(order[lo:hi])
-
     def item_sets(
         self, values: Mapping[str, str], *, user_id: str | None, item_id: str | None
     ) -> tuple[Collection[str], Collection[str] | None]:
@@ -290,7 +264,6 @@ class _Job:
                 user_id=user_id,
                 item_id=item_id,
                 data=self.data,
-                interactions_of=self._user_interactions,
             )
         except TwinError as exc:
             raise LineError(exc.message) from None

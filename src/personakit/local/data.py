@@ -16,7 +16,7 @@ import csv
 import json
 import math
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
 
@@ -431,7 +431,6 @@ def filter_item_sets(
     user_id: str | None,
     item_id: str | None,
     data: GroupData,
-    interactions_of: Callable[[str], pa.Table] | None = None,
 ) -> tuple[Collection[str], Collection[str] | None]:
     """The hook that applies a filter: ``(items to exclude, allowed items or None)``.
 
@@ -446,28 +445,24 @@ def filter_item_sets(
         values: The request's ``filterValues`` (encoded as sent to the service).
         user_id: The request's user, or None.
         item_id: The request's item (related-items recipes), or None.
-        data: The dataset group's data.
-        interactions_of: The rows of ``data``'s Interactions table of one user, in
-            table order, when the caller has them indexed (a batch job); by default
-            the table is scanned for the user.
+        data: The dataset group's data (the user's interactions are read through
+            :func:`~personakit.local.filtering.rows_of_user`, an index of the table
+            by user built once per table).
 
     Raises:
         TwinError: ``InvalidInputException`` when the request breaks a rule (a missing
             INCLUDE placeholder ...), as on AWS.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from personakit.local.filtering import apply_filter  # pyarrow: loaded with the first filter
+    from personakit.local.filtering import (  # pyarrow: loaded with the first filter
+        apply_filter,
+        rows_of_user,
+    )
 
     items = data.table(DatasetType.ITEMS)
     interactions = data.table(DatasetType.INTERACTIONS)
     mine = None
     if interactions is not None and user_id is not None:
-        if interactions_of is not None:
-            mine = interactions_of(user_id)
-        else:
-            mine = interactions.filter(pc.equal(interactions.column("USER_ID"), pa.scalar(user_id)))
+        mine = rows_of_user(interactions, user_id)
     try:
         result = apply_filter(
             expression,

@@ -65,7 +65,13 @@ from personakit.rules.filters import (
 )
 from personakit.rules.report import DataReport
 
-__all__ = ["INTERACTIONS_PER_EVENT_TYPE", "FilterResult", "apply_filter", "decode_filter_values"]
+__all__ = [
+    "INTERACTIONS_PER_EVENT_TYPE",
+    "FilterResult",
+    "apply_filter",
+    "decode_filter_values",
+    "rows_of_user",
+]
 
 BoolArray = npt.NDArray[np.bool_]
 #: Arrow arrays inside this module. pyarrow-stubs type compute functions per scalar
@@ -177,6 +183,32 @@ class _TableCache:
 
 
 _CACHE = _TableCache()
+
+
+def rows_of_user(table: pa.Table, user_id: str, column: str = "USER_ID") -> pa.Table:
+    """The rows of ``table`` whose ``column`` is ``user_id``, in table order.
+
+    An index (rows sorted by user, stably) is built once per table and kept in the
+    per-table cache, so a request reads one user's rows instead of scanning the
+    whole Interactions table.
+    """
+
+    def build() -> tuple[npt.NDArray[np.int64], dict[str, tuple[int, int]]]:
+        compute: Any = pc  # the stubs' overloads do not follow ChunkedArray columns
+        filled = compute.fill_null(table.column(column), "")
+        ids = np.asarray(filled.to_pylist(), dtype=str)
+        order = np.argsort(ids, kind="stable")
+        names, starts = np.unique(ids[order], return_index=True)
+        stops = np.append(starts[1:], len(order))
+        bounds = {
+            str(n): (int(a), int(b))
+            for n, a, b in zip(names.tolist(), starts.tolist(), stops.tolist(), strict=True)
+        }
+        return order.astype(np.int64), bounds
+
+    order, bounds = _CACHE.get(table, ("rows-of-user", column), build)
+    lo, hi = bounds.get(user_id, (0, 0))
+    return table.take(order[lo:hi])
 
 
 def _column_name(table: pa.Table, field: str, dataset: str) -> str:
