@@ -7,6 +7,7 @@ instead of a raw botocore error or a ``RuntimeError``.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -140,3 +141,15 @@ def test_a_misspelt_recipe_says_did_you_mean(world: World) -> None:
     assert "did you mean 'user-personalization' (aws-user-personalization)?" in message
     with pytest.raises(pk.ConfigurationError, match="did you mean 'sims'"):
         world.group.train("simms")
+
+
+def test_a_misspelt_aws_recipe_name_is_passed_on_with_a_did_you_mean() -> None:
+    from personakit.rules.facts import recipe_arn
+
+    with pytest.warns(UserWarning, match="did you mean 'aws-user-personalization'"):
+        arn = recipe_arn("aws-user-personalisation")
+    assert arn.endswith("/aws-user-personalisation")  # Personalize has the last word
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert recipe_arn("aws-sims").endswith("/aws-sims")  # known: silent
+        assert recipe_arn("aws-brand-new-recipe").endswith("/aws-brand-new-recipe")  # newer

@@ -17,7 +17,12 @@ from _local import FAST
 from personakit import local
 from personakit.aws.session import Session
 from personakit.cost import Catalog, CostGuard
-from personakit.errors import BudgetExceededError, ConfigurationError, ResourceFailedError
+from personakit.errors import (
+    BudgetExceededError,
+    ConfigurationError,
+    ResourceFailedError,
+    ResourceStateError,
+)
 from personakit.personalize.group import DatasetGroup
 from personakit.personalize.recommender import Recommender
 from personakit.personalize.serving import Recommendations
@@ -79,6 +84,10 @@ def test_recommender_lifecycle_leaves_nothing(tmp_path: Path) -> None:
                 assert rec.recommend(user_id="u7", n=10).item_ids != recs.item_ids
             # leaving the block deleted it, and waited until it was gone
             assert personalize.list_recommenders(datasetGroupArn=group.arn)["recommenders"] == []
+            with pytest.raises(ResourceStateError, match=r"was deleted.*keep=True") as gone:
+                rec.recommend(user_id="u7", n=10)  # the fix, not "does not exist"
+            assert rec.name in str(gone.value)
+            assert gone.value.arn == rec.arn
             with pytest.raises(ResourceFailedError, match="Watch") as caught:
                 group.recommender("most-popular")
             assert caught.value.status == "CREATE FAILED"

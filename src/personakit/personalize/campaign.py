@@ -80,6 +80,13 @@ class Campaign(Serves, Scoped):
     an update not yet ``ACTIVE`` is not reported as done.
     """
 
+    _deleted = (
+        "campaign {name!r} was deleted: its `with solution.deploy(...) as campaign:` block "
+        "ended (or its dataset group's teardown, or campaign.delete(), deleted it). Call "
+        "recommend() and rank() inside that block, or deploy with keep=True to keep the "
+        "campaign after it (it bills every hour until deleted: campaign.delete() then)"
+    )
+
     def __init__(
         self,
         solution: Deployable,
@@ -443,22 +450,7 @@ class Campaign(Serves, Scoped):
     def _target(self) -> dict[str, str]:
         return {"campaignArn": self.arn}
 
-    def _check_alive(self) -> None:
-        """Refuse a runtime call once this campaign was deleted through personakit."""
-        if self._entry.state != "gone":
-            return
-        raise ResourceStateError(
-            f"campaign {self.name!r} was deleted: its `with solution.deploy(...) as campaign:` "
-            "block ended (or its dataset group's teardown, or campaign.delete(), deleted "
-            "it). Call recommend() and rank() inside that block, or deploy with keep=True "
-            "to keep the campaign after it (it bills every hour until deleted: "
-            "campaign.delete() then)",
-            arn=self.arn,
-            status="DELETED",
-        )
-
     def _check_ids(self, user_id: str | None, item_id: str | None) -> None:
-        self._check_alive()
         kind = self.solution.recipe_type
         if kind == "PERSONALIZED_RANKING":
             raise ConfigurationError(

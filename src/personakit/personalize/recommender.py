@@ -164,6 +164,13 @@ class Recommender(Serves, Scoped):
         owned: Created by this run (deleted on exit) or adopted.
     """
 
+    _deleted = (
+        "recommender {name!r} was deleted: its `with group.recommender(...) as rec:` block "
+        "ended (or its dataset group's teardown, or rec.delete(), deleted it). Call "
+        "recommend() inside that block, or create it with keep=True to keep it after it "
+        "(it bills every hour until deleted: rec.delete() then)"
+    )
+
     def __init__(
         self,
         group: Group,

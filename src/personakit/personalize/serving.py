@@ -11,12 +11,12 @@ from __future__ import annotations
 import html
 import operator
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, overload
 
 import attrs
 
 from personakit.aws.wait import normalize_status
-from personakit.errors import ConfigurationError
+from personakit.errors import ConfigurationError, ResourceStateError
 from personakit.rules.display import Display, short_repr
 from personakit.rules.facts import DEFAULT_RESULTS, MAX_RESULTS, MAX_RESULTS_WITH_METADATA
 from personakit.rules.filters import Filter, encode_filter_values
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from personakit.personalize.base import Group
+    from personakit.personalize.teardown import Entry
 
 __all__ = [
     "FilterLike",
@@ -425,17 +426,35 @@ def taken(summary: Mapping[str, Any] | None) -> bool:
 class _Served(Protocol):
     """What :class:`Serves` needs of the class it is mixed into."""
 
+    name: str
+    arn: str
+    _entry: Entry
+    _deleted: ClassVar[str]
+
     @property
     def group(self) -> Group: ...
     @property
     def _target(self) -> dict[str, str]: ...
     def _check_ids(self, user_id: str | None, item_id: str | None) -> None: ...
+    def _check_alive(self) -> None: ...
 
 
 class Serves:
     """Mixin of what serves ``GetRecommendations`` (a campaign, a recommender): the
-    request is built and sent once here; each class says what it is (``_target``) and
-    which ids it needs (``_check_ids``)."""
+    request is built and sent once here; each class says what it is (``_target``),
+    which ids it needs (``_check_ids``) and how to keep it past its ``with`` block
+    (``_deleted``)."""
+
+    #: what a call after the resource's deletion is told (``{name}``: its name)
+    _deleted: ClassVar[str]
+
+    def _check_alive(self: _Served) -> None:
+        """Refuse a runtime call once this resource was deleted through personakit."""
+        if self._entry.state != "gone":
+            return
+        raise ResourceStateError(
+            self._deleted.format(name=self.name), arn=self.arn, status="DELETED"
+        )
 
     def recommend(
         self: _Served,
@@ -468,6 +487,7 @@ class Serves:
             ConfigurationError: A missing or unused id for this recipe or use case,
                 ``n`` out of range.
         """
+        self._check_alive()
         self._check_ids(user_id, item_id)
         return get_recommendations(
             self.group,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import warnings
 from collections.abc import Mapping
 from enum import Enum
 from typing import TYPE_CHECKING, Literal
@@ -496,6 +497,15 @@ def recipe_name(recipe: str) -> str:
     if key in RECIPES:
         return RECIPES[key][0]
     if key.startswith("aws-"):
+        if key not in ALL_RECIPES:  # passed on (a recipe newer than personakit?), but
+            close = difflib.get_close_matches(key, ALL_RECIPES, n=1, cutoff=0.85)
+            if close:  # a near miss is more likely a typo: say so before AWS refuses it
+                warnings.warn(
+                    f"recipe {recipe!r} is not one personakit knows; did you mean "
+                    f"{close[0]!r}? It is sent to Personalize as is (recipes: "
+                    "https://docs.aws.amazon.com/personalize/latest/dg/working-with-predefined-recipes.html)",
+                    stacklevel=3,
+                )
         return key
     known = ", ".join(sorted(RECIPES))
     close = difflib.get_close_matches(key, RECIPES, n=1, cutoff=0.75)
