@@ -299,3 +299,25 @@ def test_a_local_session_names_its_workspace_in_the_sweep_command(tmp_path: Path
         assert session(engine, "r2").sweep_command().startswith("personakit sweep --workspace ")
     aws = Session.aws(region_name="eu-west-1", run_id="r3")
     assert aws.sweep_command() == "personakit sweep --region eu-west-1 --run-id r3 --yes"
+
+
+def test_cost_running_reads_a_workspace_as_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    ws = tmp_path / "my workspace"
+    with _open(ws) as s:
+        group = DatasetGroup.create(s, "billing")  # not a with block: it stays
+        group.import_frame(interactions())
+        campaign = group.train("popularity-count").deploy()
+    assert main(["cost", "running", "--workspace", str(ws), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    names = {r["name"]: r for r in doc["inventory"]["resources"]}
+    assert campaign.name in names
+    assert doc["inventory"]["usd_per_hour"] > 0  # the 1 TPS campaign bills
+    assert doc["inventory"]["complete"]
+    assert main(["cost", "running", "--workspace", str(ws), "--region", "us-east-1"]) == 2
+    assert "--workspace and --region exclude each other" in capsys.readouterr().err
+    assert main(["cost", "running", "--workspace", str(tmp_path / "nothing")]) == 2
+    assert "no personakit workspace there" in capsys.readouterr().err

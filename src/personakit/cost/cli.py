@@ -16,8 +16,9 @@
   claim, offline on the packaged prices;
 * ``personakit cost estimate --data-gb 10 --training-hours 20 --campaign-tps 1``
   prints a month of Amazon Personalize;
-* ``personakit cost running [--budget 15000 --credit-expires 2027-03-31]`` lists
-  what bills now, the burn rate and, with a budget, the projection;
+* ``personakit cost running [--budget 15000 --credit-expires 2027-03-31] [--region R |
+  --workspace DIR]`` lists what bills now, the burn rate and, with a budget, the
+  projection, on AWS or in a local engine's workspace;
 * ``personakit sweep [--yes --older-than 2h | --yes --run-id ID] [--include-kept]
   [--include-idle-endpoints] [--region R | --workspace DIR] [--bucket B --prefix P]``
   lists (default: dry run) or deletes what crashed runs left behind, on AWS or, with
@@ -90,11 +91,27 @@ def workspace_session(args: argparse.Namespace) -> Session:
             "Session.local(path) was given holds state.sqlite3)"
         )
     options: dict[str, Any] = {"progress": False}
-    if args.bucket is not None:
+    if getattr(args, "bucket", None) is not None:
         options["bucket"] = args.bucket
-    if args.prefix is not None:
+    if getattr(args, "prefix", None) is not None:
         options["prefix"] = args.prefix
     return Session.local(path, **options)
+
+
+def open_session(args: argparse.Namespace, stack: contextlib.ExitStack) -> Session:
+    """The session a command works in: a local engine's workspace (``--workspace``,
+    closed with ``stack``) or an AWS account (``--region`` / ``--profile``), not both."""
+    if args.workspace is None:
+        session: Session = args.session_factory(args)
+        return session
+    if args.region or args.profile:
+        given = "--region" if args.region else "--profile"
+        raise ConfigurationError(
+            f"--workspace and {given} exclude each other: --workspace DIR works in a local "
+            "engine's workspace (Session.local), --region and --profile in an AWS account; "
+            "give one or the other"
+        )
+    return stack.enter_context(workspace_session(args))  # closes the engine
 
 
 def add_json_argument(
@@ -263,19 +280,20 @@ def _running(args: argparse.Namespace) -> int:
     from personakit.cost.guard import CostGuard  # per command: --help stays quick
     from personakit.cost.inventory import running  # per command: --help stays quick
 
-    session = args.session_factory(args)
-    inventory = running(session, catalog=Catalog.load(), idle_window=args.idle_for)
-    if args.budget is None:
-        print(dumps({"inventory": inventory, "budget": None}) if args.json else inventory)
-        return 0
-    guard = CostGuard(
-        session,
-        budget_usd=args.budget,
-        credit_expires=args.credit_expires,
-        spent_usd=args.spent,
-        catalog=Catalog.load(),
-    )
-    status = guard.status(inventory)
+    with contextlib.ExitStack() as stack:
+        session = open_session(args, stack)
+        inventory = running(session, catalog=Catalog.load(), idle_window=args.idle_for)
+        if args.budget is None:
+            print(dumps({"inventory": inventory, "budget": None}) if args.json else inventory)
+            return 0
+        guard = CostGuard(
+            session,
+            budget_usd=args.budget,
+            credit_expires=args.credit_expires,
+            spent_usd=args.spent,
+            catalog=Catalog.load(),
+        )
+        status = guard.status(inventory)
     if args.json:
         print(dumps({"inventory": inventory, "budget": status}))
     else:
@@ -288,13 +306,6 @@ def _running(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace) -> int:
     from personakit.cost.sweep import sweep  # per command: --help stays quick
 
-    if args.workspace is not None and (args.region or args.profile):
-        given = "--region" if args.region else "--profile"
-        raise ConfigurationError(
-            f"--workspace and {given} exclude each other: --workspace DIR sweeps a local "
-            "engine's workspace (Session.local), --region and --profile an AWS account; "
-            "give one or the other"
-        )
     if args.yes and args.older_than is None and not args.run_id:
         raise ConfigurationError(
             "sweep --yes needs --older-than or --run-id, or it would delete a run still "
@@ -303,10 +314,7 @@ def _sweep(args: argparse.Namespace) -> int:
             "everything"
         )
     with contextlib.ExitStack() as stack:
-        if args.workspace is not None:
-            session = stack.enter_context(workspace_session(args))  # closes the engine
-        else:
-            session = args.session_factory(args)
+        session = open_session(args, stack)
         report = sweep(
             session,
             dry_run=not args.yes,
@@ -407,6 +415,11 @@ def register(
         "--idle-for", metavar="DURATION", help="check endpoint invocations over e.g. 1d"
     )
     _connection(run)
+    run.add_argument(
+        "--workspace",
+        metavar="DIR",
+        help="what runs in a local engine's workspace (Session.local) instead of AWS",
+    )
     add_json_argument(run)
     run.set_defaults(func=_running, session_factory=session_factory)
 
