@@ -33,6 +33,10 @@ from personakit.errors import ConfigurationError, PersonakitError
 if TYPE_CHECKING:
     import pyarrow as pa
 
+#: ``serve``'s default port (``local.wire.server.DEFAULT_PORT``, which a test keeps equal:
+#: that module loads the engine and botocore, so only ``serve`` imports it)
+SERVE_PORT = 4599
+
 
 def read_table(path: str | Path) -> pa.Table:
     """Read a CSV or Parquet file into an Arrow table."""
@@ -179,7 +183,6 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for the docs and tests)."""
     from personakit.cost.cli import add_json_argument  # cost subcommands: only with the parser
     from personakit.cost.cli import register as register_cost  # (same)
-    from personakit.local.wire.server import DEFAULT_PORT  # (same)
 
     parser = argparse.ArgumentParser(prog="personakit", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"personakit {__version__}")
@@ -224,7 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--workspace", required=True, help="the engine's folder (made if missing)")
     serve.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help="default: %(default)s; 0 picks one"
+        "--port",
+        type=int,
+        default=SERVE_PORT,
+        help="default: %(default)s; 0 picks a free one",
     )
     serve.add_argument(
         "--host",

@@ -302,3 +302,36 @@ def exit_hooks(monkeypatch: pytest.MonkeyPatch) -> ExitHooks:
     hooks = ExitHooks()
     monkeypatch.setattr(endpoint, "atexit", hooks)
     return hooks
+
+
+class _NoEngine:
+    def client(self, service_name: str) -> Any:
+        raise AssertionError(f"no {service_name} client expected")
+
+
+def local_llm_session(models: Any) -> Session:
+    """A session whose SageMaker clients are real boto3 clients answered by the local
+    engine's SageMaker handlers over ``models`` (a ``LocalModels``); no other client."""
+    from personakit.local.sagemaker import SageMakerRuntimeTwin, SageMakerTwin
+    from personakit.local.wire import wire_client
+
+    return Session(
+        _NoEngine(),
+        region=REGION,
+        role_arn=ROLE,
+        run_id=RUN,
+        clients={
+            "sagemaker": wire_client(
+                SageMakerTwin(region_name=REGION, models=models), region=REGION
+            ),
+            "sagemaker-runtime": wire_client(
+                SageMakerRuntimeTwin(region_name=REGION, models=models), region=REGION
+            ),
+        },
+    )
+
+
+@pytest.fixture
+def offline(tmp_path: Path) -> JumpStartCatalog:
+    """The JumpStart catalog offline: an empty bucket, the packaged snapshot behind it."""
+    return JumpStartCatalog(REGION, s3=MemoryS3(), cache_dir=tmp_path)

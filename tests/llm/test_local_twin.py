@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,18 +12,13 @@ from personakit.llm.endpoint import LLMEndpoint
 from personakit.llm.formats import ModelResponseError
 from personakit.llm.hosting import EndpointTiming
 from personakit.llm.jumpstart import JumpStartCatalog
-from personakit.local.sagemaker import LocalModels, SageMakerRuntimeTwin, SageMakerTwin
+from personakit.local.sagemaker import LocalModels, SageMakerTwin
 from personakit.local.wire import wire_client
 
-from .conftest import EMPTY, REGION, ROLE, RUN, MemoryS3, sagemaker_state
+from .conftest import EMPTY, REGION, ROLE, local_llm_session, sagemaker_state
 
 FALCON = "huggingface-llm-falcon-7b-bf16"
 MINILM = "huggingface-textembedding-all-MiniLM-L6-v2"
-
-
-class _NoEngine:
-    def client(self, service_name: str) -> Any:
-        raise AssertionError(f"no {service_name} client expected")
 
 
 @pytest.fixture
@@ -37,25 +31,7 @@ def models() -> LocalModels:
 
 @pytest.fixture
 def local(models: LocalModels) -> Session:
-    return Session(
-        _NoEngine(),
-        region=REGION,
-        role_arn=ROLE,
-        run_id=RUN,
-        clients={
-            "sagemaker": wire_client(
-                SageMakerTwin(region_name=REGION, models=models), region=REGION
-            ),
-            "sagemaker-runtime": wire_client(
-                SageMakerRuntimeTwin(region_name=REGION, models=models), region=REGION
-            ),
-        },
-    )
-
-
-@pytest.fixture
-def offline(tmp_path: Path) -> JumpStartCatalog:
-    return JumpStartCatalog(REGION, s3=MemoryS3(), cache_dir=tmp_path)
+    return local_llm_session(models)
 
 
 def test_deploy_generate_stream_and_teardown_run_on_the_twins(

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,19 +15,19 @@ from personakit.llm import OutOfSpecInstanceWarning
 from personakit.llm.endpoint import LLMEndpoint
 from personakit.llm.hosting import EndpointTiming
 from personakit.llm.jumpstart import JumpStartCatalog
-from personakit.local.sagemaker import LocalModels, SageMakerRuntimeTwin, SageMakerTwin
-from personakit.local.wire import wire_client
+from personakit.local.sagemaker import LocalModels
 
-from .conftest import EMPTY, REGION, ROLE, RUN, MemoryS3, load_spec, sagemaker_state
+from .conftest import (
+    EMPTY,
+    REGION,
+    load_spec,
+    local_llm_session,
+    sagemaker_state,
+)
 
 FALCON = "huggingface-llm-falcon-7b-bf16"
 FALCON_SPEC = load_spec(f"{FALCON}@4.1.23")
 G6_XLARGE_USD = 1.1267  # the packaged catalog's us-east-1 Hosting price of ml.g6.xlarge
-
-
-class _NoEngine:
-    def client(self, service_name: str) -> Any:
-        raise AssertionError(f"no {service_name} client expected")
 
 
 class RecordingGuard:
@@ -49,25 +47,7 @@ class RecordingGuard:
 def local() -> Session:
     models = LocalModels(chunk_bytes=5)
     models.register(FALCON, generate=lambda prompt, params: f"You asked: {prompt}")
-    return Session(
-        _NoEngine(),
-        region=REGION,
-        role_arn=ROLE,
-        run_id=RUN,
-        clients={
-            "sagemaker": wire_client(
-                SageMakerTwin(region_name=REGION, models=models), region=REGION
-            ),
-            "sagemaker-runtime": wire_client(
-                SageMakerRuntimeTwin(region_name=REGION, models=models), region=REGION
-            ),
-        },
-    )
-
-
-@pytest.fixture
-def offline(tmp_path: Path) -> JumpStartCatalog:
-    return JumpStartCatalog(REGION, s3=MemoryS3(), cache_dir=tmp_path)
+    return local_llm_session(models)
 
 
 def _guard(session: Session, budget_usd: float) -> CostGuard:

@@ -332,3 +332,16 @@ def test_the_serve_command_prints_its_endpoint_and_stops_on_ctrl_c(tmp_path: Pat
     with pk.Session.local(tmp_path / "ws", timing=FAST) as session:  # consistent and kept
         groups = session.client("personalize").list_dataset_groups()["datasetGroups"]
         assert [g["datasetGroupArn"] for g in groups] == [arn["datasetGroupArn"]]
+
+
+def test_the_cli_names_serves_port_without_loading_the_engine() -> None:
+    from personakit.cli import SERVE_PORT
+    from personakit.local.wire.server import DEFAULT_PORT
+
+    assert SERVE_PORT == DEFAULT_PORT
+    code = (
+        "import sys; from personakit.cli import build_parser; build_parser(); "
+        "print('personakit.local.engine' in sys.modules, 'boto3' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]  # `personakit --help` stays quick

@@ -358,3 +358,27 @@ def test_an_s3_request_reads_back_as_sent(key: str, meta: dict[str, str]) -> Non
     assert got["Bucket"] == "bucket-1"
     assert got["Body"].read() == b"payload"
     assert got.get("Metadata", {}) == meta
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    payload=st.binary(max_size=5000),
+    chunk=st.integers(1, 700),
+    reads=st.lists(st.integers(1, 900), min_size=1, max_size=20),
+)
+def test_an_aws_chunked_body_reads_back_as_botocore_wrote_it(
+    payload: bytes, chunk: int, reads: list[int]
+) -> None:
+    from botocore.httpchecksum import AwsChunkedWrapper, Crc32Checksum
+
+    from personakit.local.wire.transport import Unchunked
+
+    wire = AwsChunkedWrapper(
+        io.BytesIO(payload),
+        checksum_cls=Crc32Checksum,
+        checksum_name="x-amz-checksum-crc32",
+        chunk_size=chunk,
+    ).read()
+    body = Unchunked(io.BytesIO(wire))
+    got = b"".join(body.read(n) for n in reads) + body.read()
+    assert got == payload

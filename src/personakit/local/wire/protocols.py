@@ -150,12 +150,21 @@ class Protocol:
     # ------------------------------------------------------------------ shared
     def status_of(self, err: TwinError) -> int:
         """The HTTP status of an error: the model's for a modeled code, else the handler's."""
-        try:
-            shape = self.model.shape_for(err.code)
-        except Exception:  # not a shape of this model
-            return err.status
-        status = shape.metadata.get("error", {}).get("httpStatusCode")
+        shape = _error_shape(self.model, err.code)
+        status = shape.metadata.get("error", {}).get("httpStatusCode") if shape else None
         return int(status) if status else err.status
+
+    def error_members(self, err: TwinError) -> dict[str, Any]:
+        """An error's JSON body members: the message, under the name the error's shape
+        gives it (``message``, SageMaker's ``Message``), and the extra members the shape
+        declares (``ModelError.OriginalStatusCode``)."""
+        shape = _error_shape(self.model, err.code)
+        if shape is None:
+            return {"message": err.message}
+        key = next((m for m in shape.members if m.lower() == "message"), "message")
+        extra = {k: v for k, v in err.extra.items() if k in shape.members and k != key}
+        body: dict[str, Any] = encode_json(extra, shape, []) if extra else {}
+        return {key: err.message, **body}
 
     def validate(self, params: dict[str, Any], operation: OperationModel) -> None:
         """Required members and types, as the service's front end checks them."""
@@ -290,8 +299,7 @@ class JsonProtocol(Protocol):
         }
 
     def error(self, err: TwinError, request_id: str, request: Request | None) -> Reply:
-        body: dict[str, Any] = {"__type": err.code, _message_key(self.model, err.code): err.message}
-        body.update(_modeled_extra(self.model, err))
+        body = {"__type": err.code, **self.error_members(err)}
         headers = self._headers(request_id, {})
         headers["x-amzn-ErrorType"] = err.code
         return Reply(self.status_of(err), headers, json.dumps(body).encode())
@@ -306,30 +314,13 @@ def _json_body(data: bytes) -> Any:
         raise RequestFormatError(f"the body is not JSON: {exc}") from exc
 
 
-def _message_key(model: ServiceModel, code: str) -> str:
+def _error_shape(model: ServiceModel, code: str) -> StructureShape | None:
+    """The shape of error ``code`` in ``model``; None for a code the model lacks."""
     try:
         shape = model.shape_for(code)
-    except Exception:
-        return "message"
-    if isinstance(shape, StructureShape):
-        for member in shape.members:
-            if member.lower() == "message":
-                return member
-    return "message"
-
-
-def _modeled_extra(model: ServiceModel, err: TwinError) -> dict[str, Any]:
-    """The error's extra members its shape declares (``ModelError.OriginalStatusCode``)."""
-    try:
-        shape = model.shape_for(err.code)
-    except Exception:
-        return {}
-    if not isinstance(shape, StructureShape):
-        return {}
-    problems: list[str] = []
-    extra = {k: v for k, v in err.extra.items() if k in shape.members}
-    encoded: dict[str, Any] = encode_json(extra, shape, problems) if extra else {}
-    return {k: v for k, v in encoded.items() if k not in ("message", "Message")}
+    except Exception:  # not a shape of this model
+        return None
+    return shape if isinstance(shape, StructureShape) else None
 
 
 # --------------------------------------------------------------------------- rest
@@ -408,6 +399,10 @@ class _Rest(Protocol):
         routes = [_route(self.model.operation_model(n)) for n in self.model.operation_names]
         return sorted(routes, key=lambda r: -r.weight)
 
+    @cached_property
+    def _route_of(self) -> dict[str, _Route]:
+        return {route.operation.name: route for route in self._routes}
+
     def path_of(self, request: Request) -> str:
         """The request path the routes match (S3 adds the bucket of a virtual host)."""
         return request.path or "/"
@@ -442,7 +437,7 @@ class _Rest(Protocol):
         shape = operation.input_shape
         if shape is None:
             return {}
-        route = next(r for r in self._routes if r.operation is operation)
+        route = self._route_of[operation.name]
         found = route.path.fullmatch(self.path_of(request))
         assert found is not None
         params: dict[str, Any] = {}
@@ -612,8 +607,7 @@ class RestJsonProtocol(_Rest):
         return json.dumps(encode_json(value, shape, problems)).encode()
 
     def error(self, err: TwinError, request_id: str, request: Request | None) -> Reply:
-        body: dict[str, Any] = {_message_key(self.model, err.code): err.message}
-        body.update(_modeled_extra(self.model, err))
+        body = self.error_members(err)
         headers = self.base_headers(request_id)
         headers.update({"x-amzn-ErrorType": err.code, "Content-Type": self.content_type})
         return Reply(self.status_of(err), headers, json.dumps(body).encode())

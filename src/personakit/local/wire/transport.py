@@ -53,7 +53,7 @@ class Unchunked:
 
     def _fill(self, n: int) -> bool:
         while len(self._buffer) < n:
-            more = self._raw.read(_CHUNK)
+            more = self._raw.read(max(n - len(self._buffer), _CHUNK))  # a chunk in one read
             if not more:
                 return False
             self._buffer += more if isinstance(more, bytes) else more.encode()
