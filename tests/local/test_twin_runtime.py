@@ -111,6 +111,54 @@ def test_put_events_change_the_users_next_recommendations(
     assert len(table) == 1500 + 10
 
 
+def test_an_interactions_filter_sees_each_new_event_without_reloading_the_import(
+    clients: Clients,
+) -> None:
+    typed = schema_json(
+        "Interactions",
+        [
+            {"name": "USER_ID", "type": "string"},
+            {"name": "ITEM_ID", "type": "string"},
+            {"name": "TIMESTAMP", "type": "long"},
+            {"name": "EVENT_TYPE", "type": "string"},
+        ],
+    )
+    frame = interactions(event_types=["click", "watch"])
+    d = deploy(clients, make_group(clients, frame=frame, schema=typed), "aws-popularity-count")
+    pz, rt, ev = clients.pz, clients.runtime, clients.events
+    seen = pz.create_filter(
+        name="unseen",
+        datasetGroupArn=d.group.arn,
+        filterExpression='EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("*")',
+    )["filterArn"]
+    poll(status_of(pz, "filter", seen))
+    tracker = pz.create_event_tracker(name="events", datasetGroupArn=d.group.arn)
+    poll(status_of(pz, "event_tracker", tracker["eventTrackerArn"]))
+    control = clients.engine.control
+
+    def shown(user: str) -> list[str]:
+        items = rt.get_recommendations(campaignArn=d.campaign_arn, userId=user, filterArn=seen)
+        return [i["itemId"] for i in items["itemList"]]
+
+    imported = control.group_data(d.group.arn).bulk_table(DatasetType.INTERACTIONS)
+    mine = set(frame.query("USER_ID == 'u7'")["ITEM_ID"])
+    theirs = set(frame.query("USER_ID == 'u8'")["ITEM_ID"])
+    first = shown("u7")
+    assert first and not mine & set(first)  # the imported history is excluded
+    for k, item in enumerate(first[:3]):  # each event is excluded from the next request
+        ev.put_events(
+            trackingId=tracker["trackingId"],
+            userId="u7",
+            sessionId="s7",
+            eventList=[{"eventType": "watch", "sentAt": 1_800_000_000 + k, "itemId": item}],
+        )
+        assert item not in shown("u7")
+        assert item in shown("u8") or item in theirs  # another user's history is their own
+    # the imported rows (and the index by user built on them) were kept across the events
+    assert control.group_data(d.group.arn).bulk_table(DatasetType.INTERACTIONS) is imported
+    assert len(control.group_data(d.group.arn).table(DatasetType.INTERACTIONS)) == 1500 + 3
+
+
 def test_put_events_properties_map_to_schema_fields(clients: Clients) -> None:
     schema = schema_json(
         "Interactions",

@@ -216,7 +216,10 @@ class ControlPlane(abc.ABC):
             if hit is not None and hit[0] == version:
                 self._data.move_to_end(group)
                 return hit[1]
-        data = GroupData(self.store, group)
+        # only events arrived (same datasets and records): keep the imported tables and
+        # the indexes built on them; only the events part is read again
+        bulk = hit[1].bulk if hit is not None and hit[0][:2] == version[:2] else None
+        data = GroupData(self.store, group, bulk=bulk)
         with self._data_lock:
             self._data[group] = (version, data)
             while len(self._data) > 8:

@@ -563,6 +563,15 @@ class Store:
         )
         return int(row[0] or 0)
 
+    def event_items(self, group: str, *, upto: int | None = None) -> list[str]:
+        """The distinct item ids of a dataset group's recorded events (``id <= upto``)."""
+        sql = "SELECT DISTINCT item_id FROM events WHERE dataset_group = ? AND item_id IS NOT NULL"
+        args: list[Any] = [group]
+        if upto is not None:
+            sql += " AND id <= ?"
+            args.append(upto)
+        return [str(row[0]) for row in self.conn().execute(sql, args) if row[0]]
+
     # ------------------------------------------------------------------ records (PutItems/Users)
     def upsert_records(self, dataset: str, rows: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
         now = time.time()
