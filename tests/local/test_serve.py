@@ -192,6 +192,29 @@ def test_a_local_session_on_the_same_workspace_sees_what_serve_made(tmp_path: Pa
             assert [g["datasetGroupArn"] for g in groups] == [arn]
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts open files in /proc")
+def test_many_client_connections_do_not_pile_up_open_files(tmp_path: Path) -> None:
+    # each client connection is answered on a thread of its own (the AWS CLI opens one
+    # per command); a workspace connection kept per finished thread ran out of files
+    def open_files() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    with LocalEngine(tmp_path / "ws") as engine, EngineServer(engine, port=0) as srv:
+        pz = client(srv.url, "personalize")
+        pz.list_dataset_groups()
+        pz.close()
+        before = open_files()
+        for _ in range(60):
+            pz = client(srv.url, "personalize")
+            pz.list_dataset_groups()
+            pz.close()
+        for _ in range(100):  # the last handler threads end just after their answer
+            if open_files() - before < 10:
+                break
+            time.sleep(0.02)
+        assert open_files() - before < 10
+
+
 def test_errors_and_streams_travel_as_on_aws(endpoint: str) -> None:
     runtime = client(endpoint, "personalize-runtime")
     with pytest.raises(runtime.exceptions.ResourceNotFoundException) as caught:

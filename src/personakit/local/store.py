@@ -35,6 +35,7 @@ import sqlite3
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -324,6 +325,15 @@ _COLUMNS = (
 )
 
 
+class _Connection(sqlite3.Connection):
+    """A connection the store holds weakly: it closes when the thread that opened it ends.
+
+    ``personakit serve`` answers each client connection on a thread of its own, so a
+    store that kept every thread's connection would hold two more open files per
+    client (the AWS CLI opens one per command) until it ran out of them.
+    """
+
+
 class Store:
     """SQLite (WAL) + files under one workspace folder; see the module docstring."""
 
@@ -337,7 +347,7 @@ class Store:
             folder.mkdir(parents=True, exist_ok=True)
         self.owner = owner or Owner(self.root)
         self._local = threading.local()
-        self._conns: list[sqlite3.Connection] = []
+        self._conns: weakref.WeakSet[_Connection] = weakref.WeakSet()
         self._conns_lock = threading.Lock()
         self._closed = False
         conn = self.conn()
@@ -369,6 +379,7 @@ class Store:
                 timeout=BUSY_TIMEOUT_S,
                 isolation_level=None,
                 check_same_thread=False,
+                factory=_Connection,
             )
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
@@ -376,7 +387,7 @@ class Store:
             self._local.conn = conn
             self._local.depth = 0
             with self._conns_lock:
-                self._conns.append(conn)
+                self._conns.add(conn)
         return conn
 
     @contextmanager
@@ -430,7 +441,8 @@ class Store:
             return
         self._closed = True
         with self._conns_lock:
-            conns, self._conns = self._conns, []
+            conns = list(self._conns)
+            self._conns.clear()
         for conn in conns:
             with suppress(sqlite3.Error):
                 conn.close()
