@@ -75,6 +75,7 @@ PUBLIC = [
     "errors",
     "iam",
     "llm",
+    "marketing",
     "prep",
     "samples",
     "sweep",

@@ -28,6 +28,7 @@ from personakit.errors import *  # noqa: F403 - every exception at the top level
 if TYPE_CHECKING:
     from personakit import cost as cost
     from personakit import llm as llm
+    from personakit import marketing as marketing
     from personakit import samples as samples
     from personakit.aws import iam as iam
     from personakit.aws.access import AccessReport as AccessReport
@@ -129,6 +130,7 @@ _LAZY: dict[str, str] = {
     "datasets": "personakit.datasets:",
     "iam": "personakit.aws.iam:",
     "llm": "personakit.llm:",
+    "marketing": "personakit.marketing:",
     "prep": "personakit.rules.prep:",
     "samples": "personakit.samples:",
 }
