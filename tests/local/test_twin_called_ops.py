@@ -7,8 +7,9 @@
   the status walk, the rules, updates, the delete walk, and a sweep that finds one.
 * ``GetActionRecommendations`` on campaigns of other recipe types, and missing ones.
 * SageMaker's notebook, training and transform job operations (the cost inventory's).
-* Recipes the engine cannot train, ``performAutoML`` and ``THEME_GENERATION`` batch jobs:
-  modeled ``InvalidInputException`` answers, not Python exceptions.
+* Recipes the engine cannot train, ``performAutoML`` and a ``THEME_GENERATION`` batch job
+  on a recipe other than Similar-Items: modeled ``InvalidInputException`` answers, not
+  Python exceptions.
 
 Every error is checked for a code the operation declares in botocore's model (or a
 common AWS error) and the model's HTTP status.

@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sts import STSClient
 
     from personakit.aws.access import AccessReport
+    from personakit.local.themes import ThemeWriter
 
 
 __all__ = ["DEFAULT_PREFIX", "RUN_METADATA", "Session"]
@@ -378,6 +379,7 @@ class Session:
         run_id: str | None = None,
         tags: Mapping[str, str] | None = None,
         llm_handlers: Mapping[str, Callable[[str, Mapping[str, Any]], str]] | None = None,
+        theme_writer: ThemeWriter | None = None,
         timing: Timing | None = None,
         progress: bool | ProgressDisplay | None = None,
         min_state_s: float | None = None,
@@ -417,6 +419,12 @@ class Session:
                 str`` (see :meth:`~personakit.local.LocalEngine.register_model`,
                 also for embeddings). An endpoint whose model has none ends
                 ``Failed`` with a reason saying so: there is no built-in LLM.
+            theme_writer: Names the themes of batch recommendations with themes
+                (``batch_recommend(..., themes="TITLE")``): ``writer(request) -> str``
+                gets a :class:`~personakit.local.themes.ThemeRequest` (an item and its
+                related items with names and descriptions; ``request.prompt`` is ready
+                for an LLM). Without one, themes are built from item metadata; see
+                :meth:`~personakit.local.LocalEngine.register_theme_writer`.
             timing: Retry and poll settings of the resource classes; by default
                 polls start at 0.05 s (the engine's statuses last about that), not
                 AWS's seconds.
@@ -441,6 +449,8 @@ class Session:
             engine.config_for = ClientConfigs.from_environment()  # retries as on AWS
             for model_id, generate in (llm_handlers or {}).items():
                 engine.register_model(model_id, generate)
+            if theme_writer is not None:
+                engine.register_theme_writer(theme_writer)
             engine.ensure_bucket(_check_bucket(bucket))
             return cls(
                 engine,

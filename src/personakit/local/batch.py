@@ -18,6 +18,14 @@ Formats (one JSON object per line):
   "scores": [...]}, "error": null}``; a line that cannot be answered (no userId, an
   INCLUDE placeholder without a value ...) gets ``"output": null`` and the message in
   ``"error"``, and the job still succeeds;
+* themed inference (``batchInferenceJobMode="THEME_GENERATION"``, Similar-Items only,
+  at most 100 lines a file): input ``{"itemId": "40"}``, output ``{"input": {...},
+  "output": {"recommendedItems": [...], "theme": "...", "itemsThemeRelevanceScores":
+  [...]}}`` with the items ranked by relevance; a line whose theme cannot be written
+  (the registered theme writer raised or returned no text) gets ``{"input": {...},
+  "error": "..."}`` and the others still get theirs
+  (https://docs.aws.amazon.com/personalize/latest/dg/themed-batch-recommendations.html;
+  :mod:`personakit.local.themes` says how themes and scores are made offline);
 * segment input: ``{"itemId": "105"}`` (Item-Affinity, at most 500 lines a file) or
   ``{"itemAttributes": "ITEMS.genres = \\"Comedy\\" AND ITEMS.genres = \\"Action\\""}``
   (Item-Attribute-Affinity, at most 10 queries a file; only ``=`` and ``AND``,
@@ -50,6 +58,14 @@ from personakit.local.data import GroupData, filter_item_sets
 from personakit.local.errors import FilterUnusable, JobFailed
 from personakit.local.recipes import recipe_name, recipe_type
 from personakit.local.s3 import S3Objects
+from personakit.local.themes import (
+    ThemeRequest,
+    ThemeTable,
+    ThemeWriter,
+    fallback_theme,
+    theme_fields_problem,
+    themed_output,
+)
 from personakit.local.twin import TwinError
 from personakit.rules.facts import (
     BATCH_MAX_INPUT_BYTES,
@@ -57,6 +73,8 @@ from personakit.rules.facts import (
     MAX_INPUT_LIST,
     SEGMENT_MAX_ITEMS_PER_FILE,
     SEGMENT_MAX_QUERIES_PER_FILE,
+    THEME_MAX_ITEMS_PER_FILE,
+    THEMES_GUIDE,
 )
 from personakit.rules.schema import DatasetType
 
@@ -70,6 +88,7 @@ __all__ = [
     "BATCH_MAX_INPUT_BYTES",
     "INFERENCE_JOB",
     "SEGMENT_JOB",
+    "encode_line",
     "parse_item_attributes",
     "run_batch_job",
 ]
@@ -142,10 +161,16 @@ def _output_prefix(plane: ControlPlane, uri: str) -> tuple[str, str]:
     return bucket, key
 
 
+#: One output line as JSON (UTF-8 text, no NaN), without the newline.
+encode_line: Final = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False
+).encode
+
+
 def _write(plane: ControlPlane, bucket: str, key: str, lines: Sequence[Mapping[str, Any]]) -> None:
     """Write JSON Lines to the S3 twin (a temporary file, then one put)."""
     fd, name = tempfile.mkstemp(prefix="pk-batch-", suffix=".out")
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+    dumps = encode_line
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.writelines((dumps(line) + "\n").encode("utf-8") for line in lines)
@@ -336,6 +361,56 @@ class _Inference(_Job):
         return out
 
 
+class _Themes(_Inference):
+    """THEME_GENERATION: related items, a theme for the group, relevance scores."""
+
+    def __init__(self, plane: ControlPlane, job: Resource) -> None:
+        super().__init__(plane, job)
+        item_name = str(job.body["themeGenerationConfig"]["fieldsForThemeGeneration"]["itemName"])
+        schema = self.data.schema(DatasetType.ITEMS)
+        table = self.data.table(DatasetType.ITEMS)
+        problem = theme_fields_problem(schema, item_name, self.group)
+        if problem is not None or schema is None or table is None:
+            raise JobFailed(problem or f"The Items dataset has no data ({THEMES_GUIDE}).")
+        self.items = ThemeTable(table, schema, item_name)
+        # the engine's registered writer (LocalEngine.register_theme_writer), else metadata
+        self.writer: ThemeWriter | None = getattr(plane.engine, "theme_writer", None)
+
+    def theme(self, request: ThemeRequest) -> str:
+        if self.writer is None:
+            return fallback_theme(request)
+        try:
+            text = self.writer(request)
+        except Exception as exc:  # the user's callable: its failure is this line's error
+            logger.warning(
+                "theme writer failed for item %s: %s", request.source.item_id, exc, exc_info=True
+            )
+            raise LineError(
+                f"Theme generation failed for item {request.source.item_id}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
+        if not isinstance(text, str) or not text.strip():
+            raise LineError(
+                f"Theme generation returned no theme for item {request.source.item_id} "
+                f"(got {text!r})."
+            )
+        return text.strip()
+
+    def run_file(self, lines: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for line in lines:
+            try:
+                related = self.answer(line)["recommendedItems"]
+                source, *items = self.items.items([str(line["itemId"]), *related])
+                request = ThemeRequest(source, tuple(items))
+                output = themed_output(request, self.theme(request), self.items.vector)
+                out.append({"input": line, "output": output})
+            except (LineError, TwinError) as exc:
+                message = exc.message if isinstance(exc, TwinError) else str(exc)
+                out.append({"input": line, "error": message})
+        return out
+
+
 # --------------------------------------------------------------------------- segments
 
 _CONDITION = re.compile(
@@ -507,7 +582,12 @@ def run_batch_job(plane: ControlPlane, job: Resource) -> None:
     """
     started = time.monotonic()
     segment = job.kind == SEGMENT_JOB
-    runner: _Inference | _Segments = _Segments(plane, job) if segment else _Inference(plane, job)
+    themed = not segment and job.body.get("batchInferenceJobMode") == "THEME_GENERATION"
+    runner: _Inference | _Segments
+    if segment:
+        runner = _Segments(plane, job)
+    else:
+        runner = _Themes(plane, job) if themed else _Inference(plane, job)
     if segment and runner.kind != "USER_SEGMENTATION":
         raise JobFailed(f"The solution version {runner.version.arn} is not USER_SEGMENTATION.")
     source = str(job.body["jobInput"]["s3DataSource"]["path"])
@@ -529,6 +609,11 @@ def run_batch_job(plane: ControlPlane, job: Resource) -> None:
                     f"{uri} has {len(lines)} lines; a {runner.recipe} batch segment job takes at "
                     f"most {cap} per input file."
                 )
+        if themed and len(lines) > THEME_MAX_ITEMS_PER_FILE:
+            raise JobFailed(
+                f"{uri} has {len(lines)} lines; a batch inference job with themes takes at "
+                f"most {THEME_MAX_ITEMS_PER_FILE} items per input file ({THEMES_GUIDE})."
+            )
         parsed.append((key, lines))
     count = 0
     for key, lines in parsed:

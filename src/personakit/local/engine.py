@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
     from personakit.local.control import ControlPlane
     from personakit.local.sagemaker import EmbedFn, GenerateFn, LocalModels, RawFn
+    from personakit.local.themes import ThemeWriter
     from personakit.local.twin import Twin
 
 __all__ = ["DEFAULT_ACCOUNT", "DEFAULT_MIN_STATE_S", "SERVICES", "LocalEngine"]
@@ -126,6 +127,8 @@ class LocalEngine:
         self.models = ModelCache()
         self._llm: LocalModels | None = None
         self._llm_lock = threading.Lock()
+        #: names the themes of THEME_GENERATION batch jobs (None: built from metadata)
+        self.theme_writer: ThemeWriter | None = None
         self._closed = False
         #: the botocore ``Config`` of a new client of a service (a ``Session`` sets it)
         self.config_for: Callable[[str], Config | None] = _no_config
@@ -222,6 +225,21 @@ class LocalEngine:
         """
         self.check_open()
         self.llm.register(model_id, generate=generate, embed=embed, raw=raw)
+
+    def register_theme_writer(self, writer: ThemeWriter | None) -> None:
+        """Name the themes of ``THEME_GENERATION`` batch inference jobs with ``writer``.
+
+        ``writer(request) -> str`` gets a :class:`~personakit.local.themes.ThemeRequest`
+        (an input item and its related items, with names and descriptions; its
+        ``prompt`` is ready for an LLM) and returns the theme. ``None`` goes back to
+        themes built from item metadata (:func:`~personakit.local.themes.fallback_theme`).
+        A writer that raises or returns empty text gives that input line an ``error``;
+        the job's other lines still get their themes. It is called from the engine's
+        worker threads, one input line at a time.
+        """
+        if writer is not None and not callable(writer):
+            raise TypeError(f"a theme writer must be callable, got {type(writer).__name__}")
+        self.theme_writer = writer
 
     @property
     def role_arn(self) -> str:

@@ -7,10 +7,11 @@ resource to the control plane (:mod:`personakit.local.control`), which walks it
 through its statuses, runs its job and enforces the quotas. Recipes are those of
 :data:`personakit.rules.facts.ALL_RECIPES`; ``DescribeRecipe`` knows each of them, and
 training one without a local algorithm (:data:`personakit.local.recipes.RECIPES`:
-``aws-next-best-action``), ``performAutoML`` or a ``THEME_GENERATION`` batch job is
-answered with ``InvalidInputException`` saying the local engine does not implement it
-(a modeled error the caller's code already handles, rather than an exception no
-client raises). Metric attributions are :class:`~personakit.local.attribution.AttributionOps`.
+``aws-next-best-action``) or ``performAutoML`` is answered with
+``InvalidInputException`` saying the local engine does not implement it (a modeled
+error the caller's code already handles, rather than an exception no client raises).
+Metric attributions are :class:`~personakit.local.attribution.AttributionOps`;
+``THEME_GENERATION`` batch jobs are :mod:`personakit.local.themes`.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from personakit.local.errors import in_use, invalid, limit, not_found
 from personakit.local.recipes import RECIPES, recipe_domain, recipe_name, recipe_type
 from personakit.local.resources import deep_keep
 from personakit.local.store import TRANSITIONAL, Resource
+from personakit.local.themes import theme_fields_problem
 from personakit.local.twin import TwinError, from_epoch, page
 from personakit.rules.facts import (
     ALL_RECIPES,
@@ -44,6 +46,8 @@ from personakit.rules.facts import (
     NO_BATCH_RECIPES,
     RECIPE_PREFIX,
     SEGMENT_MAX_USERS,
+    THEME_RECIPES,
+    THEMES_GUIDE,
     UPDATE_RECIPES,
 )
 from personakit.rules.filters import Filter, group_field_problems
@@ -755,16 +759,19 @@ class PersonalizeTwin(AttributionOps):
     def _op_CreateBatchInferenceJob(self, p: dict[str, Any]) -> dict[str, Any]:
         kind = "batch-inference-job"
         mode = p.get("batchInferenceJobMode") or "BATCH_INFERENCE"
-        if mode == "THEME_GENERATION":
+        config = p.get("themeGenerationConfig")
+        if mode != "THEME_GENERATION" and config:
             raise invalid(
-                "batchInferenceJobMode THEME_GENERATION (Content Generator) is not implemented "
-                "by the personakit local engine; use Session.aws(...) for it."
+                "themeGenerationConfig is only valid with batchInferenceJobMode "
+                f"THEME_GENERATION ({THEMES_GUIDE})."
             )
         version, body = self._batch_request(p, kind)
         body["batchInferenceJobMode"] = mode
-        config = p.get("batchInferenceJobConfig")
-        if config:
-            body["batchInferenceJobConfig"] = dict(config)
+        if mode == "THEME_GENERATION":
+            body["themeGenerationConfig"] = self._theme_config(version, config)
+        job_config = p.get("batchInferenceJobConfig")
+        if job_config:
+            body["batchInferenceJobConfig"] = dict(job_config)
         arn = self._create(
             kind,
             p,
@@ -773,6 +780,30 @@ class PersonalizeTwin(AttributionOps):
             check=self._plane.in_flight_limit(kind, BATCH_JOB_LIMIT),
         )
         return {"batchInferenceJobArn": arn}
+
+    def _theme_config(self, version: Resource, config: Any) -> dict[str, Any]:
+        """The checked ``themeGenerationConfig`` of a THEME_GENERATION job: a Similar-Items
+        solution version and an Items dataset with the item-name column and a textual
+        field (https://docs.aws.amazon.com/personalize/latest/dg/themed-batch-recommendations.html)."""
+        recipe = recipe_name(str(version.body["recipeArn"]))
+        if recipe not in THEME_RECIPES:
+            raise invalid(
+                f"Batch recommendations with themes (THEME_GENERATION) need a solution version "
+                f"of the Similar-Items recipe ({', '.join(sorted(THEME_RECIPES))}); "
+                f"{version.arn} uses {recipe} ({THEMES_GUIDE})."
+            )
+        if not config:
+            raise invalid(
+                "themeGenerationConfig.fieldsForThemeGeneration.itemName is required with "
+                f"batchInferenceJobMode THEME_GENERATION ({THEMES_GUIDE})."
+            )
+        item_name = str(config["fieldsForThemeGeneration"]["itemName"])
+        group = str(version.body["datasetGroupArn"])
+        schema = GroupData(self._store, group).schema(DatasetType.ITEMS)
+        problem = theme_fields_problem(schema, item_name, group)
+        if problem is not None:
+            raise invalid(problem)
+        return {"fieldsForThemeGeneration": {"itemName": item_name}}
 
     def _op_DescribeBatchInferenceJob(self, p: dict[str, Any]) -> dict[str, Any]:
         return self._describe("batch-inference-job", p["batchInferenceJobArn"])

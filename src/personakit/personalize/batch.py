@@ -7,6 +7,7 @@
     job = solution.batch_recommend(users, wait=False)                # a BatchJob
     job.wait(); frame = job.result()
     segments = affinity.batch_segments(["i1", "i2"], n=1000)        # Item-Affinity solutions
+    themed = similar.batch_recommend(["i1", "i2"], themes="TITLE")  # Similar-Items + themes
 
 What happens
 (https://docs.aws.amazon.com/personalize/latest/dg/recommendations-batch.html):
@@ -16,6 +17,10 @@ the input is checked (ids present, non-empty, at most
 ``CreateBatchSegmentJob``) is sent with the session's role and run tags. The job is
 waited for with the shared poller (deadline, progress, ``ResourceFailedError`` with
 Personalize's ``failureReason``), then its output files are read back and parsed.
+With ``themes=<item-name column>`` (Similar-Items solutions only) the job runs in
+``THEME_GENERATION`` mode: Personalize Content Generator names a theme for each
+input item's related items, at most 100 items per input file
+(https://docs.aws.amazon.com/personalize/latest/dg/themed-batch-recommendations.html).
 No campaign is needed: batch jobs are billed per recommendation, not per hour
 (``docs/batch.md``). The job's S3 folder (input and output) is registered for
 teardown when the job starts and removed with the dataset group's other uploads,
@@ -53,9 +58,13 @@ from personakit.rules.facts import (
     SEGMENT_MAX_ITEMS_PER_FILE,
     SEGMENT_MAX_QUERIES_PER_FILE,
     SEGMENT_MAX_USERS,
+    THEME_MAX_ITEMS_PER_FILE,
+    THEME_RECIPES,
+    THEMES_GUIDE,
+    recipe_name,
 )
 from personakit.rules.filters import encode_filter_values
-from personakit.rules.names import FIELD_NAME_RE
+from personakit.rules.names import FIELD_NAME_RE, MAX_FIELD_NAME
 from personakit.rules.report import Problem
 
 if TYPE_CHECKING:
@@ -380,6 +389,7 @@ class BatchJob:
         input_uri: Where its input was written (an S3 prefix).
         output_uri: Where it writes its output (an S3 prefix).
         lines: The input lines sent, in order (results come back in this order).
+        themes: The Items column of item names of a job with themes, else None.
     """
 
     def __init__(
@@ -392,6 +402,7 @@ class BatchJob:
         output_uri: str,
         lines: Sequence[Mapping[str, Any]],
         entry: Entry,
+        themes: str | None = None,
     ) -> None:
         self.solution = solution
         self.kind = kind
@@ -401,6 +412,7 @@ class BatchJob:
         self.output_uri = output_uri
         self.lines = [dict(line) for line in lines]
         self._entry = entry
+        self.themes = themes
         self._result: pd.DataFrame | None = None
 
     @property
@@ -443,7 +455,9 @@ class BatchJob:
 
         Batch inference: ``user_id`` (or ``item_id``), ``items`` for ranking input,
         ``item_ids`` and ``scores`` (lists, best first) and ``error`` (``None`` when
-        the line was answered). Segments: ``item_id`` or ``item_attributes``,
+        the line was answered); with themes, ``item_ids`` ranked by relevance to the
+        ``theme`` and ``theme_scores`` (``itemsThemeRelevanceScores``) instead of
+        ``scores``. Segments: ``item_id`` or ``item_attributes``,
         ``user_ids`` and ``error``.
         """
         if self._result is None:
@@ -502,6 +516,12 @@ class BatchJob:
             if "itemList" in sent:
                 row["items"] = list(sent["itemList"])
             row["item_ids"] = list(output.get("recommendedItems") or []) if output else []
+            if self.themes is not None:
+                row["theme"] = str(output["theme"]) if output and "theme" in output else None
+                scores = (output.get("itemsThemeRelevanceScores") or []) if output else []
+                row["theme_scores"] = [None if s is None else float(s) for s in scores]
+                row["error"] = None if error is None else str(error)
+                return row
             row["scores"] = (
                 [None if s is None else float(s) for s in (output.get("scores") or [])]
                 if output
@@ -545,12 +565,16 @@ def start_job(
     filter: FilterLike | None,
     filter_values: Mapping[str, Any] | None,
     job_name: str | None,
+    themes: str | None = None,
 ) -> BatchJob:
     """Check the input, write it to S3 and start the job; what both public functions share.
 
     ``kind`` chooses the checks and the line builder: :func:`inference_lines` for
-    ``"inference"``, :func:`segment_lines` for ``"segment"``.
+    ``"inference"``, :func:`segment_lines` for ``"segment"``. ``themes`` (inference
+    only) names the Items column of item names and asks for ``THEME_GENERATION``.
     """
+    if themes is not None:
+        _check_themes(solution, kind, themes)
     if kind == "inference":
         recipe_type = solution.recipe_type or "USER_PERSONALIZATION"
         if recipe_type == "USER_SEGMENTATION":
@@ -585,7 +609,9 @@ def start_job(
     bucket = session.bucket
     assert bucket is not None
     version = solution.version_arn
-    if kind == "inference":
+    if themes is not None:
+        cap = THEME_MAX_ITEMS_PER_FILE  # 100 items a file (themed-batch-recommendations.html)
+    elif kind == "inference":
         cap = max(len(lines), 1)  # one file (at most 50M lines: limits.html)
     elif solution.recipe_arn.endswith("item-attribute-affinity"):
         cap = SEGMENT_MAX_QUERIES_PER_FILE
@@ -598,7 +624,8 @@ def start_job(
         raise ValidationError(
             f"the batch input is {size:,} bytes as JSON Lines; a job takes at most 1 GB: split it"
         )
-    digest = short_hash(session.run_id, version, kind, n, filter_arn, *bodies, n=10)
+    themed = () if themes is None else ("themes", themes)
+    digest = short_hash(session.run_id, version, kind, n, filter_arn, *themed, *bodies, n=10)
     name = job_name or resource_name(solution.name, "batch", digest)
     input_key = session.s3_key("batch", name, "input/")
     output_key = session.s3_key("batch", name, "output/")
@@ -645,6 +672,9 @@ def start_job(
     }
     if filter_arn:
         request["filterArn"] = filter_arn
+    if themes is not None:
+        request["batchInferenceJobMode"] = "THEME_GENERATION"
+        request["themeGenerationConfig"] = {"fieldsForThemeGeneration": {"itemName": themes}}
     personalize = ctx.personalize
     pages: Any
     if kind == "inference":
@@ -691,7 +721,37 @@ def start_job(
         output_uri,
         extra={"event": "personakit.batch.start", "arn": adopted.arn},
     )
-    return BatchJob(solution, kind, adopted.arn, name, input_uri, output_uri, lines, entry)
+    return BatchJob(
+        solution, kind, adopted.arn, name, input_uri, output_uri, lines, entry, themes=themes
+    )
+
+
+def _check_themes(solution: Deployable, kind: Kind, themes: object) -> None:
+    """Themes need a Similar-Items solution, batch inference and a column name, checked
+    before anything is uploaded
+    (https://docs.aws.amazon.com/personalize/latest/dg/themed-batch-recommendations.html)."""
+    if kind != "inference":
+        raise ConfigurationError(
+            f"themes are for batch_recommend (batch inference jobs), not batch segments "
+            f"({THEMES_GUIDE})"
+        )
+    recipe = recipe_name(solution.recipe_arn)
+    if recipe not in THEME_RECIPES:
+        raise ConfigurationError(
+            f"themes (Content Generator) need a Similar-Items solution "
+            f"({', '.join(sorted(THEME_RECIPES))}); {solution.name!r} uses {recipe}: "
+            f"train group.train('similar-items') for themes ({THEMES_GUIDE})"
+        )
+    if (
+        not isinstance(themes, str)
+        or not FIELD_NAME_RE.match(themes)
+        or len(themes) > MAX_FIELD_NAME
+    ):
+        raise ValidationError(
+            f"themes must name the Items column that holds item names (such as 'TITLE'), "
+            f"a field name of letters, digits and underscores (at most {MAX_FIELD_NAME}); "
+            f"got {themes!r} ({THEMES_GUIDE})"
+        )
 
 
 def _filter(
@@ -717,6 +777,7 @@ class BatchRunner(Protocol):
         job_name: str | None = ...,
         wait: Literal[True] = ...,
         timeout_s: float = ...,
+        themes: str | None = ...,
     ) -> pd.DataFrame: ...
     @overload
     def __call__(
@@ -729,6 +790,7 @@ class BatchRunner(Protocol):
         job_name: str | None = ...,
         wait: Literal[False],
         timeout_s: float = ...,
+        themes: str | None = ...,
     ) -> BatchJob: ...
 
 
@@ -747,6 +809,7 @@ def batch_runner(
         job_name: str | None = None,
         wait: bool = True,
         timeout_s: float = BATCH_TIMEOUT_S,
+        themes: str | None = None,
     ) -> pd.DataFrame | BatchJob:
         job = start_job(
             solution,
@@ -756,6 +819,7 @@ def batch_runner(
             filter=filter,
             filter_values=filter_values,
             job_name=job_name,
+            themes=themes,
         )
         return job.result(timeout_s) if wait else job
 

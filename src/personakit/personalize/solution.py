@@ -640,10 +640,20 @@ class Solution(Scoped):
           request in the same run adopts the job already made).
         * ``wait``: Wait and return the DataFrame; ``False`` returns the :class:`BatchJob`.
         * ``timeout_s``: Deadline of the wait.
+        * ``themes``: The Items column holding item names (``"TITLE"``) to get batch
+          recommendations with themes (Content Generator, ``THEME_GENERATION``;
+          Similar-Items solutions only, whose Items dataset has a textual field): the
+          frame gets a ``theme`` per input item and ``theme_scores`` (relevance, the
+          ``item_ids`` ranked by it) instead of ``scores``; the input is split into
+          files of 100 items
+          (https://docs.aws.amazon.com/personalize/latest/dg/themed-batch-recommendations.html).
+          On :meth:`Session.local <personakit.aws.session.Session.local>` the theme is
+          written by its ``theme_writer``, else built from item metadata.
 
         Raises:
             ValidationError: The input breaks a rule (every problem listed), before upload.
-            ConfigurationError: No role or bucket in the session, or a bad ``n``.
+            ConfigurationError: No role or bucket in the session, or a bad ``n``;
+                ``themes`` for a solution that is not Similar-Items (before anything is sent).
             ResourceFailedError: The job failed, with Personalize's ``failureReason``.
         """
         from personakit.personalize.batch import batch_runner  # start-up: only when used

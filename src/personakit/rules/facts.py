@@ -63,6 +63,9 @@ __all__ = [
     "SEGMENT_MAX_ITEMS_PER_FILE",
     "SEGMENT_MAX_QUERIES_PER_FILE",
     "SEGMENT_MAX_USERS",
+    "THEMES_GUIDE",
+    "THEME_MAX_ITEMS_PER_FILE",
+    "THEME_RECIPES",
     "UPDATE_RECIPES",
     "USE_CASES",
     "Domain",
@@ -205,6 +208,13 @@ SEGMENT_MAX_QUERIES_PER_FILE = 10
 #: one segment (5 million; https://docs.aws.amazon.com/personalize/latest/dg/limits.html).
 BATCH_MAX_RESULTS = MAX_RESULTS
 SEGMENT_MAX_USERS = 5_000_000
+#: Batch recommendations with themes (Content Generator, ``batchInferenceJobMode=
+#: "THEME_GENERATION"``): Similar-Items solutions only, at most 100 items an input file,
+#: an Items dataset with a textual field and a string item-name column
+#: (https://docs.aws.amazon.com/personalize/latest/dg/themed-batch-recommendations.html).
+THEMES_GUIDE = DG + "themed-batch-recommendations.html"
+THEME_RECIPES = frozenset({"aws-similar-items"})
+THEME_MAX_ITEMS_PER_FILE = 100
 
 # --------------------------------------------------------------------------- filters
 
