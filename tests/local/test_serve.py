@@ -204,15 +204,18 @@ def test_many_client_connections_do_not_pile_up_open_files(tmp_path: Path) -> No
         pz.list_dataset_groups()
         pz.close()
         before = open_files()
-        for _ in range(60):
+        clients = 80
+        for _ in range(clients):
             pz = client(srv.url, "personalize")
             pz.list_dataset_groups()
             pz.close()
-        for _ in range(100):  # the last handler threads end just after their answer
-            if open_files() - before < 10:
+        # a kept connection per client is 2 files each (160 here); a few handler threads
+        # still winding down, or sockets in flight, hold some
+        for _ in range(100):
+            if open_files() - before < clients // 2:
                 break
             time.sleep(0.02)
-        assert open_files() - before < 10
+        assert open_files() - before < clients // 2
 
 
 def test_errors_and_streams_travel_as_on_aws(endpoint: str) -> None:
