@@ -14,7 +14,8 @@ write in a notebook, step by step, with only printing and progress added.
    baseline, and compare their offline metrics;
 7. recommend for every user at once with a batch inference job (no campaign);
 8. deploy a campaign and ask it for recommendations, with a filter;
-9. tear everything down, and say what was deleted.
+9. tear everything down, and say what was deleted;
+10. price what the run did as AWS would bill it (:func:`personakit.cost.bill`).
 
 On AWS the same code runs with ``pk.Session.aws(region_name=..., bucket=...,
 role_arn=...)`` in step 4 (and costs money: a campaign bills by the hour).
@@ -35,6 +36,8 @@ import attrs
 
 import personakit as pk
 from personakit.aws.progress import Operation, ProgressDisplay
+from personakit.cost.bill import bill as aws_bill
+from personakit.cost.personalize import Estimate
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -80,6 +83,8 @@ class QuickstartResult:
         deleted: What teardown deleted (ARNs and S3 URIs), in deletion order.
         kept: What ``keep=True`` kept.
         seconds: Wall time of the run.
+        bill: What the run would cost on AWS in ``region``
+            (:func:`personakit.cost.bill`): line items, sources, total.
     """
 
     workspace: Path
@@ -90,6 +95,7 @@ class QuickstartResult:
     deleted: tuple[str, ...]
     kept: tuple[str, ...]
     seconds: float
+    bill: Estimate | None = attrs.field(default=None, eq=False)
 
 
 def run(
@@ -100,6 +106,7 @@ def run(
     seed: int = 0,
     progress: bool = True,
     out: IO[str] | None = None,
+    region: str = "us-east-1",
 ) -> QuickstartResult:
     """Run the quickstart journey on a local engine and print what happens.
 
@@ -115,13 +122,16 @@ def run(
             block in a terminal, plain lines otherwise); ``PERSONAKIT_PROGRESS=0``
             switches it off too.
         out: Where results are printed (stdout by default).
+        region: Where the run's AWS bill is priced (a Personalize region).
 
     Returns:
         A :class:`QuickstartResult`.
 
     Raises:
         ValueError: ``n_users`` below :data:`MIN_USERS`.
+        ConfigurationError: ``region`` is not a Personalize region.
     """
+    pk.cost.personalize_prices.check_region(region)
     if n_users < MIN_USERS:
         raise ValueError(
             f"n_users must be at least {MIN_USERS}: Amazon Personalize trains on at least "
@@ -134,7 +144,7 @@ def run(
     try:
         result = journey(
             folder, keep=keep, n_users=n_users, seed=seed, step=step, say=say,
-            progress=step.display,
+            progress=step.display, region=region,
         )  # fmt: skip
     finally:
         step.close()
@@ -150,6 +160,9 @@ def run(
         say(f"Kept {len(result.kept)} resource(s) in {folder}; open it with pk.Session.local(...):")
         for what in result.kept:
             say(f"  - {what}")
+    if result.bill is not None:
+        say("")
+        say(_bill_text(result.bill))
     say(f"Done in {seconds:.1f} s.")
     return attrs.evolve(result, seconds=seconds)
 
@@ -163,6 +176,7 @@ def journey(
     step: Callable[[str], None],
     say: Callable[[str], None],
     progress: bool | ProgressDisplay = False,
+    region: str = "us-east-1",
 ) -> QuickstartResult:
     """The journey itself, step by step (what :func:`run` runs).
 
@@ -174,7 +188,9 @@ def journey(
         step: Called with the name of each step as it starts (progress).
         say: Called with each line of results.
         progress: The session's progress display, or whether it has one.
+        region: Where the run's AWS bill is priced.
     """
+    started = time.time()
     # 1. Data: ratings and movies in the MovieLens layout (userId, movieId, rating,
     #    timestamp; movieId, title, genres "Comedy|Drama"), with real structure.
     step("generating synthetic ratings")
@@ -261,6 +277,11 @@ def journey(
         teardown = group.teardown()
         deleted += teardown.deleted
         kept = ((campaign.arn,) if keep else ()) + teardown.kept
+
+        # 10. What this run would have cost on AWS: the workspace recorded what it did
+        #     (bytes imported, training time, the campaign's lifetime and floor, the
+        #     batch recommendations), priced with Personalize's dated prices.
+        estimate = aws_bill(session, region=region, since=started)
     return QuickstartResult(
         workspace=folder,
         metrics=metrics,
@@ -270,10 +291,19 @@ def journey(
         deleted=deleted,
         kept=kept,
         seconds=0.0,
+        bill=estimate,
     )
 
 
 # --------------------------------------------------------------------------- printing
+
+
+def _bill_text(estimate: Estimate) -> str:
+    """ "On AWS this run would cost about $X", then the line items and their sources."""
+    total = f"${estimate.total_usd:,.2f}"
+    if not estimate.complete:
+        total += " plus what has no known price"
+    return f"On AWS ({estimate.region}) this run would cost about {total}:\n{estimate}"
 
 
 def _metrics_table(metrics: Mapping[str, SolutionMetrics]) -> str:

@@ -237,7 +237,12 @@ def test_quickstart_json_keeps_stdout_for_the_document(
     argv = ["quickstart", "--workspace", str(tmp_path / "ws"), "--users", "60", "--json"]
     doc = _json(capsys, argv)
     keys = {"workspace", "metrics", "user_id", "recommendations", "batch", "deleted", "kept"}
-    assert keys | {"seconds"} == set(doc)
+    assert keys | {"seconds", "bill"} == set(doc)
+    # the run's AWS bill: line items with sources, the total, incomplete (batch is unpriced)
+    assert doc["bill"]["period"] == "this run"
+    assert doc["bill"]["complete"] is False
+    assert doc["bill"]["total_usd"] > 0
+    assert all(item["source"] for item in doc["bill"]["items"])
     assert doc["recommendations"]
     assert doc["kept"] == []
     assert {"user_id", "item_ids"} <= set(doc["batch"][0])

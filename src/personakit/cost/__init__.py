@@ -9,6 +9,8 @@
     print(cost.advise("huggingface-llm-falcon-7b-bf16", catalog=catalog))
     print(cost.compare("ml.g4dn.4xlarge", "ml.p3.2xlarge", model="bloom-1b1"))
     print(cost.estimate(data_gb=10, training_hours=20, campaign_tps_hours=(1, 730)))
+    print(cost.bill(local_session, region="us-east-1"))  # the AWS bill of a local run
+    prices = cost.refresh_personalize(session, "us-east-1")  # Personalize prices, live or dated
     print(cost.lab())                                      # the lab's scenarios and claim
 
     print(cost.running(session))                         # what bills now, $/h, who made it
@@ -22,6 +24,8 @@ Modules: :mod:`~personakit.cost.catalog` (instance data, pure),
 instance judged: fit, price, throughput), :mod:`~personakit.cost.advice` (the
 ranking, comparisons), :mod:`~personakit.cost.lab` (the lab's scenarios in one call),
 :mod:`~personakit.cost.personalize` (Personalize estimate),
+:mod:`~personakit.cost.personalize_prices` (Personalize's prices: Price List API or snapshot),
+:mod:`~personakit.cost.bill` (the AWS bill of a local run),
 :mod:`~personakit.cost.pricing` (the Price List API, read through
 :mod:`~personakit.aws.paging`),
 :mod:`~personakit.cost.inventory` (what runs), :mod:`~personakit.cost.guard`
@@ -32,6 +36,7 @@ ranking, comparisons), :mod:`~personakit.cost.lab` (the lab's scenarios in one c
 from __future__ import annotations
 
 from personakit.cost.advice import Advice, Comparison, advise, compare
+from personakit.cost.bill import bill
 from personakit.cost.catalog import HOURS_PER_MONTH, Accelerator, Catalog, InstanceType, Price
 from personakit.cost.fit import Benchmark, Option, SpecInfo, Workload, instances_needed
 from personakit.cost.guard import BudgetCheck, BudgetStatus, CostGuard, DeployCheck
@@ -39,6 +44,7 @@ from personakit.cost.inventory import Inventory, RunningResource, parse_duration
 from personakit.cost.lab import SCENARIOS, ClaimCheck, LabReport, LabRow, Scenario, lab
 from personakit.cost.models import KNOWN_MODELS, ModelSize
 from personakit.cost.personalize import Estimate, LineItem, estimate
+from personakit.cost.personalize_prices import PriceTable, UnitPrice, refresh_personalize
 from personakit.cost.pricing import refresh
 from personakit.cost.sweep import SweepItem, SweepReport, sweep
 
@@ -65,19 +71,23 @@ __all__ = [
     "ModelSize",
     "Option",
     "Price",
+    "PriceTable",
     "RunningResource",
     "Scenario",
     "SpecInfo",
     "SweepItem",
     "SweepReport",
+    "UnitPrice",
     "Workload",
     "advise",
+    "bill",
     "compare",
     "estimate",
     "instances_needed",
     "lab",
     "parse_duration",
     "refresh",
+    "refresh_personalize",
     "running",
     "sweep",
 ]

@@ -16,6 +16,9 @@
   claim, offline on the packaged prices;
 * ``personakit cost estimate --data-gb 10 --training-hours 20 --campaign-tps 1``
   prints a month of Amazon Personalize;
+* ``personakit cost bill --workspace DIR [--region R] [--training-hours H]`` prices
+  what a local engine's workspace recorded as AWS would bill it (the AWS bill of a
+  local run: line items, sources, whether the total is complete);
 * ``personakit cost running [--budget 15000 --credit-expires 2027-03-31] [--region R |
   --workspace DIR]`` lists what bills now, the burn rate and, with a budget, the
   projection, on AWS or in a local engine's workspace;
@@ -275,6 +278,17 @@ def _estimate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bill(args: argparse.Namespace) -> int:
+    from personakit.cost.bill import bill  # per command: --help stays quick
+
+    with workspace_session(args) as session:
+        result = bill(
+            session, region=args.region or "us-east-1", training_hours=args.training_hours
+        )
+    print(dumps(result) if args.json else result)
+    return 0
+
+
 def _running(args: argparse.Namespace) -> int:
     from personakit.cost.catalog import Catalog  # per command: --help stays quick
     from personakit.cost.guard import CostGuard  # per command: --help stays quick
@@ -406,6 +420,22 @@ def register(
     est.add_argument("--region", help="region (default us-east-1)")
     add_json_argument(est)
     est.set_defaults(func=_estimate)
+
+    billed = commands.add_parser(
+        "bill", help="what a local workspace's run would cost on AWS, line by line"
+    )
+    billed.add_argument(
+        "--workspace", metavar="DIR", required=True, help="the local engine's workspace"
+    )
+    billed.add_argument("--region", help="Personalize region to price it in (default us-east-1)")
+    billed.add_argument(
+        "--training-hours",
+        type=float,
+        default=None,
+        help="billed training hours per solution version (default: the engine's wall clock)",
+    )
+    add_json_argument(billed)
+    billed.set_defaults(func=_bill)
 
     run = commands.add_parser("running", help="what bills now, the burn rate, the budget")
     run.add_argument("--budget", type=float, help="budget (or credits) in USD")

@@ -670,6 +670,70 @@ class CostGuard:
             )
         return self._budget_check(what, per_hour, priced, inventory)
 
+    def check_plan(
+        self,
+        plan: Estimate,
+        *,
+        times: float = 1.0,
+        what: str | None = None,
+        inventory: Inventory | None = None,
+    ) -> BudgetCheck:
+        """Allow a plan on AWS only if what it would cost fits the remaining budget.
+
+        ``plan`` is what a run would cost: :func:`personakit.cost.bill` of a local run
+        (the same journey, rehearsed offline), or any :class:`Estimate`. Ask this
+        before the first billable ``Create*`` on AWS: it sends no ``Create*`` request,
+        and refuses when ``plan.total_usd x times`` plus a month of what already runs
+        exceeds ``budget_usd - spent_usd``. Line items without a known price are not
+        in the total: the check says so in its note, and a ``strict`` guard refuses.
+
+        Args:
+            plan: The estimate of the run.
+            times: How many times the run will be made (a run a day for a month: 30).
+            what: How to name the plan in messages.
+            inventory: What already runs; the guard's listing when ``None``.
+
+        Raises:
+            BudgetExceededError: the plan does not fit, the credits have expired, or
+                (``strict``) the plan or the listing of what runs is incomplete.
+        """
+        if not times > 0 or math.isinf(times):
+            raise ConfigurationError(f"times must be a positive number, got {times!r}")
+        cost = plan.total_usd * times
+        label = what or f"the plan ({plan.period} in {plan.region}" + (
+            f", x {times:g})" if times != 1 else ")"
+        )
+        unpriced = [i.item for i in plan.items if i.subtotal_usd is None]
+        if unpriced and self.strict:
+            raise BudgetExceededError(
+                f"{label} refused: the guard is strict and the plan has lines without a known "
+                f"price ({', '.join(unpriced)}; {PRICING_URL}), so its cost is not known",
+                what=label,
+                projected_usd=self.spent_usd + cost,
+                budget_usd=self.budget_usd,
+                remaining_usd=self.remaining_usd,
+            )
+        priced = f"the plan's line items total {_usd(cost)}" + (
+            f" (without {', '.join(unpriced)}: no known price)" if unpriced else ""
+        )
+        try:
+            # a month of per-hour cost is the plan's cost: the same admission as a deploy
+            check = self._budget_check(label, cost / HOURS_PER_MONTH, priced, inventory)
+        except BudgetExceededError as exc:
+            raise BudgetExceededError(
+                f"{label} would cost about {_usd(cost)} on AWS; refused before anything is "
+                f"created ({exc})",
+                what=label,
+                projected_usd=exc.projected_usd,
+                budget_usd=exc.budget_usd,
+                remaining_usd=exc.remaining_usd,
+            ) from None
+        if unpriced:
+            extra = f"not counted, no known price: {', '.join(unpriced)}"
+            note = f"{check.note}; {extra}" if check.note else extra
+            check = attrs.evolve(check, note=note)
+        return check
+
     def _budget_check(
         self, what: str, per_hour: float, priced: str, inventory: Inventory | None
     ) -> BudgetCheck:

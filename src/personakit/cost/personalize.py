@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from personakit.cost.personalize_prices import PriceTable, UnitPrice, check_region
 from personakit.errors import ConfigurationError
 from personakit.rules.display import Display, short_repr
 from personakit.rules.facts import DG
@@ -50,52 +51,17 @@ __all__ = [
 
 #: Amazon Personalize's pricing page: check every $ figure here against it.
 PRICING_URL = "https://aws.amazon.com/personalize/pricing/"
-_UNVERIFIED = f"unverified: third-party study notes, not checked against {PRICING_URL}"
 
+#: The packaged, dated snapshot (``personakit/cost/data/personalize_prices.json``):
+#: read by :meth:`PriceTable.packaged`; every $ figure in it is unverified.
+_PACKAGED = PriceTable.packaged()
 
-@attrs.frozen(kw_only=True)
-class UnitPrice:
-    """A unit price with its source; ``usd`` is ``None`` where no rate is known."""
+#: Unit prices of the packaged snapshot (https://aws.amazon.com/personalize/pricing/).
+PRICES: Mapping[str, UnitPrice] = _PACKAGED.prices
 
-    usd: float | None
-    unit: str
-    source: str
-    verified: bool = False
-    as_of: str | None = None
-
-
-#: Unit prices: every $ figure is unverified (https://aws.amazon.com/personalize/pricing/).
-PRICES: Mapping[str, UnitPrice] = {
-    "data": UnitPrice(usd=0.05, unit="GB", source=_UNVERIFIED),
-    "training": UnitPrice(
-        usd=0.24,
-        unit="training hour (4 vCPU + 8 GiB for 1 h)",
-        source=_UNVERIFIED,
-    ),
-    "recommender": UnitPrice(
-        usd=0.375,
-        unit="100K active users x hour",
-        source=_UNVERIFIED + "; ≈$0.375 per 100K users, first tier only (tiered beyond)",
-    ),
-    "recommender_extra": UnitPrice(
-        usd=0.0833 / 1000,
-        unit="recommendation beyond the free ones",
-        source=_UNVERIFIED + "; ≈$0.0833 per 1,000",
-    ),
-    "batch": UnitPrice(
-        usd=None,
-        unit="batch recommendation",
-        source=f"billed per recommendation ({PRICING_URL}); the per-1,000 rate is not known",
-    ),
-}
-
-#: Real-time (campaign) TPS-hour tiers per month: (TPS-hours in the tier, USD per TPS-hour);
-#: unverified rates (https://aws.amazon.com/personalize/pricing/).
-TPS_HOUR_TIERS: tuple[tuple[float, float], ...] = (
-    (20_000.0, 0.20),
-    (180_000.0, 0.10),
-    (math.inf, 0.05),
-)
+#: Real-time (campaign) TPS-hour tiers per month: (TPS-hours in the tier, USD per TPS-hour),
+#: from the packaged snapshot (https://aws.amazon.com/personalize/pricing/).
+TPS_HOUR_TIERS: tuple[tuple[float, float], ...] = _PACKAGED.tps_tiers
 
 #: Free tier of the first two months: 20 GB of data, 100 training hours, 180,000
 #: recommendation requests = 50 TPS-hours (https://aws.amazon.com/personalize/pricing/,
@@ -129,11 +95,16 @@ class Estimate(Display):
     ``total_usd`` sums the line items with a known price; ``complete`` is False
     when some quantity has no known price (its subtotal is ``None``);
     ``verified`` is False when any price used is an unverified placeholder.
+    ``period`` says what the quantities cover (``"one month"``, ``"this run"``);
+    ``price_source`` and ``prices_as_of`` say where the price table came from.
     """
 
     region: str
     items: tuple[LineItem, ...]
     warnings: tuple[str, ...] = ()
+    period: str = "one month"
+    price_source: str | None = None
+    prices_as_of: str | None = None
 
     @property
     def total_usd(self) -> float:
@@ -161,10 +132,10 @@ class Estimate(Display):
         return [
             [
                 i.item,
-                f"{i.quantity:,.6g}",
+                f"{i.quantity:,.4g}",
                 i.unit,
                 "?" if i.unit_price_usd is None else f"${i.unit_price_usd:.6g}",
-                "?" if i.subtotal_usd is None else f"${i.subtotal_usd:,.2f}",
+                "?" if i.subtotal_usd is None else _money(i.subtotal_usd),
                 "" if i.verified else "unverified",
             ]
             for i in self.items
@@ -181,17 +152,26 @@ class Estimate(Display):
                 for k, (c, w) in enumerate(zip(cells, widths, strict=True))
             ).rstrip()
 
-        out = [f"Amazon Personalize estimate ({self.region}, one month)", line(head)]
+        out = [f"Amazon Personalize estimate ({self.region}, {self.period})", line(head)]
         out.append("  ".join("-" * w for w in widths))
         out.extend(line(r) for r in rows)
         total = f"total: ${self.total_usd:,.2f}"
         if not self.complete:
-            total += " + items without a known price"
+            total += " + items without a known price (incomplete)"
         out.append(total)
+        if self.price_source:
+            out.append(f"prices: {self.price_source}")
         sources = dict.fromkeys(i.source for i in self.items)
         if sources:
             out.append("sources:")
             out.extend(f"  - {s}" for s in sources)
+        notes: dict[str, list[str]] = {}
+        for i in self.items:
+            if i.note:
+                notes.setdefault(i.note, []).append(i.item)
+        if notes:
+            out.append("notes:")
+            out.extend(f"  - {'; '.join(items)}: {note}" for note, items in notes.items())
         out.extend(f"warning: {w}" for w in self.warnings)
         return "\n".join(out)
 
@@ -213,7 +193,8 @@ class Estimate(Display):
         )
         warnings = "".join(f"<li>{html.escape(w)}</li>" for w in self.warnings)
         return (
-            f"<div><b>Amazon Personalize estimate ({html.escape(self.region)}, one month): "
+            f"<div><b>Amazon Personalize estimate ({html.escape(self.region)}, "
+            f"{html.escape(self.period)}): "
             f"${self.total_usd:,.2f}{'' if self.complete else ' + unpriced items'}</b>"
             f"<table><tr>{head}</tr>{body}</table>"
             + (f"<ul>{warnings}</ul>" if warnings else "")
@@ -221,8 +202,24 @@ class Estimate(Display):
         )
 
 
-def _line(key: str, item: str, quantity: float, note: str | None = None) -> LineItem:
-    price = PRICES[key]
+def _thousands(value: float) -> str:
+    """``20K`` for 20,000; ``1,500`` below a round thousand."""
+    return f"{value / 1000:g}K" if value >= 1000 and value % 1000 == 0 else f"{value:,.0f}"
+
+
+def _money(usd: float) -> str:
+    """``$1,234.50``; amounts under a cent keep their first digits (``$0.000063``)."""
+    if usd == 0 or abs(usd) >= 0.01:
+        return f"${usd:,.2f}"
+    digits = min(10, 1 - math.floor(math.log10(abs(usd))))
+    return f"${usd:.{digits}f}"
+
+
+def price_line(
+    prices: PriceTable, key: str, item: str, quantity: float, note: str | None = None
+) -> LineItem:
+    """``quantity`` at the unit price ``key`` of ``prices``: unknown prices give no subtotal."""
+    price = prices.line(key)
     return LineItem(
         item=item,
         quantity=quantity,
@@ -234,6 +231,36 @@ def _line(key: str, item: str, quantity: float, note: str | None = None) -> Line
         as_of=price.as_of,
         note=note,
     )
+
+
+def tps_lines(
+    prices: PriceTable, tps_hours: float, *, item: str, note: str | None = None
+) -> list[LineItem]:
+    """``tps_hours`` of one month spread over the TPS-hour tiers of ``prices``."""
+    lines: list[LineItem] = []
+    start = 0.0
+    for k, (size, rate) in enumerate(prices.tps_tiers):
+        in_tier = max(0.0, min(tps_hours - start, size))
+        if in_tier > 0:
+            if math.isinf(size):
+                name = f"over {_thousands(start)}"
+            else:
+                name = f"{'first' if k == 0 else 'next'} {_thousands(size)}"
+            lines.append(
+                LineItem(
+                    item=f"{item}, TPS-hours {name}",
+                    quantity=in_tier,
+                    unit=prices.tps.unit,
+                    unit_price_usd=rate,
+                    subtotal_usd=in_tier * rate,
+                    source=prices.tps.source,
+                    verified=prices.tps.verified,
+                    as_of=prices.tps.as_of,
+                    note=note,
+                )
+            )
+        start += size
+    return lines
 
 
 def _tps_hours(value: float | tuple[float, float]) -> tuple[float, float | None]:
@@ -264,6 +291,7 @@ def estimate(
     batch_recommendations: float = 0,
     region: str = "us-east-1",
     free_tier: bool = False,
+    prices: PriceTable | None = None,
 ) -> Estimate:
     """Estimate one month of Amazon Personalize.
 
@@ -279,10 +307,22 @@ def estimate(
         recommender_extra_recommendations: recommendations beyond the free ones.
         batch_recommendations: recommendations made by batch inference jobs (no
             known price: the line item has no subtotal and the estimate is incomplete).
-        region: where; the prices used name no region (read as us-east-1), so
+        region: where; an unknown region raises a ``ConfigurationError`` naming the
+            valid ones. The packaged prices name no region (read as us-east-1), so
             anything else gets a warning.
         free_tier: subtract the free tier of the first two months.
+        prices: the price table (:func:`~personakit.cost.refresh_personalize` for live
+            prices); the packaged snapshot for ``region`` when ``None``.
     """
+    if region != _PACKAGED.region:
+        check_region(region)
+    if prices is None:
+        prices = _PACKAGED if region == _PACKAGED.region else PriceTable.packaged(region)
+    elif prices.region != region:
+        raise ConfigurationError(
+            f"the price table is for {prices.region}, the estimate for {region}: pass "
+            f"refresh_personalize(session, {region!r})"
+        )
     items: list[LineItem] = []
     warnings: list[str] = []
     data_gb = _check("data_gb", data_gb)
@@ -310,34 +350,19 @@ def estimate(
         return amount - used
 
     if data_gb:
-        items.append(_line("data", "data ingestion", free(data_gb, "data_gb", f"{data_gb:g} GB")))
+        billed = free(data_gb, "data_gb", f"{data_gb:g} GB")
+        items.append(price_line(prices, "data", "data ingestion", billed))
     if training_hours:
         billed = free(training_hours, "training_hours", "training hours")
-        items.append(_line("training", "training", billed))
+        items.append(price_line(prices, "training", "training", billed))
     if tps_hours:
         remaining = free(tps_hours, "tps_hours", "TPS-hours (180,000 requests)")
-        start = 0.0
-        names = ("first 20K", "next 180K", "over 200K")
-        for (size, rate), name in zip(TPS_HOUR_TIERS, names, strict=True):
-            in_tier = max(0.0, min(remaining - start, size))
-            if in_tier > 0:
-                items.append(
-                    LineItem(
-                        item=f"real-time recommendations, TPS-hours {name}",
-                        quantity=in_tier,
-                        unit="TPS-hour (3,600 requests)",
-                        unit_price_usd=rate,
-                        subtotal_usd=in_tier * rate,
-                        source=_UNVERIFIED,
-                        verified=False,
-                        note=(
-                            f"minProvisionedTPS {min_tps:g}: billed max(min, actual) every hour"
-                            if min_tps is not None
-                            else None
-                        ),
-                    )
-                )
-            start += size
+        note = (
+            f"minProvisionedTPS {min_tps:g}: billed max(min, actual) every hour"
+            if min_tps is not None
+            else None
+        )
+        items.extend(tps_lines(prices, remaining, item="real-time recommendations", note=note))
         if min_tps is not None and min_tps > CAMPAIGN_TPS_QUOTA:
             warnings.append(
                 f"min_tps {min_tps:g} exceeds the default quota of {CAMPAIGN_TPS_QUOTA} TPS per "
@@ -347,7 +372,8 @@ def estimate(
     if recommender_hours:
         units = recommender_hours * _check("recommender_users", recommender_users) / 100_000
         items.append(
-            _line(
+            price_line(
+                prices,
                 "recommender",
                 f"recommender, {recommender_users:,.0f} active users",
                 units,
@@ -357,21 +383,34 @@ def estimate(
         )
     extra = _check("recommender_extra_recommendations", recommender_extra_recommendations)
     if extra:
-        items.append(_line("recommender_extra", "recommender, extra recommendations", extra))
+        items.append(
+            price_line(prices, "recommender_extra", "recommender, extra recommendations", extra)
+        )
     batch = _check("batch_recommendations", batch_recommendations)
     if batch:
-        items.append(_line("batch", "batch inference recommendations", batch))
-        warnings.append(
-            "batch inference is billed per recommendation, but personakit knows no rate "
-            f"({PRICING_URL}): that line has no subtotal and the total leaves it out"
+        items.append(price_line(prices, "batch", "batch inference recommendations", batch))
+    warnings.extend(caveats(items, prices))
+    return Estimate(
+        region=region,
+        items=tuple(items),
+        warnings=tuple(warnings),
+        price_source=prices.source,
+        prices_as_of=prices.as_of.isoformat(),
+    )
+
+
+def caveats(items: list[LineItem], prices: PriceTable) -> list[str]:
+    """The warnings every estimate on ``prices`` carries: unknown and unverified prices."""
+    out: list[str] = []
+    unknown = [i.item for i in items if i.subtotal_usd is None]
+    if unknown:
+        out.append(
+            f"no known price for {', '.join(unknown)} ({PRICING_URL}): those lines have no "
+            "subtotal and the total leaves them out, so it is incomplete"
         )
     if any(not i.verified and i.subtotal_usd for i in items):
-        warnings.append(
+        out.append(
             f"the $ figures are unverified placeholders; check {PRICING_URL} before relying on them"
         )
-    if region != "us-east-1":
-        warnings.append(
-            f"the prices used name no region (read as us-east-1); {region} may differ "
-            f"({PRICING_URL})"
-        )
-    return Estimate(region=region, items=tuple(items), warnings=tuple(warnings))
+    out.extend(prices.warnings)
+    return out

@@ -43,6 +43,7 @@ from personakit.local.data import (
 from personakit.local.errors import JobFailed
 from personakit.local.recipes import recipe_event_type, recipe_name
 from personakit.local.s3 import S3Objects
+from personakit.local.usage import batch_output_usage
 from personakit.rules.facts import MIN_INTERACTIONS
 from personakit.rules.schema import DatasetType
 
@@ -62,7 +63,7 @@ class PersonalizeControlPlane(ControlPlane):
             return None
         if res.kind in BATCH_KINDS:
             run_batch_job(self, res)
-            self.finish(res.arn, "ACTIVE")
+            self.finish(res.arn, "ACTIVE", body=batch_output_usage(self.store, res))
             return None
         if res.kind == "solution-version":
             return self._train_version(res)
@@ -77,7 +78,9 @@ class PersonalizeControlPlane(ControlPlane):
         uri = str(job.body["dataSource"]["dataLocation"])
         try:
             schema = schema_of(self.store, dataset)
-            tables = [read_csv(path, schema, f"s3://{b}/{k}") for b, k, path in self._sources(uri)]
+            sources = self._sources(uri)
+            tables = [read_csv(path, schema, f"s3://{b}/{k}") for b, k, path in sources]
+            imported = sum(path.stat().st_size for _, _, path in sources)
         except JobFailed as exc:
             self.finish(job.arn, "CREATE FAILED", reason=str(exc))
             return
@@ -121,7 +124,7 @@ class PersonalizeControlPlane(ControlPlane):
                 self.store.save(current)
                 return True
 
-            if self.finish(job.arn, "ACTIVE", also=commit):
+            if self.finish(job.arn, "ACTIVE", also=commit, body={"_bytes": imported}):
                 if previous is not None and previous != final:
                     with suppress(OSError):
                         previous.unlink()

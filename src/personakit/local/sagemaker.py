@@ -110,6 +110,8 @@ class LocalModels:
         self.models: dict[str, dict[str, Any]] = {}
         self.configs: dict[str, dict[str, Any]] = {}
         self.endpoints: dict[str, _Endpoint] = {}
+        #: Deleted endpoints' lifetimes and instances, for the bill of a run.
+        self.ended: list[dict[str, Any]] = []
         self.lock = threading.RLock()
 
     def register(
@@ -132,6 +134,20 @@ class LocalModels:
 
     def arn(self, kind: str, name: str, region: str) -> str:
         return f"arn:aws:sagemaker:{region}:{self.account_id}:{kind}/{name.lower()}"
+
+    def lifetime(self, endpoint: _Endpoint, ended: dt.datetime | None) -> dict[str, Any]:
+        """An endpoint's name, instances (type, count) and lifetime, for the bill of a run."""
+        config = self.configs.get(endpoint.config) or {}
+        return {
+            "name": endpoint.name,
+            "variants": [
+                (str(v.get("InstanceType") or ""), int(v.get("InitialInstanceCount") or 1))
+                for v in config.get("ProductionVariants", [])
+            ],
+            "created": endpoint.created,
+            "ended": ended,
+            "status": endpoint.status,
+        }
 
     def model_ids(self, endpoint: _Endpoint) -> list[str]:
         """What a handler may be registered under: JumpStart model id, then model name."""
@@ -380,6 +396,7 @@ class SageMakerTwin(Twin):
             if endpoint.status == "Creating":
                 raise TwinError("ValidationException", "Cannot update in-progress endpoint")
             endpoint.status = "Deleting"
+            self.models.ended.append(self.models.lifetime(endpoint, _now()))
         return {}
 
     def _op_ListEndpoints(self, params: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 Workspace layout (``<path>`` is what ``LocalEngine(path)`` was given)::
 
-    <path>/state.sqlite3        resources, events, records, S3 object index (WAL mode)
+    <path>/state.sqlite3        resources, ledger of deleted ones, events, records, S3 index (WAL)
     <path>/artifacts/datasets/  imported data, one parquet snapshot per dataset
     <path>/artifacts/models/    trained models (``Model.save`` folders)
     <path>/s3/<bucket>/<key>    S3 twin objects, readable as plain files
@@ -112,6 +112,14 @@ CREATE TABLE IF NOT EXISTS records (
     properties TEXT NOT NULL,
     received REAL NOT NULL,
     PRIMARY KEY (dataset, record_id)
+);
+CREATE TABLE IF NOT EXISTS ledger (
+    arn TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    created REAL NOT NULL,
+    deleted REAL NOT NULL,
+    body TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS s3_buckets (
     name TEXT PRIMARY KEY,
@@ -478,7 +486,13 @@ class Store:
             )
 
     def delete(self, arn: str) -> None:
+        """Delete ``arn``, keeping its lifetime and body in ``ledger`` (what a run used)."""
         with self.tx() as c:
+            c.execute(
+                "INSERT OR REPLACE INTO ledger (arn, kind, name, created, deleted, body) "
+                "SELECT arn, kind, name, created, ?, body FROM resources WHERE arn = ?",
+                (time.time(), arn),
+            )
             c.execute("DELETE FROM resources WHERE arn = ?", (arn,))
 
     def find(
