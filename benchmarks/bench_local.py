@@ -187,6 +187,7 @@ def prepare_online_retail(
         item="StockCode",
         timestamp="InvoiceDate",
         event_type="Purchase",
+        sort=True,
     )
     out = interactions.drop_duplicates(ignore_index=True)
     if counts is not None:

@@ -346,7 +346,7 @@ def test_headerless_csv_columns_are_named_by_their_text() -> None:
     )
     out = prep.ratings_to_interactions(frame, user="0", item="1", timestamp="2", keep=["None"])
     assert list(out.columns) == ["USER_ID", "ITEM_ID", "TIMESTAMP", "NONE"]
-    assert out["ITEM_ID"].tolist() == ["10", "20"]
+    assert out["ITEM_ID"].tolist() == [10, 20]  # integer ids stay integers
     with pytest.raises(TypeError, match="pass '0'"):
         prep.ratings_to_interactions(frame, user=0, item="1", timestamp="2")  # type: ignore[arg-type]
 

@@ -646,6 +646,33 @@ def test_csv_reads_back_as_the_values_written(frame: pd.DataFrame, chunk_rows: i
         assert pd.isna(written) if math.isnan(value) else float(written) == value
 
 
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    ids=st.lists(
+        st.tuples(st.integers(-(2**63), 2**63 - 1), st.integers(0, 50)), min_size=1, max_size=30
+    ),
+    chunk_rows=st.integers(1, 9),
+)
+def test_integer_ids_are_written_as_the_digits_of_their_strings(
+    ids: list[tuple[int, int]], chunk_rows: int
+) -> None:
+    """ratings_to_interactions keeps integer ids as integers: the CSV is the same."""
+    ratings = pd.DataFrame(
+        {
+            "userId": np.array([u for u, _ in ids], dtype=np.int64),
+            "movieId": np.array([i for _, i in ids], dtype=np.int64),
+            "timestamp": np.arange(len(ids), dtype=np.int64) + 1_600_000_000,
+        }
+    )
+    ints = pk.prep.ratings_to_interactions(ratings)
+    text = pk.prep.ratings_to_interactions(ratings, string_ids=True)
+    assert ints["USER_ID"].dtype == np.int64
+    data = csv_bytes(ints, chunk_rows=chunk_rows)
+    assert data == csv_bytes(text, chunk_rows=chunk_rows)
+    back = pd.read_csv(io.BytesIO(data), dtype=str)
+    assert back["USER_ID"].tolist() == [str(u) for u, _ in ids]
+
+
 # --------------------------------------------------------------------------- after validate
 
 

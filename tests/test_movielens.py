@@ -101,7 +101,7 @@ def test_csv_layout_from_a_file_url_is_read_cached_and_ready_for_prep(tmp_path: 
     assert ml.path == cache / "ml-latest-small.zip"
     assert ml.path.read_bytes() == data
     interactions = pk.prep.ratings_to_interactions(ml.ratings, min_rating=3.5)
-    assert sorted(interactions["ITEM_ID"]) == ["1", "3", "6"]
+    assert sorted(interactions["ITEM_ID"]) == [1, 3, 6]  # integer ids stay integers
     # cached: the next call needs no source at all
     source.unlink()
     again = load_movielens(cache_dir=cache, url=source.as_uri())

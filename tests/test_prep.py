@@ -9,7 +9,7 @@ import pkgutil
 import warnings
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,9 @@ from hypothesis import strategies as st
 
 import personakit as pk
 from personakit.rules import prep
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 NEW_YEAR_2020 = 1_577_836_800  # 2020-01-01T00:00:00Z
 UTC = dt.timezone.utc
@@ -103,22 +106,30 @@ def test_movielens_ratings_become_interactions_with_reserved_columns_and_dtypes(
 
     assert list(out.columns) == ["USER_ID", "ITEM_ID", "TIMESTAMP"]
     assert len(out) == 5  # 4.0, 4.0, 5.0, 3.5, 4.5 are >= 3.5
-    assert is_text(out["USER_ID"])
-    assert is_text(out["ITEM_ID"])
+    # integer ids stay integers (the CSV holds the same digits), rows keep input order
+    assert out["USER_ID"].dtype == np.int64
+    assert out["ITEM_ID"].dtype == np.int64
     assert out["TIMESTAMP"].dtype == np.int64
-    assert out["TIMESTAMP"].is_monotonic_increasing
-    assert set(out["USER_ID"]) == {"1", "2", "3"}  # "1", never "1.0"
+    assert out["ITEM_ID"].tolist() == [1, 3, 1, 6, 101]
     assert isinstance(out.index, pd.RangeIndex)
     schema = pk.Schema.infer(out, "interactions")
     assert schema.check().ok
+    assert schema["USER_ID"].type == "string"
     assert schema["TIMESTAMP"].type == "long"
+    text = prep.ratings_to_interactions(movielens_ratings(), min_rating=3.5, string_ids=True)
+    assert is_text(text["USER_ID"])
+    assert is_text(text["ITEM_ID"])
+    assert set(text["USER_ID"]) == {"1", "2", "3"}  # "1", never "1.0"
+    assert text["ITEM_ID"].tolist() == ["1", "3", "1", "6", "101"]
 
 
 def test_sort_by_timestamp_is_stable_for_ties() -> None:
-    out = prep.ratings_to_interactions(movielens_ratings())
+    out = prep.ratings_to_interactions(movielens_ratings(), sort=True)
+    assert out["TIMESTAMP"].is_monotonic_increasing
+    assert isinstance(out.index, pd.RangeIndex)
     ties = out[out["TIMESTAMP"] == 964982224]
     # movie 6 (user 1) comes before movie 101 (user 3) in the input
-    assert ties["ITEM_ID"].tolist() == ["6", "101"]
+    assert ties["ITEM_ID"].tolist() == [6, 101]
     # many ties, as in a log with second resolution: input order kept within a second
     rng = np.random.default_rng(7)
     log = pd.DataFrame(
@@ -128,8 +139,8 @@ def test_sort_by_timestamp_is_stable_for_ties() -> None:
             "timestamp": rng.integers(0, 20, 2000) + 1_600_000_000,
         }
     )
-    out = prep.ratings_to_interactions(log)
-    order = out["USER_ID"].astype(int).to_numpy()
+    out = prep.ratings_to_interactions(log, sort=True)
+    order = out["USER_ID"].to_numpy()
     expected = log.sort_values("timestamp", kind="stable")["userId"].to_numpy()
     np.testing.assert_array_equal(order, expected)
 
@@ -152,7 +163,9 @@ def test_interactions_are_the_same_from_every_input_flavour(flavour: str) -> Non
 
 def test_event_type_from_a_mapping_of_ratings() -> None:
     mapping = {5.0: "love", 4.5: "like", 4.0: "like", 3.5: "watch"}
-    out = prep.ratings_to_interactions(movielens_ratings(), min_rating=3.5, event_type=mapping)
+    out = prep.ratings_to_interactions(
+        movielens_ratings(), min_rating=3.5, event_type=mapping, string_ids=True
+    )
     by_item = dict(zip(out["ITEM_ID"] + "/" + out["USER_ID"], out["EVENT_TYPE"], strict=True))
     assert by_item == {
         "1/1": "like",
@@ -181,7 +194,7 @@ def test_event_type_constant_and_callable() -> None:
         movielens_ratings(), event_type=lambda r: np.where(r >= 4, "like", "watch")
     )
     liked = tiers.loc[tiers["EVENT_TYPE"] == "like", "ITEM_ID"]
-    assert sorted(liked) == ["1", "1", "101", "3"]
+    assert sorted(liked) == [1, 1, 3, 101]
     assert "EVENT_TYPE" not in prep.ratings_to_interactions(movielens_ratings()).columns
 
 
@@ -189,11 +202,11 @@ def test_event_value_is_the_rating_as_float32_and_keep_adds_metadata() -> None:
     ratings = movielens_ratings().assign(
         device=["tv", "web", "tv", "ios", "tv", "web", "tv", "ios"]
     )
-    out = prep.ratings_to_interactions(ratings, event_value=True, keep=["device"])
+    out = prep.ratings_to_interactions(ratings, event_value=True, keep=["device"], sort=True)
     assert list(out.columns) == ["USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_VALUE", "DEVICE"]
     assert out["EVENT_VALUE"].dtype == np.float32
     first = out.iloc[0]  # the earliest rating: user 3, movie 70, 0.5
-    assert (first["USER_ID"], first["EVENT_VALUE"], first["DEVICE"]) == ("3", 0.5, "tv")
+    assert (first["USER_ID"], first["EVENT_VALUE"], first["DEVICE"]) == (3, 0.5, "tv")
 
 
 def test_every_missing_column_is_reported_at_once() -> None:
@@ -226,6 +239,80 @@ def test_problems_name_rows_of_the_input_not_of_the_filtered_sorted_output() -> 
         prep.ratings_to_interactions(ratings, min_rating=3.5)
     (problem,) = exc.value.problems
     assert (problem.rule, problem.rows) == ("id-missing", (7,))
+
+
+def test_rows_keep_their_input_order_unless_sort_is_asked() -> None:
+    ratings = movielens_ratings()
+    out = prep.ratings_to_interactions(ratings)
+    assert out["TIMESTAMP"].tolist() == ratings["timestamp"].tolist()
+    assert not out["TIMESTAMP"].is_monotonic_increasing
+    ordered = prep.ratings_to_interactions(ratings, sort=True)
+    assert ordered["TIMESTAMP"].is_monotonic_increasing
+    with pytest.raises(TypeError, match="sort takes True or False"):
+        prep.ratings_to_interactions(ratings, sort="yes")  # type: ignore[arg-type]
+
+
+ID_FLAVOURS: dict[str, Callable[[npt.NDArray[np.int64]], Any]] = {
+    "int64": lambda v: v,
+    "int32": lambda v: v.astype(np.int32),
+    "uint64": lambda v: v.astype(np.uint64),
+    "Int64": lambda v: pd.array(v, dtype="Int64"),
+    "arrow-int": lambda v: pd.array(v, dtype=pd.ArrowDtype(pa.int64())),
+    "float": lambda v: v.astype(np.float64),
+    "str": lambda v: v.astype(str).astype(object),
+}
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.integers(0, 2**31 - 1),
+            st.integers(0, 30),
+            st.sampled_from([0.5, 1.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, np.nan]),
+            st.integers(946_684_800, 946_684_900),  # many ties within a second
+        ),
+        max_size=40,
+    ),
+    flavour=st.sampled_from(list(ID_FLAVOURS)),
+    min_rating=st.one_of(st.none(), st.sampled_from([0.5, 3.5, 4.5])),
+)
+def test_ratings_to_interactions_keeps_rows_in_order_and_ids_as_given(
+    rows: list[tuple[int, int, float, int]], flavour: str, min_rating: float | None
+) -> None:
+    users = np.array([r[0] for r in rows], dtype=np.int64)
+    ratings = pd.DataFrame(
+        {
+            "userId": ID_FLAVOURS[flavour](users),
+            "movieId": np.array([r[1] for r in rows], dtype=np.int64),
+            "rating": np.array([r[2] for r in rows], dtype=np.float64),
+            "timestamp": np.array([r[3] for r in rows], dtype=np.int64),
+        }
+    )
+    kept = np.ones(len(rows), dtype=bool)
+    if min_rating is not None:
+        kept = ratings["rating"].to_numpy() >= min_rating
+    out = prep.ratings_to_interactions(ratings, min_rating=min_rating)
+    assert isinstance(out.index, pd.RangeIndex)
+    # the kept rows, in input order
+    assert out["TIMESTAMP"].tolist() == ratings["timestamp"][kept].tolist()
+    assert out["ITEM_ID"].tolist() == ratings["movieId"][kept].tolist()
+    integer = flavour not in ("float", "str")
+    if integer:  # integers stay integers, with their values
+        assert pd.api.types.is_integer_dtype(out["USER_ID"].dtype)
+        assert [int(v) for v in out["USER_ID"]] == users[kept].tolist()
+    else:  # others become their text; integral floats without ".0"
+        assert is_text(out["USER_ID"])
+        assert out["USER_ID"].tolist() == [str(v) for v in users[kept]]
+    # string_ids: the digits of the same ids
+    text = prep.ratings_to_interactions(ratings, min_rating=min_rating, string_ids=True)
+    assert is_text(text["USER_ID"])
+    assert is_text(text["ITEM_ID"])
+    assert text["USER_ID"].tolist() == [str(v) for v in users[kept]]
+    # sort: the same rows, stably sorted by time (ties in input order)
+    ordered = prep.ratings_to_interactions(ratings, min_rating=min_rating, sort=True)
+    expected = out.sort_values("TIMESTAMP", kind="stable", ignore_index=True)
+    pd.testing.assert_frame_equal(ordered, expected)
 
 
 def test_float_ids_from_a_csv_with_gaps_become_integer_strings() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import math
 import sys
 from typing import Any
 
@@ -452,6 +453,103 @@ def test_duplicate_interaction_rows() -> None:
     # a different event type makes a different row
     frame["event_type"] = ["a"] * 1001 + ["b", "a"]
     assert only(validate(frame, now=NOW), "duplicate-rows").rows == (1000, 1002)
+
+
+@st.composite
+def interaction_rows(draw: st.DrawFn) -> pd.DataFrame:
+    """Small frames with many repeated rows: ids (narrow or 62-bit integers, or text,
+    with nulls), timestamps (narrow or wide), an event type and value (with nulls)."""
+    n = draw(st.integers(2, 40))
+    wide = draw(st.booleans())  # a range too wide for one exact key: the hashed path
+    user = st.integers(0, 2**62 if wide else 3)
+    users: Any = draw(st.lists(user, min_size=n, max_size=n))
+    if draw(st.booleans()):
+        # nulls, but not in the first row (a column of nulls has no type to infer)
+        text = [None if u == 1 and k else f"u{u}" for k, u in enumerate(users)]
+        users = pd.array(text, dtype=object)
+    frame = pd.DataFrame(
+        {
+            "user_id": users,
+            "item_id": draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)),
+            "timestamp": [
+                NOW - DAY - t for t in draw(st.lists(st.integers(0, 2), min_size=n, max_size=n))
+            ],
+        }
+    )
+    if draw(st.booleans()):
+        kinds = st.sampled_from(["click", "view", None])
+        frame["event_type"] = pd.array(draw(st.lists(kinds, min_size=n, max_size=n)), dtype=object)
+    if draw(st.booleans()):
+        values = st.sampled_from([1.0, 2.5, math.nan])
+        frame["event_value"] = draw(st.lists(values, min_size=n, max_size=n))
+    return frame
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(interaction_rows(), st.booleans())
+def test_duplicate_rows_are_the_rows_pandas_calls_duplicated(
+    frame: pd.DataFrame, arrow: bool
+) -> None:
+    data: Any = pa.Table.from_pandas(frame, preserve_index=False) if arrow else frame
+    report = validate(data, now=NOW)
+    repeated = np.flatnonzero(frame.duplicated().to_numpy())
+    assert report.stats["duplicate_rows"] == len(repeated)
+    found = [p for p in report.problems if p.rule == "duplicate-rows"]
+    if len(repeated):
+        (problem,) = found
+        assert problem.count == len(repeated)
+        assert list(problem.rows) == repeated[:5].tolist()  # rows of the frame, named
+    else:
+        assert not found
+
+
+def test_rows_sharing_a_digest_are_compared_by_their_whole_key() -> None:
+    """Keys whose 32-bit digests collide are not duplicates unless the keys are equal."""
+    from personakit.rules.checks.datasets import _HASH_KEY, _repeats, _RowKeys
+
+    a, inverse = 123_456_789, pow(_HASH_KEY, -1, 2**64)
+    # b * K = a * K +/- 1: the same top 32 bits; both below 2**63 (one exact key per row)
+    b = a + inverse if a + inverse < 2**63 else a - inverse + 2**64
+    values = np.array([0, a, b, a, b, 7, b], dtype=np.int64)  # 0: keys are the values
+    keys = _RowKeys([values])
+    assert keys.ranges is not None  # exact keys, no hash
+    assert len(set(keys.digests(len(values))[1:3].tolist())) == 1
+    assert _repeats(keys, len(values)) == (3, [3, 4, 6])
+    assert _repeats(_RowKeys([values[:3]]), 3) == (0, [])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.integers(0, 2**63 - 1), min_size=1, max_size=5),
+    st.integers(0, 5),
+    st.sampled_from(["int64", "uint64", "Int64"]),
+)
+def test_integer_ids_are_checked_as_the_string_ids_they_are_written_as(
+    ids: list[int], extra: int, dtype: str
+) -> None:
+    frame = minimal(1000 + extra, users=50)
+    frame["user_id"] = pd.array(frame["user_id"].to_numpy() + ids[0], dtype=dtype)
+    frame.loc[: len(ids) - 1, "item_id"] = ids
+    as_text = frame.astype({"user_id": str, "item_id": str})
+    report, text_report = validate(frame, now=NOW), validate(as_text, now=NOW)
+    assert report.schemas[pk.DatasetType.INTERACTIONS]["USER_ID"].type == "string"
+    assert report.rules() == text_report.rules()
+    for stat in ("n_users", "n_items", "duplicate_rows", "users_with_2plus_interactions"):
+        assert report.stats[stat] == text_report.stats[stat], stat
+
+
+def test_integer_ids_longer_than_the_limit_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The id length limit applies to the digits of integer ids (a 3-character limit
+    here: no 64-bit integer has 257 digits)."""
+    import personakit.rules.checks.fields as fields
+
+    monkeypatch.setattr(fields, "MAX_ID_CHARS", 3)
+    frame = minimal()
+    frame.loc[[5, 7], "user_id"] = [1234, -100]
+    problem = only(validate(frame, now=NOW), "id-too-long")
+    assert (problem.column, problem.count, problem.rows) == ("user_id", 2, (5, 7))
+    assert list(problem.values) == ["1234", "-100"]  # the reprs of the values
+    assert "longer than 3 characters" in problem.message
 
 
 def test_duplicate_item_ids_keep_the_last_record() -> None:

@@ -34,6 +34,7 @@ __all__ = [
     "char_lengths",
     "first_rows",
     "greater_than",
+    "is_integer",
     "is_joinable_list",
     "is_numeric",
     "is_string_list",
@@ -65,6 +66,13 @@ def is_joinable_list(t: pa.DataType) -> bool:
 def is_string_list(t: pa.DataType) -> bool:
     """A joinable list of strings."""
     return is_joinable_list(t) and is_string(cast("pa.ListType[Any]", t).value_type)
+
+
+def is_integer(t: pa.DataType) -> bool:
+    """Signed and unsigned integers."""
+    import pyarrow.types as pat
+
+    return bool(pat.is_integer(t))
 
 
 def is_numeric(t: pa.DataType) -> bool:

@@ -17,6 +17,7 @@ from personakit.rules.checks.columns import (
     as_array,
     char_lengths,
     greater_than,
+    is_integer,
     is_joinable_list,
     is_numeric,
     is_string_list,
@@ -220,6 +221,31 @@ def _check_ids(data: Data, f: Field, run: Run) -> None:
         field=f.name,
         mask=codes.rows(empty) if empty.any() else np.zeros(0, dtype=bool),
         fix="drop those rows or give them real ids",
+    )
+
+
+def _check_integer_ids(data: Data, f: Field, col: Column, run: Run) -> None:
+    """Integer ids are string ids written as their digits: the same length limit
+    (https://docs.aws.amazon.com/personalize/latest/dg/limits.html). The longest text
+    is that of the smallest or the largest value, so only those two are measured
+    unless one is too long."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if col.null_count == len(col):
+        return
+    ends = pc.min_max(col)
+    if max(len(str(ends["min"].as_py())), len(str(ends["max"].as_py()))) <= MAX_ID_CHARS:
+        return
+    lengths = utf8_length(as_array(one_array(col).cast(pa.string())))
+    run.rows(
+        "error",
+        "id-too-long",
+        f"{{n}} {f.name} values are longer than {MAX_ID_CHARS} characters",
+        data=data,
+        field=f.name,
+        mask=greater_than(lengths, MAX_ID_CHARS),
+        fix="shorten the ids, e.g. hash them (hashlib.sha256(id.encode()).hexdigest())",
     )
 
 
@@ -435,6 +461,8 @@ def check_fields(data: Data, run: Run) -> None:
                 run.guard(data, f"{f.column} ids", partial(_check_ids, data, f, run))
             else:
                 run.guard(data, f"{f.column} lengths", partial(_check_text, data, f, col, run))
+        elif f.type == "string" and f.name in ID_FIELDS and is_integer(col.type):
+            run.guard(data, f"{f.column} ids", partial(_check_integer_ids, data, f, col, run))
         if f.type in NUMERIC_TYPES:
             run.guard(data, f"{f.column} numbers", partial(_check_numbers, data, f, col, run))
             if f.name in TIMESTAMP_FIELDS:

@@ -138,6 +138,23 @@ def _event_types(
     return types
 
 
+def _rows(s: pd.Series[Any], rows: npt.NDArray[np.intp] | None) -> pd.Series[Any]:
+    """``s`` at positions ``rows`` (all rows when None), with a fresh RangeIndex."""
+    if rows is None:
+        return s.reset_index(drop=True)
+    if isinstance(s.dtype, np.dtype):  # numpy's take: no index to carry along
+        return pd.Series(s.to_numpy()[rows], name=s.name, copy=False)
+    return s.take(rows).reset_index(drop=True)
+
+
+def _is_integer(s: pd.Series[Any]) -> bool:
+    """Integer ids (numpy, pandas nullable or Arrow integers), kept as they are: the CSV
+    holds their digits, the same text as strings would give."""
+    if isinstance(s.dtype, pd.ArrowDtype):
+        return bool(pa.types.is_integer(s.dtype.pyarrow_dtype))
+    return bool(pd.api.types.is_integer_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype))
+
+
 def _to_input_rows(
     problems: list[Problem],
     kept: npt.NDArray[np.bool_] | None,
@@ -174,6 +191,8 @@ def ratings_to_interactions(
     event_value: bool = False,
     keep: Sequence[str] | Mapping[str, str] = (),
     timestamp_unit: Unit = "auto",
+    sort: bool = False,
+    string_ids: bool = False,
 ) -> pd.DataFrame:
     """An Interactions frame from explicit ratings (MovieLens ``ratings.csv`` and the like).
 
@@ -182,13 +201,18 @@ def ratings_to_interactions(
     (``"Watch"``), or maps ratings to event types (``{5: "love", 4: "like"}``), or
     keeps the rating as ``EVENT_VALUE`` for ``eventValueThreshold`` at training.
 
-    Output columns, in this order: ``USER_ID``, ``ITEM_ID`` (strings),
-    ``TIMESTAMP`` (``int64`` epoch seconds, see :func:`epoch_seconds`),
-    ``EVENT_TYPE`` (if ``event_type``), ``EVENT_VALUE`` (``float32``, if
-    ``event_value``), then the ``keep`` columns as metadata (UPPER_SNAKE names;
-    lists joined with ``|``, booleans ``"True"``/``"False"``, datetimes in
-    seconds). Rows are sorted by ``TIMESTAMP`` (stable: ties keep their input
-    order) and get a fresh RangeIndex.
+    Output columns, in this order: ``USER_ID``, ``ITEM_ID``, ``TIMESTAMP``
+    (``int64`` epoch seconds, see :func:`epoch_seconds`), ``EVENT_TYPE`` (if
+    ``event_type``), ``EVENT_VALUE`` (``float32``, if ``event_value``), then the
+    ``keep`` columns as metadata (UPPER_SNAKE names; lists joined with ``|``,
+    booleans ``"True"``/``"False"``, datetimes in seconds).
+
+    Integer ids stay integers (Personalize's ids are strings, but the CSV holds the
+    same digits either way: :func:`~personakit.rules.validate.validate` checks them
+    as string ids and :func:`~personakit.rules.writer.write_csv` writes their
+    digits); other ids become strings (``1.0`` -> ``"1"``), as do integer ids with
+    ``string_ids=True``. Rows keep their input order (Personalize does not need
+    them sorted) unless ``sort=True``; either way they get a fresh RangeIndex.
 
     Args:
         ratings: pandas DataFrame or Arrow table.
@@ -207,6 +231,9 @@ def ratings_to_interactions(
         keep: extra columns to keep as metadata, as a list (renamed with
             ``field_name_for``) or a ``{column: FIELD_NAME}`` mapping.
         timestamp_unit: unit of numeric timestamps (``"auto"`` detects it).
+        sort: sort the rows by ``TIMESTAMP`` (stable: ties keep their input order).
+        string_ids: convert integer ids to strings too (``42`` -> ``"42"``), e.g. to
+            merge with frames whose ids are text.
 
     Returns:
         A new DataFrame in Personalize's Interactions shape.
@@ -223,9 +250,13 @@ def ratings_to_interactions(
         ...                         "rating": [4.5, 2.0, 5.0],
         ...                         "timestamp": [964982703, 964981247, 964982224]})
         >>> prep.ratings_to_interactions(ratings, min_rating=3.5, event_type="Watch")
-          USER_ID ITEM_ID  TIMESTAMP EVENT_TYPE
-        0       2      10  964982224      Watch
-        1       1      10  964982703      Watch
+           USER_ID  ITEM_ID  TIMESTAMP EVENT_TYPE
+        0        1       10  964982703      Watch
+        1        2       10  964982224      Watch
+        >>> prep.ratings_to_interactions(ratings, min_rating=3.5, sort=True, string_ids=True)
+          USER_ID ITEM_ID  TIMESTAMP
+        0       2      10  964982224
+        1       1      10  964982703
     """
     for name, value in (
         ("user", user),
@@ -236,6 +267,8 @@ def ratings_to_interactions(
         arguments.column(name, value)
     arguments.number("min_rating", min_rating, optional=True)
     arguments.flag("event_value", event_value)
+    arguments.flag("sort", sort)
+    arguments.flag("string_ids", string_ids)
     arguments.check(
         "event_type",
         event_type,
@@ -259,37 +292,41 @@ def ratings_to_interactions(
         rating_values = _numeric_column(data[rating], rating, problems)
         raise_all(problems, "ratings")
     mask: npt.NDArray[np.bool_] | None = None
+    kept: npt.NDArray[np.intp] | None = None
     if min_rating is not None:
         assert rating_values is not None
         with np.errstate(invalid="ignore"):
             mask = rating_values >= min_rating
+        kept = np.flatnonzero(mask)
 
     def take(column: str) -> pd.Series[Any]:
-        s = data[column]
-        return s[mask] if mask is not None else s
+        """The kept rows of ``column``, with a fresh RangeIndex."""
+        return _rows(data[column], kept)
 
     ts = take(timestamp)
     secs, nulls, invalid, found = to_epoch(ts, unit=timestamp_unit, column=timestamp)
-    # rows of the kept ratings, sorted by time from here on: problems found in them
-    # are reported with the row numbers of the input (see _to_input_rows)
+    # rows of the kept ratings (sorted by time from here on with sort=True): problems
+    # found in them are reported with the row numbers of the input (see _to_input_rows)
     later: list[Problem] = found
     later += epoch_problems(
         ts, nulls, invalid, column=timestamp, on_missing="raise", on_invalid="raise"
     )
     problems += _to_input_rows(later, mask, None)
-    order: npt.NDArray[np.intp] | slice = slice(None)
-    if len(secs) > 1 and not bool(np.all(secs[1:] >= secs[:-1])):
+    del ts
+    order: npt.NDArray[np.intp] | None = None
+    if sort and len(secs) > 1 and not bool(np.all(secs[1:] >= secs[:-1])):
         order = np.argsort(secs, kind="stable")
     n = len(secs)
     later = []
 
     def ordered(s: pd.Series[Any]) -> pd.Series[Any]:
-        out = s.iloc[order] if isinstance(order, np.ndarray) else s
-        return out.reset_index(drop=True)
+        return s if order is None else _rows(s, order)
 
     columns: dict[str, pd.Series[Any]] = {}
     for role, column in (("USER_ID", user), ("ITEM_ID", item)):
-        ids = as_string(ordered(take(column)))
+        ids = ordered(take(column))
+        if string_ids or not _is_integer(ids):
+            ids = as_string(ids)
         null_ids = null_mask(ids)
         if null_ids.any():
             later.append(
@@ -302,17 +339,16 @@ def ratings_to_interactions(
                     f"pk.prep.fill_missing(frame, {{{column!r}: 'drop'}})",
                 )
             )
-        columns[role] = ids.rename(role)
-    columns["TIMESTAMP"] = pd.Series(
-        secs[order] if isinstance(order, np.ndarray) else secs, name="TIMESTAMP"
-    )
+        ids.name = role  # a Series of our own (taken or converted above)
+        columns[role] = ids
+    columns["TIMESTAMP"] = pd.Series(secs if order is None else secs[order], name="TIMESTAMP")
     if event_type is not None:
         raw_rating = ordered(take(rating)) if needs_rating else None
         columns["EVENT_TYPE"] = _event_types(event_type, raw_rating, n, later).rename("EVENT_TYPE")
     if event_value:
         assert rating_values is not None
-        r = rating_values[mask] if mask is not None else rating_values
-        r = r[order] if isinstance(order, np.ndarray) else r
+        r = rating_values[kept] if kept is not None else rating_values
+        r = r[order] if order is not None else r
         columns["EVENT_VALUE"] = pd.Series(r.astype(np.float32), name="EVENT_VALUE")
     reserved = set(columns)
     seen = {squash_name(name): name for name in columns}
@@ -334,6 +370,6 @@ def ratings_to_interactions(
         columns[name] = metadata_column(
             ordered(take(column)), column=column, bool_mode="string", problems=later
         ).rename(name)
-    problems += _to_input_rows(later, mask, order if isinstance(order, np.ndarray) else None)
+    problems += _to_input_rows(later, mask, order)
     raise_all(problems, "ratings")
-    return pd.DataFrame(columns)
+    return pd.DataFrame(columns, copy=False)
