@@ -15,7 +15,21 @@ split:
 * ``implicit ALS``: the ``implicit`` library's CPU ALS (conjugate gradient),
   factors x regularization x alpha tuned on the validation split, test users
   folded in with ``recalculate_user=True``;
-* ``popularity-count``: the local recipe.
+* ``popularity-count``: the local recipe;
+* the stronger bar, each tuned on the validation split with the recency half-life h
+  in ``HALF_LIVES`` (the input's distinct items weighted ``0.5 ** (age / h)``, age =
+  number of later items): ``EASE+recency`` (λ), ``iALS+recency`` (the engine's iALS,
+  reg x alpha) and ``SLIST`` (Choi et al., WWW 2021, https://arxiv.org/abs/2103.16104:
+  item similarity plus item-to-next-item transitions in one closed form; α x λ).
+
+Over several seeds (``--seeds``; one user split each) it prints each model's mean ± SE
+and ``TARGET`` lines: user-personalization / the best baseline on NDCG@10 and MRR@25.
+Then the other recipes the same way (``--no-related`` skips them): SIMS against
+item-kNN (cosine, shrinkage tuned) and RP3beta (α, β tuned) on next-item hit rate@10/@25
+(the test user's last input item as the query, their next different item as the
+truth), and item-affinity against Personalize's activity baseline (the most active
+users) on hit and recall at 1% (:func:`personakit.local.evaluation.evaluate`,
+``extended=True``). ``--no-quality`` skips user-personalization.
 
 Data: generated (``personakit.samples.synthetic``), then real purchases: the UCI
 "Online Retail" data set (CC BY 4.0; 541,909 invoice lines of a UK gift retailer,
@@ -73,6 +87,9 @@ from scipy.linalg import lapack
 import personakit as pk
 from personakit import samples
 from personakit.local.algorithms import TrainingData, train
+from personakit.local.algorithms.common import Events, recency_weights
+from personakit.local.algorithms.ials import IalsScorer, fit_ials
+from personakit.local.algorithms.slist import fit_slist
 from personakit.local.evaluation import UserSplit, score_item_lists, split
 
 RECIPE = "aws-user-personalization"
@@ -80,6 +97,13 @@ EASE_GRID = (25.0, 50.0, 100.0, 200.0, 400.0, 800.0, 1600.0, 3200.0)
 ALS_GRID = [
     (f, reg, alpha) for f in (64, 128) for reg in (1.0, 10.0, 50.0) for alpha in (1.0, 5.0, 20.0)
 ]
+#: the recency half-lives every recency-weighted baseline is tuned over (events)
+HALF_LIVES = (1.0, 2.0, 5.0, 10.0, 20.0, float("inf"))
+IALS_RECENCY_GRID = [(reg, alpha) for reg in (10.0, 50.0) for alpha in (2.0, 8.0, 32.0)]
+SLIST_GRID = [(alpha, lam, 1.0) for alpha in (0.2, 0.5, 0.8) for lam in (1.0, 10.0)]
+NDCG = "normalized_discounted_cumulative_gain_at_10"
+MRR = "mean_reciprocal_rank_at_25"
+BASELINES = ("EASE", "implicit ALS", "EASE+recency", "iALS+recency", "SLIST")
 ONLINE_RETAIL = (
     Path(__file__).resolve().parents[1].parent
     / "shared"
@@ -250,6 +274,31 @@ class Task:
             (np.ones(len(rows), np.float32), (rows, cols)), shape=(len(parts.inputs), self.n_items)
         )
         self.names = np.asarray(data.item_ids).astype(str)
+        events = Events.from_arrays(
+            data.users, data.items, data.timestamps, data.n_users, data.n_items
+        )
+        self.train_indptr, self.train_items, _ = events.sequences()
+        # each test user's distinct input items, oldest first, each at its newest position
+        # (what the engine scores), for the recency-weighted baselines
+        self.seqs: list[np.ndarray] = []
+        for events_k in parts.inputs:
+            order = [self.position[item] for item, _ in events_k if item in self.position]
+            last = {p: k for k, p in enumerate(order)}
+            self.seqs.append(np.array(sorted(last, key=last.__getitem__), dtype=np.int64))
+
+    def weighted(self, half_life: float) -> Any:
+        """Test users x items CSR of the inputs weighted 0.5 ** (age / half_life)."""
+        rows, cols, vals = [], [], []
+        for k, seq in enumerate(self.seqs):
+            rows.append(np.full(len(seq), k))
+            cols.append(seq)
+            vals.append(recency_weights(len(seq), half_life))
+        shape = (len(self.seqs), self.n_items)
+        if not rows:
+            return sp.csr_matrix(shape, dtype=np.float32)
+        return sp.csr_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=shape
+        )
 
     def score(self, ranked: Sequence[Sequence[int]]) -> dict[str, float]:
         lists = [[str(self.names[p]) for p in row] for row in ranked]
@@ -325,6 +374,62 @@ def engine_rank(model: Any, parts: UserSplit) -> list[list[int]]:
     return out
 
 
+def scorer_rank(score_batch: Callable[[Any], Any], task: Task, half_life: float) -> list[list[int]]:
+    """Top-25 per test user from a scorer over the recency-weighted inputs (inputs masked)."""
+    weighted = task.weighted(half_life)
+    out: list[list[int]] = []
+    for start in range(0, weighted.shape[0], 1000):
+        stop = start + 1000
+        out.extend(top_k_masked(score_batch(weighted[start:stop]), task.inputs[start:stop]))
+    return out
+
+
+def tune_recency(
+    name: str,
+    grid: Sequence[Any],
+    fit: Callable[[Task, Any], Any],
+    vtask: Task,
+    task: Task,
+) -> tuple[dict[str, float], float, float, str]:
+    """A baseline at its best on the validation split: every grid point x half-life
+    (``HALF_LIVES``) scored on the validation users, the best NDCG@10 refit on the
+    training users and scored once on the test users."""
+    start = time.perf_counter()
+    best: tuple[float, Any, float] = (-1.0, None, 0.0)
+    for point in grid:
+        try:
+            scorer = fit(vtask, point)
+        except np.linalg.LinAlgError:
+            continue
+        for life in HALF_LIVES:
+            value = vtask.score(scorer_rank(scorer.score_batch, vtask, life))[NDCG]
+            if value > best[0]:
+                best = (value, point, life)
+        del scorer
+    tune = time.perf_counter() - start
+    _, point, life = best
+    scorer, secs = timed(lambda: fit(task, point))
+    metrics = task.score(scorer_rank(scorer.score_batch, task, life))
+    return metrics, secs, tune, f"{name}: {point}, half-life {life:g}"
+
+
+def ease_recency_fit(t: Task, lam: float) -> Any:
+    from personakit.local.algorithms.ease import EaseScorer
+
+    return EaseScorer.fit(t.x, lam)
+
+
+def ials_recency_fit(t: Task, point: tuple[float, float]) -> Any:
+    reg, alpha = point
+    _, items = fit_ials(t.x, factors=64, reg=reg, alpha=alpha, iterations=15, seed=0)
+    return IalsScorer(items, reg, alpha)
+
+
+def slist_fit(t: Task, point: tuple[float, float, float]) -> Any:
+    alpha, lam, decay = point
+    return fit_slist(t.x, t.train_indptr, t.train_items, alpha=alpha, l2=lam, decay=decay)
+
+
 def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     start = time.perf_counter()
     value = fn()
@@ -334,7 +439,9 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 # --------------------------------------------------------------------------- quality
 
 
-def quality(name: str, data: TrainingData, seed: int, als: bool) -> None:
+def quality(
+    name: str, data: TrainingData, seed: int, als: bool, plain_only: bool = False
+) -> dict[str, dict[str, float]]:
     print(
         f"\n== quality: {name} ({data.n_interactions:,} events, {data.n_users:,} users, "
         f"{data.n_items:,} items)"
@@ -382,11 +489,14 @@ def quality(name: str, data: TrainingData, seed: int, als: bool) -> None:
             f"factors={f}, reg={reg:g}, alpha={alpha:g}",
         )
 
-    ndcg, prec, mrr = (
-        "normalized_discounted_cumulative_gain_at_10",
-        "precision_at_10",
-        "mean_reciprocal_rank_at_25",
-    )
+    if data.n_items <= 25_000 and not plain_only:
+        rows["EASE+recency"] = tune_recency("λ", EASE_GRID, ease_recency_fit, vtask, task)
+        rows["iALS+recency"] = tune_recency(
+            "(reg, alpha)", IALS_RECENCY_GRID, ials_recency_fit, vtask, task
+        )
+        rows["SLIST"] = tune_recency("(α, λ, decay)", SLIST_GRID, slist_fit, vtask, task)
+
+    ndcg, prec, mrr = NDCG, "precision_at_10", "mean_reciprocal_rank_at_25"
     print(f"test users: {len(parts.test_users)}, validation users: {len(val.test_users)}")
     print(f"{'model':22} {'NDCG@10':>8} {'P@10':>8} {'MRR@25':>8} {'train s':>8} {'tune s':>8}")
     for key, (metrics, secs, tune, label) in rows.items():
@@ -395,7 +505,7 @@ def quality(name: str, data: TrainingData, seed: int, als: bool) -> None:
             f"{metrics[mrr]:8.4f} {secs:8.2f} {tune:8.2f}  {label}"
         )
     up = rows["user-personalization"][0]
-    baselines = [k for k in ("EASE", "implicit ALS") if k in rows]
+    baselines = [k for k in BASELINES if k in rows]
     for metric, title in ((ndcg, "NDCG@10"), (prec, "precision@10"), (mrr, "MRR@25")):
         if baselines:
             best_key = max(baselines, key=lambda k: rows[k][0][metric])
@@ -406,6 +516,179 @@ def quality(name: str, data: TrainingData, seed: int, als: bool) -> None:
             )
         value = rows["popularity-count"][0][metric]
         print(f"{title}: user-personalization / popularity-count = {up[metric] / value:.2f}x")
+    return {key: row[0] for key, row in rows.items()}
+
+
+def summary(name: str, runs: Sequence[dict[str, dict[str, float]]]) -> None:
+    """Mean ± standard error over the user folds (one per seed) and the targets' ratios:
+    user-personalization against the best baseline (by its mean), per metric."""
+    if not runs:
+        return
+    n = len(runs)
+    print(f"\n== quality summary: {name}, mean ± SE over {n} user fold(s) (seeds)")
+    print(f"{'model':22} {'NDCG@10':>17} {'MRR@25':>17}")
+
+    def stats(key: str, metric: str) -> tuple[float, float]:
+        values = np.array([run[key][metric] for run in runs])
+        se = float(values.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+        return float(values.mean()), se
+
+    keys = [k for k in runs[0] if all(k in run for run in runs)]
+    for key in keys:
+        (m1, s1), (m2, s2) = stats(key, NDCG), stats(key, MRR)
+        print(f"{key:22} {m1:8.4f} ± {s1:6.4f} {m2:8.4f} ± {s2:6.4f}")
+    baselines = [k for k in BASELINES if k in keys]
+    for metric, title in ((NDCG, "NDCG@10"), (MRR, "MRR@25")):
+        if not baselines:
+            continue
+        best = max(baselines, key=lambda k: stats(k, metric)[0])
+        ratios = np.array([run["user-personalization"][metric] / run[best][metric] for run in runs])
+        se = float(ratios.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+        folds = ", ".join(f"{r:.2f}" for r in ratios)
+        print(
+            f"TARGET {title}: user-personalization / best baseline ({best}) = "
+            f"{stats('user-personalization', metric)[0] / stats(best, metric)[0]:.3f}x "
+            f"(per fold {folds}; mean {ratios.mean():.3f} ± {se:.3f}; target >= 1.0)"
+        )
+
+
+# --------------------------------------------------------------------------- related items
+
+
+def next_item_pairs(data: TrainingData, parts: UserSplit) -> list[tuple[int, int]]:
+    """Per test user: (the last input item, the first later item that differs from it),
+    as item positions in the training data; users whose items are unknown are left out."""
+    from personakit.local.algorithms.metrics import holdout_size
+
+    names = np.asarray(data.item_ids).astype(str)
+    position = {name: k for k, name in enumerate(np.asarray(parts.train.item_ids).tolist())}
+    users = np.asarray(data.users)
+    order = np.lexsort((np.arange(len(users)), users))  # by user, chronological within
+    bounds = np.flatnonzero(np.diff(users[order])) + 1
+    wanted = set(parts.test_users)
+    user_names = np.asarray(data.user_ids).astype(str)
+    pairs: list[tuple[int, int]] = []
+    for chunk in np.split(order, bounds) if len(order) else []:
+        if str(user_names[users[chunk[0]]]) not in wanted:
+            continue
+        items = [str(names[data.items[k]]) for k in chunk]
+        cut = len(items) - holdout_size(len(items))
+        last = items[cut - 1] if cut > 0 else None
+        after = [item for item in items[cut:] if item != last]
+        if last in position and after and after[0] in position:
+            pairs.append((position[last], position[after[0]]))
+    return pairs
+
+
+def hit_rates(
+    ranked: Sequence[Sequence[int]], pairs: Sequence[tuple[int, int]]
+) -> dict[str, float]:
+    out = {}
+    for k in (10, 25):
+        out[f"hit@{k}"] = float(
+            np.mean([t in r[:k] for r, (_, t) in zip(ranked, pairs, strict=True)])
+        )
+    return out
+
+
+def related_rank(sim: np.ndarray, pairs: Sequence[tuple[int, int]]) -> list[list[int]]:
+    """Top-25 neighbours of each query item from a dense item x item score matrix."""
+    queries = np.array([q for q, _ in pairs], dtype=np.int64)
+    scores = np.array(sim[queries], dtype=np.float32)
+    scores[np.arange(len(queries)), queries] = -np.inf
+    mask = sp.csr_matrix(scores.shape, dtype=np.float32)
+    return top_k_masked(scores, mask)
+
+
+def knn_sim(x: Any, shrink: float) -> np.ndarray:
+    """Item-kNN: cosine of the binary item columns, ``C_ij / (sqrt(pop_i pop_j) + shrink)``."""
+    g = np.asarray((x.T @ x).toarray(), dtype=np.float32)
+    pop = np.sqrt(np.maximum(np.diag(g), 1.0))
+    return g / (np.outer(pop, pop) + np.float32(shrink))
+
+
+def rp3_sim(x: Any, point: tuple[float, float]) -> np.ndarray:
+    """RP3beta (Paudel et al. 2017): the 3-step walk item -> user -> item with each
+    transition probability raised to α, the end item's popularity discounted by β
+    (row i's factor deg(i)^-α does not change its ranking and is left out)."""
+    alpha, beta = point
+    deg = np.maximum(np.asarray(x.sum(axis=1)).ravel(), 1.0)
+    xw = sp.diags(np.power(deg, -alpha)) @ x
+    g = np.asarray((x.T @ xw).toarray(), dtype=np.float32)
+    pop = np.maximum(np.asarray(x.sum(axis=0)).ravel(), 1.0)
+    return g / np.power(pop, beta).astype(np.float32)[np.newaxis, :]
+
+
+KNN_GRID = (0.0, 10.0, 100.0)
+RP3_GRID = [(a, b) for a in (0.5, 1.0) for b in (0.0, 0.25, 0.5, 0.75)]
+
+
+def related_quality(name: str, data: TrainingData, seed: int) -> dict[str, dict[str, float]]:
+    """SIMS against item-kNN and RP3beta on next-item hit rate (the test users' last input
+    item as the query, their next item as the truth); the baselines tuned on validation."""
+    parts = split(data, seed=seed)
+    val = split(parts.train, seed=seed, n_folds=9)
+    task, vtask = Task(parts), Task(val)
+    pairs, vpairs = next_item_pairs(data, parts), next_item_pairs(parts.train, val)
+    rows: dict[str, tuple[dict[str, float], str]] = {}
+    sims = train("aws-sims", parts.train, {}, seed=seed)
+    names = task.names
+    ranked = [[task.position[i] for i, _ in sims.related(str(names[q]), 25)] for q, _ in pairs]
+    rows["sims"] = (hit_rates(ranked, pairs), json.dumps(sims.hyperparameters, sort_keys=True))
+    for label, grid, fn in (("item-kNN", KNN_GRID, knn_sim), ("RP3beta", RP3_GRID, rp3_sim)):
+        found = [hit_rates(related_rank(fn(vtask.x, p), vpairs), vpairs)["hit@10"] for p in grid]
+        best = grid[int(np.argmax(found))]
+        rows[label] = (hit_rates(related_rank(fn(task.x, best), pairs), pairs), f"{best}")
+    print(f"\n== related items (next-item hit rate): {name}, {len(pairs)} test queries")
+    for key, (metrics, label) in rows.items():
+        print(f"{key:10} hit@10 {metrics['hit@10']:.4f}  hit@25 {metrics['hit@25']:.4f}  {label}")
+    for metric in ("hit@10", "hit@25"):
+        best_key = max(("item-kNN", "RP3beta"), key=lambda k: rows[k][0][metric])
+        print(
+            f"TARGET next-item {metric}: sims / best baseline ({best_key}) = "
+            f"{rows['sims'][0][metric] / rows[best_key][0][metric]:.3f}x (target >= 1.0)"
+        )
+    return {key: row[0] for key, row in rows.items()}
+
+
+def related_summary(name: str, runs: Sequence[dict[str, dict[str, float]]]) -> None:
+    """Mean ± SE of the next-item hit rates over the user folds, and SIMS's ratio."""
+    if not runs:
+        return
+    n = len(runs)
+    print(f"\n== related items summary: {name}, mean ± SE over {n} user fold(s) (seeds)")
+
+    def stats(key: str, metric: str) -> tuple[float, float]:
+        values = np.array([run[key][metric] for run in runs])
+        se = float(values.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+        return float(values.mean()), se
+
+    for key in runs[0]:
+        (a, sa), (b, sb) = stats(key, "hit@10"), stats(key, "hit@25")
+        print(f"{key:10} hit@10 {a:.4f} ± {sa:.4f}  hit@25 {b:.4f} ± {sb:.4f}")
+    for metric in ("hit@10", "hit@25"):
+        best = max(("item-kNN", "RP3beta"), key=lambda k: stats(k, metric)[0])
+        print(
+            f"TARGET next-item {metric}: sims / best baseline ({best}) = "
+            f"{stats('sims', metric)[0] / stats(best, metric)[0]:.3f}x over {n} fold(s) "
+            "(target >= 1.0)"
+        )
+
+
+def affinity_quality(name: str, data: TrainingData, seed: int) -> dict[str, float]:
+    """Item-affinity against the activity baseline (the most active users), Personalize's
+    segmentation metrics (hit and recall at 1%, the per-user newest 20% as truth)."""
+    from personakit.local.evaluation import evaluate
+
+    m = evaluate("aws-item-affinity", data, {}, seed=seed, extended=True)
+    print(f"\n== item-affinity: {name} ({int(m['test_items'])} test items)")
+    for metric in ("hit_at_1_percent", "recall_at_1_percent"):
+        ours, base = m[metric], m[f"{metric}_activity_baseline"]
+        print(
+            f"TARGET {metric}: item-affinity {ours:.4f} / activity baseline {base:.4f} = "
+            f"{ours / base if base else float('inf'):.3f}x (target >= 1.0)"
+        )
+    return m
 
 
 # --------------------------------------------------------------------------- latency
@@ -672,6 +955,15 @@ def main() -> None:
     parser.add_argument("--latency-interactions", type=int, default=400_000)
     parser.add_argument("--latency-calls", type=int, default=2_000)
     parser.add_argument("--no-latency", action="store_true")
+    parser.add_argument("--no-quality", action="store_true", help="skip user-personalization")
+    parser.add_argument(
+        "--no-related", action="store_true", help="skip SIMS and item-affinity against baselines"
+    )
+    parser.add_argument(
+        "--plain-only",
+        action="store_true",
+        help="only the plain EASE / implicit ALS baselines (not the recency-weighted / SLIST)",
+    )
     parser.add_argument("--speed", action="store_true", help="training at 1M / 20k items")
     parser.add_argument("--scale", default="", help="comma-separated interaction counts")
     parser.add_argument("--one-size", default="", help=argparse.SUPPRESS)
@@ -692,15 +984,37 @@ def main() -> None:
     print(f"cores: {os.cpu_count()}, numpy {np.__version__}")
     seeds = [int(v) for v in args.seeds.split(",")] if args.seeds else [args.seed]
     if not args.no_generated:
+        runs, related = [], []
         for seed in seeds:
             data = generated(args.users, args.items, args.interactions, seed)
-            quality(f"generated (personakit.samples.synthetic, seed {seed})", data, seed, als)
+            name = f"generated (personakit.samples.synthetic, seed {seed})"
+            if not args.no_quality:
+                runs.append(quality(name, data, seed, als, args.plain_only))
+            if not args.no_related:
+                related.append(related_quality(name, data, seed))
+        summary("generated", runs)
+        related_summary("generated", related)
+        if not args.no_related:
+            affinity_quality(
+                "generated (seed 0)",
+                generated(args.users, args.items, args.interactions, seeds[0]),
+                seeds[0],
+            )
     if not args.no_online_retail:
         retail = args.online_retail or ONLINE_RETAIL
         if retail.is_file():
             data = read_online_retail(retail)
+            runs, related = [], []
             for seed in seeds:  # one user split per seed
-                quality(f"online retail (purchases, seed {seed})", data, seed, als)
+                name = f"online retail (purchases, seed {seed})"
+                if not args.no_quality:
+                    runs.append(quality(name, data, seed, als, args.plain_only))
+                if not args.no_related:
+                    related.append(related_quality(name, data, seed))
+            summary("online retail", runs)
+            related_summary("online retail", related)
+            if not args.no_related:
+                affinity_quality("online retail", data, seeds[0])
         elif args.online_retail is not None:
             parser.error(f"--online-retail {retail}: no such file")
         else:
@@ -709,7 +1023,7 @@ def main() -> None:
                 "CC BY 4.0, is not in the repository; pass --online-retail PATH)"
             )
     for path in args.csv:
-        quality(path, read_csv(path, args.min_rating), args.seed, als)
+        summary(path, [quality(path, read_csv(path, args.min_rating), args.seed, als)])
     if not args.no_latency:
         latency(args.latency_items, args.latency_interactions, args.seed, args.latency_calls)
         twin_latency(args.latency_items, args.latency_interactions, args.seed, args.latency_calls)

@@ -171,7 +171,7 @@ def test_auto_picks_ease_for_small_catalogues_and_ials_beyond(data: TrainingData
 def test_auto_with_hpo_searches_both_and_records_what_it_chose(data: TrainingData) -> None:
     model = train("aws-user-personalization", data, seed=1)
     hpo = model.info["hpo"]
-    assert {"ease", "ials"} <= set(hpo)
+    assert {"ease", "ials", "slist"} <= set(hpo)
     tuned = model.info["tuned"]
     assert model.info["algorithm"] == tuned["algorithm"] == model.hyperparameters["algorithm"]
     assert model.hyperparameters["recency_half_life"] == f"{tuned['recency_half_life']:g}"
@@ -187,9 +187,10 @@ def test_auto_with_hpo_blends_both_unless_one_validates_clearly_better() -> None
     hpo = model.info["hpo"]
     assert hpo["rule"].endswith("prior blend")
     assert hpo["blend"]["ease_weight"] == [0.3]
-    assert len(hpo["blend"]["recency_scores"]) == 4
+    assert len(hpo["blend"]["recency_scores"]) == 6
+    assert "slist" in hpo  # the sequential candidate is searched where EASE is cheap
     tuned = model.info["tuned"]
-    assert tuned["algorithm"] in {"ease", "ials", "blend"}
+    assert tuned["algorithm"] in {"ease", "ials", "blend", "slist"}
     if tuned["algorithm"] == "blend":
         assert {"l2", "reg", "alpha", "ease_weight"} <= set(model.hyperparameters)
     # where EASE is not cheap to search (a given l2), no blend is searched
@@ -255,9 +256,9 @@ def test_recency_half_life_is_tuned_unless_given() -> None:
     data = grouped(per_group=120)
     tuned = train("aws-user-personalization", data, {"algorithm": "ials"}, seed=3)
     report = tuned.info["hpo"]["ials"]
-    assert report["recency_half_life"] == [5.0, 10.0, 20.0, "inf"]
-    assert len(report["recency_scores"]) == 4
-    assert tuned.hyperparameters["recency_half_life"] in {"5", "10", "20", "inf"}
+    assert report["recency_half_life"] == [1.0, 2.0, 5.0, 10.0, 20.0, "inf"]
+    assert len(report["recency_scores"]) == 6
+    assert tuned.hyperparameters["recency_half_life"] in {"1", "2", "5", "10", "20", "inf"}
     given = train(
         "aws-user-personalization", data, {"algorithm": "ials", "recency_half_life": "7"}, seed=3
     )
@@ -433,6 +434,41 @@ def test_sims_unknown_item_gets_popular_items(data: TrainingData) -> None:
     assert model.related("never-seen", 2)[0][0] == "hit"
     # b2 never co-occurs with a1: it can only come as popular padding, at score 0
     assert model.related("a1", 3, candidates={"a2", "b2"}, exclude={"a2"}) == [("b2", 0.0)]
+
+
+def test_sims_tunes_its_popularity_discount_on_held_out_next_items() -> None:
+    data = grouped(per_group=120)
+    model = train("aws-sims", data, seed=2)
+    hpo = model.info["hpo"]
+    assert hpo["metric"] == "next_item_hit_at_10"
+    assert len(hpo["scores"]) == len(hpo["beta_shrink"]) == 12
+    tuned = model.info["tuned"]
+    assert [tuned["popularity_discount_factor"], tuned["cointeraction_shrink"]] in hpo[
+        "beta_shrink"
+    ]
+    assert model.hyperparameters["popularity_discount_factor"] == (
+        f"{tuned['popularity_discount_factor']:g}"
+    )
+    assert train("aws-sims", data, seed=2).info == model.info  # seeded: reproducible
+    # a given value stays fixed; hpo=false (or both given) keeps the defaults, no search
+    fixed = train("aws-sims", data, {"popularity_discount_factor": "0.75"}, seed=2)
+    assert {b for b, _ in fixed.info["hpo"]["beta_shrink"]} == {0.75}
+    plain = train("aws-sims", data, {"hpo": "false"})
+    assert "hpo" not in plain.info
+    assert plain.hyperparameters["popularity_discount_factor"] == "0.5"
+
+
+def test_sims_shrinkage_keeps_well_supported_neighbours_first() -> None:
+    # "x": "y" shares 3 users out of 3 (rare), "z" shares 8 of 40 (well supported)
+    events = [(f"p{k}", "x", k) for k in range(10)]
+    events += [(f"p{k}", "y", 20 + k) for k in range(3)]
+    events += [(f"p{k}", "z", 40 + k) for k in range(3, 10)] + [("p0", "z", 60)]
+    events += [(f"q{k}", "z", 100 + k) for k in range(32)]
+    data = to_data(events, ["x", "y", "z"])
+    off = {"hpo": "false", "popularity_discount_factor": "0.5"}
+    assert [i for i, _ in train("aws-sims", data, off).related("x", 2)] == ["y", "z"]
+    shrunk = train("aws-sims", data, {**off, "cointeraction_shrink": "20"})
+    assert [i for i, _ in shrunk.related("x", 2)] == ["z", "y"]
 
 
 def test_similar_items_gives_neighbours_to_a_cold_item_by_metadata() -> None:

@@ -109,6 +109,7 @@ def train(
             hyper,
             use_metadata=algorithm == "similar-items",
             default_event_type=event_type,
+            seed=seed,
         )
     else:
         model = train_personalization(

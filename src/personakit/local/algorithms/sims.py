@@ -15,6 +15,18 @@ with γ = 1 for cold items (fewer than ``cold_item_threshold`` = 5 users) and
 ``metadata_weight`` (0.1) otherwise, so cold items get neighbours by metadata and
 can appear as neighbours. Numeric fields are not used.
 
+**Tuning** (``hpo``: ``auto``, the default, ``true`` or ``false``; Personalize tunes
+SIMS's ``popularity_discount_factor`` and ``min_cointeraction_count`` with HPO,
+https://docs.aws.amazon.com/personalize/latest/dg/native-recipe-sims.html): a seeded
+sample of users (len/9, at most 1,000, at least 20) is held out; for each, the last
+item of their oldest 90% is the query and their next different item the truth. β in
+{0, 0.25, 0.5, 0.75} and a significance shrinkage ``C_ij / (C_ij + s)`` with s =
+``cointeraction_shrink`` in {0, 5, 20} (default 0, none) are scored by each held-out
+user's next-item hit@10 on the other users' co-interactions, and a value replaces the
+default (β 0.5, s 0) only when its paired gain exceeds one standard error (the
+one-SE rule, as for user-personalization). A given β or s stays fixed. The outcome is
+``info["tuned"]``, the grid and scores ``info["hpo"]``.
+
 Unknown items, and items without neighbours, get popular items (as the SIMS
 recipe documents); short neighbour lists are padded with popular items at score 0.
 Co-interactions are computed in item blocks: memory is one block x items.
@@ -31,7 +43,14 @@ import numpy.typing as npt
 import scipy.sparse as sp  # type: ignore[import-untyped]
 
 from personakit.local.algorithms.base import Scored, TrainingData
-from personakit.local.algorithms.common import BaseModel, Hyper, common_from, events_from
+from personakit.local.algorithms.common import (
+    BaseModel,
+    Events,
+    Hyper,
+    common_from,
+    events_from,
+)
+from personakit.local.algorithms.metrics import holdout_size
 
 __all__ = ["SimsModel", "item_features", "train_sims"]
 
@@ -39,6 +58,14 @@ F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
 
 _WORD = re.compile(r"[0-9a-z]+")
+
+BETA_GRID = (0.0, 0.25, 0.5, 0.75)
+SHRINK_GRID = (0.0, 5.0, 20.0)
+DEFAULT_BETA = 0.5
+HPO_MAX_USERS = 1_000
+HPO_MIN_USERS = 20
+#: ``hpo=auto`` tunes up to this many items (a held-out block is <= 1,000 x items)
+HPO_MAX_ITEMS = 50_000
 
 
 class SimsModel(BaseModel):
@@ -209,6 +236,99 @@ def _top_k_dense(block: F32, k: int) -> tuple[I64, I64, F32]:
     return rows[keep].astype(np.int64), cols[keep].astype(np.int64), values[keep]
 
 
+def _weigh(counts: F32, row_pop: F32, pop: F32, beta: float, shrink: float) -> F32:
+    """Co-counts (already thresholded) -> ``C / (sqrt(pop_i) · pop_j^β) · C / (C + s)``."""
+    out = counts / np.sqrt(np.maximum(row_pop, 1.0))[:, None]
+    out /= np.power(np.maximum(pop, 1.0), beta)[None, :]
+    if shrink > 0:
+        out *= counts / (counts + np.float32(shrink))
+    return np.asarray(out, dtype=np.float32)
+
+
+def _next_items(events: Events, users: I64) -> tuple[I64, I64]:
+    """Per user: the last item of the oldest 90% and the first later item that differs
+    (users without one are left out)."""
+    starts = np.searchsorted(events.users, users, side="left")
+    stops = np.searchsorted(events.users, users, side="right")
+    queries: list[int] = []
+    truths: list[int] = []
+    for lo, hi in zip(starts.tolist(), stops.tolist(), strict=True):
+        cut = hi - holdout_size(hi - lo)
+        if cut <= lo:
+            continue
+        query = int(events.items[cut - 1])
+        later = [int(i) for i in events.items[cut:hi].tolist() if i != query]
+        if later:
+            queries.append(query)
+            truths.append(later[0])
+    return np.array(queries, np.int64), np.array(truths, np.int64)
+
+
+def _one_se(default: int, found: Sequence[F32]) -> int:
+    means = [float(f.mean()) for f in found]
+    best = int(np.argmax(means))
+    if best == default:
+        return default
+    diff = found[best].astype(np.float64) - found[default]
+    se = float(diff.std(ddof=1)) / np.sqrt(len(diff)) if len(diff) > 1 else 0.0
+    return best if float(diff.mean()) > se else default
+
+
+def tune_sims(
+    events: Events,
+    *,
+    min_count: int,
+    seed: int,
+    beta: float | None,
+    shrink: float | None,
+) -> dict[str, Any] | None:
+    """β and the shrinkage on held-out users' next-item hit@10 (one-SE rule); None when
+    there are too few users to hold out."""
+    counts_per_user = np.bincount(events.users, minlength=events.n_users)
+    eligible = np.flatnonzero(counts_per_user >= 2)
+    n_val = min(HPO_MAX_USERS, len(eligible) // 9)
+    if n_val < HPO_MIN_USERS:
+        return None
+    held = np.sort(np.random.default_rng(seed).permutation(eligible)[:n_val])
+    queries, truths = _next_items(events, held)
+    if len(queries) < HPO_MIN_USERS:
+        return None
+    train = events.subset(~np.isin(events.users, held))
+    x = train.binary()
+    pop = np.bincount(train.sequences()[1], minlength=events.n_items).astype(np.float32)
+    unique, row_of = np.unique(queries, return_inverse=True)
+    counts = np.asarray((sp.csr_matrix(x.T)[unique] @ sp.csc_matrix(x)).toarray(), np.float32)
+    counts[counts < max(min_count, 1)] = 0.0
+    counts[np.arange(len(unique)), unique] = 0.0
+    tiebreak = (pop / max(float(pop.max()), 1.0) * 1e-6).astype(np.float32)
+    betas = list(BETA_GRID) if beta is None else [beta]
+    shrinks = list(SHRINK_GRID) if shrink is None else [shrink]
+    points = [(b, s) for b in betas for s in shrinks]
+    found: list[F32] = []
+    for b, s in points:
+        sim = _weigh(counts, pop[unique], pop, b, s)
+        sim[sim > 0] += 1.0  # neighbours first, then popular items (as served)
+        sim += tiebreak
+        sim[np.arange(len(unique)), unique] = -np.inf
+        top = np.argpartition(-sim, 9, axis=1)[:, :10]
+        found.append(
+            np.array([t in top[r] for r, t in zip(row_of, truths, strict=True)], np.float32)
+        )
+    default = points.index((betas[0] if beta is not None else DEFAULT_BETA, shrinks[0]))
+    chosen = _one_se(default, found)
+    return {
+        "popularity_discount_factor": points[chosen][0],
+        "cointeraction_shrink": points[chosen][1],
+        "hpo": {
+            "metric": "next_item_hit_at_10",
+            "rule": "one-SE",
+            "validation_users": len(queries),
+            "beta_shrink": [list(p) for p in points],
+            "scores": [round(float(f.mean()), 6) for f in found],
+        },
+    }
+
+
 def train_sims(
     recipe: str,
     data: TrainingData,
@@ -216,13 +336,35 @@ def train_sims(
     *,
     use_metadata: bool,
     default_event_type: str | None = None,
+    seed: int = 0,
 ) -> SimsModel:
     events = events_from(data, hyper, default_event_type=default_event_type)
     min_count = hyper.integer("min_cointeraction_count", default=3, low=0, high=10)
-    beta = hyper.number("popularity_discount_factor", default=0.5, low=0.0, high=1.0)
+    beta_given = hyper.given("popularity_discount_factor")
+    shrink_given = hyper.given("cointeraction_shrink")
+    hpo = hyper.text("hpo", "perform_hpo", default="auto", choices={"auto", "true", "false"})
+    beta = hyper.number("popularity_discount_factor", default=DEFAULT_BETA, low=0.0, high=1.0)
+    shrink = hyper.number("cointeraction_shrink", default=0.0, low=0.0)
     k = hyper.integer("neighbours", "max_neighbours", default=100, low=1, high=1000)
     common = common_from(recipe, data, events, hyper)
     n_items = data.n_items
+    tuned = None
+    search = not (beta_given and shrink_given) and (
+        hpo == "true" or (hpo == "auto" and n_items <= HPO_MAX_ITEMS)
+    )
+    if search:
+        tuned = tune_sims(
+            events,
+            min_count=min_count,
+            seed=seed,
+            beta=beta if beta_given else None,
+            shrink=shrink if shrink_given else None,
+        )
+    if tuned is not None:
+        beta = float(tuned["popularity_discount_factor"])
+        shrink = float(tuned["cointeraction_shrink"])
+        hyper.used["popularity_discount_factor"] = f"{beta:g}"
+        hyper.used["cointeraction_shrink"] = f"{shrink:g}"
     popularity = np.asarray(common["popularity"], dtype=np.float64)
 
     features = None
@@ -250,8 +392,11 @@ def train_sims(
         co.data[co.data < threshold] = 0.0
         co.eliminate_zeros()
         dense = co.toarray()
+        significance = dense / (dense + np.float32(shrink)) if shrink > 0 else None
         dense /= row_norm[start:stop, None]
         dense /= col_discount[None, :]
+        if significance is not None:
+            dense *= significance
         if features is not None:
             g = gamma[start:stop, None]
             meta = np.asarray((features[start:stop] @ features.T).toarray(), dtype=np.float32)
@@ -277,4 +422,7 @@ def train_sims(
             "mean_neighbours": float(len(cols) / max(n_items, 1)),
         }
     )
+    if tuned is not None:
+        model.info["tuned"] = {k: v for k, v in tuned.items() if k != "hpo"}
+        model.info["hpo"] = tuned["hpo"]
     return model
