@@ -176,3 +176,24 @@ def test_any_matrix_trains_to_finite_factors_below_the_starting_loss(
     np.testing.assert_array_equal(
         fit(x, backend, factors=factors, reg=reg, alpha=alpha, iterations=iterations)[1], items
     )
+
+
+def test_request_scores_are_the_factor_product_computed_without_blas() -> None:
+    # one request's scores, related items and ranking come from the same factors as
+    # batch scoring (which keeps BLAS), to float32 rounding
+    rng = np.random.default_rng(3)
+    scorer = IalsScorer(rng.standard_normal((500, 16)).astype(np.float32), reg=5.0, alpha=8.0)
+    positions = np.array([3, 70, 71, 400], dtype=np.int64)
+    weights = np.array([0.25, 0.5, 1.0, 1.0], dtype=np.float32)
+    user = scorer.fold_in(positions, weights)
+    expected = scorer.items.astype(np.float64) @ user
+    np.testing.assert_allclose(scorer.score(positions, weights), expected, rtol=1e-4, atol=1e-4)
+    targets = np.array([499, 0, 71], dtype=np.int64)
+    np.testing.assert_allclose(
+        scorer.score_some(positions, weights, targets), expected[targets], rtol=1e-4, atol=1e-4
+    )
+    batch = sp.csr_matrix((weights, (np.zeros(4, dtype=np.int64), positions)), shape=(1, 500))
+    np.testing.assert_allclose(scorer.score_batch(batch)[0], expected, rtol=1e-4, atol=1e-4)
+    norms = np.linalg.norm(scorer.items.astype(np.float64), axis=1)
+    cosine = (scorer.items.astype(np.float64) @ scorer.items[7]) / (norms * norms[7])
+    np.testing.assert_allclose(scorer.neighbours(7), cosine, rtol=1e-4, atol=1e-5)

@@ -34,6 +34,7 @@ __all__ = [
     "fmt_number",
     "history_cap",
     "load_model",
+    "on_this_thread",
     "recency_weights",
     "top_indices",
 ]
@@ -300,6 +301,20 @@ class IdIndex:
         get = self.position.get
         found = [p for p in map(get, names) if p is not None]
         return np.asarray(found, dtype=np.int64)
+
+
+def on_this_thread(columns: npt.NDArray[Any], vector: npt.NDArray[Any]) -> F32:
+    """``columns.T @ vector`` in float32 on the calling thread, for one request.
+
+    ``columns`` is the factor matrix transposed (factors x items, C-contiguous).
+    A BLAS matrix-vector product of a serving size (20k items x 64 factors) wakes
+    BLAS's worker threads, and on a machine whose cores are busy it waits for them:
+    with two busy processes on 2 cores a request took p50 15.9 ms this way against
+    1.3 ms with this loop, which numpy runs without BLAS (OpenBLAS 0.3.31). On idle
+    cores it costs 0.12 ms instead of 0.04. Training and batch scoring keep BLAS.
+    """
+    out: F32 = np.einsum("j,ji->i", vector.astype(np.float32), columns, dtype=np.float32)
+    return out
 
 
 def recency_weights(length: int, half_life: float) -> F32:

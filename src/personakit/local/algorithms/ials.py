@@ -17,6 +17,7 @@ segmentation (:class:`IalsScorer`) are numpy only.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp  # type: ignore[import-untyped]
 
-from personakit.local.algorithms.common import chunks
+from personakit.local.algorithms.common import chunks, on_this_thread
 
 __all__ = [
     "BACKENDS",
@@ -262,8 +263,13 @@ class IalsScorer:
         b = y.T @ c
         return np.asarray(np.linalg.solve(a, b), dtype=np.float64)
 
+    @functools.cached_property
+    def _columns(self) -> F32:
+        """The item factors transposed, for :func:`on_this_thread` (made on first request)."""
+        return np.ascontiguousarray(self.items.T)
+
     def score(self, positions: I64, weights: F32) -> F32:
-        return (self.items @ self.fold_in(positions, weights).astype(np.float32)).astype(np.float32)
+        return on_this_thread(self._columns, self.fold_in(positions, weights))
 
     def score_batch(self, weighted: Any) -> F32:
         """Scores for a users x items CSR of weighted histories: one exact fold-in per row."""
@@ -276,15 +282,13 @@ class IalsScorer:
         return np.asarray(users @ self.items.T, dtype=np.float32)
 
     def score_some(self, positions: I64, weights: F32, targets: I64) -> F32:
-        return (self.items[targets] @ self.fold_in(positions, weights).astype(np.float32)).astype(
-            np.float32
-        )
+        return on_this_thread(self.items[targets].T, self.fold_in(positions, weights))
 
     def neighbours(self, position: int) -> F32:
         """Cosine of item factors."""
         norms = np.linalg.norm(self.items, axis=1)
         norms[norms == 0] = 1.0
-        out: F32 = (self.items @ self.items[position]) / (norms * norms[position])
+        out: F32 = on_this_thread(self._columns, self.items[position]) / (norms * norms[position])
         return out.astype(np.float32)
 
     # users x items, for segmentation ------------------------------------------------
