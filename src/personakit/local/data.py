@@ -243,7 +243,7 @@ class GroupData:
         return self._tables[dtype]
 
     def item_ids(self) -> list[str]:
-        """The catalogue: Items ids and every item with interactions, sorted."""
+        """The catalogue: Items ids and every item with interactions, sorted (read-only)."""
         if self._item_ids is None:
             import pyarrow.compute as pc
 
@@ -253,11 +253,14 @@ class GroupData:
                     table = self.bulk_table(dtype)
                     if table is not None and len(table):
                         bulk.update(v for v in pc.unique(table.column("ITEM_ID")).to_pylist() if v)
-                self.bulk["item_ids"] = frozenset(bulk)
-            ids = set(self.bulk["item_ids"])
+                self.bulk["item_ids"] = (sorted(bulk), frozenset(bulk))
+            ids, known = self.bulk["item_ids"]
             if self.dataset(DatasetType.INTERACTIONS) is not None:
-                ids.update(self.store.event_items(self.group_arn, upto=self.upto_event))
-            self._item_ids = sorted(ids)
+                events = self.store.event_items(self.group_arn, upto=self.upto_event)
+                new = {i for i in events if i not in known}
+                if new:  # an event named an item the imports do not have
+                    ids = sorted([*ids, *new])
+            self._item_ids = ids
         return self._item_ids
 
     def user_interactions(self, user_id: str) -> pa.Table | None:
