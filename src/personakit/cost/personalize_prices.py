@@ -41,8 +41,6 @@ import itertools
 import json
 import logging
 import math
-import os
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
@@ -52,7 +50,14 @@ import attrs
 from botocore.exceptions import BotoCoreError, ClientError
 
 from personakit.aws.paging import paginate
-from personakit.aws.retry import Retrier, error_code
+from personakit.aws.retry import Retrier
+from personakit.cost.pricing import (
+    default_cache_dir,
+    failure_text,
+    read_cache,
+    utc_now,
+    write_cache,
+)
 from personakit.errors import ConfigurationError, PersonakitError
 
 if TYPE_CHECKING:
@@ -86,7 +91,6 @@ PRICE_KEYS: tuple[str, ...] = (
     "batch",
 )
 _SNAPSHOT = "personalize_prices.json"
-_CACHE_SCHEMA = 1
 _DEFAULT_MAX_AGE = dt.timedelta(days=7)
 #: The region the packaged figures are read as.
 _SNAPSHOT_REGION = "us-east-1"
@@ -488,44 +492,6 @@ def _cache_path(cache_dir: Path, region: str) -> Path:
     return cache_dir / f"personalize-{region}.json"
 
 
-def _read_cache(path: Path) -> tuple[dt.datetime, list[PersonalizeRow]] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("schema") != _CACHE_SCHEMA:
-            return None
-        retrieved = dt.datetime.fromisoformat(data["retrieved_at"])
-        rows = [PersonalizeRow.from_dict(r) for r in data["rows"]]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if retrieved.tzinfo is None:
-        retrieved = retrieved.replace(tzinfo=dt.timezone.utc)
-    return retrieved, rows
-
-
-def _write_cache(
-    path: Path, region: str, retrieved: dt.datetime, rows: list[PersonalizeRow]
-) -> None:
-    payload = {
-        "schema": _CACHE_SCHEMA,
-        "region": region,
-        "retrieved_at": retrieved.isoformat(),
-        "source": "AWS Price List API GetProducts, ServiceCode AmazonPersonalize",
-        "rows": [r.to_dict() for r in rows],
-    }
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, indent=1)
-        os.replace(tmp, path)
-    except OSError as exc:  # a read-only home must not break the bill
-        logger.warning("could not write the price cache %s: %s", path, exc)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
 def refresh_personalize(
     session: Session,
     region: str | None = None,
@@ -534,7 +500,7 @@ def refresh_personalize(
     max_age: dt.timedelta = _DEFAULT_MAX_AGE,
     force: bool = False,
     retrier: Retrier | None = None,
-    now: Callable[[], dt.datetime] = _now,
+    now: Callable[[], dt.datetime] = utc_now,
 ) -> PriceTable:
     """Personalize's prices in ``region`` from the AWS Price List API, cached; else a fallback.
 
@@ -555,13 +521,11 @@ def refresh_personalize(
     Raises:
         ConfigurationError: an unknown region (with the valid ones).
     """
-    from personakit.cost.pricing import default_cache_dir  # reason: one cache folder for both
-
     region = check_region(region or session.region)
     base = PriceTable.packaged(region)
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     path = _cache_path(folder, region)
-    cached = _read_cache(path)
+    cached = read_cache(path, PersonalizeRow.from_dict)
     current = now()
     if cached is not None and not force and current - cached[0] < max_age:
         retrieved, rows = cached
@@ -582,8 +546,7 @@ def refresh_personalize(
         if not rows:
             raise LookupError(f"the Price List API returned no Personalize prices for {region!r}")
     except (BotoCoreError, ClientError, PersonakitError, LookupError) as exc:
-        code = error_code(exc)
-        why = f"{type(exc).__name__}{f' {code}' if code else ''}: {exc}"
+        why = failure_text(exc)
         if cached is not None:
             retrieved, rows = cached
             logger.warning(
@@ -607,7 +570,13 @@ def refresh_personalize(
         return attrs.evolve(
             base, stale=True, note=f"{base.note}; Price List API unavailable ({why})"
         )
-    _write_cache(path, region, current, rows)
+    write_cache(
+        path,
+        region,
+        current,
+        [r.to_dict() for r in rows],
+        "AWS Price List API GetProducts, ServiceCode AmazonPersonalize",
+    )
     return base.with_live(
         rows,
         origin="pricing-api",

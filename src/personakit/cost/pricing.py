@@ -40,7 +40,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 from botocore.exceptions import BotoCoreError, ClientError
@@ -68,13 +68,20 @@ __all__ = [
     "CACHE_SCHEMA",
     "DEFAULT_MAX_AGE",
     "HostingRow",
+    "default_cache_dir",
+    "failure_text",
     "hosting_filters",
     "iter_price_list",
     "parse_element",
+    "read_cache",
     "refresh",
+    "utc_now",
+    "write_cache",
 ]
 
 logger = logging.getLogger(__name__)
+
+_Row = TypeVar("_Row")
 
 CACHE_SCHEMA = 1
 #: A cached read younger than this is used without calling the API.
@@ -348,13 +355,16 @@ def _cache_path(cache_dir: Path, region: str) -> Path:
     return cache_dir / f"sagemaker-hosting-{region}.json"
 
 
-def _read_cache(path: Path) -> tuple[dt.datetime, list[HostingRow]] | None:
+def read_cache(
+    path: Path, row: Callable[[dict[str, Any]], _Row]
+) -> tuple[dt.datetime, list[_Row]] | None:
+    """A cached Price List read (its retrieval time and rows), or None if unusable."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("schema") != CACHE_SCHEMA:
             return None
         retrieved = dt.datetime.fromisoformat(data["retrieved_at"])
-        rows = [HostingRow.from_dict(r) for r in data["rows"]]
+        rows = [row(r) for r in data["rows"]]
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if retrieved.tzinfo is None:
@@ -362,13 +372,16 @@ def _read_cache(path: Path) -> tuple[dt.datetime, list[HostingRow]] | None:
     return retrieved, rows
 
 
-def _write_cache(path: Path, region: str, retrieved: dt.datetime, rows: list[HostingRow]) -> None:
+def write_cache(
+    path: Path, region: str, retrieved: dt.datetime, rows: list[dict[str, Any]], source: str
+) -> None:
+    """Cache a Price List read atomically; a folder that cannot be written only warns."""
     payload = {
         "schema": CACHE_SCHEMA,
         "region": region,
         "retrieved_at": retrieved.isoformat(),
-        "source": "AWS Price List API GetProducts, ServiceCode AmazonSageMaker, Hosting",
-        "rows": [row.to_dict() for row in rows],
+        "source": source,
+        "rows": rows,
     }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -376,18 +389,19 @@ def _write_cache(path: Path, region: str, retrieved: dt.datetime, rows: list[Hos
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(payload, handle, indent=1)
         os.replace(tmp, path)
-    except OSError as exc:  # a read-only home must not break advice
+    except OSError as exc:  # a read-only home must not break advice or a bill
         logger.warning("could not write the price cache %s: %s", path, exc)
 
 
 # --------------------------------------------------------------------------- refresh
 
 
-def _now() -> dt.datetime:
+def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def _failure(exc: BaseException) -> str:
+def failure_text(exc: BaseException) -> str:
+    """Why a Price List read failed, for a warning: the exception's type, code and text."""
     code = error_code(exc)
     return f"{type(exc).__name__}{f' {code}' if code else ''}: {exc}"
 
@@ -401,7 +415,7 @@ def refresh(
     force: bool = False,
     base: Catalog | None = None,
     retrier: Retrier | None = None,
-    now: Callable[[], dt.datetime] = _now,
+    now: Callable[[], dt.datetime] = utc_now,
 ) -> Catalog:
     """A catalog whose ``region`` prices are read from the AWS Price List API.
 
@@ -428,7 +442,7 @@ def refresh(
     base = base if base is not None else Catalog.load()
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     path = _cache_path(folder, region)
-    cached = _read_cache(path)
+    cached = read_cache(path, HostingRow.from_dict)
     current = now()
     if cached is not None and not force and current - cached[0] < max_age:
         retrieved, rows = cached
@@ -455,7 +469,13 @@ def refresh(
             )
     except (BotoCoreError, ClientError, PersonakitError, LookupError) as exc:
         return _fallback(base, region, cached, path, exc, current)
-    _write_cache(path, region, current, rows)
+    write_cache(
+        path,
+        region,
+        current,
+        [row.to_dict() for row in rows],
+        "AWS Price List API GetProducts, ServiceCode AmazonSageMaker, Hosting",
+    )
     logger.info("read %d SageMaker Hosting prices for %s", len(rows), region)
     return _build(
         base,
@@ -476,7 +496,7 @@ def _fallback(
     exc: BaseException,
     current: dt.datetime,
 ) -> Catalog:
-    why = _failure(exc)
+    why = failure_text(exc)
     if cached is not None:
         retrieved, rows = cached
         age = (current - retrieved).days
