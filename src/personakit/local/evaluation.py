@@ -20,7 +20,9 @@ filter does; without it EASE's P@10 falls from 0.057 to 0.016 on MovieLens) and
 then dropped from the truth; test users whose truth is empty are skipped;
 RELATED_ITEMS recipes are queried with the newest input item;
 PERSONALIZED_RANKING recipes rank the whole catalogue (there is no input list
-offline); 25 items are asked for.
+offline); 25 items are asked for. The test users are scored in blocks
+(``recommend_batch``: one fold-in and matrix product per block of users), which gives
+the lists one ``recommend`` call per user gives; RELATED_ITEMS asks per user.
 
 Item metrics (Personalize's keys): ``coverage`` (distinct items recommended to
 the test users / items in the catalogue, Interactions ∪ Items),
@@ -55,6 +57,7 @@ import numpy as np
 import numpy.typing as npt
 
 from personakit.local.algorithms import (
+    BaseModel,
     Model,
     TrainingData,
     recipe_event_type,
@@ -335,12 +338,19 @@ def evaluate_and_tune(
         return _evaluate_segments(recipe, data, hyperparameters, seed=seed, extended=extended)
     parts = split(data, seed=seed, fold=fold, n_folds=n_folds)
     model = train(recipe, parts.train, hyperparameters, seed=seed)
-    lists: list[list[str]] = []
-    truths: list[frozenset[str]] = []
-    for user, events, truth in zip(parts.test_users, parts.inputs, parts.truths, strict=True):
-        given = {item for item, _ in events} if exclude_input else set()
-        lists.append(_ask(model, kind, user, events, given))
-        truths.append(truth - given)
+    givens = [{item for item, _ in events} if exclude_input else set() for events in parts.inputs]
+    truths = [truth - given for truth, given in zip(parts.truths, givens, strict=True)]
+    if kind != "RELATED_ITEMS" and isinstance(model, BaseModel):
+        # the same lists as one ``recommend`` per user, scored in blocks of users
+        found = model.recommend_batch(
+            list(parts.test_users), 25, histories=parts.inputs, excludes=givens
+        )
+        lists = [[item for item, _ in scored] for scored in found]
+    else:
+        lists = [
+            _ask(model, kind, user, events, given)
+            for user, events, given in zip(parts.test_users, parts.inputs, givens, strict=True)
+        ]
     metrics = score_item_lists(lists, truths, data.n_items, extended=extended)
     return Evaluation(metrics, _tuned_of(model))
 

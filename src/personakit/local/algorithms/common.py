@@ -37,6 +37,7 @@ __all__ = [
     "on_this_thread",
     "recency_weights",
     "top_indices",
+    "top_indices_rows",
 ]
 
 logger = logging.getLogger(__name__)
@@ -333,19 +334,66 @@ def history_cap(half_life: float) -> int | None:
 
 
 def top_indices(scores: npt.NDArray[np.floating[Any]], n: int) -> I64:
-    """Positions of the ``n`` largest finite scores, best first (stable on ties)."""
+    """Positions of the ``n`` largest finite scores, best first, equal scores by position.
+
+    Exactly: sort by (score descending, position), NaN last, take ``n``, drop the
+    non-finite. Ties at the n-th score are settled by position too (``argpartition``
+    alone picks an arbitrary subset of them), so :func:`top_indices_rows` on a block
+    of users gives the same lists.
+    """
     size = len(scores)
     n = min(n, size)
     if n <= 0:
         return np.zeros(0, np.int64)
     negated = -scores
     if n < size:
-        part = np.argpartition(negated, n - 1)[:n]
-        order = part[np.argsort(negated[part], kind="stable")]
+        part = np.argpartition(negated, n - 1)
+        kth = negated[part[n - 1]]
+        if np.isnan(kth):  # fewer than n scores that are not NaN: all of those
+            chosen = np.flatnonzero(~np.isnan(negated))
+        else:
+            head = part[:n]
+            better = head[negated[head] < kth]
+            tied = np.flatnonzero(negated == kth)[: n - len(better)]
+            chosen = np.concatenate([better, tied])
+        order = chosen[np.lexsort((chosen, negated[chosen]))]
     else:
         order = np.argsort(negated, kind="stable")
     order = order[np.isfinite(scores[order])]
     return np.asarray(order, dtype=np.int64)
+
+
+def top_indices_rows(scores: npt.NDArray[np.floating[Any]], n: int) -> list[I64]:
+    """:func:`top_indices` of every row of a users x items block, without a full
+    selection per row.
+
+    Each row is cut into at least ``8·n`` runs of columns; the n-th largest run maximum
+    ``t`` is a lower bound of the row's n-th largest score (n runs reach it), so the
+    row's top n, ties included, are among its scores ``>= t`` (a few dozen per row):
+    those are ordered by (score descending, position). Two vectorised passes over the
+    block (run maxima, the comparison) instead of an ``argpartition`` per row.
+    """
+    rows, size = scores.shape
+    n = min(n, size)
+    if n <= 0 or rows == 0:
+        return [np.zeros(0, np.int64) for _ in range(rows)]
+    width = size // (8 * n)
+    if width < 8:  # a small catalogue: one selection per row is cheap
+        return [top_indices(row, n) for row in scores]
+    maxima = np.maximum.reduceat(scores, np.arange(0, size, width), axis=1)
+    maxima[np.isnan(maxima)] = -np.inf  # a run holding NaN: still a lower bound
+    threshold = np.partition(maxima, maxima.shape[1] - n, axis=1)[:, maxima.shape[1] - n]
+    flat = np.flatnonzero(scores >= threshold[:, None])  # 1-D: 15x faster than 2-D nonzero
+    row_of, col = np.divmod(flat, size)
+    negated = -scores[row_of, col]
+    order = np.lexsort((col, negated, row_of))
+    row_of, col = row_of[order], col[order]
+    bounds = np.searchsorted(row_of, np.arange(rows + 1))
+    out: list[I64] = []
+    for r in range(rows):
+        top = col[bounds[r] : bounds[r] + n]
+        out.append(np.asarray(top[np.isfinite(scores[r, top])], dtype=np.int64))
+    return out
 
 
 # --------------------------------------------------------------------------- base model
@@ -459,6 +507,21 @@ class BaseModel:
     ) -> Scored:
         """Popular items (the fallback every recipe shares)."""
         return self._popular(n, self._excluded(exclude), self._candidates(candidates))
+
+    def recommend_batch(
+        self,
+        user_ids: Sequence[str | None],
+        n: int,
+        *,
+        histories: Sequence[Sequence[tuple[str, int]]],
+        excludes: Sequence[Collection[str]],
+    ) -> list[Scored]:
+        """:meth:`recommend` for many users at once (the offline metrics run): the same
+        lists. Here one call per user; user models score them in blocks."""
+        return [
+            self.recommend(user, n, history=history, exclude=exclude)
+            for user, history, exclude in zip(user_ids, histories, excludes, strict=True)
+        ]
 
     def related(
         self,

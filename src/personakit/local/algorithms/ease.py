@@ -155,8 +155,20 @@ class EaseScorer:
         return self._full(out)
 
     def score_batch(self, weighted: Any) -> F32:
-        """Scores for a users x items CSR of weighted histories (rows x all items)."""
-        part = np.asarray(sp.csr_matrix(weighted)[:, self.active] @ self.b, dtype=np.float32)
+        """Scores for a users x items CSR of weighted histories (rows x all items).
+
+        Each row's entries keep their order (items without interactions dropped), so a
+        row's sum runs as in :meth:`score` and gives the same float32 scores.
+        """
+        rows = sp.csr_matrix(weighted)
+        a = self.to_active[rows.indices]
+        keep = a >= 0
+        kept = np.concatenate([[0], np.cumsum(keep)])[np.asarray(rows.indptr, np.int64)]
+        vectors = sp.csr_matrix(
+            (np.asarray(rows.data, np.float32)[keep], a[keep], kept),
+            shape=(rows.shape[0], len(self.active)),
+        )
+        part = np.asarray(vectors @ self.b, dtype=np.float32)
         if self._all_active:
             return part
         out = np.zeros((part.shape[0], self.n_items), np.float32)

@@ -45,6 +45,10 @@ I64 = npt.NDArray[np.int64]
 
 #: non-zeros handled per chunk: bounds the gathered (nnz x f) float32 blocks
 CHUNK_NNZ = 1 << 16
+#: batched fold-in (:meth:`IalsScorer.fold_in_batch`): rows longer than this are solved
+#: one at a time; a group's padded rows x width stays under ``FOLD_IN_CELLS`` (x f x 8 B)
+FOLD_IN_WIDTH = 512
+FOLD_IN_CELLS = 1 << 14
 #: threads of the numpy solver (one per core; 1 runs the chunks in turn)
 THREADS = min(os.cpu_count() or 1, 8)
 
@@ -271,15 +275,56 @@ class IalsScorer:
     def score(self, positions: I64, weights: F32) -> F32:
         return on_this_thread(self._columns, self.fold_in(positions, weights))
 
-    def score_batch(self, weighted: Any) -> F32:
-        """Scores for a users x items CSR of weighted histories: one exact fold-in per row."""
+    def score_batch(self, weighted: Any, *, out: F32 | None = None) -> F32:
+        """Scores for a users x items CSR of weighted histories: every row's exact fold-in
+        (:meth:`fold_in_batch`), then one matrix product with the item factors, into
+        ``out`` when given (a rows x items float32 buffer reused across blocks: a fresh
+        80 MB array per block costs its page faults again)."""
+        users = self.fold_in_batch(weighted)
+        if out is None:
+            return np.asarray(users @ self.items.T, dtype=np.float32)
+        return np.matmul(users, self.items.T, out=out)
+
+    def fold_in_batch(self, weighted: Any) -> F32:
+        """:meth:`fold_in` of every row of a users x items CSR (zeros for empty rows).
+
+        Rows of up to ``FOLD_IN_WIDTH`` entries are solved together: their item factors
+        gathered into a zero-padded rows x width x f block (a pad adds nothing), one
+        stacked product for the normal equations and one stacked ``solve``; longer rows
+        one at a time. The same equations as :meth:`fold_in`, so the factors agree to
+        float64 rounding.
+        """
         rows = sp.csr_matrix(weighted)
+        indptr = np.asarray(rows.indptr, dtype=np.int64)
+        lengths = np.diff(indptr)
         users = np.zeros((rows.shape[0], self.factors), np.float32)
-        for k in range(rows.shape[0]):
-            lo, hi = rows.indptr[k], rows.indptr[k + 1]
-            if hi > lo:
-                users[k] = self.fold_in(rows.indices[lo:hi].astype(np.int64), rows.data[lo:hi])
-        return np.asarray(users @ self.items.T, dtype=np.float32)
+        for k in np.flatnonzero(lengths > FOLD_IN_WIDTH).tolist():
+            lo, hi = indptr[k], indptr[k + 1]
+            users[k] = self.fold_in(rows.indices[lo:hi].astype(np.int64), rows.data[lo:hi])
+        short = np.flatnonzero((lengths > 0) & (lengths <= FOLD_IN_WIDTH))
+        start = 0
+        while start < len(short):
+            width = int(lengths[short[start]])
+            stop = start + 1
+            while stop < len(short):  # grow the group while rows x width stays bounded
+                wider = max(width, int(lengths[short[stop]]))
+                if wider * (stop + 1 - start) > FOLD_IN_CELLS:
+                    break
+                width, stop = wider, stop + 1
+            group = short[start:stop]
+            counts = lengths[group]
+            row_of = np.repeat(np.arange(len(group)), counts)
+            slot = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+            entries = np.repeat(indptr[group], counts) + slot
+            y = np.zeros((len(group), width, self.factors), np.float64)
+            y[row_of, slot] = self.items[rows.indices[entries]]
+            c = np.zeros((len(group), width), np.float64)
+            c[row_of, slot] = self.alpha * np.asarray(rows.data[entries], np.float64)
+            a = self._gram + np.matmul(y.transpose(0, 2, 1) * (c - 1.0)[:, None, :], y)
+            b = np.matmul(y.transpose(0, 2, 1), c[:, :, None])
+            users[group] = np.linalg.solve(a, b)[:, :, 0]
+            start = stop
+        return users
 
     def score_some(self, positions: I64, weights: F32, targets: I64) -> F32:
         return on_this_thread(self.items[targets].T, self.fold_in(positions, weights))
