@@ -333,6 +333,10 @@ def history_cap(half_life: float) -> int | None:
     return max(1, math.ceil(half_life * math.log2(1e4)) + 1)
 
 
+#: the shortest run of columns :func:`top_indices_rows` bounds a row's top n with
+_MIN_RUN = 8
+
+
 def top_indices(scores: npt.NDArray[np.floating[Any]], n: int) -> I64:
     """Positions of the ``n`` largest finite scores, best first, equal scores by position.
 
@@ -345,6 +349,8 @@ def top_indices(scores: npt.NDArray[np.floating[Any]], n: int) -> I64:
     n = min(n, size)
     if n <= 0:
         return np.zeros(0, np.int64)
+    if size // (8 * n) >= _MIN_RUN:  # a large catalogue: the bound of top_indices_rows
+        return top_indices_rows(scores[None, :], n)[0]  # (0.03 ms at 20k, not 0.21)
     negated = -scores
     if n < size:
         part = np.argpartition(negated, n - 1)
@@ -378,7 +384,7 @@ def top_indices_rows(scores: npt.NDArray[np.floating[Any]], n: int) -> list[I64]
     if n <= 0 or rows == 0:
         return [np.zeros(0, np.int64) for _ in range(rows)]
     width = size // (8 * n)
-    if width < 8:  # a small catalogue: one selection per row is cheap
+    if width < _MIN_RUN:  # a small catalogue: one selection per row is cheap
         return [top_indices(row, n) for row in scores]
     maxima = np.maximum.reduceat(scores, np.arange(0, size, width), axis=1)
     maxima[np.isnan(maxima)] = -np.inf  # a run holding NaN: still a lower bound
