@@ -107,7 +107,7 @@ _ITEM_KEYS = ("ITEM_ID", "item_id", "itemId")
 _NOT_DETAILS = frozenset({*_ITEM_KEYS, "CREATION_TIMESTAMP", "creation_timestamp"})
 #: Longest metadata value put into a prompt (characters); longer ones are cut.
 MAX_VALUE_CHARS = 1_000
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DOCS = "https://docs.aws.amazon.com/personalize/latest/dg/creating-batch-seg-job.html"
 
 
@@ -258,7 +258,7 @@ def _columns(metadata: pd.DataFrame | None) -> dict[str, str]:
     out: dict[str, str] = {}
     for column in metadata.columns:
         name = str(column).lower()
-        if _IDENT.match(name) and name not in _BASE_FIELDS and name not in out:
+        if _IDENT.fullmatch(name) and name not in _BASE_FIELDS and name not in out:
             out[name] = str(column)
     return out
 
@@ -288,7 +288,7 @@ def template_fields(template: str, metadata: pd.DataFrame | None = None) -> tupl
             raise ConfigurationError(
                 f"template field {{{field}:{spec}}}: a format spec cannot hold another field"
             )
-        if not _IDENT.match(field):
+        if not _IDENT.fullmatch(field):
             raise ConfigurationError(
                 f"template field {{{field}}}: use a plain name, one of {', '.join(valid)}"
             )
