@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import importlib
 import io
 import warnings
 from collections.abc import Callable, Iterator
@@ -541,3 +542,26 @@ def test_numpy_datetimes_mixed_with_numpy_numbers_never_reach_arrow() -> None:
     with pytest.raises(pk.ValidationError) as exc:
         prep.items(frame)
     assert _problem(exc, "mixed-types").column == "when"
+
+
+@pytest.mark.parametrize(
+    ("module", "pattern", "valid"),
+    [
+        ("personakit.aws.iam", "_ACCOUNT", "123456789012"),
+        ("personakit.aws.iam", "_BUCKET", "my-bucket"),
+        ("personakit.aws.iam", "_ROLE_ARN", "arn:aws:iam::123456789012:role/personalize"),
+        ("personakit.aws.session", "_RUN_ID", "run-1"),
+        ("personakit.llm.endpoint", "_NAME_RE", "my-endpoint"),
+        ("personakit.personalize.solution", "_SCHEDULE", "rate(7 days)"),
+        ("personakit.local.engine", "_REGION", "us-east-1"),
+        ("personakit.rules.names", "FIELD_NAME_RE", "ITEM_ID"),
+    ],
+)
+def test_a_name_with_a_trailing_newline_is_not_a_valid_name(
+    module: str, pattern: str, valid: str
+) -> None:
+    # "$" also matches before a final newline: a check anchored with it let "name\n"
+    # through to AWS, which refuses it there instead of here
+    regex = getattr(importlib.import_module(module), pattern)
+    assert regex.match(valid)
+    assert not regex.match(valid + "\n")

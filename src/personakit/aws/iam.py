@@ -93,10 +93,10 @@ KMS_KEY_POLICY_ACTIONS: tuple[str, ...] = (
 """KMS actions the key policy must allow to the service and to the role."""
 
 _VERSION = "2012-10-17"
-_ACCOUNT = re.compile(r"^\d{12}$")
-_BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{1,253}[A-Za-z0-9]$")
-_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z\-]*:kms:[a-z0-9\-]+:\d{12}:key/.+$")
-_ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/.+$")
+_ACCOUNT = re.compile(r"^\d{12}\Z")
+_BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{1,253}[A-Za-z0-9]\Z")
+_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z\-]*:kms:[a-z0-9\-]+:\d{12}:key/.+\Z")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/.+\Z")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -129,7 +129,7 @@ def _check_account(account_id: str) -> str:
 
 
 def _check_region(region: str) -> str:
-    if not isinstance(region, str) or not re.match(r"^[a-z]{2}(-[a-z]+)+-\d+$", region):
+    if not isinstance(region, str) or not re.match(r"^[a-z]{2}(-[a-z]+)+-\d+\Z", region):
         raise ConfigurationError(f"{region!r} is not an AWS region name such as 'eu-west-1'")
     return region
 

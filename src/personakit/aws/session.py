@@ -87,7 +87,7 @@ _ENV = {
     "kms_key_arn": "PERSONAKIT_KMS_KEY_ARN",
     "sagemaker_role_arn": "PERSONAKIT_SAGEMAKER_ROLE_ARN",
 }
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}\Z")
 _TAG_TEXT = re.compile(r"^[\w\s.:/=+\-@]*$")
 _MAX_USER_TAGS = MAX_TAG_KEYS - 1  # one is personakit:run
 

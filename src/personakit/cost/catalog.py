@@ -123,7 +123,7 @@ def unknown_instance(name: str, known: Iterable[str]) -> UnsupportedInstanceErro
     return UnsupportedInstanceError(message, supported=sizes or guesses)
 
 
-_SIZE = re.compile(r"^(?:(\d*)x)?(nano|micro|small|medium|large)$")
+_SIZE = re.compile(r"^(?:(\d*)x)?(nano|micro|small|medium|large)\Z")
 _SIZE_RANK = {"nano": 0, "micro": 1, "small": 2, "medium": 3, "large": 4}
 
 

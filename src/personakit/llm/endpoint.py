@@ -82,7 +82,7 @@ logger = logging.getLogger(__name__)
 _LIMIT_RE = re.compile(r"service limit '([^']+)'")
 #: Endpoint names: 1-63 letters, digits and hyphens
 #: (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpoint.html).
-_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\Z")
 _MAX_NAME = 63
 #: ``EndpointStatus`` values of an endpoint still changing
 #: (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeEndpoint.html).

@@ -62,7 +62,7 @@ SERVICES: tuple[str, ...] = (
 )
 #: Minimum time a resource spends in each status (seconds): short, but real.
 DEFAULT_MIN_STATE_S = 0.05
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+\Z")
 
 
 #: Where each service's operation handlers live: (module, class).

@@ -68,7 +68,7 @@ __all__ = ["METRIC_LABELS", "Solution", "SolutionMetrics", "version_label"]
 
 logger = logging.getLogger(__name__)
 
-_SCHEDULE = re.compile(r"^rate\((\d+) days?\)$")
+_SCHEDULE = re.compile(r"^rate\((\d+) days?\)\Z")
 _CONFIG_KEYS = frozenset(
     {
         "eventValueThreshold",

@@ -23,7 +23,7 @@ __all__ = [
 
 #: Column names: the API's ``ColumnName`` pattern and max length
 #: (https://docs.aws.amazon.com/personalize/latest/dg/API_TrainingDataConfig.html).
-FIELD_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z\d_]*$")
+FIELD_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z\d_]*\Z")
 MAX_FIELD_NAME = 150
 
 #: Column names recognised for each reserved role, compared after lower-casing and
