@@ -104,3 +104,13 @@ def test_too_few_users_is_refused_with_the_reason(capsys: pytest.CaptureFixture[
     assert "1,000 interactions" in capsys.readouterr().err
     with pytest.raises(ValueError, match=f"at least {MIN_USERS}"):
         run(n_users=10)
+
+
+def test_an_unknown_region_for_the_bill_is_refused_before_the_run(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["quickstart", "--region", "us-east-7", "--no-progress"]) == 2
+    out, err = capsys.readouterr()
+    assert "us-east-7" in err
+    assert "Did you mean 'us-east-2'" in err
+    assert out == ""  # refused before the journey printed anything

@@ -88,6 +88,7 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=not args.no_progress,
         out=sys.stderr if args.json else None,  # --json: the narration goes to stderr
+        region=args.region,
     )
     if args.json:
         print(dumps(result))
@@ -175,6 +176,11 @@ def add_quickstart_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of the synthetic data (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--region",
+        default="us-east-1",
+        help="where the run's AWS bill is priced, a Personalize region (default: %(default)s)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress on stderr")
 
