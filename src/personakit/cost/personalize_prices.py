@@ -54,6 +54,7 @@ from personakit.aws.retry import Retrier
 from personakit.cost.pricing import (
     default_cache_dir,
     failure_text,
+    price_list_detail,
     read_cache,
     utc_now,
     write_cache,
@@ -354,15 +355,7 @@ class PersonalizeRow:
     publication_date: str | None = None
 
     def source(self) -> str:
-        detail = ", ".join(
-            part
-            for part in (
-                f"SKU {self.sku}" if self.sku else "",
-                f"usagetype {self.usagetype}" if self.usagetype else "",
-                f"publication {self.publication_date}" if self.publication_date else "",
-            )
-            if part
-        )
+        detail = price_list_detail(self.sku, self.usagetype, self.publication_date)
         return "AWS Price List API GetProducts, AmazonPersonalize" + (
             f" ({detail})" if detail else ""
         )

@@ -73,6 +73,7 @@ __all__ = [
     "hosting_filters",
     "iter_price_list",
     "parse_element",
+    "price_list_detail",
     "read_cache",
     "refresh",
     "utc_now",
@@ -316,15 +317,7 @@ def _build(
                     row.usd_per_hour,
                 )
             continue
-        detail = ", ".join(
-            part
-            for part in (
-                f"SKU {row.sku}" if row.sku else "",
-                f"usagetype {row.usagetype}" if row.usagetype else "",
-                f"publication {row.publication_date}" if row.publication_date else "",
-            )
-            if part
-        )
+        detail = price_list_detail(row.sku, row.usagetype, row.publication_date)
         prices[row.instance] = Price(
             usd_per_hour=row.usd_per_hour,
             source=f"AWS Price List API GetProducts ({detail})" if detail else "AWS Price List API",
@@ -353,6 +346,16 @@ def default_cache_dir() -> Path:
 
 def _cache_path(cache_dir: Path, region: str) -> Path:
     return cache_dir / f"sagemaker-hosting-{region}.json"
+
+
+def price_list_detail(sku: str | None, usagetype: str | None, published: str | None) -> str:
+    """Where a Price List row came from: ``"SKU ..., usagetype ..., publication ..."``."""
+    parts = (
+        f"SKU {sku}" if sku else "",
+        f"usagetype {usagetype}" if usagetype else "",
+        f"publication {published}" if published else "",
+    )
+    return ", ".join(part for part in parts if part)
 
 
 def read_cache(

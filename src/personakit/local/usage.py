@@ -202,26 +202,11 @@ def read_usage(
             "ORDER BY created",
             (low,),
         ).fetchall()
-    for row in gone:
-        _add(
-            usage,
-            row["kind"],
-            row["arn"],
-            row["name"],
-            row["created"],
-            row["deleted"],
-            json.loads(row["body"]),
-        )
-    for row in live:  # still there (a resource being deleted bills until it is gone)
-        _add(
-            usage,
-            row["kind"],
-            row["arn"],
-            row["name"],
-            row["created"],
-            None,
-            json.loads(row["body"]),
-        )
+    # what is still there has no end yet (a resource being deleted bills until it is gone)
+    ended = [(row, row["deleted"]) for row in gone] + [(row, None) for row in live]
+    for row, deleted in ended:
+        body = json.loads(row["body"])
+        _add(usage, row["kind"], row["arn"], row["name"], row["created"], deleted, body)
     if llm is not None:
         with llm.lock:
             ended = list(llm.ended)
