@@ -455,6 +455,33 @@ def test_duplicate_interaction_rows() -> None:
     assert only(validate(frame, now=NOW), "duplicate-rows").rows == (1000, 1002)
 
 
+def test_duplicate_rows_above_the_sample_size_are_estimated_from_a_share_of_users(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Above the sample size only every k-th user's rows are scanned: every copy of a row
+    has the same user, so the scaled count is unbiased, and each example is a real copy."""
+    import personakit.rules.checks.datasets as checks
+
+    rng = np.random.default_rng(7)
+    frame = minimal(20_000, users=400)
+    copies = frame.iloc[rng.choice(len(frame), 2_000, replace=False)]
+    frame = pd.concat([frame, copies], ignore_index=True).sample(frac=1.0, random_state=1)
+    frame = frame.reset_index(drop=True)
+    truth = set(np.flatnonzero(frame.duplicated().to_numpy()).tolist())
+    exact = only(validate(frame, now=NOW), "duplicate-rows")
+    assert exact.count == len(truth) == 2_000
+    assert "about" not in exact.message
+
+    monkeypatch.setattr(checks, "_SAMPLE_ROWS", 5_500)  # 22,000 rows: 1 in 4 users
+    problem = only(validate(frame, now=NOW), "duplicate-rows")
+    assert "about" in problem.message
+    assert "1 in 4 users" in problem.message
+    assert 1_500 <= problem.count <= 2_500  # 2,000 copies, about 500 of them seen
+    assert problem.rows
+    assert set(problem.rows) <= truth
+    assert problem.values[0] == repr(tuple(frame.iloc[problem.rows[0]]))
+
+
 @st.composite
 def interaction_rows(draw: st.DrawFn) -> pd.DataFrame:
     """Small frames with many repeated rows: ids (narrow or 62-bit integers, or text,

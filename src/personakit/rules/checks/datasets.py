@@ -266,6 +266,25 @@ def _check_event_type_budget(data: Data, run: Run) -> None:
         )
 
 
+def _user_sample(data: Data) -> IntArray | None:
+    """Above :data:`_SAMPLE_ROWS` rows, the rows of every k-th user (k = ⌈n /
+    _SAMPLE_ROWS⌉), in order; ``None`` below it or without a ``USER_ID``. Computed once
+    per run: the duplicate scan and the repeat-rate estimate read the same rows."""
+    import numpy as np
+
+    step = math.ceil(data.n / _SAMPLE_ROWS)
+    users = data.codes("USER_ID") if step > 1 else None
+    if users is None:
+        return None
+
+    def rows() -> IntArray:
+        chosen = np.zeros(len(users.uniques) + 1, dtype=bool)  # last slot: code -1 (null)
+        chosen[np.flatnonzero(users.counts)[::step]] = True
+        return np.flatnonzero(chosen[users.codes])
+
+    return data.once("user-sample", rows)
+
+
 def _hash_parts(data: Data) -> list[npt.NDArray[Any]]:
     """Each schema column as integers for hashing (zero-copy where Arrow allows)."""
     import numpy as np
@@ -410,14 +429,27 @@ def check_duplicate_rows(data: Data, run: Run) -> None:
     parts = _hash_parts(data)
     if not parts:
         return
-    count, rows = _repeats(_RowKeys(parts), data.n)
+    sample = _user_sample(data)
+    if sample is None:
+        count, rows = _repeats(_RowKeys(parts), data.n)
+        found = f"{count:,} rows repeat"
+    else:
+        # a diagnostic, not a rule: every row of a fixed share of the users, whose copies
+        # are all in the sample or all out of it, so the scaled count is unbiased
+        seen, rows = _repeats(_RowKeys([part[sample] for part in parts]), len(sample))
+        rows = [int(sample[r]) for r in rows]
+        count = round(seen * data.n / len(sample))
+        found = (
+            f"about {count:,} rows (estimated from all the rows of 1 in "
+            f"{math.ceil(data.n / _SAMPLE_ROWS)} users) repeat"
+        )
     run.stats[stat] = float(count)
     if not count:
         return
     run.add(
         "warning",
         "duplicate-rows",
-        f"{data.dtype.value}: {count:,} rows repeat an earlier row exactly; each copy counts "
+        f"{data.dtype.value}: {found} an earlier row exactly; each copy counts "
         "as another interaction",
         count=count,
         rows=rows,
@@ -549,7 +581,8 @@ def _time_histogram(seconds: FloatArray, first: float, last: float, weight: int)
 
 
 def _interaction_stats(data: Data, run: Run) -> None:
-    """Diagnostics (documented in docs/validation.md), with warnings for the bad ones."""
+    """Diagnostics of users and items (documented in docs/validation.md), with warnings
+    for the bad ones."""
     import numpy as np
 
     stats = run.stats
@@ -576,14 +609,11 @@ def _interaction_stats(data: Data, run: Run) -> None:
                 count=singles,
                 fix="check USER_ID is a stable id (not a session id), or collect more history",
             )
-    step = math.ceil(data.n / _SAMPLE_ROWS)
-    if step > 1:
+    sample = _user_sample(data)
+    if sample is not None:
         # a diagnostic, not a rule: estimated from every interaction of a fixed share of
         # users (all of their pairs, so the estimate is unbiased), which saves a 10M-row sort
-        chosen = np.zeros(len(users.uniques) + 1, dtype=bool)  # last slot: code -1 (null)
-        chosen[np.flatnonzero(users.counts)[::step]] = True
-        rows = np.flatnonzero(chosen[users.codes])
-        user_codes, item_codes = users.codes[rows], items.codes[rows]
+        user_codes, item_codes = users.codes[sample], items.codes[sample]
         rows = np.flatnonzero(item_codes >= 0)
         user_codes, item_codes = user_codes[rows], item_codes[rows]
     else:
@@ -618,9 +648,18 @@ def _interaction_stats(data: Data, run: Run) -> None:
                 count=k,
                 fix="look for bots or placeholder items; consider dropping them",
             )
+
+
+def _time_stats(data: Data, run: Run) -> None:
+    """The time span, its histogram and the drift of the most popular items."""
+    import numpy as np
+
+    stats = run.stats
+    items = data.codes("ITEM_ID")
     col = data.col("TIMESTAMP")
-    if col is None or not (is_numeric(col.type) or is_temporal(col.type)):
+    if items is None or col is None or not (is_numeric(col.type) or is_temporal(col.type)):
         return
+    step = math.ceil(data.n / _SAMPLE_ROWS)
     ends = seconds_range(col)
     if ends is not None and ends[0] > 0:
         # every value is a positive whole number (or null): the extremes are the range,
@@ -654,15 +693,16 @@ def _interaction_stats(data: Data, run: Run) -> None:
             stats["top100_jaccard_first_last_quarter"] = len(early & late) / len(early | late)
 
 
-def _scan_duplicates(data: Data, run: Run) -> None:
-    """The second thread of :func:`check_interactions`."""
+def _second_thread(data: Data, duplicates: Run, diagnostics: Run) -> None:
+    """The second thread of :func:`check_interactions`: duplicate rows, time diagnostics."""
     import pyarrow as pa
 
     # ITEM_ID is encoded here while the first thread encodes USER_ID for the minimums;
     # an error is left for the diagnostics, which encode it again, to report
     with suppress(pa.ArrowException):
         data.codes("ITEM_ID")
-    run.guard(data, "duplicate rows", partial(check_duplicate_rows, data, run))
+    duplicates.guard(data, "duplicate rows", partial(check_duplicate_rows, data, duplicates))
+    diagnostics.guard(data, "diagnostics", partial(_time_stats, data, diagnostics))
 
 
 def check_interactions(data: Data, run: Run) -> None:
@@ -670,19 +710,20 @@ def check_interactions(data: Data, run: Run) -> None:
     duplicate rows and the diagnostics in ``run.stats``."""
 
     run.stats["n_interactions"] = float(data.n)
-    # The duplicate-row scan (hash and sort every row) runs on a second thread while
-    # the other checks run here: numpy releases the GIL for both. Each side reports
-    # into its own child run; they are merged in the order the checks are listed.
-    duplicates, diagnostics = run.child(), run.child()
+    # The duplicate-row scan and the time diagnostics run on a second thread while the
+    # other checks run here: numpy releases the GIL for both. Each side reports into its
+    # own child run; they are merged in the order the checks are listed.
+    duplicates, diagnostics, over_time = run.child(), run.child(), run.child()
     with ThreadPoolExecutor(1, thread_name_prefix="personakit-validate") as pool:
-        scan = pool.submit(_scan_duplicates, data, duplicates)
+        second = pool.submit(_second_thread, data, duplicates, over_time)
         run.guard(data, "training minimums", partial(_check_minimums, data, run))
         run.guard(data, "use cases", partial(_check_use_cases, data, run))
         run.guard(data, "event types", partial(_check_event_type_budget, data, run))
         diagnostics.guard(data, "diagnostics", partial(_interaction_stats, data, diagnostics))
-        scan.result()
+        second.result()
     run.merge(duplicates)
     run.merge(diagnostics)
+    run.merge(over_time)
 
 
 # --------------------------------------------------------------------------- other datasets

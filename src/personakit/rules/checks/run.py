@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Data", "Run"]
 
+T = TypeVar("T")
+
 
 @attrs.define
 class Data:
@@ -41,8 +43,9 @@ class Data:
     table: pa.Table
     schema: Schema
     inferred: bool
-    _codes: dict[str, Codes] = attrs.field(factory=dict)
-    #: one lock per column name: checks on two threads encode a column once
+    #: work done once per run (encoded columns, the sampled rows), by key
+    _memo: dict[str, Any] = attrs.field(factory=dict)
+    #: one lock per key: checks on two threads do each piece of work once
     _locks: dict[str, threading.Lock] = attrs.field(factory=dict)
     _lock: threading.Lock = attrs.field(factory=threading.Lock)
 
@@ -67,17 +70,21 @@ class Data:
         f = self.field(name)
         return f.column if f is not None else name
 
+    def once(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()``'s value, computed once per run whichever thread asks first."""
+        with self._lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._memo:
+                self._memo[key] = compute()
+            return cast("T", self._memo[key])
+
     def codes(self, name: str) -> Codes | None:
         """The field's column encoded (:class:`Codes`), once per run; None without it."""
-        with self._lock:
-            lock = self._locks.setdefault(name, threading.Lock())
-        with lock:
-            if name not in self._codes:
-                col = self.col(name)
-                if col is None:
-                    return None
-                self._codes[name] = Codes.of(col, dense=name in ID_FIELDS)
-            return self._codes[name]
+        col = self.col(name)
+        if col is None:
+            return None
+        return self.once(f"codes:{name}", lambda: Codes.of(col, dense=name in ID_FIELDS))
 
     def floats(self, name: str) -> FloatArray | None:
         """A numeric or temporal column as float64 (NaN for null; temporal: seconds).
