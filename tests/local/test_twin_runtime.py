@@ -160,6 +160,41 @@ def test_an_interactions_filter_sees_each_new_event_without_reloading_the_import
     assert len(control.group_data(d.group.arn).table(DatasetType.INTERACTIONS)) == 1500 + 3
 
 
+def test_items_first_named_by_events_join_the_catalogue_read_since_the_last_request(
+    clients: Clients,
+) -> None:
+    """The catalogue (what INCLUDE filters and batch jobs choose from) keeps the items
+    events name, reading only the events after those it has read; a model's version of
+    the data (capped at an older event) does not see later items."""
+    from personakit.local.data import GroupData
+
+    group = make_group(clients)
+    pz, ev, control = clients.pz, clients.events, clients.engine.control
+    tracker = pz.create_event_tracker(name="events", datasetGroupArn=group.arn)
+    poll(status_of(pz, "event_tracker", tracker["eventTrackerArn"]))
+    imported = control.group_data(group.arn).item_ids()
+    assert "new-1" not in imported
+
+    def put(item: str, k: int) -> int:
+        ev.put_events(
+            trackingId=tracker["trackingId"],
+            userId="u7",
+            sessionId="s7",
+            eventList=[{"eventType": "watch", "sentAt": 1_800_000_000 + k, "itemId": item}],
+        )
+        return control.store.last_event_id(group.arn)
+
+    first = put("new-1", 0)
+    assert control.group_data(group.arn).item_ids() == sorted([*imported, "new-1"])
+    put(imported[0], 1)  # a known item adds nothing
+    put("new-2", 2)
+    now = control.group_data(group.arn)
+    assert now.item_ids() == sorted([*imported, "new-1", "new-2"])
+    older = GroupData(control.store, group.arn, upto_event=first, bulk=now.bulk)
+    assert older.item_ids() == sorted([*imported, "new-1"])
+    assert control.group_data(group.arn).item_ids() == now.item_ids()
+
+
 def test_put_events_properties_map_to_schema_fields(clients: Clients) -> None:
     schema = schema_json(
         "Interactions",

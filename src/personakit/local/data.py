@@ -256,12 +256,27 @@ class GroupData:
                 self.bulk["item_ids"] = (sorted(bulk), frozenset(bulk))
             ids, known = self.bulk["item_ids"]
             if self.dataset(DatasetType.INTERACTIONS) is not None:
-                events = self.store.event_items(self.group_arn, upto=self.upto_event)
-                new = {i for i in events if i not in known}
+                new = self._event_only_items(known)
                 if new:  # an event named an item the imports do not have
                     ids = sorted([*ids, *new])
             self._item_ids = ids
         return self._item_ids
+
+    def _event_only_items(self, known: frozenset[str]) -> frozenset[str]:
+        """The items recorded events name that the imports do not have.
+
+        Events only accumulate, so what was read is kept with the bulk tables (id of the
+        last event read, its items) and a new version of the data reads only the events
+        after it: a request after each PutEvents costs the new events, not all of them.
+        """
+        last, new = self.bulk.get("event_items", (0, frozenset()))
+        if self.upto_event is not None and self.upto_event < last:  # an older version
+            items = self.store.event_items(self.group_arn, upto=self.upto_event)
+            return frozenset(i for i in items if i not in known)
+        items, last = self.store.event_items_after(self.group_arn, last, upto=self.upto_event)
+        new = new | {i for i in items if i not in known}
+        self.bulk["event_items"] = (last, new)  # one tuple: threads see both or neither
+        return new
 
     def user_interactions(self, user_id: str) -> pa.Table | None:
         """One user's interactions (imported rows, then recorded events), or None.

@@ -598,6 +598,22 @@ class Store:
             args.append(upto)
         return [str(row[0]) for row in self.conn().execute(sql, args) if row[0]]
 
+    def event_items_after(
+        self, group: str, after: int, *, upto: int | None = None
+    ) -> tuple[set[str], int]:
+        """The item ids of the events with ``after < id <= upto``, and the last such id
+        (``after`` if there is none): what arrived since ``after``, read by id range."""
+        # +dataset_group: walk the id range, not the (dataset_group, user_id) index
+        sql = "SELECT MAX(id), item_id FROM events WHERE id > ? AND +dataset_group = ?"
+        args: list[Any] = [after, group]
+        if upto is not None:
+            sql += " AND id <= ?"
+            args.append(upto)
+        sql += " GROUP BY item_id"
+        rows = self.conn().execute(sql, args).fetchall()
+        last = max((int(row[0]) for row in rows), default=after)
+        return {str(row[1]) for row in rows if row[1]}, last
+
     # ------------------------------------------------------------------ records (PutItems/Users)
     def upsert_records(self, dataset: str, rows: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
         now = time.time()
