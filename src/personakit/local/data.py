@@ -269,10 +269,11 @@ class GroupData:
         last event read, its items) and a new version of the data reads only the events
         after it: a request after each PutEvents costs the new events, not all of them.
         """
-        last, new = self.bulk.get("event_items", (0, frozenset()))
+        read: tuple[int, frozenset[str]] = self.bulk.get("event_items", (0, frozenset()))
+        last, new = read
         if self.upto_event is not None and self.upto_event < last:  # an older version
-            items = self.store.event_items(self.group_arn, upto=self.upto_event)
-            return frozenset(i for i in items if i not in known)
+            older = self.store.event_items(self.group_arn, upto=self.upto_event)
+            return frozenset(i for i in older if i not in known)
         items, last = self.store.event_items_after(self.group_arn, last, upto=self.upto_event)
         new = new | {i for i in items if i not in known}
         self.bulk["event_items"] = (last, new)  # one tuple: threads see both or neither
