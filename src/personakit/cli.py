@@ -22,9 +22,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from personakit._jsonout import dumps
 from personakit._version import __version__
@@ -99,11 +99,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from personakit.local import LocalEngine  # the engine: only when served
     from personakit.local.wire.server import EngineServer  # (same)
 
+    writer = _import_callable(args.theme_writer, "--theme-writer") if args.theme_writer else None
     try:
         engine = LocalEngine(Path(args.workspace), region=args.region)
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from exc
     try:
+        engine.register_theme_writer(writer)
         try:
             server = EngineServer(engine, host=args.host, port=args.port)
         except OSError as exc:
@@ -144,6 +146,41 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     finally:
         engine.close()
     return 0
+
+
+def _import_callable(spec: str, option: str) -> Callable[..., Any]:
+    """The callable ``MODULE:NAME`` names (``mypkg.themes:write``), imported as
+    ``python -m`` would from the current folder; a clear error for each way it fails."""
+    import importlib  # only for an option that names a callable
+    import os  # (same)
+
+    module_name, colon, name = spec.partition(":")
+    if not colon or not module_name or not name:
+        raise ConfigurationError(
+            f"{option} takes MODULE:FUNCTION (mypkg.themes:write), got {spec!r}"
+        )
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module_name.startswith(exc.name):
+            raise ConfigurationError(
+                f"{option}: no module named {module_name!r} here ({os.getcwd()}) or installed"
+            ) from None
+        raise ConfigurationError(f"{option}: importing {module_name!r} failed: {exc}") from exc
+    except Exception as exc:  # the module's own code failed
+        raise ConfigurationError(
+            f"{option}: importing {module_name!r} failed: {type(exc).__name__}: {exc}"
+        ) from exc
+    target: Any = module
+    for part in name.split("."):
+        if not hasattr(target, part):
+            raise ConfigurationError(f"{option}: module {module_name!r} has no {name!r}")
+        target = getattr(target, part)
+    if not callable(target):
+        raise ConfigurationError(f"{option}: {spec} is a {type(target).__name__}, not a function")
+    return target  # type: ignore[no-any-return]
 
 
 def add_quickstart_arguments(parser: argparse.ArgumentParser) -> None:
@@ -245,6 +282,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--region", default="us-east-1", help="the region in ARNs (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--theme-writer",
+        metavar="MODULE:FUNCTION",
+        default=None,
+        help="names the themes of THEME_GENERATION batch inference jobs: a function taking "
+        "a ThemeRequest and returning the theme's text (e.g. mythemes:write, imported from "
+        "this folder or an installed package); default: themes from item metadata",
     )
     add_json_argument(serve, keys="docs/local-engine.md")
     serve.set_defaults(func=_cmd_serve)

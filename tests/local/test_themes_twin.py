@@ -10,6 +10,7 @@ the service's format
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -219,6 +220,105 @@ def test_registered_writer_names_each_group_in_the_service_format(
     assert [item.item_id for item in first.items] == untouched_ids(plain[0])
     assert first.names[0].startswith("Film «")
     assert 'Film «1» "the Comedy": A comedy story' in first.prompt
+
+
+def test_serve_takes_a_theme_writer_from_a_module_in_its_folder(
+    world: World, tmp_path: Path
+) -> None:
+    """``personakit serve --theme-writer mythemes:write`` names the themes of the jobs
+    that AWS programs start through it."""
+    import signal
+    import subprocess
+
+    import boto3
+
+    (tmp_path / "mythemes.py").write_text(
+        "def write(request):\n    return 'Served theme for ' + request.source.item_id\n"
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "personakit.cli",
+            "serve",
+            "--port",
+            "0",
+            "--json",
+            "--workspace",
+            str(world.c.engine.path),
+            "--theme-writer",
+            "mythemes:write",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines: list[str] = []
+        while not lines or lines[-1] != "}\n":
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read() if proc.stderr else ""
+            lines.append(line)
+        url = json.loads("".join(lines))["endpoint"]
+        keys = {"aws_access_key_id": "AKIDEXAMPLE", "aws_secret_access_key": "secret"}
+        served = World(
+            Clients(
+                world.c.engine,
+                boto3.client("personalize", region_name="us-east-1", endpoint_url=url, **keys),
+                boto3.client("s3", region_name="us-east-1", endpoint_url=url, **keys),
+                None,
+                None,
+            ),
+            world.group,
+            world.similar,
+            world.sims,
+        )
+        served.jobs = 100 + world.jobs  # names and keys of its own
+        arn = served.job(
+            [{"itemId": "i1"}],
+            numResults=5,
+            themeGenerationConfig=THEMES,
+            batchInferenceJobMode="THEME_GENERATION",
+        )
+        (line,) = served.output(arn)
+        assert line["output"]["theme"] == "Served theme for i1"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+@pytest.mark.parametrize(
+    ("spec", "says"),
+    [
+        ("mythemes", "takes MODULE:FUNCTION"),
+        ("nosuchmodule_pk:write", "no module named 'nosuchmodule_pk'"),
+        ("mythemes:missing", "module 'mythemes' has no 'missing'"),
+        ("mythemes:NAME", "is a str, not a function"),
+        ("broken_pk:write", "importing 'broken_pk' failed: ZeroDivisionError"),
+    ],
+)
+def test_serve_refuses_a_theme_writer_it_cannot_import_before_making_the_workspace(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    spec: str,
+    says: str,
+) -> None:
+    from personakit.cli import main
+
+    (tmp_path / "mythemes.py").write_text("NAME = 'x'\ndef write(request):\n    return 'x'\n")
+    (tmp_path / "broken_pk.py").write_text("1 / 0\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    workspace = tmp_path / "ws"
+    status = main(["serve", "--workspace", str(workspace), "--theme-writer", spec])
+    assert status == 2
+    assert says in capsys.readouterr().err
+    assert not workspace.exists()
 
 
 def untouched_ids(line: dict[str, Any]) -> list[str]:
