@@ -159,6 +159,50 @@ def test_batch_inference_walk_output_and_listing(
     assert {"tagKey": "team", "tagValue": "recs"} in tags
 
 
+def test_each_line_is_what_get_recommendations_answers_in_input_order(
+    clients: Clients, deployed: Callable[[str], Deployed]
+) -> None:
+    """Lines are scored together (one block of users) yet each one is the live answer:
+    users with events recorded after training, repeated and unknown users, a bad line."""
+    pz, s3, rt = clients.pz, clients.s3, clients.runtime
+    d = deployed("aws-user-personalization")
+    tracker = pz.create_event_tracker(name="events", datasetGroupArn=d.group.arn)
+    poll(
+        lambda: str(
+            pz.describe_event_tracker(eventTrackerArn=tracker["eventTrackerArn"])["eventTracker"][
+                "status"
+            ]
+        )
+    )
+    clients.events.put_events(
+        trackingId=tracker["trackingId"],
+        userId="u3",
+        sessionId="s3",
+        eventList=[
+            {"eventType": "watch", "sentAt": 1_800_000_000 + k, "itemId": f"i{90 + k}"}
+            for k in range(5)
+        ],
+    )
+    users = ["u3", "u1", "stranger", "u3", "u40", "u2"]
+    lines: list[Any] = [{"userId": u} for u in users]
+    lines.insert(2, {"userId": ""})
+    source = put_lines(s3, "mixed/in.json", lines)
+    arn = inference_job(pz, "mixed", d.version_arn, source, f"s3://{BUCKET}/mixed/out/")
+    assert poll(inference_status(pz, arn))[-1] == "ACTIVE"
+    out = read_lines(s3, "mixed/out/in.json.out")
+    assert [line["input"] for line in out] == lines
+    assert out[2]["output"] is None
+    assert out[2]["error"]
+    for line in out[:2] + out[3:]:
+        live = rt.get_recommendations(campaignArn=d.campaign_arn, userId=line["input"]["userId"])
+        assert line["error"] is None
+        assert line["output"]["recommendedItems"] == [i["itemId"] for i in live["itemList"]]
+        assert line["output"]["scores"] == pytest.approx(
+            [i["score"] for i in live["itemList"]], rel=1e-5
+        )
+    assert out[0]["output"] == out[4]["output"]
+
+
 def test_filters_apply_per_line_with_their_values(
     clients: Clients, group: Group, deployed: Callable[[str], Deployed]
 ) -> None:

@@ -86,6 +86,18 @@ class Model(Protocol):
         """
         ...
 
+    def recommend_batch(
+        self,
+        user_ids: Sequence[str | None],
+        n: int,
+        *,
+        histories: Sequence[Sequence[tuple[str, int]]],
+        excludes: Sequence[Collection[str]],
+    ) -> list[Scored]:
+        """:meth:`recommend` for many users at once, the same lists (no ``candidates``):
+        the offline metrics run and batch inference jobs; user models score in blocks."""
+        ...
+
     def related(
         self,
         item_id: str,
