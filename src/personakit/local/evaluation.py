@@ -64,7 +64,7 @@ from personakit.local.algorithms import (
     recipe_type,
     train,
 )
-from personakit.local.algorithms.common import Hyper, event_mask
+from personakit.local.algorithms.common import Hyper, event_mask, group_order
 from personakit.local.algorithms.metrics import (
     holdout_size,
     ndcg_at_k,
@@ -163,12 +163,26 @@ def _subset(
 
 def _user_order(data: TrainingData) -> npt.NDArray[np.int64]:
     """Events grouped by user, each user's sorted by (timestamp, item id), stable."""
+    users, times = np.asarray(data.users), np.asarray(data.timestamps)
     item_names = np.asarray(data.item_ids).astype(str)
     item_rank = np.empty(len(item_names), np.int64)
     item_rank[np.argsort(item_names, kind="stable")] = np.arange(len(item_names))
-    return np.lexsort(
-        (item_rank[np.asarray(data.items)], np.asarray(data.timestamps), np.asarray(data.users))
-    )
+    if len(times) < 2 or not bool((times[1:] >= times[:-1]).all()):
+        return np.lexsort((item_rank[np.asarray(data.items)], times, users))
+    # TrainingData comes sorted by time: grouping by user (a counting sort, stable) gives
+    # (user, time) order; only runs of one user's events at one time still need their
+    # item order (a lexsort of those events alone: 0.5 s at 10M events, not 4 s)
+    order = group_order(users, data.n_users)
+    u, t = users[order], times[order]
+    tied = (u[1:] == u[:-1]) & (t[1:] == t[:-1])
+    if tied.any():
+        in_run = np.zeros(len(order), dtype=bool)
+        in_run[1:] |= tied
+        in_run[:-1] |= tied
+        run_id = np.cumsum(np.concatenate([[True], ~tied]))[in_run]  # (user, time) runs
+        runs = order[in_run]
+        order[in_run] = runs[np.lexsort((item_rank[np.asarray(data.items)[runs]], run_id))]
+    return order
 
 
 def split(data: TrainingData, *, seed: int = 0, fold: int = 0, n_folds: int = 10) -> UserSplit:
@@ -177,29 +191,33 @@ def split(data: TrainingData, *, seed: int = 0, fold: int = 0, n_folds: int = 10
         raise ValueError(f"fold must be within [0, {n_folds})")
     user_names = np.asarray(data.user_ids).astype(str)
     users = np.asarray(data.users)
-    active = np.unique(users)
-    names_sorted = np.sort(user_names[active])
-    permuted = np.random.default_rng(seed).permutation(names_sorted)
-    test_names = set(np.array_split(permuted, n_folds)[fold].tolist())
-    is_test_user = np.isin(user_names, list(test_names))
+    active = np.flatnonzero(np.bincount(users, minlength=len(user_names)))  # np.unique's
+    # the seeded permutation of the sorted names, applied to their positions (the same
+    # shuffle: it depends on the length only), so no string set or np.isin over names
+    by_name = active[np.argsort(user_names[active], kind="stable")]
+    permuted = np.random.default_rng(seed).permutation(by_name)
+    is_test_user = np.zeros(len(user_names), dtype=bool)
+    is_test_user[np.array_split(permuted, n_folds)[fold]] = True
     test_event = is_test_user[users]
     train_data = _subset(data, ~test_event, keep_users=~is_test_user)
 
     order = _user_order(data)
     order = order[test_event[order]]
     grouped_users = users[order]
-    item_names = np.asarray(data.item_ids).astype(str)
-    times = np.asarray(data.timestamps)
-    bounds = np.flatnonzero(np.diff(grouped_users)) + 1
+    item_names: list[str] = np.asarray(data.item_ids).astype(str).tolist()
+    user_list: list[str] = user_names.tolist()
+    seq_items: list[int] = np.asarray(data.items)[order].tolist()
+    seq_times: list[int] = np.asarray(data.timestamps)[order].tolist()
+    bounds = (np.flatnonzero(np.diff(grouped_users)) + 1).tolist()
     test_users: list[str] = []
     inputs: list[tuple[Event, ...]] = []
     truths: list[frozenset[str]] = []
-    for chunk in np.split(order, bounds) if len(order) else []:
-        n = len(chunk)
-        cut = n - holdout_size(n)
-        test_users.append(str(user_names[users[chunk[0]]]))
-        inputs.append(tuple((str(item_names[data.items[k]]), int(times[k])) for k in chunk[:cut]))
-        truths.append(frozenset(str(item_names[data.items[k]]) for k in chunk[cut:]))
+    for lo, hi in zip([0, *bounds], [*bounds, len(order)], strict=True) if len(order) else []:
+        cut = hi - holdout_size(hi - lo)
+        test_users.append(user_list[int(grouped_users[lo])])
+        names = [item_names[i] for i in seq_items[lo:hi]]
+        inputs.append(tuple(zip(names[: cut - lo], seq_times[lo:cut], strict=True)))
+        truths.append(frozenset(names[cut - lo :]))
     return UserSplit(train_data, tuple(test_users), tuple(inputs), tuple(truths))
 
 

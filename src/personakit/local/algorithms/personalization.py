@@ -65,9 +65,12 @@ max(s_uj, 0)) times the user's training event count.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import queue
 from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ClassVar
 
 import attrs
@@ -89,7 +92,7 @@ from personakit.local.algorithms.common import (
     top_indices_rows,
 )
 from personakit.local.algorithms.ease import EaseScorer, default_l2, ease_fits_in_memory, gram
-from personakit.local.algorithms.ials import IalsScorer, fit_ials
+from personakit.local.algorithms.ials import THREADS, IalsScorer, fit_ials, one_blas_thread
 from personakit.local.algorithms.metrics import holdout_size, ndcg_at_k
 from personakit.local.algorithms.slist import fit_slist
 
@@ -246,33 +249,28 @@ class UserPersonalizationModel(BaseModel):
         Each user's weighted history and exclusions are :meth:`recommend`'s; a block of
         users is scored by one ``score_batch`` (iALS: their fold-ins, then one matrix
         product) and cut to its top ``n`` per row by :func:`.top_indices_rows`, in
-        blocks of about ``BATCH_SCORES`` scores. The lists are :meth:`recommend`'s (iALS
-        and blend scores may differ from the one-user product in float32 rounding).
+        blocks of about ``BATCH_SCORES`` scores (iALS: on a thread per core). The lists
+        are :meth:`recommend`'s (iALS and blend scores may differ from the one-user
+        product in float32 rounding).
         """
         count = len(user_ids)
         if not len(histories) == len(excludes) == count:
             raise ValueError("recommend_batch: user_ids, histories and excludes differ in length")
         out: list[Scored] = [[] for _ in range(count)]
-        prepared: list[tuple[int, I64, F32, I64]] = []
-        for k, (user, history, exclude) in enumerate(
-            zip(user_ids, histories, excludes, strict=True)
-        ):
-            seen, recent, weights = self._history(user, history)
-            excluded = self._excluded(exclude)
-            if self.exclude_seen and len(seen):
-                excluded = np.concatenate([excluded, seen])
-            if len(recent) == 0:
-                out[k] = self._popular(n, excluded, None)
-            else:
-                prepared.append((k, recent, weights, excluded))
         n_items = len(self.items)
         block = max(1, BATCH_SCORES // max(n_items, 1))
         ials = self.scorer if isinstance(self.scorer, IalsScorer) else None
-        rows_max = min(block, len(prepared))
-        # iALS writes every block's scores into one buffer (no page faults per block)
-        buffer = np.empty((rows_max, n_items), np.float32) if ials is not None else None
-        for start in range(0, len(prepared), block):
-            part = prepared[start : start + block]
+        # iALS: blocks on a thread per core with BLAS on one thread each (the product, the
+        # tie-break and the top-n cut run in parallel, not the product alone), while this
+        # thread prepares the next users' histories; each worker writes its blocks' scores
+        # into its own buffer (no page faults per block)
+        workers = max(1, min(THREADS, count // block)) if ials is not None else 1
+        buffers: queue.SimpleQueue[F32 | None] = queue.SimpleQueue()
+        for _ in range(workers):
+            rows = min(block, count)
+            buffers.put(np.empty((rows, n_items), np.float32) if ials is not None else None)
+
+        def one(part: list[tuple[int, I64, F32, I64]]) -> None:
             lengths = np.array([len(p[1]) for p in part], dtype=np.int64)
             indptr = np.concatenate([[0], np.cumsum(lengths)])
             weighted = sp.csr_matrix(
@@ -283,17 +281,53 @@ class UserPersonalizationModel(BaseModel):
                 ),
                 shape=(len(part), n_items),
             )
-            if ials is not None and buffer is not None:
-                scores = ials.score_batch(weighted, out=buffer[: len(part)])
-            else:
-                scores = self.scorer.score_batch(weighted)
-            scores += self._tiebreak
-            dropped = [len(p[3]) for p in part]
-            if sum(dropped):
-                rows = np.repeat(np.arange(len(part)), dropped)
-                scores[rows, np.concatenate([p[3] for p in part])] = -np.inf
-            for (k, *_), top, row in zip(part, top_indices_rows(scores, n), scores, strict=True):
-                out[k] = self._scored(top, row)
+            buffer = buffers.get()
+            try:
+                if ials is not None and buffer is not None:
+                    scores = ials.score_batch(weighted, out=buffer[: len(part)])
+                else:
+                    scores = self.scorer.score_batch(weighted)
+                scores += self._tiebreak
+                dropped = [len(p[3]) for p in part]
+                if sum(dropped):
+                    rows = np.repeat(np.arange(len(part)), dropped)
+                    scores[rows, np.concatenate([p[3] for p in part])] = -np.inf
+                tops = top_indices_rows(scores, n)
+                for (k, *_), top, row in zip(part, tops, scores, strict=True):
+                    out[k] = self._scored(top, row)
+            finally:
+                buffers.put(buffer)
+
+        with contextlib.ExitStack() as stack:
+            pool = None
+            if workers > 1:
+                stack.enter_context(one_blas_thread())
+                pool = stack.enter_context(ThreadPoolExecutor(workers))
+            pending: list[Future[None]] = []
+            # a failure (or Ctrl-C) drops the blocks not started yet instead of scoring them
+            stack.callback(lambda: [job.cancel() for job in pending])
+            part: list[tuple[int, I64, F32, I64]] = []
+            for k, (user, history, exclude) in enumerate(
+                zip(user_ids, histories, excludes, strict=True)
+            ):
+                seen, recent, weights = self._history(user, history)
+                excluded = self._excluded(exclude)
+                if self.exclude_seen and len(seen):
+                    excluded = np.concatenate([excluded, seen])
+                if len(recent) == 0:
+                    out[k] = self._popular(n, excluded, None)
+                    continue
+                part.append((k, recent, weights, excluded))
+                if len(part) == block:
+                    if pool is None:
+                        one(part)
+                    else:
+                        pending.append(pool.submit(one, part))
+                    part = []
+            if part:
+                one(part)
+            for done in pending:
+                done.result()  # a worker's exception, raised here
         return out
 
     def rank(
