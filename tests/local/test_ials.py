@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from typing import Any
 
@@ -126,7 +125,8 @@ def test_without_threadpoolctl_the_numpy_solver_still_trains(
     x = clustered(seed=5)
     with_limit = fit(x, "numpy")
     monkeypatch.setitem(sys.modules, "threadpoolctl", None)
-    assert isinstance(one_blas_thread(), contextlib.nullcontext)
+    with one_blas_thread():  # nothing to limit, nothing to fail
+        pass
     np.testing.assert_array_equal(fit(x, "numpy")[1], with_limit[1])
 
 
@@ -197,3 +197,60 @@ def test_request_scores_are_the_factor_product_computed_without_blas() -> None:
     norms = np.linalg.norm(scorer.items.astype(np.float64), axis=1)
     cosine = (scorer.items.astype(np.float64) @ scorer.items[7]) / (norms * norms[7])
     np.testing.assert_allclose(scorer.neighbours(7), cosine, rtol=1e-4, atol=1e-5)
+
+
+def test_threads_leaving_the_blas_limit_in_any_order_restore_blas_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two engine threads (a training and a batch job) inside ``one_blas_thread`` at
+    once, the first to enter leaving first: BLAS stays on one thread while the other is
+    inside, and gets its threads back once both have left. (Nested ``threadpool_limits``
+    exited in that order leave one thread for good.) The library stands in as a
+    process-wide thread count with threadpoolctl's set-and-restore semantics, so the
+    order of the calls is what is checked."""
+    import threading
+    import types
+
+    blas = {"threads": 8}
+
+    class Limits:  # threadpoolctl.threadpool_limits: applies at once, restores on exit
+        def __init__(self, limits: int, user_api: str) -> None:
+            assert user_api == "blas"
+            self.original = blas["threads"]
+            blas["threads"] = limits
+
+        def restore_original_limits(self) -> None:
+            blas["threads"] = self.original
+
+        def __enter__(self) -> Limits:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.restore_original_limits()
+
+    monkeypatch.setitem(
+        sys.modules, "threadpoolctl", types.SimpleNamespace(threadpool_limits=Limits)
+    )
+    step = {name: threading.Event() for name in ("in1", "in2", "out1", "go1", "go2")}
+
+    def inside(entered: str, leave: str, left: str | None) -> None:
+        with ials.one_blas_thread():
+            step[entered].set()
+            step[leave].wait(10)
+        if left:
+            step[left].set()
+
+    first = threading.Thread(target=inside, args=("in1", "go1", "out1"))
+    second = threading.Thread(target=inside, args=("in2", "go2", None))
+    first.start()
+    assert step["in1"].wait(10)
+    second.start()
+    assert step["in2"].wait(10)
+    assert blas["threads"] == 1
+    step["go1"].set()  # the first to enter leaves first
+    assert step["out1"].wait(10)
+    assert blas["threads"] == 1  # the second is still inside
+    step["go2"].set()
+    first.join(10)
+    second.join(10)
+    assert blas["threads"] == 8

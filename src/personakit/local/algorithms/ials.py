@@ -20,8 +20,10 @@ import contextlib
 import functools
 import importlib
 import os
+import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -86,18 +88,43 @@ def cg_solve(
                 list(pool.map(one, parts))
 
 
-def one_blas_thread() -> contextlib.AbstractContextManager[Any]:
+#: the threads inside :func:`one_blas_thread` and the limit they share (under the lock)
+_BLAS_LOCK = threading.Lock()
+_blas_users = 0
+_blas_limit: Any = None
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
     """BLAS on one thread while the solvers run (``threadpoolctl``, when installed).
 
     Their matrix products are small (a chunk's rows x f x f): a threaded BLAS spends
     more time waking and syncing its threads than multiplying (3x the CPU time and wall
     time of one thread on 2 shared cores), and the solvers use the cores themselves.
+
+    The limit is the process's: threads of the engine (a training, a batch job) that
+    enter at once share one, set by the first to enter and lifted by the last to leave
+    (nested ``threadpool_limits`` left in another order would restore one thread for
+    good).
     """
+    global _blas_users, _blas_limit
     try:
         limits = importlib.import_module("threadpoolctl").threadpool_limits
     except ImportError:
-        return contextlib.nullcontext()
-    return cast("contextlib.AbstractContextManager[Any]", limits(1, "blas"))
+        yield
+        return
+    with _BLAS_LOCK:
+        if _blas_users == 0:
+            _blas_limit = limits(1, "blas")
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _blas_users -= 1
+            if _blas_users == 0:
+                _blas_limit.restore_original_limits()
+                _blas_limit = None
 
 
 def _cg_chunk(
