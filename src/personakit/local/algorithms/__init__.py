@@ -25,7 +25,9 @@ Hyperparameters arrive as strings. Common ones: ``event_type``,
 ``alpha``, ``iterations``, ``recency_half_life`` (events; ``inf`` = off),
 ``apply_recency_bias``, ``exclude_seen``, ``ease_max_items``. SIMS:
 ``min_cointeraction_count``, ``popularity_discount_factor``, ``neighbours``,
-``metadata_weight``, ``cold_item_threshold``. Trending: ``trend_discovery_frequency``.
+``metadata_weight``, ``cold_item_threshold``, ``hpo``, and the searched
+``cointeraction_shrink``, ``user_activity_discount``, ``proximity_half_life``.
+Trending: ``trend_discovery_frequency``.
 Unknown keys are ignored (Personalize's own, e.g. ``bptt``, have no local meaning);
 a bad value for a known key raises ``ValueError``. ``hpo=true`` is what
 CreateSolution's ``performHPO`` maps to.
@@ -88,8 +90,8 @@ def train(
 ) -> Model:
     """Train the local model for ``recipe`` on ``data``; seeded, so reproducible.
 
-    ``tuned``: the outcome of an earlier hyperparameter search on this data (a user
-    model's ``info["tuned"]``, as :func:`personakit.local.evaluation.evaluate_and_tune`
+    ``tuned``: the outcome of an earlier hyperparameter search on this data (a user or
+    SIMS model's ``info["tuned"]``, as :func:`personakit.local.evaluation.evaluate_and_tune`
     returns it; ``{}`` when none ran): the search is not run again. Ignored by recipes
     without one.
     """
@@ -110,6 +112,7 @@ def train(
             use_metadata=algorithm == "similar-items",
             default_event_type=event_type,
             seed=seed,
+            reuse=tuned,
         )
     else:
         model = train_personalization(

@@ -60,7 +60,11 @@ reuses) skips the search. The final model is trained on every user.
 
 Segmentation (item-affinity): a user's score for an item set is the user's
 share of positive predicted score on those items (Σ_i∈S max(s_ui, 0) / Σ_j
-max(s_uj, 0)) times the user's training event count.
+max(s_uj, 0)) times the user's training event count. The user's scores come from the
+whole history, unweighted (``SEGMENT_HALF_LIFE`` inf; a given ``recency_half_life``
+or ``apply_recency_bias`` applies instead): a segment is who will interact with the
+items over the coming period, not next, and the half-life tuned for next items (one
+event on Online Retail's purchases) would rank users by their last purchase only.
 """
 
 from __future__ import annotations
@@ -138,6 +142,9 @@ HALF_LIFE_GRID = (1.0, 2.0, 5.0, DEFAULT_HALF_LIFE, 20.0, math.inf)
 #: a tuned value replaces the default only when its paired validation gain exceeds this
 #: many standard errors (the one-standard-error rule; see :func:`tune`)
 SE_RULE = 1.0
+#: item-affinity's recency half-life (events) for the users' scores: none, every
+#: distinct item of the history counts the same (docs/performance.md measures it)
+SEGMENT_HALF_LIFE = math.inf
 #: the algorithm kept when EASE and iALS validate within ``SE_RULE`` standard errors
 #: (and no blend is searched): on the generated data iALS's defaults beat tuned EASE on
 #: the test users on average (docs/performance.md), and on MovieLens they tie
@@ -176,6 +183,7 @@ class UserPersonalizationModel(BaseModel):
         half_life: float,
         exclude_seen: bool = False,
         segment_norm: npt.ArrayLike | None = None,
+        segment_half_life: float | None = None,
         **common: Any,
     ) -> None:
         super().__init__(recipe, **common)
@@ -187,6 +195,8 @@ class UserPersonalizationModel(BaseModel):
         self.exclude_seen = bool(exclude_seen)
         self._cap = history_cap(self.half_life)
         self._segment_norm = None if segment_norm is None else np.asarray(segment_norm, np.float64)
+        #: the half-life of the users' scores for segments (:meth:`users_for_items`)
+        self.segment_half_life = self.half_life if segment_half_life is None else segment_half_life
         self._users_state: Any = None
 
     # ---------------------------------------------------------------- history
@@ -390,14 +400,15 @@ class UserPersonalizationModel(BaseModel):
     # ---------------------------------------------------------------- segmentation state
 
     def weighted_users(self) -> Any:
-        """Users x items CSR of the training histories, recency-weighted."""
+        """Users x items CSR of the training histories, weighted by recency with the
+        segment half-life."""
         lengths = np.diff(self.seq_indptr)
         rows = np.repeat(np.arange(len(lengths)), lengths)
         age = self.seq_indptr[rows + 1] - 1 - np.arange(len(self.seq_items))
-        if math.isinf(self.half_life):
+        if math.isinf(self.segment_half_life):
             weights = np.ones(len(age), np.float32)
         else:
-            weights = np.power(0.5, age / self.half_life).astype(np.float32)
+            weights = np.power(0.5, age / self.segment_half_life).astype(np.float32)
         return sp.csr_matrix(
             (weights, self.seq_items, self.seq_indptr), shape=(len(lengths), len(self.items))
         )
@@ -432,6 +443,7 @@ class UserPersonalizationModel(BaseModel):
             "scorer_params": self.scorer.params(),
             "half_life": "inf" if math.isinf(self.half_life) else self.half_life,
             "exclude_seen": self.exclude_seen,
+            "segment_half_life": _hl_text(self.segment_half_life),
         }
 
     @classmethod
@@ -452,6 +464,8 @@ class UserPersonalizationModel(BaseModel):
             half_life=float(params["half_life"]),
             exclude_seen=bool(params["exclude_seen"]),
             segment_norm=arrays.get("segment_norm"),
+            # models saved before it had the user model's half-life
+            segment_half_life=_half_life_of(params.get("segment_half_life", params["half_life"])),
             **common,
         )
 
@@ -1031,6 +1045,9 @@ def train_personalization(
         )
         scorer = IalsScorer(item_factors, reg, alpha)
 
+    segment_half_life = half_life
+    if segmentation and not hyper.given("recency_half_life", "apply_recency_bias", "recency_mask"):
+        segment_half_life = SEGMENT_HALF_LIFE
     indptr, items, times = events.sequences()
     model = UserPersonalizationModel(
         scorer=scorer,
@@ -1039,9 +1056,11 @@ def train_personalization(
         seq_times=times,
         half_life=half_life,
         exclude_seen=exclude_seen,
+        segment_half_life=segment_half_life,
         **common_from(recipe, data, events, hyper),
     )
     model.info.update(info)
     if segmentation:
+        model.info["segment_half_life"] = _hl_text(segment_half_life)
         model.segment_norm()
     return model

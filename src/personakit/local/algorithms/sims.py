@@ -3,10 +3,17 @@
 **sims** (co-interaction): ``C_ij`` = number of users who interacted with both
 items (binary, deduplicated). Pairs with ``C_ij < min_cointeraction_count``
 (default 3, 0-10 as in Personalize) are dropped. The similarity is
-``C_ij / (sqrt(pop_i) · pop_j ** β)`` with β = ``popularity_discount_factor``
-(default 0.5, which is cosine; 0 ranks neighbours by raw co-counts, i.e. popular
-items; 1 divides by the neighbour's popularity, RP3beta-like). The
-``neighbours`` (default 100) best per item are kept.
+``W_ij / (sqrt(d_i) · d_j ** β) · C_ij / (C_ij + s)`` with β =
+``popularity_discount_factor`` (default 0.5, which is cosine; 0 ranks neighbours by
+raw co-counts, i.e. popular items; 1 divides by the neighbour's popularity,
+RP3beta-like) and s = ``cointeraction_shrink`` (default 0). ``W_ij`` is the co-count
+with each user's co-interaction weighted ``activity(u) ** -α`` (α =
+``user_activity_discount``, default 0: plain counts; 1 is RP3beta's user step, a user
+who interacted with everything says little about any pair) and, with a finite
+``proximity_half_life`` h (default none), by ``0.5 ** ((gap - 1) / h)`` where gap is
+how many distinct items apart the two are in the user's history (pairs up to 6 h
+apart); ``d`` is the same weighted popularity (Σ_u weight, the users' count when α is
+0). The ``neighbours`` (default 100) best per item are kept.
 
 **similar-items** adds item metadata: categorical fields split on ``|``,
 free-text fields (more than 3 words on average) split into words, TF-IDF
@@ -15,25 +22,29 @@ with γ = 1 for cold items (fewer than ``cold_item_threshold`` = 5 users) and
 ``metadata_weight`` (0.1) otherwise, so cold items get neighbours by metadata and
 can appear as neighbours. Numeric fields are not used.
 
-**Tuning** (``hpo``: ``auto``, the default, ``true`` or ``false``; Personalize tunes
-SIMS's ``popularity_discount_factor`` and ``min_cointeraction_count`` with HPO,
-https://docs.aws.amazon.com/personalize/latest/dg/native-recipe-sims.html): a seeded
-sample of users (len/9, at most 1,000, at least 20) is held out; for each, the last
-item of their oldest 90% is the query and their next different item the truth. β in
-{0, 0.25, 0.5, 0.75} and a significance shrinkage ``C_ij / (C_ij + s)`` with s =
-``cointeraction_shrink`` in {0, 5, 20} (default 0, none) are scored by each held-out
-user's next-item hit@10 on the other users' co-interactions, and a value replaces the
-default (β 0.5, s 0) only when its paired gain exceeds one standard error (the
-one-SE rule, as for user-personalization). A given β or s stays fixed. The outcome is
+**Tuning** (``hpo``: ``auto``, the default, up to 50,000 items, ``true`` or ``false``;
+Personalize tunes SIMS's ``popularity_discount_factor`` and
+``min_cointeraction_count`` with HPO,
+https://docs.aws.amazon.com/personalize/latest/dg/native-recipe-sims.html): for every
+user (a seeded sample of at most 5,000, fewer above 10,000 items) the last item of
+their oldest 90% is the query and their next different item the truth, scored on the
+co-interactions of every *other* user (the user's own contribution is subtracted, so
+no user is held out of the counts). β in {0, 0.25, 0.5, 0.75} x s in {0, 5, 20} x α in
+{0, 0.5, 1} x h in {none, 10} (h = 10 only up to 20M pairs and 512 MiB) are scored
+by next-item hit@10 (a tie counts half), and a point replaces the default (β 0.5,
+s 0, α 0, h none) only when its paired gain exceeds one standard error (the one-SE
+rule, as for user-personalization). A given value stays fixed. The outcome is
 ``info["tuned"]``, the grid and scores ``info["hpo"]``.
 
 Unknown items, and items without neighbours, get popular items (as the SIMS
 recipe documents); short neighbour lists are padded with popular items at score 0.
-Co-interactions are computed in item blocks: memory is one block x items.
+Co-interactions are computed in item blocks: memory is one block x items (plus the
+proximity-weighted counts, sparse, when h is finite).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, ClassVar
@@ -61,9 +72,25 @@ _WORD = re.compile(r"[0-9a-z]+")
 
 BETA_GRID = (0.0, 0.25, 0.5, 0.75)
 SHRINK_GRID = (0.0, 5.0, 20.0)
+#: α, the user-activity discount (RP3beta's user step; 0 = plain co-counts, the default)
+USER_DISCOUNT_GRID = (0.0, 0.5, 1.0)
 DEFAULT_BETA = 0.5
-HPO_MAX_USERS = 1_000
+#: validation users (leave-one-out, so every user can be one), at most this many ...
+HPO_MAX_USERS = 5_000
+#: ... and at most this many user x item scores per grid point (1,000 users at 50k items)
+HPO_CELLS = 50_000_000
 HPO_MIN_USERS = 20
+#: the proximity half-life h (distinct items apart in a user's history): a pair ``gap``
+#: items apart counts ``0.5 ** ((gap - 1) / h)``; inf = plain co-interaction (the default)
+PROXIMITY_GRID = (math.inf, 10.0)
+#: pairs up to this many half-lives apart count (weight >= 1/64) ...
+PROXIMITY_SPAN = 6
+#: ... and the search tries a finite half-life only up to this many pairs (time) ...
+PROXIMITY_MAX_PAIRS = 20_000_000
+#: ... and while its matrices (one per α, 8 bytes an entry at most) fit in this
+PROXIMITY_MAX_BYTES = 512 * 2**20
+#: user x item scores per block of the search (float32, 16 MB per array)
+HPO_BLOCK_CELLS = 4_000_000
 #: ``hpo=auto`` tunes up to this many items (a held-out block is <= 1,000 x items)
 HPO_MAX_ITEMS = 50_000
 
@@ -236,32 +263,47 @@ def _top_k_dense(block: F32, k: int) -> tuple[I64, I64, F32]:
     return rows[keep].astype(np.int64), cols[keep].astype(np.int64), values[keep]
 
 
-def _weigh(counts: F32, row_pop: F32, pop: F32, beta: float, shrink: float) -> F32:
-    """Co-counts (already thresholded) -> ``C / (sqrt(pop_i) · pop_j^β) · C / (C + s)``."""
-    out = counts / np.sqrt(np.maximum(row_pop, 1.0))[:, None]
-    out /= np.power(np.maximum(pop, 1.0), beta)[None, :]
+def _user_weights(x: Any, alpha: float) -> F32:
+    """Each user's weight ``deg(u) ** -α`` (deg = the user's distinct items)."""
+    deg = np.maximum(np.diff(sp.csr_matrix(x).indptr), 1).astype(np.float64)
+    return np.asarray(np.power(deg, -alpha), dtype=np.float32)
+
+
+def _similarity(
+    raw: F32, weighted: F32, row_pop: F32, pop: F32, beta: float, shrink: float, threshold: int
+) -> F32:
+    """``W_ij / (sqrt(d_i) · d_j^β) · C_ij / (C_ij + s)`` where ``C_ij >= threshold``, else 0.
+
+    ``raw`` are the co-counts C (users), ``weighted`` the user-weighted co-counts W,
+    ``row_pop``/``pop`` the weighted popularities d of the rows' items and of all items.
+    """
+    out = weighted / np.sqrt(np.maximum(row_pop, 1e-12))[:, None]
+    out /= np.power(np.maximum(np.atleast_2d(pop), 1e-12), beta)  # 1 x items or rows x items
     if shrink > 0:
-        out *= counts / (counts + np.float32(shrink))
+        out *= raw / (raw + np.float32(shrink))
+    out[raw < threshold] = 0.0
     return np.asarray(out, dtype=np.float32)
 
 
-def _next_items(events: Events, users: I64) -> tuple[I64, I64]:
+def _next_items(events: Events, users: I64) -> tuple[I64, I64, I64]:
     """Per user: the last item of the oldest 90% and the first later item that differs
-    (users without one are left out)."""
+    (users without one are left out): (users, queries, truths)."""
     starts = np.searchsorted(events.users, users, side="left")
     stops = np.searchsorted(events.users, users, side="right")
+    kept: list[int] = []
     queries: list[int] = []
     truths: list[int] = []
-    for lo, hi in zip(starts.tolist(), stops.tolist(), strict=True):
+    for user, lo, hi in zip(users.tolist(), starts.tolist(), stops.tolist(), strict=True):
         cut = hi - holdout_size(hi - lo)
         if cut <= lo:
             continue
         query = int(events.items[cut - 1])
         later = [int(i) for i in events.items[cut:hi].tolist() if i != query]
         if later:
+            kept.append(user)
             queries.append(query)
             truths.append(later[0])
-    return np.array(queries, np.int64), np.array(truths, np.int64)
+    return np.array(kept, np.int64), np.array(queries, np.int64), np.array(truths, np.int64)
 
 
 def _one_se(default: int, found: Sequence[F32]) -> int:
@@ -274,6 +316,172 @@ def _one_se(default: int, found: Sequence[F32]) -> int:
     return best if float(diff.mean()) > se else default
 
 
+def _max_gap(half_life: float) -> int:
+    return max(1, math.ceil(PROXIMITY_SPAN * half_life))
+
+
+def _proximity_pairs(indptr: I64, half_life: float) -> int:
+    """How many item pairs :func:`_proximity` visits (one direction)."""
+    lengths = np.diff(indptr).astype(np.int64)
+    gap = _max_gap(half_life)
+    near = np.minimum(lengths - 1, gap)
+    return int(np.sum(np.maximum(near, 0) * lengths - near * (near + 1) // 2))
+
+
+def _proximity(
+    indptr: I64, items: npt.NDArray[Any], weights: F32, half_life: float, n_items: int
+) -> Any:
+    """Items x items CSR: ``Σ_u w_u · 0.5 ** ((gap - 1) / h)`` over the pairs of each user's
+    distinct items ``gap`` positions apart in the history (up to ``PROXIMITY_SPAN`` · h),
+    both directions, no diagonal; ``indptr``/``items`` hold the histories, oldest first."""
+    lengths = np.diff(indptr)
+    user_of = np.repeat(np.arange(len(lengths)), lengths)
+    remaining = indptr[user_of + 1] - np.arange(len(items)) - 1  # later items of the user
+    total = sp.csr_matrix((n_items, n_items), dtype=np.float32)
+    rows: list[npt.NDArray[Any]] = []
+    cols: list[npt.NDArray[Any]] = []
+    vals: list[F32] = []
+    pending = 0
+    for gap in range(1, _max_gap(half_life) + 1):
+        at = np.flatnonzero(remaining >= gap)
+        if len(at) == 0:
+            break
+        rows.append(items[at])
+        cols.append(items[at + gap])
+        vals.append(weights[user_of[at]] * np.float32(0.5 ** ((gap - 1) / half_life)))
+        pending += len(at)
+        if pending >= 4_000_000:
+            total = total + sp.csr_matrix(
+                (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                shape=(n_items, n_items),
+            )
+            rows, cols, vals, pending = [], [], [], 0
+    if pending:
+        total = total + sp.csr_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(n_items, n_items),
+        )
+    # an item occurs once in a history of distinct items: no diagonal
+    return sp.csr_matrix(total + total.T, dtype=np.float32)
+
+
+def _leave_one_out_hits(
+    events: Events,
+    users: I64,
+    queries: I64,
+    truths: I64,
+    points: Sequence[tuple[float, float, float, float]],
+    threshold: int,
+) -> list[F32]:
+    """Per grid point (β, s, α, h), each validation user's next-item hit@10 on the
+    co-interactions of every *other* user (the user's own contribution subtracted)."""
+    indptr, seq_items, _ = events.sequences()
+    x = events.binary()
+    n_items = events.n_items
+    xt = sp.csr_matrix(x.T)
+    xc = sp.csc_matrix(x)
+    xr = sp.csr_matrix(x)
+    pop = np.asarray(x.sum(axis=0), np.float64).ravel()
+    alphas = sorted({p[2] for p in points})
+    lives = sorted({p[3] for p in points})
+    weights = {a: _user_weights(x, a) for a in alphas}
+    weighted_x = {a: sp.csc_matrix(sp.diags(weights[a]) @ x) for a in alphas}
+    weighted_pop = {a: np.asarray(weighted_x[a].sum(axis=0), np.float64).ravel() for a in alphas}
+    near = {
+        (a, h): _proximity(indptr, seq_items, weights[a], h, n_items)
+        for a in alphas
+        for h in lives
+        if not math.isinf(h)
+    }
+    betas = sorted({p[0] for p in points})
+    shrinks = sorted({p[1] for p in points})
+    index = {p: k for k, p in enumerate(points)}
+    found = [np.zeros(len(users), np.float32) for _ in points]
+    block = max(1, min(512, int(HPO_BLOCK_CELLS // max(n_items, 1))))
+    for start in range(0, len(users), block):
+        rows = np.arange(start, min(start + block, len(users)))
+        u, q, t = users[rows], queries[rows], truths[rows]
+        local = np.arange(len(rows))
+        own = np.asarray(xr[u].toarray(), np.float32)  # the users' own items
+        unique, inverse = np.unique(q, return_inverse=True)
+        raw = np.asarray((xt[unique] @ xc).toarray(), np.float32)[inverse] - own
+        valid = raw >= threshold
+        valid[local, q] = False  # never the query itself
+        significance = {s: raw / (raw + np.float32(s)) for s in shrinks if s > 0}
+        # after the neighbours, the other users' most popular items (as served)
+        fill = pop.astype(np.float32)[None, :] - own
+        fill[local, q] = -np.inf
+        for a in alphas:
+            w_u = weights[a][u][:, None]
+            d = np.maximum(weighted_pop[a].astype(np.float32)[None, :] - w_u * own, 1e-12)
+            discounts = {b: np.power(d, np.float32(-b)) for b in betas if b > 0}
+            for h in lives:
+                if (betas[0], shrinks[0], a, h) not in index:
+                    continue
+                if math.isinf(h):
+                    co = np.asarray((xt[unique] @ weighted_x[a]).toarray(), np.float32)[inverse]
+                    co -= w_u * own
+                else:
+                    co = np.asarray(near[a, h][q].toarray(), np.float32)
+                    co -= _own_proximity(indptr, seq_items, u, q, weights[a], h, n_items)
+                co[~valid] = 0.0
+                np.maximum(co, 0.0, out=co)
+                for b in betas:
+                    base = co * discounts[b] if b > 0 else co
+                    for s in shrinks:
+                        sim = base * significance[s] if s > 0 else base
+                        found[index[b, s, a, h]][rows] = _hits_at_10(sim, fill, local, t)
+    return found
+
+
+def _own_proximity(
+    indptr: I64,
+    seq_items: npt.NDArray[Any],
+    users: I64,
+    queries: I64,
+    weights: F32,
+    half_life: float,
+    n_items: int,
+) -> F32:
+    """Each user's own contribution to their query's row of :func:`_proximity`."""
+    out = np.zeros((len(users), n_items), np.float32)
+    gap_max = _max_gap(half_life)
+    for r, (user, query) in enumerate(zip(users.tolist(), queries.tolist(), strict=True)):
+        seq = seq_items[indptr[user] : indptr[user + 1]]
+        where = np.flatnonzero(seq == query)
+        if len(where) == 0:
+            continue
+        gaps = np.abs(np.arange(len(seq)) - where[0])
+        keep = (gaps >= 1) & (gaps <= gap_max)
+        out[r, seq[keep]] = float(weights[user]) * np.power(0.5, (gaps[keep] - 1) / half_life)
+    return out
+
+
+def _hits_at_10(sim: F32, fill: F32, local: I64, t: I64) -> F32:
+    """1 where the truth is in the top 10: neighbours (sim > 0) best first, then the rest
+    by ``fill`` (popularity); a tie counts half (the expected rank of an arbitrary order)."""
+    truth = sim[local, t]
+    ahead = np.count_nonzero(sim > truth[:, None], axis=1).astype(np.float64)
+    close = np.flatnonzero((ahead < 10) & (truth > 0))  # ties matter only near the top
+    if len(close):
+        tied = np.count_nonzero(sim[close] == truth[close, None], axis=1) - 1
+        ahead[close] += tied / 2
+    outside = np.flatnonzero(truth <= 0)
+    ahead[outside] = np.count_nonzero(sim[outside] > 0, axis=1)
+    outside = outside[ahead[outside] < 10]  # the truth among the popular items after them
+    if len(outside):
+        part = sim[outside] <= 0
+        rest = fill[outside]
+        level = rest[np.arange(len(outside)), t[outside]][:, None]
+        tied = np.count_nonzero((rest == level) & part, axis=1) - 1
+        ahead[outside] += np.count_nonzero((rest > level) & part, axis=1) + tied / 2
+    return np.asarray(ahead < 10, dtype=np.float32)
+
+
+def _hl_text(value: float) -> str | float:
+    return "inf" if math.isinf(value) else value
+
+
 def tune_sims(
     events: Events,
     *,
@@ -281,50 +489,62 @@ def tune_sims(
     seed: int,
     beta: float | None,
     shrink: float | None,
+    alpha: float | None,
+    half_life: float | None,
 ) -> dict[str, Any] | None:
-    """β and the shrinkage on held-out users' next-item hit@10 (one-SE rule); None when
-    there are too few users to hold out."""
-    counts_per_user = np.bincount(events.users, minlength=events.n_users)
-    eligible = np.flatnonzero(counts_per_user >= 2)
-    n_val = min(HPO_MAX_USERS, len(eligible) // 9)
-    if n_val < HPO_MIN_USERS:
+    """β, the shrinkage, α and the proximity half-life on the users' next-item hit@10, each
+    user left out of the co-interactions it is scored on (one-SE rule); None with too few
+    users."""
+    every = np.flatnonzero(np.bincount(events.users, minlength=events.n_users) >= 2)
+    users, queries, truths = _next_items(events, every.astype(np.int64))
+    if len(users) < HPO_MIN_USERS:
         return None
-    held = np.sort(np.random.default_rng(seed).permutation(eligible)[:n_val])
-    queries, truths = _next_items(events, held)
-    if len(queries) < HPO_MIN_USERS:
-        return None
-    train = events.subset(~np.isin(events.users, held))
-    x = train.binary()
-    pop = np.bincount(train.sequences()[1], minlength=events.n_items).astype(np.float32)
-    unique, row_of = np.unique(queries, return_inverse=True)
-    counts = np.asarray((sp.csr_matrix(x.T)[unique] @ sp.csc_matrix(x)).toarray(), np.float32)
-    counts[counts < max(min_count, 1)] = 0.0
-    counts[np.arange(len(unique)), unique] = 0.0
-    tiebreak = (pop / max(float(pop.max()), 1.0) * 1e-6).astype(np.float32)
+    cap = int(min(HPO_MAX_USERS, max(HPO_MIN_USERS, HPO_CELLS // max(events.n_items, 1))))
+    if len(users) > cap:
+        pick = np.sort(np.random.default_rng(seed).permutation(len(users))[:cap])
+        users, queries, truths = users[pick], queries[pick], truths[pick]
     betas = list(BETA_GRID) if beta is None else [beta]
     shrinks = list(SHRINK_GRID) if shrink is None else [shrink]
-    points = [(b, s) for b in betas for s in shrinks]
-    found: list[F32] = []
-    for b, s in points:
-        sim = _weigh(counts, pop[unique], pop, b, s)
-        sim[sim > 0] += 1.0  # neighbours first, then popular items (as served)
-        sim += tiebreak
-        sim[np.arange(len(unique)), unique] = -np.inf
-        top = np.argpartition(-sim, 9, axis=1)[:, :10]
-        found.append(
-            np.array([t in top[r] for r, t in zip(row_of, truths, strict=True)], np.float32)
-        )
-    default = points.index((betas[0] if beta is not None else DEFAULT_BETA, shrinks[0]))
+    alphas = list(USER_DISCOUNT_GRID) if alpha is None else [alpha]
+    lives = [half_life] if half_life is not None else [math.inf]
+    if half_life is None:
+        indptr = events.sequences()[0]
+        finite = [h for h in PROXIMITY_GRID if not math.isinf(h)]
+        pairs = [_proximity_pairs(indptr, h) for h in finite]
+        entries = [min(2 * p, events.n_items**2) * 8 * len(alphas) for p in pairs]
+        if max(pairs) <= PROXIMITY_MAX_PAIRS and sum(entries) <= PROXIMITY_MAX_BYTES:
+            lives = list(PROXIMITY_GRID)
+    points = [(b, s, a, h) for h in lives for a in alphas for b in betas for s in shrinks]
+    found = _leave_one_out_hits(events, users, queries, truths, points, max(min_count, 1))
+    default = points.index(
+        (DEFAULT_BETA if beta is None else beta, shrinks[0], alphas[0], lives[0])
+    )
     chosen = _one_se(default, found)
+    b, s, a, h = points[chosen]
+    here = [k for k, p in enumerate(points) if p[2:] == (a, h)]
+
+    def best(position: int, value: float) -> float:
+        return round(
+            max(float(found[k].mean()) for k, p in enumerate(points) if p[position] == value), 6
+        )
+
     return {
-        "popularity_discount_factor": points[chosen][0],
-        "cointeraction_shrink": points[chosen][1],
+        "popularity_discount_factor": b,
+        "cointeraction_shrink": s,
+        "user_activity_discount": a,
+        "proximity_half_life": _hl_text(h),
         "hpo": {
             "metric": "next_item_hit_at_10",
             "rule": "one-SE",
-            "validation_users": len(queries),
-            "beta_shrink": [list(p) for p in points],
-            "scores": [round(float(f.mean()), 6) for f in found],
+            "validation": "leave-one-user-out",
+            "validation_users": len(users),
+            # the β x s grid and its scores at the chosen α and half-life; the best per value
+            "beta_shrink": [[points[k][0], points[k][1]] for k in here],
+            "scores": [round(float(found[k].mean()), 6) for k in here],
+            "user_activity_discount": alphas,
+            "best_score_per_discount": [best(2, v) for v in alphas],
+            "proximity_half_life": [_hl_text(v) for v in lives],
+            "best_score_per_half_life": [best(3, v) for v in lives],
         },
     }
 
@@ -337,34 +557,49 @@ def train_sims(
     use_metadata: bool,
     default_event_type: str | None = None,
     seed: int = 0,
+    reuse: Mapping[str, Any] | None = None,
 ) -> SimsModel:
+    """``reuse``: an earlier search's outcome on this data (the metrics run's
+    ``info["tuned"]`` with its ``hpo`` report): taken instead of searching again."""
     events = events_from(data, hyper, default_event_type=default_event_type)
     min_count = hyper.integer("min_cointeraction_count", default=3, low=0, high=10)
     beta_given = hyper.given("popularity_discount_factor")
     shrink_given = hyper.given("cointeraction_shrink")
+    alpha_given = hyper.given("user_activity_discount")
+    life_given = hyper.given("proximity_half_life")
     hpo = hyper.text("hpo", "perform_hpo", default="auto", choices={"auto", "true", "false"})
     beta = hyper.number("popularity_discount_factor", default=DEFAULT_BETA, low=0.0, high=1.0)
     shrink = hyper.number("cointeraction_shrink", default=0.0, low=0.0)
+    alpha = hyper.number("user_activity_discount", default=0.0, low=0.0, high=1.0)
+    life = hyper.number("proximity_half_life", default=math.inf, low=1.0, allow_inf=True)
     k = hyper.integer("neighbours", "max_neighbours", default=100, low=1, high=1000)
     common = common_from(recipe, data, events, hyper)
     n_items = data.n_items
     tuned = None
-    search = not (beta_given and shrink_given) and (
+    search = not (beta_given and shrink_given and alpha_given and life_given) and (
         hpo == "true" or (hpo == "auto" and n_items <= HPO_MAX_ITEMS)
     )
-    if search:
+    if search and reuse:
+        tuned = dict(reuse)
+    elif search:
         tuned = tune_sims(
             events,
             min_count=min_count,
             seed=seed,
             beta=beta if beta_given else None,
             shrink=shrink if shrink_given else None,
+            alpha=alpha if alpha_given else None,
+            half_life=life if life_given else None,
         )
     if tuned is not None:
         beta = float(tuned["popularity_discount_factor"])
         shrink = float(tuned["cointeraction_shrink"])
+        alpha = float(tuned["user_activity_discount"])
+        life = float(tuned["proximity_half_life"])
         hyper.used["popularity_discount_factor"] = f"{beta:g}"
         hyper.used["cointeraction_shrink"] = f"{shrink:g}"
+        hyper.used["user_activity_discount"] = f"{alpha:g}"
+        hyper.used["proximity_half_life"] = f"{life:g}"
     popularity = np.asarray(common["popularity"], dtype=np.float64)
 
     features = None
@@ -379,24 +614,31 @@ def train_sims(
     x = events.binary()
     xt = sp.csr_matrix(x.T)  # items x users
     xc = sp.csc_matrix(x)
-    row_norm = np.sqrt(np.maximum(popularity, 1.0)).astype(np.float32)
-    col_discount = np.power(np.maximum(popularity, 1.0), beta).astype(np.float32)
+    # each co-interaction weighted by the user's activity ** -α (α = 0: plain counts)
+    user_weights = _user_weights(x, alpha)
+    xw = xc if alpha == 0 else sp.csc_matrix(sp.diags(user_weights) @ x)
+    weighted_pop = np.asarray(xw.sum(axis=0), np.float32).ravel()
+    near = None
+    if not math.isinf(life):  # co-interactions weighted by how close they are in a history
+        indptr_seq, seq_items, _ = events.sequences()
+        near = _proximity(indptr_seq, seq_items, user_weights, life, n_items)
     threshold = max(min_count, 1)
-    block = max(1, min(1024, int(2e7 // max(n_items, 1))))
+    block = max(1, min(1024, int(1e7 // max(n_items, 1))))
     all_rows: list[I64] = []
     all_cols: list[I64] = []
     all_vals: list[F32] = []
     for start in range(0, n_items, block):
         stop = min(start + block, n_items)
-        co = sp.csr_matrix((xt[start:stop] @ xc).astype(np.float32))  # block x items counts
-        co.data[co.data < threshold] = 0.0
-        co.eliminate_zeros()
-        dense = co.toarray()
-        significance = dense / (dense + np.float32(shrink)) if shrink > 0 else None
-        dense /= row_norm[start:stop, None]
-        dense /= col_discount[None, :]
-        if significance is not None:
-            dense *= significance
+        raw = np.asarray((xt[start:stop] @ xc).toarray(), np.float32)  # block x items counts
+        if near is not None:
+            weighted = np.asarray(near[start:stop].toarray(), np.float32)
+        elif alpha == 0:
+            weighted = raw
+        else:
+            weighted = np.asarray((xt[start:stop] @ xw).toarray(), np.float32)
+        dense = _similarity(
+            raw, weighted, weighted_pop[start:stop], weighted_pop, beta, shrink, threshold
+        )
         if features is not None:
             g = gamma[start:stop, None]
             meta = np.asarray((features[start:stop] @ features.T).toarray(), dtype=np.float32)
