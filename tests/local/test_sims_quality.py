@@ -134,9 +134,14 @@ def test_proximity_is_searched_only_while_it_stays_cheap(monkeypatch: pytest.Mon
     monkeypatch.setattr(sims, "PROXIMITY_MAX_PAIRS", 20_000_000)
     monkeypatch.setattr(sims, "PROXIMITY_MAX_BYTES", 1_000)
     assert train("aws-sims", data).info["hpo"]["proximity_half_life"] == ["inf"]
-    # asked for, it is used whatever the size
+    # asked for, it is used beyond the search's budget ...
     given_hl = train("aws-sims", data, {"proximity_half_life": "10"})
     assert given_hl.info["hpo"]["proximity_half_life"] == [10.0]
+    # ... up to a size whose matrix would not fit: refused, naming the key and the size
+    monkeypatch.setattr(sims, "PROXIMITY_MAX_PAIRS_GIVEN", 1_000)
+    for hpo in ("false", "true"):  # refused before the search too
+        with pytest.raises(ValueError, match=r"proximity_half_life=10 would weigh [\d,]+ item"):
+            train("aws-sims", data, {"proximity_half_life": "10", "hpo": hpo})
 
 
 def test_validation_never_counts_the_scored_users_own_pair() -> None:

@@ -89,6 +89,8 @@ PROXIMITY_SPAN = 6
 PROXIMITY_MAX_PAIRS = 20_000_000
 #: ... and while its matrices (one per α, 8 bytes an entry at most) fit in this
 PROXIMITY_MAX_BYTES = 512 * 2**20
+#: a given half-life is refused above this many pairs (its matrix would take GBs)
+PROXIMITY_MAX_PAIRS_GIVEN = 100_000_000
 #: user x item scores per block of the search (float32, 16 MB per array)
 HPO_BLOCK_CELLS = 4_000_000
 #: ``hpo=auto`` tunes up to this many items (a held-out block is <= 1,000 x items)
@@ -572,6 +574,14 @@ def train_sims(
     shrink = hyper.number("cointeraction_shrink", default=0.0, low=0.0)
     alpha = hyper.number("user_activity_discount", default=0.0, low=0.0, high=1.0)
     life = hyper.number("proximity_half_life", default=math.inf, low=1.0, allow_inf=True)
+    if not math.isinf(life):  # given: refused before any work if its matrix cannot fit
+        pairs = _proximity_pairs(events.sequences()[0], life)
+        if pairs > PROXIMITY_MAX_PAIRS_GIVEN:
+            raise ValueError(
+                f"proximity_half_life={life:g} would weigh {pairs:,} item pairs of these "
+                f"histories (at most {PROXIMITY_MAX_PAIRS_GIVEN:,}); give a smaller one, or "
+                "inf for plain co-interactions"
+            )
     k = hyper.integer("neighbours", "max_neighbours", default=100, low=1, high=1000)
     common = common_from(recipe, data, events, hyper)
     n_items = data.n_items
