@@ -44,22 +44,20 @@ import math
 from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import attrs
-from botocore.exceptions import BotoCoreError, ClientError
 
 from personakit.aws.paging import paginate
 from personakit.aws.retry import Retrier
+from personakit.cost.catalog import Origin
 from personakit.cost.pricing import (
     default_cache_dir,
-    failure_text,
     price_list_detail,
-    read_cache,
+    read_price_list,
     utc_now,
-    write_cache,
 )
-from personakit.errors import ConfigurationError, PersonakitError
+from personakit.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from mypy_boto3_pricing import PricingClient
@@ -95,8 +93,6 @@ _SNAPSHOT = "personalize_prices.json"
 _DEFAULT_MAX_AGE = dt.timedelta(days=7)
 #: The region the packaged figures are read as.
 _SNAPSHOT_REGION = "us-east-1"
-
-Origin = Literal["packaged", "pricing-api", "cache"]
 
 
 @attrs.frozen(kw_only=True)
@@ -517,19 +513,8 @@ def refresh_personalize(
     region = check_region(region or session.region)
     base = PriceTable.packaged(region)
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    path = _cache_path(folder, region)
-    cached = read_cache(path, PersonalizeRow.from_dict)
-    current = now()
-    if cached is not None and not force and current - cached[0] < max_age:
-        retrieved, rows = cached
-        return base.with_live(
-            rows,
-            origin="cache",
-            as_of=retrieved.date(),
-            stale=False,
-            note=f"AWS Price List API read of {retrieved:%Y-%m-%d %H:%M} UTC, cached at {path}",
-        )
-    try:
+
+    def fetch() -> list[PersonalizeRow]:
         client = session.client("pricing")
         rows = [
             row
@@ -538,42 +523,30 @@ def refresh_personalize(
         ]
         if not rows:
             raise LookupError(f"the Price List API returned no Personalize prices for {region!r}")
-    except (BotoCoreError, ClientError, PersonakitError, LookupError) as exc:
-        why = failure_text(exc)
-        if cached is not None:
-            retrieved, rows = cached
-            logger.warning(
-                "AWS Price List API unavailable (%s); using the cached Personalize prices of %s",
-                why,
-                retrieved.date().isoformat(),
-            )
-            return base.with_live(
-                rows,
-                origin="cache",
-                as_of=retrieved.date(),
-                stale=True,
-                note=f"Price List API unavailable ({why}); cached read from {path}",
-            )
-        logger.warning(
-            "AWS Price List API unavailable (%s); using personakit's packaged Personalize "
-            "prices as of %s",
-            why,
-            base.as_of.isoformat(),
-        )
-        return attrs.evolve(
-            base, stale=True, note=f"{base.note}; Price List API unavailable ({why})"
-        )
-    write_cache(
-        path,
+        return rows
+
+    read = read_price_list(
+        _cache_path(folder, region),
         region,
-        current,
-        [r.to_dict() for r in rows],
-        "AWS Price List API GetProducts, ServiceCode AmazonPersonalize",
+        fetch,
+        row=PersonalizeRow.from_dict,
+        to_dict=PersonalizeRow.to_dict,
+        source="AWS Price List API GetProducts, ServiceCode AmazonPersonalize",
+        max_age=max_age,
+        force=force,
+        now=now,
+        log=logger,
+        packaged="Personalize prices",
+        packaged_as_of=base.as_of,
     )
+    if read.rows is None or read.retrieved is None:
+        return attrs.evolve(
+            base, stale=True, note=f"{base.note}; Price List API unavailable ({read.why})"
+        )
     return base.with_live(
-        rows,
-        origin="pricing-api",
-        as_of=current.date(),
-        stale=False,
-        note=f"AWS Price List API read of {current:%Y-%m-%d %H:%M} UTC",
+        read.rows,
+        origin=read.origin,
+        as_of=read.retrieved.date(),
+        stale=read.stale,
+        note=read.note,
     )

@@ -40,7 +40,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 from botocore.exceptions import BotoCoreError, ClientError
@@ -409,6 +409,80 @@ def failure_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}{f' {code}' if code else ''}: {exc}"
 
 
+@attrs.frozen
+class PriceListRead(Generic[_Row]):
+    """What :func:`read_price_list` found: rows and where they come from, or no rows
+    (``origin`` ``"packaged"``: the caller's packaged snapshot serves, for ``why``)."""
+
+    rows: list[_Row] | None
+    origin: Origin
+    retrieved: dt.datetime | None
+    stale: bool
+    note: str = ""
+    why: str = ""
+
+
+def read_price_list(
+    path: Path,
+    region: str,
+    fetch: Callable[[], list[_Row]],
+    *,
+    row: Callable[[dict[str, Any]], _Row],
+    to_dict: Callable[[_Row], dict[str, Any]],
+    source: str,
+    max_age: dt.timedelta,
+    force: bool,
+    now: Callable[[], dt.datetime],
+    log: logging.Logger,
+    packaged: str,
+    packaged_as_of: dt.date,
+) -> PriceListRead[_Row]:
+    """One cached read of the AWS Price List API, shared by every price source.
+
+    A cache at ``path`` younger than ``max_age`` (and not ``force``) is used as is;
+    otherwise ``fetch()`` reads the API (raising ``LookupError`` when it found nothing)
+    and its rows are cached. When the read fails, an older cache serves (stale), else
+    nothing does and the caller falls back to its packaged snapshot (``packaged``
+    names it and ``packaged_as_of`` dates it in the warning logged to ``log``).
+    """
+    cached = read_cache(path, row)
+    current = now()
+    if cached is not None and not force and current - cached[0] < max_age:
+        retrieved, rows = cached
+        note = f"AWS Price List API read of {retrieved:%Y-%m-%d %H:%M} UTC, cached at {path}"
+        return PriceListRead(rows, "cache", retrieved, stale=False, note=note)
+    try:
+        rows = fetch()
+    except (BotoCoreError, ClientError, PersonakitError, LookupError) as exc:
+        why = failure_text(exc)
+        if cached is not None:
+            retrieved, rows = cached
+            age = (current - retrieved).days
+            log.warning(
+                "AWS Price List API unavailable (%s); using the cached read of %s (%d days old)",
+                why,
+                retrieved.date().isoformat(),
+                age,
+                extra={"event": "personakit.pricing.fallback", "source": "cache", "age_days": age},
+            )
+            note = f"Price List API unavailable ({why}); cached read from {path}"
+            return PriceListRead(rows, "cache", retrieved, stale=True, note=note, why=why)
+        age = (current.date() - packaged_as_of).days
+        log.warning(
+            "AWS Price List API unavailable (%s); using personakit's packaged %s as of %s "
+            "(%d days old)",
+            why,
+            packaged,
+            packaged_as_of.isoformat(),
+            age,
+            extra={"event": "personakit.pricing.fallback", "source": "packaged", "age_days": age},
+        )
+        return PriceListRead(None, "packaged", None, stale=True, why=why)
+    write_cache(path, region, current, [to_dict(r) for r in rows], source)
+    note = f"AWS Price List API read of {current:%Y-%m-%d %H:%M} UTC"
+    return PriceListRead(rows, "pricing-api", current, stale=False, note=note)
+
+
 def refresh(
     session: Session,
     region: str | None = None,
@@ -444,22 +518,8 @@ def refresh(
     region = region or session.region
     base = base if base is not None else Catalog.load()
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    path = _cache_path(folder, region)
-    cached = read_cache(path, HostingRow.from_dict)
-    current = now()
-    if cached is not None and not force and current - cached[0] < max_age:
-        retrieved, rows = cached
-        logger.debug("using cached SageMaker prices for %s from %s", region, retrieved)
-        return _build(
-            base,
-            region,
-            rows,
-            retrieved=retrieved,
-            origin="cache",
-            stale=False,
-            note=f"AWS Price List API read of {retrieved:%Y-%m-%d %H:%M} UTC, cached at {path}",
-        )
-    try:
+
+    def fetch() -> list[HostingRow]:
         client = session.client("pricing")
         rows = [
             row
@@ -470,66 +530,32 @@ def refresh(
             raise LookupError(
                 f"the Price List API returned no SageMaker Hosting rows for {region!r}"
             )
-    except (BotoCoreError, ClientError, PersonakitError, LookupError) as exc:
-        return _fallback(base, region, cached, path, exc, current)
-    write_cache(
-        path,
+        logger.info("read %d SageMaker Hosting prices for %s", len(rows), region)
+        return rows
+
+    read = read_price_list(
+        _cache_path(folder, region),
         region,
-        current,
-        [row.to_dict() for row in rows],
-        "AWS Price List API GetProducts, ServiceCode AmazonSageMaker, Hosting",
+        fetch,
+        row=HostingRow.from_dict,
+        to_dict=HostingRow.to_dict,
+        source="AWS Price List API GetProducts, ServiceCode AmazonSageMaker, Hosting",
+        max_age=max_age,
+        force=force,
+        now=now,
+        log=logger,
+        packaged="prices",
+        packaged_as_of=base.as_of,
     )
-    logger.info("read %d SageMaker Hosting prices for %s", len(rows), region)
+    if read.rows is None or read.retrieved is None:
+        note = f"Price List API unavailable ({read.why}); packaged snapshot"
+        return attrs.evolve(base, stale=True, note=note)
     return _build(
         base,
         region,
-        rows,
-        retrieved=current,
-        origin="pricing-api",
-        stale=False,
-        note=f"AWS Price List API read of {current:%Y-%m-%d %H:%M} UTC",
-    )
-
-
-def _fallback(
-    base: Catalog,
-    region: str,
-    cached: tuple[dt.datetime, list[HostingRow]] | None,
-    path: Path,
-    exc: BaseException,
-    current: dt.datetime,
-) -> Catalog:
-    why = failure_text(exc)
-    if cached is not None:
-        retrieved, rows = cached
-        age = (current - retrieved).days
-        logger.warning(
-            "AWS Price List API unavailable (%s); using the cached read of %s (%d days old)",
-            why,
-            retrieved.date().isoformat(),
-            age,
-            extra={"event": "personakit.pricing.fallback", "source": "cache", "age_days": age},
-        )
-        return _build(
-            base,
-            region,
-            rows,
-            retrieved=retrieved,
-            origin="cache",
-            stale=True,
-            note=f"Price List API unavailable ({why}); cached read from {path}",
-        )
-    age = base.age_on(current.date())
-    logger.warning(
-        "AWS Price List API unavailable (%s); using personakit's packaged prices as of %s "
-        "(%d days old)",
-        why,
-        base.as_of.isoformat(),
-        age,
-        extra={"event": "personakit.pricing.fallback", "source": "packaged", "age_days": age},
-    )
-    return attrs.evolve(
-        base,
-        stale=True,
-        note=f"Price List API unavailable ({why}); packaged snapshot",
+        read.rows,
+        retrieved=read.retrieved,
+        origin=read.origin,
+        stale=read.stale,
+        note=read.note,
     )
