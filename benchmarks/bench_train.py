@@ -45,8 +45,8 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from bench_local import generated  # the same generated data as the quality runs
 
-from personakit import samples
 from personakit.local.algorithms import TrainingData
 from personakit.local.algorithms.ials import fit_ials, implicit_als, one_blas_thread
 
@@ -55,28 +55,6 @@ FACTORS, ITERATIONS, REG, ALPHA = 64, 15, 50.0, 8.0  # the engine's iALS default
 SV_TARGET_S = 120.0
 SV_TARGET_GIB = 8.0
 SV_SIZE = (10_000_000, 200_000, 500_000)
-
-
-def generated(n_users: int, n_items: int, n_interactions: int, seed: int) -> TrainingData:
-    frame = samples.synthetic(
-        n_users=n_users,
-        n_items=n_items,
-        n_interactions=n_interactions,
-        seed=seed,
-        event_types=("View",),
-        event_value=False,
-    ).interactions
-    user_ids, users = np.unique(frame["USER_ID"].astype(str).to_numpy(), return_inverse=True)
-    item_ids, items = np.unique(frame["ITEM_ID"].astype(str).to_numpy(), return_inverse=True)
-    stamps = frame["TIMESTAMP"].to_numpy(dtype=np.int64)
-    order = np.argsort(stamps, kind="stable")
-    return TrainingData(
-        user_ids=user_ids.astype(np.str_),
-        item_ids=item_ids.astype(np.str_),
-        users=users[order].astype(np.int32),
-        items=items[order].astype(np.int32),
-        timestamps=stamps[order],
-    )
 
 
 def binary(data: TrainingData) -> Any:
@@ -225,7 +203,9 @@ def solution_version(seed: int, backend: str, size: tuple[int, int, int] = SV_SI
         f"\n== solution version at {n:,} interactions / {items:,} items / {users:,} users "
         f"(fresh process; backend {backend})"
     )
-    code = "import sys, runpy; " + (BLOCK_IMPLICIT if backend == "numpy" else "")
+    here = os.path.dirname(os.path.abspath(__file__))  # run_path does not add it
+    code = f"import sys, runpy; sys.path.insert(0, {here!r}); "
+    code += BLOCK_IMPLICIT if backend == "numpy" else ""
     code += (
         f"sys.argv = [{__file__!r}, '--one-sv', '{n},{items},{users}', '--seed', '{seed}']; "
         f"runpy.run_path({__file__!r}, run_name='__main__')"
