@@ -54,7 +54,7 @@ from personakit.rules.schema import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from personakit.rules.checks.columns import Column
+    from personakit.rules.checks.columns import BoolArray, Column
 
 __all__ = ["check_fields"]
 
@@ -201,15 +201,7 @@ def _check_ids(data: Data, f: Field, run: Run) -> None:
         return
     lengths = as_array(pc.fill_null(utf8_length(codes.uniques), pa.scalar(0, pa.int64())))
     too_long = np.asarray(lengths.to_numpy(zero_copy_only=False)) > MAX_ID_CHARS
-    run.rows(
-        "error",
-        "id-too-long",
-        f"{{n}} {f.name} values are longer than {MAX_ID_CHARS} characters",
-        data=data,
-        field=f.name,
-        mask=codes.rows(too_long) if too_long.any() else np.zeros(0, dtype=bool),
-        fix="shorten the ids, e.g. hash them (hashlib.sha256(id.encode()).hexdigest())",
-    )
+    _too_long(data, f, codes.rows(too_long) if too_long.any() else np.zeros(0, dtype=bool), run)
     trimmed = as_array(pc.utf8_trim_whitespace(cast(Any, codes.uniques)))
     blank = pc.equal(utf8_length(trimmed), pa.scalar(0, pa.int64()))
     empty = to_bools(blank)
@@ -238,13 +230,18 @@ def _check_integer_ids(data: Data, f: Field, col: Column, run: Run) -> None:
     if max(len(str(ends["min"].as_py())), len(str(ends["max"].as_py()))) <= MAX_ID_CHARS:
         return
     lengths = utf8_length(as_array(one_array(col).cast(pa.string())))
+    _too_long(data, f, greater_than(lengths, MAX_ID_CHARS), run)
+
+
+def _too_long(data: Data, f: Field, mask: BoolArray, run: Run) -> None:
+    """Report the ids ``mask`` flags as longer than Personalize's limit."""
     run.rows(
         "error",
         "id-too-long",
         f"{{n}} {f.name} values are longer than {MAX_ID_CHARS} characters",
         data=data,
         field=f.name,
-        mask=greater_than(lengths, MAX_ID_CHARS),
+        mask=mask,
         fix="shorten the ids, e.g. hash them (hashlib.sha256(id.encode()).hexdigest())",
     )
 
