@@ -982,6 +982,28 @@ def scale(sizes: list[int], seed: int) -> None:
 # --------------------------------------------------------------------------- main
 
 
+def every_seed(
+    title: str,
+    named: Callable[[int], tuple[str, TrainingData]],
+    seeds: Sequence[int],
+    args: argparse.Namespace,
+    als: bool,
+) -> None:
+    """The quality runs of one data set (``named(seed)``: its name and data), then their
+    mean ± SE over the seeds."""
+    runs, related, affinity = [], [], []
+    for seed in seeds:
+        name, data = named(seed)
+        if not args.no_quality:
+            runs.append(quality(name, data, seed, als, args.plain_only))
+        if not args.no_related:
+            related.append(related_quality(name, data, seed))
+            affinity.append(affinity_quality(name, data, seed))
+    summary(title, runs)
+    related_summary(title, related)
+    affinity_summary(title, affinity)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=6_000)
@@ -1033,33 +1055,22 @@ def main() -> None:
     print(f"cores: {os.cpu_count()}, numpy {np.__version__}")
     seeds = [int(v) for v in args.seeds.split(",")] if args.seeds else [args.seed]
     if not args.no_generated:
-        runs, related, affinity = [], [], []
-        for seed in seeds:
-            data = generated(args.users, args.items, args.interactions, seed)
-            name = f"generated (personakit.samples.synthetic, seed {seed})"
-            if not args.no_quality:
-                runs.append(quality(name, data, seed, als, args.plain_only))
-            if not args.no_related:
-                related.append(related_quality(name, data, seed))
-                affinity.append(affinity_quality(name, data, seed))
-        summary("generated", runs)
-        related_summary("generated", related)
-        affinity_summary("generated", affinity)
+        every_seed(
+            "generated",
+            lambda seed: (
+                f"generated (personakit.samples.synthetic, seed {seed})",
+                generated(args.users, args.items, args.interactions, seed),
+            ),
+            seeds,
+            args,
+            als,
+        )
     if not args.no_online_retail:
         retail = args.online_retail or ONLINE_RETAIL
         if retail.is_file():
-            data = read_online_retail(retail)
-            runs, related, affinity = [], [], []
-            for seed in seeds:  # one user split per seed
-                name = f"online retail (purchases, seed {seed})"
-                if not args.no_quality:
-                    runs.append(quality(name, data, seed, als, args.plain_only))
-                if not args.no_related:
-                    related.append(related_quality(name, data, seed))
-                    affinity.append(affinity_quality(name, data, seed))
-            summary("online retail", runs)
-            related_summary("online retail", related)
-            affinity_summary("online retail", affinity)
+            data = read_online_retail(retail)  # one user split per seed
+            named = lambda seed: (f"online retail (purchases, seed {seed})", data)  # noqa: E731
+            every_seed("online retail", named, seeds, args, als)
         elif args.online_retail is not None:
             parser.error(f"--online-retail {retail}: no such file")
         else:
