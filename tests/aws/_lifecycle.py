@@ -335,22 +335,25 @@ def expect_import(
 def expect_train(
     s: Script,
     *,
+    name: str = "movies-up",
+    recipe: str = RECIPE_UP,
+    solution_statuses: Iterable[str] = ("CREATE IN_PROGRESS", "ACTIVE"),
     version_statuses: Iterable[str] = ("CREATE PENDING", "CREATE IN_PROGRESS", "ACTIVE"),
     reason: str | None = None,
 ) -> None:
     s.ok(
         "create_solution",
         {
-            "name": "movies-up",
+            "name": name,
             "datasetGroupArn": DSG,
-            "recipeArn": RECIPE_UP,
+            "recipeArn": recipe,
             "performHPO": False,
             "performAutoTraining": False,
             "tags": TAGS,
         },
         {"solutionArn": SOL},
     )
-    s.describe("solution", SOL, "CREATE IN_PROGRESS", "ACTIVE")
+    s.describe("solution", SOL, *solution_statuses)
     s.ok(
         "create_solution_version",
         {"solutionArn": SOL, "name": ANY, "trainingMode": "FULL", "tags": TAGS},

@@ -12,8 +12,16 @@ import json
 from typing import Any
 
 from _env import Env
-from _lifecycle import BUCKET, DSG, ROLE, SOL, SV, TAGS, A, expect_group, expect_teardown
-from botocore.stub import ANY
+from _lifecycle import (
+    BUCKET,
+    ROLE,
+    SV,
+    TAGS,
+    A,
+    expect_group,
+    expect_teardown,
+    expect_train,
+)
 
 from personakit.personalize.group import DatasetGroup
 
@@ -24,25 +32,12 @@ PREFIX = "personakit/batch/nightly/"
 def test_themes_send_theme_generation_and_read_the_themed_output(env: Env) -> None:
     s = env.script
     expect_group(s)
-    s.ok(
-        "create_solution",
-        {
-            "name": "movies-up",
-            "datasetGroupArn": DSG,
-            "recipeArn": "arn:aws:personalize:::recipe/aws-similar-items",
-            "performHPO": False,
-            "performAutoTraining": False,
-            "tags": TAGS,
-        },
-        {"solutionArn": SOL},
+    expect_train(
+        s,
+        recipe="arn:aws:personalize:::recipe/aws-similar-items",
+        solution_statuses=("ACTIVE",),
+        version_statuses=("ACTIVE",),
     )
-    s.describe("solution", SOL, "ACTIVE")
-    s.ok(
-        "create_solution_version",
-        {"solutionArn": SOL, "name": ANY, "trainingMode": "FULL", "tags": TAGS},
-        {"solutionVersionArn": SV},
-    )
-    s.describe("solution_version", SV, "ACTIVE")
     s.ok(
         "create_batch_inference_job",
         {
