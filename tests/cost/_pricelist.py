@@ -86,20 +86,29 @@ def sagemaker_element(
             attributes[key] = value
     element["product"] = {"productFamily": "ML Instance", "attributes": attributes, "sku": sku}
     element["serviceCode"] = "AmazonSageMaker"
+    one_price(
+        element,
+        sku,
+        term=term,
+        unit=unit,
+        description=f"${float(usd):g} per {kind} {instance} hour in {location}",
+        pricePerUnit={"USD": usd},
+    )
+    return json.dumps(element)
+
+
+def one_price(
+    element: dict[str, Any], sku: str, *, term: str = "OnDemand", **dimension: Any
+) -> None:
+    """Give ``element`` (a real element, parsed) one term of one price dimension for
+    ``sku``: the real term and dimension with ``dimension``'s fields replaced."""
     (old_term,) = element["terms"]["OnDemand"].values()
     (old_dim,) = old_term["priceDimensions"].values()
     offer = old_term["offerTermCode"]
     rate = f"{sku}.{offer}.6YS6EN2CT7"
-    dimension = dict(
-        old_dim,
-        unit=unit,
-        rateCode=rate,
-        description=f"${float(usd):g} per {kind} {instance} hour in {location}",
-        pricePerUnit={"USD": usd},
-    )
-    new_term = dict(old_term, sku=sku, priceDimensions={rate: dimension})
+    new_dim = dict(old_dim, rateCode=rate, **dimension)
+    new_term = dict(old_term, sku=sku, priceDimensions={rate: new_dim})
     element["terms"] = {term: {f"{sku}.{offer}": new_term}}
-    return json.dumps(element)
 
 
 def page(elements: list[str], token: str | None = None) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _pricelist import EBS_PIOPS, EC2_UNUSED, EC2_ZERO, page
+from _pricelist import EBS_PIOPS, EC2_UNUSED, EC2_ZERO, one_price, page
 from botocore.stub import Stubber
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -63,22 +63,15 @@ def personalize_element(
         },
     }
     element["serviceCode"] = "AmazonPersonalize"
-    (old_term,) = element["terms"]["OnDemand"].values()
-    (old_dim,) = old_term["priceDimensions"].values()
-    offer = old_term["offerTermCode"]
-    rate = f"{sku}.{offer}.6YS6EN2CT7"
-    dimension = dict(
-        old_dim,
+    one_price(
+        element,
+        sku,
         unit=unit,
-        rateCode=rate,
         description=description,
         beginRange=begin,
         endRange=end,
         pricePerUnit={"USD": usd},
     )
-    element["terms"] = {
-        "OnDemand": {f"{sku}.{offer}": dict(old_term, sku=sku, priceDimensions={rate: dimension})}
-    }
     return json.dumps(element)
 
 
