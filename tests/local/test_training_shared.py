@@ -9,6 +9,7 @@ Each is checked here against the plain definition it replaced, on any input.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -258,15 +259,31 @@ def test_a_failing_block_raises_and_the_blocks_not_started_are_dropped(
     monkeypatch.setattr(up, "THREADS", 2)
     calls: list[int] = []
     real = model.scorer.score_batch
+    raised = threading.Event()
 
     def failing(weighted: Any, **kwargs: Any) -> Any:
         calls.append(weighted.shape[0])
         if len(calls) == 3:
+            raised.set()
             raise MemoryError("block 3")
-        time.sleep(0.05)  # blocks that take time, as at scale (20 of them: 0.5 s on 2 threads)
         return real(weighted, **kwargs)
 
+    # the calling thread prepares users 7 on (block 4 on) only once block 3 has failed,
+    # and slowly, so that the workers keep up with it: whatever it queued after the
+    # failure would be scored, unless it stops queueing (the pause paces, it asserts
+    # nothing; the real code passes whatever the pace)
+    prepared = [0]
+    real_history = model._history
+
+    def history(user: Any, events: Any) -> Any:
+        prepared[0] += 1
+        if prepared[0] > 6:
+            raised.wait(10)  # a guard against a hang
+            time.sleep(0.005)
+        return real_history(user, events)
+
     monkeypatch.setattr(model.scorer, "score_batch", failing)
+    monkeypatch.setattr(model, "_history", history)
     with pytest.raises(MemoryError, match="block 3"):
         _lists(model, parts)
     assert len(calls) < len(parts.test_users) // 2  # the queued blocks were dropped

@@ -73,6 +73,7 @@ import contextlib
 import logging
 import math
 import queue
+import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ClassVar
@@ -280,7 +281,18 @@ class UserPersonalizationModel(BaseModel):
             rows = min(block, count)
             buffers.put(np.empty((rows, n_items), np.float32) if ials is not None else None)
 
+        failed = threading.Event()  # a block failed: the blocks after it are not scored
+
         def one(part: list[tuple[int, I64, F32, I64]]) -> None:
+            if failed.is_set():
+                return
+            try:
+                score(part)
+            except BaseException:
+                failed.set()
+                raise
+
+        def score(part: list[tuple[int, I64, F32, I64]]) -> None:
             lengths = np.array([len(p[1]) for p in part], dtype=np.int64)
             indptr = np.concatenate([[0], np.cumsum(lengths)])
             weighted = sp.csr_matrix(
@@ -314,12 +326,15 @@ class UserPersonalizationModel(BaseModel):
                 stack.enter_context(one_blas_thread())
                 pool = stack.enter_context(ThreadPoolExecutor(workers))
             pending: list[Future[None]] = []
-            # a failure (or Ctrl-C) drops the blocks not started yet instead of scoring them
+            # a failure (or Ctrl-C here) drops the blocks not started yet instead of scoring
+            # them: no more are queued, and queued ones are cancelled or skip their work
             stack.callback(lambda: [job.cancel() for job in pending])
             part: list[tuple[int, I64, F32, I64]] = []
             for k, (user, history, exclude) in enumerate(
                 zip(user_ids, histories, excludes, strict=True)
             ):
+                if failed.is_set():
+                    break
                 seen, recent, weights = self._history(user, history)
                 excluded = self._excluded(exclude)
                 if self.exclude_seen and len(seen):
