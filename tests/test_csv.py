@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import personakit as pk
@@ -671,6 +671,33 @@ def test_integer_ids_are_written_as_the_digits_of_their_strings(
     assert data == csv_bytes(text, chunk_rows=chunk_rows)
     back = pd.read_csv(io.BytesIO(data), dtype=str)
     assert back["USER_ID"].tolist() == [str(u) for u, _ in ids]
+
+
+_INT_TYPES = [pa.uint8(), pa.int16(), pa.int32(), pa.uint32(), pa.int64(), pa.uint64()]
+
+
+@settings(max_examples=200, deadline=None)
+@given(digits=st.integers(1, 20), kind=st.sampled_from(_INT_TYPES), data=st.data())
+def test_fixed_width_integer_text_is_pyarrows_text(
+    digits: int, kind: pa.DataType, data: st.DataObject
+) -> None:
+    """Integers of one digit count (epoch seconds, most ids) are rendered from digit
+    tables; the text must be pyarrow's own, and anything else takes pyarrow's path."""
+    from personakit.rules.writer import _fixed_width_text
+
+    unsigned = pa.types.is_unsigned_integer(kind)
+    least = 0 if unsigned else -(2 ** (kind.bit_width - 1))
+    most = 2 ** (kind.bit_width - (0 if unsigned else 1)) - 1
+    lo, hi = (0 if digits == 1 else 10 ** (digits - 1)), min(10**digits - 1, most)
+    assume(lo <= hi)
+    values = data.draw(st.lists(st.integers(lo, hi), min_size=1, max_size=40))
+    values += data.draw(st.lists(st.integers(least, most), max_size=2))  # maybe mixed
+    arr = pa.array(values, kind)
+    text = _fixed_width_text(arr)
+    if min(values) >= 0 and len({len(str(v)) for v in values}) == 1 and digits <= 18:
+        assert text is not None
+    assert text is None or text.equals(arr.cast(pa.string()))
+    assert _fixed_width_text(pa.array([*values, None], kind)) is None  # nulls: empty fields
 
 
 # --------------------------------------------------------------------------- after validate

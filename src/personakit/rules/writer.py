@@ -42,6 +42,7 @@ for the same values, so how the input is chunked never changes the file.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import logging
@@ -100,6 +101,8 @@ _RENDER_ROWS = 131_072
 #: Most worker threads rendering slices (pyarrow releases the GIL while converting).
 _MAX_WORKERS = 4
 _INT64_LIMIT = 2.0**63
+#: Most digits :func:`_fixed_width_text` renders (int64 has up to 19).
+_MAX_FIXED_DIGITS = 18
 
 
 # --------------------------------------------------------------------------- result
@@ -873,6 +876,62 @@ class _IntText:
         return self.text.take(codes)
 
 
+@functools.cache
+def _digit_table(width: int) -> Any:
+    """The zero-padded decimal text of ``0 .. 10**width - 1``, one little-endian
+    integer of ``width`` bytes per number (``width`` 1, 2 or 4)."""
+    import numpy as np
+
+    text = "".join(f"{i:0{width}d}" for i in range(10**width)).encode("ascii")
+    return np.frombuffer(text, dtype=f"<u{width}")
+
+
+def _fixed_width_text(col: _Array) -> _Array | None:
+    """An integer column's decimal text when every value is non-negative, not null and
+    has the same number of digits (epoch seconds: 10 digits from 2001 to 2286);
+    ``None`` otherwise (format as usual).
+
+    The same bytes as pyarrow's integer formatting, at about half its cost: each row
+    is cut into groups of 1, 2 or 4 digits (``divmod``), and each group's text is
+    taken from :func:`_digit_table` into a fixed-width record; the records are the
+    string array's data, and its offsets step by the width.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if col.null_count or len(col) == 0:
+        return None
+    lo_hi = pc.min_max(col)
+    lo, hi = int(lo_hi["min"].as_py()), int(lo_hi["max"].as_py())
+    digits = len(str(hi))
+    if lo < 0 or len(str(lo)) != digits or digits > _MAX_FIXED_DIGITS:
+        return None
+    fours, left = divmod(digits, 4)
+    widths = {0: [], 1: [1], 2: [2], 3: [1, 2]}[left] + [4] * fours
+    record = np.dtype(
+        {
+            "names": [f"g{i}" for i in range(len(widths))],
+            "formats": [_digit_table(w).dtype for w in widths],
+            "offsets": list(itertools.accumulate([0, *widths[:-1]])),
+            "itemsize": digits,
+        }
+    )
+    rest = np.asarray(col.to_numpy(zero_copy_only=False)).astype(np.int64, copy=False)
+    out = np.empty(len(rest), dtype=record)
+    for i in range(len(widths) - 1, 0, -1):  # from the last digits to the first
+        rest, group = np.divmod(rest, 10 ** widths[i])
+        out[f"g{i}"] = _digit_table(widths[i]).take(group)
+    out["g0"] = _digit_table(widths[0]).take(rest)
+    n = len(out)
+    offsets = np.arange(0, digits * n + 1, digits, dtype=np.int64)
+    kind: pa.DataType = pa.large_string()
+    if offsets[-1] < 2**31:
+        kind, offsets = pa.string(), offsets.astype(np.int32)
+    buffers = [None, pa.py_buffer(offsets.data), pa.py_buffer(out.data)]
+    return pa.Array.from_buffers(kind, n, buffers)
+
+
 def _csv_bytes(
     columns: Sequence[_Array],
     schema: Schema,
@@ -895,9 +954,14 @@ def _csv_bytes(
         return b""
     if _needs_render(converted, schema.fields):
         return _render(converted, schema.fields)
-    for i, text in enumerate(texts):  # integers need no quotes: encoded after the test
-        if text is not None and pat.is_integer(converted[i].type):
-            converted[i] = text.encode(converted[i])
+    for i, col in enumerate(converted):  # integers need no quotes: encoded after the test
+        if not pat.is_integer(col.type):
+            continue
+        text = texts[i] if i < len(texts) else None
+        if text is not None:
+            converted[i] = text.encode(col)
+        elif (fixed := _fixed_width_text(col)) is not None:
+            converted[i] = fixed
     out = pa.BufferOutputStream()
     batch = pa.RecordBatch.from_arrays(converted, names=list(schema.names))
     options = pacsv.WriteOptions(
