@@ -528,6 +528,10 @@ def test_duplicate_rows_are_the_rows_pandas_calls_duplicated(
         assert list(problem.rows) == repeated[:5].tolist()  # rows of the frame, named
     else:
         assert not found
+    # the repeat rate comes from the same sort: the share of (user, item) pairs seen twice
+    pairs = frame.dropna(subset=["user_id", "item_id"]).groupby(["user_id", "item_id"]).size()
+    if len(pairs):
+        assert report.stats["repeat_interaction_rate"] == pytest.approx((pairs > 1).mean())
 
 
 def test_rows_sharing_a_digest_are_compared_by_their_whole_key() -> None:

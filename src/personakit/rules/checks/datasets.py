@@ -11,7 +11,10 @@ each row becomes one integer key, exact when the columns' ranges allow (integer 
 encoded ids and integer timestamps usually do), else a 64-bit hash of all columns (two
 different rows with the same hash, odds about n²/2⁶⁵, would then be counted as
 duplicates); one sort of 32-bit digests of the keys finds the rows that may repeat,
-and only those are compared by their full key.
+and only those are compared by their full key. Interactions with exact keys are
+settled first by the sort the repeat rate needs anyway (keys led by the user and the
+item: :class:`_SortedKeys`); the digests are sorted only when that finds duplicates,
+to name their rows.
 """
 
 from __future__ import annotations
@@ -285,8 +288,9 @@ def _user_sample(data: Data) -> IntArray | None:
     return data.once("user-sample", rows)
 
 
-def _hash_parts(data: Data) -> list[npt.NDArray[Any]]:
-    """Each schema column as integers for hashing (zero-copy where Arrow allows)."""
+def _hash_parts(data: Data, skip: Sequence[str] = ()) -> list[npt.NDArray[Any]]:
+    """Each schema column (but the fields ``skip``) as integers for hashing (zero-copy
+    where Arrow allows)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -295,7 +299,7 @@ def _hash_parts(data: Data) -> list[npt.NDArray[Any]]:
     parts: list[npt.NDArray[Any]] = []
     for f in data.schema.fields:
         col = data.col(f.name)
-        if col is None:
+        if col is None or f.name in skip:
             continue
         arr, t = one_array(col), col.type
         if is_temporal(t):
@@ -420,6 +424,59 @@ def _repeats(keys: _RowKeys, n: int) -> tuple[int, list[int]]:
     return len(repeats), [int(r) for r in repeats[:5]]
 
 
+class _SortedKeys:
+    """Interactions rows as exact keys (:class:`_RowKeys`), sorted, with the codes of
+    USER_ID and ITEM_ID as their two leading parts: ``keys // per_pair`` is then each
+    row's (user, item) pair, sorted too. One sort answers both the duplicate rows
+    (equal neighbours) and the repeat rate (equal neighbouring pairs)."""
+
+    __slots__ = ("keys", "per_pair", "ranges")
+
+    def __init__(self, keys: npt.NDArray[np.uint64], ranges: list[tuple[int, int]]) -> None:
+        self.keys, self.ranges = keys, ranges
+        self.per_pair = math.prod(span for _, span in ranges[2:])
+
+    @classmethod
+    def of(cls, data: Data) -> _SortedKeys | None:
+        """The rows :func:`_user_sample` picks (all rows below it), once per run;
+        ``None`` without USER_ID and ITEM_ID, or when the key cannot be exact."""
+        users, items = data.codes("USER_ID"), data.codes("ITEM_ID")
+        if users is None or items is None:
+            return None
+
+        def compute() -> _SortedKeys | None:
+            parts = [users.codes, items.codes, *_hash_parts(data, ("USER_ID", "ITEM_ID"))]
+            sample = _user_sample(data)
+            if sample is not None:
+                parts = [part[sample] for part in parts]
+            row_keys = _RowKeys(parts)
+            if row_keys.ranges is None:
+                return None
+            keys = row_keys.of(slice(None))
+            keys.sort()
+            return cls(keys, row_keys.ranges)
+
+        return data.once("sorted-keys", compute)
+
+    def pairs(self) -> npt.NDArray[np.uint64]:
+        """The sorted (user, item) pairs of the rows whose user and item are not null."""
+        import numpy as np
+
+        pairs = self.keys // np.uint64(self.per_pair)
+        (user_lo, _), (item_lo, item_span) = self.ranges[:2]
+        if user_lo < 0 or item_lo < 0:  # a code -1: null
+            user, item = np.divmod(pairs, np.uint64(item_span))
+            pairs = pairs[
+                (user.astype(np.int64) + user_lo >= 0) & (item.astype(np.int64) + item_lo >= 0)
+            ]
+        return pairs
+
+
+def _equal_neighbours(values: npt.NDArray[Any]) -> int:
+    """How many of sorted ``values`` equal the one before them."""
+    return int((values[1:] == values[:-1]).sum())
+
+
 def check_duplicate_rows(data: Data, run: Run) -> None:
     """Rows that repeat an earlier row exactly (each copy counts as another event)."""
     stat = f"{_stat_prefix(data)}duplicate_rows"
@@ -430,6 +487,12 @@ def check_duplicate_rows(data: Data, run: Run) -> None:
     if not parts:
         return
     sample = _user_sample(data)
+    if data.dtype is DatasetType.INTERACTIONS:
+        # most data has no duplicate: the sort the repeat rate needs anyway settles it
+        # (the rows to show are then looked for only when there are some)
+        ordered = _SortedKeys.of(data)
+        if ordered is not None and not _equal_neighbours(ordered.keys):
+            return
     if sample is None:
         count, rows = _repeats(_RowKeys(parts), data.n)
         found = f"{count:,} rows repeat"
@@ -609,28 +672,6 @@ def _interaction_stats(data: Data, run: Run) -> None:
                 count=singles,
                 fix="check USER_ID is a stable id (not a session id), or collect more history",
             )
-    sample = _user_sample(data)
-    if sample is not None:
-        # a diagnostic, not a rule: estimated from every interaction of a fixed share of
-        # users (all of their pairs, so the estimate is unbiased), which saves a 10M-row sort
-        user_codes, item_codes = users.codes[sample], items.codes[sample]
-        rows = np.flatnonzero(item_codes >= 0)
-        user_codes, item_codes = user_codes[rows], item_codes[rows]
-    else:
-        rows = np.flatnonzero((users.codes >= 0) & (items.codes >= 0))
-        user_codes, item_codes = users.codes[rows], items.codes[rows]
-    del rows
-    pairs = user_codes.astype(np.int64)
-    pairs *= max(1, len(items.uniques))
-    pairs += item_codes
-    del user_codes, item_codes
-    if len(pairs):
-        pairs.sort()
-        same = pairs[1:] == pairs[:-1]  # runs of equal pairs: repeated (user, item)
-        repeated = int(same[:1].sum()) + int((same[1:] & ~same[:-1]).sum())
-        stats["repeat_interaction_rate"] = repeated / (len(pairs) - int(same.sum()))
-        del same
-    del pairs
     popularity = np.sort(items.counts[items.counts > 0])
     if len(popularity):
         k = max(1, math.ceil(0.01 * len(popularity)))
@@ -648,6 +689,36 @@ def _interaction_stats(data: Data, run: Run) -> None:
                 count=k,
                 fix="look for bots or placeholder items; consider dropping them",
             )
+
+
+def _repeat_rate(data: Data, run: Run) -> None:
+    """The share of (user, item) pairs seen more than once.
+
+    A diagnostic, not a rule: above :data:`_SAMPLE_ROWS` rows, estimated from every
+    interaction of a fixed share of the users (:func:`_user_sample`; all of their
+    pairs, so the estimate is unbiased), which saves a 10M-row sort.
+    """
+    import numpy as np
+
+    users, items = data.codes("USER_ID"), data.codes("ITEM_ID")
+    if users is None or items is None:
+        return
+    ordered = _SortedKeys.of(data)
+    if ordered is not None:
+        pairs = ordered.pairs()
+    else:  # keys too wide to be exact: sort the pairs on their own
+        sample = _user_sample(data)
+        user_codes = users.codes if sample is None else users.codes[sample]
+        item_codes = items.codes if sample is None else items.codes[sample]
+        rows = np.flatnonzero((user_codes >= 0) & (item_codes >= 0))
+        pairs = user_codes[rows].astype(np.uint64)
+        pairs *= np.uint64(max(1, len(items.uniques)))
+        pairs += item_codes[rows].astype(np.uint64)
+        pairs.sort()
+    if len(pairs):
+        same = pairs[1:] == pairs[:-1]  # runs of equal pairs: repeated (user, item)
+        repeated = int(same[:1].sum()) + int((same[1:] & ~same[:-1]).sum())
+        run.stats["repeat_interaction_rate"] = repeated / (len(pairs) - int(same.sum()))
 
 
 def _time_stats(data: Data, run: Run) -> None:
@@ -693,8 +764,8 @@ def _time_stats(data: Data, run: Run) -> None:
             stats["top100_jaccard_first_last_quarter"] = len(early & late) / len(early | late)
 
 
-def _second_thread(data: Data, duplicates: Run, diagnostics: Run) -> None:
-    """The second thread of :func:`check_interactions`: duplicate rows, time diagnostics."""
+def _second_thread(data: Data, duplicates: Run, repeats: Run) -> None:
+    """The second thread of :func:`check_interactions`: duplicate rows, the repeat rate."""
     import pyarrow as pa
 
     # ITEM_ID is encoded here while the first thread encodes USER_ID for the minimums;
@@ -702,7 +773,7 @@ def _second_thread(data: Data, duplicates: Run, diagnostics: Run) -> None:
     with suppress(pa.ArrowException):
         data.codes("ITEM_ID")
     duplicates.guard(data, "duplicate rows", partial(check_duplicate_rows, data, duplicates))
-    diagnostics.guard(data, "diagnostics", partial(_time_stats, data, diagnostics))
+    repeats.guard(data, "diagnostics", partial(_repeat_rate, data, repeats))
 
 
 def check_interactions(data: Data, run: Run) -> None:
@@ -710,20 +781,21 @@ def check_interactions(data: Data, run: Run) -> None:
     duplicate rows and the diagnostics in ``run.stats``."""
 
     run.stats["n_interactions"] = float(data.n)
-    # The duplicate-row scan and the time diagnostics run on a second thread while the
-    # other checks run here: numpy releases the GIL for both. Each side reports into its
-    # own child run; they are merged in the order the checks are listed.
-    duplicates, diagnostics, over_time = run.child(), run.child(), run.child()
+    # The duplicate-row scan and the repeat rate (one sort) run on a second thread while
+    # the other checks run here: numpy releases the GIL for both. Each side reports into
+    # its own child run; they are merged in the order the checks are listed.
+    duplicates, diagnostics, repeats = run.child(), run.child(), run.child()
     with ThreadPoolExecutor(1, thread_name_prefix="personakit-validate") as pool:
-        second = pool.submit(_second_thread, data, duplicates, over_time)
+        second = pool.submit(_second_thread, data, duplicates, repeats)
         run.guard(data, "training minimums", partial(_check_minimums, data, run))
         run.guard(data, "use cases", partial(_check_use_cases, data, run))
         run.guard(data, "event types", partial(_check_event_type_budget, data, run))
         diagnostics.guard(data, "diagnostics", partial(_interaction_stats, data, diagnostics))
+        diagnostics.guard(data, "diagnostics", partial(_time_stats, data, diagnostics))
         second.result()
     run.merge(duplicates)
     run.merge(diagnostics)
-    run.merge(over_time)
+    run.merge(repeats)
 
 
 # --------------------------------------------------------------------------- other datasets
