@@ -534,6 +534,36 @@ def test_duplicate_rows_are_the_rows_pandas_calls_duplicated(
         assert report.stats["repeat_interaction_rate"] == pytest.approx((pairs > 1).mean())
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    start=st.integers(-(10**9), 2 * 10**9),
+    width=st.sampled_from([1, 7, 3600, 86_400, 604_800]),
+    bins=st.integers(1, 150),
+    data=st.data(),
+)
+def test_histogram_bins_are_numpys(start: int, width: int, bins: int, data: st.DataObject) -> None:
+    """The diagnostics' histograms count as np.histogram does (bins [a, b), the last
+    [a, b]), on every path: searched edges, divided, and divided exactly (whole seconds)."""
+    from personakit.rules.checks.datasets import _binned
+
+    edges = start + width * np.arange(bins + 1, dtype=np.float64)
+    on_edges = st.integers(-1, bins + 1).map(lambda k: start + width * k)
+    near = st.integers(start - 2 * width, start + (bins + 2) * width)
+    values = np.array(data.draw(st.lists(st.one_of(on_edges, near), max_size=60)), np.float64)
+    expected = np.histogram(values, bins=edges)[0].tolist()
+    assert _binned(values, edges).tolist() == expected
+    assert _binned(values, edges, uniform=True).tolist() == expected
+    assert _binned(values, edges, uniform=True, whole=True).tolist() == expected
+
+
+@given(st.lists(st.integers(0, 2**63 - 1), max_size=40), st.integers(0, 2**63))
+def test_keys_sorted_in_two_halves_are_sorted(keys: list[int], cut: int) -> None:
+    from personakit.rules.checks.datasets import _sorted_in_halves
+
+    values = np.array(keys, dtype=np.uint64)
+    assert _sorted_in_halves(values.copy(), cut).tolist() == sorted(keys)
+
+
 def test_rows_sharing_a_digest_are_compared_by_their_whole_key() -> None:
     """Keys whose 32-bit digests collide are not duplicates unless the keys are equal."""
     from personakit.rules.checks.datasets import _HASH_KEY, _repeats, _RowKeys

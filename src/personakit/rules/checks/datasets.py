@@ -31,6 +31,7 @@ from personakit.rules.arrow import is_string
 from personakit.rules.checks.columns import (
     as_array,
     bincount,
+    is_integer,
     is_numeric,
     is_string_list,
     is_temporal,
@@ -452,8 +453,9 @@ class _SortedKeys:
             row_keys = _RowKeys(parts)
             if row_keys.ranges is None:
                 return None
-            keys = row_keys.of(slice(None))
-            keys.sort()
+            (_, user_span), rest = row_keys.ranges[0], row_keys.ranges[1:]
+            per_user = math.prod(span for _, span in rest)
+            keys = _sorted_in_halves(row_keys.of(slice(None)), user_span // 2 * per_user)
             return cls(keys, row_keys.ranges)
 
         return data.once("sorted-keys", compute)
@@ -470,6 +472,24 @@ class _SortedKeys:
                 (user.astype(np.int64) + user_lo >= 0) & (item.astype(np.int64) + item_lo >= 0)
             ]
         return pairs
+
+
+def _sorted_in_halves(keys: npt.NDArray[np.uint64], cut: int) -> npt.NDArray[np.uint64]:
+    """``keys`` sorted, the keys below ``cut`` and the others each on a thread of its
+    own (numpy releases the GIL while sorting): the sort is most of validate's work."""
+    import numpy as np
+
+    below = keys < np.uint64(cut)
+    n_below = int(below.sum())
+    out = np.empty_like(keys)
+    out[:n_below] = keys[below]
+    out[n_below:] = keys[~below]
+    del below
+    with ThreadPoolExecutor(1, thread_name_prefix="personakit-validate") as pool:
+        upper = pool.submit(out[n_below:].sort)
+        out[:n_below].sort()
+        upper.result()
+    return out
 
 
 def _equal_neighbours(values: npt.NDArray[Any]) -> int:
@@ -587,7 +607,11 @@ def _log_edges(top: int) -> IntArray:
 
 
 def _binned(
-    values: npt.NDArray[Any], edges: npt.NDArray[Any], *, uniform: bool = False
+    values: npt.NDArray[Any],
+    edges: npt.NDArray[Any],
+    *,
+    uniform: bool = False,
+    whole: bool = False,
 ) -> IntArray:
     """``np.histogram(values, bins=edges)[0]`` without sorting the values.
 
@@ -595,13 +619,16 @@ def _binned(
     each value among the few edges gives the same counts: bins ``[a, b)``, the last one
     ``[a, b]``, values outside left out. With ``uniform`` (edges evenly spaced), a
     value's bin is computed by division, then moved by one where rounding put it
-    beside its edges.
+    beside its edges. With ``whole`` too (values and edges whole numbers below 2**53),
+    the division is exact: ``floor((v - a) / w)`` of whole numbers is ``(v - a) // w``.
     """
     import numpy as np
 
     bins = len(edges) - 1
-    if uniform and bins > 0:
-        width = (float(edges[-1]) - float(edges[0])) / bins
+    width = (float(edges[-1]) - float(edges[0])) / max(bins, 1)
+    if uniform and whole and bins > 0 and width.is_integer():
+        where = np.floor((values - edges[0]) / width).astype(np.int64)
+    elif uniform and bins > 0:
         where = np.floor((values - edges[0]) / width)
         np.clip(where, -1, bins, out=where)
         where = where.astype(np.int64)
@@ -629,9 +656,12 @@ def _per_user_histogram(per_user: IntArray) -> Histogram:
     return Histogram(edges.tolist(), _binned(per_user, edges).tolist())
 
 
-def _time_histogram(seconds: FloatArray, first: float, last: float, weight: int) -> Histogram:
+def _time_histogram(
+    seconds: FloatArray, first: float, last: float, weight: int, *, whole: bool = False
+) -> Histogram:
     """Interactions per hour, day, ... (the finest of at most 150 bins); ``seconds`` is
-    every ``weight``-th row's time, so each counts ``weight`` times."""
+    every ``weight``-th row's time, so each counts ``weight`` times (``whole``: all
+    whole numbers)."""
     import numpy as np
 
     width = next((w for w, _ in TIME_BINS if (last - first) / w <= _TIME_BINS_MAX), 0.0)
@@ -639,7 +669,7 @@ def _time_histogram(seconds: FloatArray, first: float, last: float, weight: int)
     start = math.floor(first / width) * width
     n = math.floor((last - start) / width) + 1
     edges = start + width * np.arange(n + 1, dtype=np.float64)
-    counts = _binned(seconds, edges, uniform=True) * weight
+    counts = _binned(seconds, edges, uniform=True, whole=whole) * weight
     return Histogram(edges.tolist(), counts.tolist())
 
 
@@ -741,7 +771,9 @@ def _time_stats(data: Data, run: Run) -> None:
         first, last = ends[0] / scale, ends[1] / scale
         seconds = to_floats(col, step) / scale
         ok = np.isfinite(seconds)  # nulls are NaN
+        whole = scale == 1.0 and is_integer(col.type) and last < 2**53
     else:
+        whole = False
         seconds = to_floats(col)
         if not is_temporal(col.type):
             seconds = seconds / _seconds_scale(seconds[:: _scale_step(len(seconds))])
@@ -756,7 +788,9 @@ def _time_stats(data: Data, run: Run) -> None:
     stats["last_timestamp"] = last
     stats["time_span_days"] = span / 86_400
     if span > 0:
-        run.histograms["interactions_over_time"] = _time_histogram(seconds[ok], first, last, step)
+        run.histograms["interactions_over_time"] = _time_histogram(
+            seconds[ok], first, last, step, whole=whole
+        )
         codes = items.codes[::step]
         early = _top(codes[ok & (seconds < first + span / 4)], len(items.uniques), _DRIFT_TOP)
         late = _top(codes[ok & (seconds >= last - span / 4)], len(items.uniques), _DRIFT_TOP)
