@@ -198,6 +198,8 @@ def from_arrow(arr: AnyArrow, like: pd.Series[Any]) -> pd.Series[Any]:
 
 def null_mask(s: pd.Series[Any]) -> npt.NDArray[np.bool_]:
     """Where the values are missing (None, NaN, NaT, NA), as numpy."""
+    if isinstance(s.dtype, np.dtype) and s.dtype.kind in "iub":
+        return np.zeros(len(s), dtype=bool)  # numpy integers and booleans cannot be missing
     return np.asarray(s.isna().to_numpy(dtype=bool))
 
 

@@ -60,10 +60,10 @@ def _numeric_seconds(
         safe = (np.where(nulls, 0, values) if nulls.any() else values).astype(np.int64, copy=False)
     factor: npt.NDArray[np.int64] | int
     if unit == "auto":
-        size = np.abs(safe)
-        if not len(size) or size.max() <= SECONDS_MAX:
+        if not len(safe) or max(-int(safe.min()), int(safe.max())) <= SECONDS_MAX:
             factor = 1  # all seconds: the common case, no per-value work
         else:
+            size = np.abs(safe)
             magnitude = np.zeros(len(size), dtype=np.int8)
             for _, _, low, _ in EPOCH_UNITS:
                 magnitude += size > low
@@ -88,7 +88,7 @@ def _numeric_seconds(
         seconds = safe
     else:
         seconds = np.floor_divide(safe, factor)
-    if (nulls | invalid).any():
+    if nulls.any() or invalid.any():
         seconds = np.where(nulls | invalid, 0, seconds)
     return seconds.astype(np.int64, copy=False), invalid
 
