@@ -700,6 +700,74 @@ def test_fixed_width_integer_text_is_pyarrows_text(
     assert _fixed_width_text(pa.array([*values, None], kind)) is None  # nulls: empty fields
 
 
+_PLAIN_TEXT = st.text(st.characters(exclude_characters=',"\\\r\n', codec="utf-8"), max_size=6)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.one_of(st.none(), _PLAIN_TEXT),
+            st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)),
+            st.integers(0, 2**31 - 1),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    chunk_rows=st.integers(1, 9),
+)
+def test_polars_writes_the_bytes_pyarrow_writes(
+    rows: list[tuple[str | None, int | None, int]], chunk_rows: int
+) -> None:
+    """Large inputs of ids, categories and integers are rendered by polars when it is
+    installed: the file must be the one pyarrow writes (empty strings, nulls, any
+    integer, any text that needs no quotes)."""
+    pytest.importorskip("polars")
+    from personakit.rules import writer
+
+    table = pa.table(
+        {
+            "user": pa.array([r[0] for r in rows], pa.string()),
+            "item": pa.array([r[1] for r in rows], pa.int64()),
+            "ts": pa.array([r[2] for r in rows], pa.int64()),
+        }
+    )
+    schema = pk.Schema(
+        "interactions",
+        [
+            pk.Field("USER_ID", "string", nullable=True, source="user"),
+            pk.Field("ITEM_ID", "long", nullable=True, source="item"),
+            pk.Field("TIMESTAMP", "long", source="ts"),
+        ],
+    )
+    rendered = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(writer, "_polars", lambda rows: None)
+        by_pyarrow = csv_bytes(table, schema, chunk_rows=chunk_rows)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(writer, "_POLARS_MIN_ROWS", 0)
+        real = writer._polars_csv
+        mp.setattr(writer, "_polars_csv", lambda *a: rendered.append(1) or real(*a))
+        by_polars = csv_bytes(table, schema, chunk_rows=chunk_rows)
+    assert rendered  # polars did render
+    assert by_polars == by_pyarrow
+
+
+def test_small_inputs_do_not_import_polars() -> None:
+    """polars is imported (about 0.2 s) for large inputs only, not for the quickstart's."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, io, personakit as pk\n"
+        "pk.write_csv(pk.samples.synthetic(n_users=50, n_items=40, n_interactions=2000)"
+        ".interactions, io.BytesIO())\n"
+        "print('polars' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 # --------------------------------------------------------------------------- after validate
 
 
