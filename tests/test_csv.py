@@ -754,7 +754,7 @@ def test_polars_writes_the_bytes_pyarrow_writes(
 
 
 def test_small_inputs_do_not_import_polars() -> None:
-    """polars is imported (about 0.2 s) for large inputs only, not for the quickstart's."""
+    """polars is imported (0.1-0.2 s) for large inputs only, not for the quickstart's."""
     import subprocess
     import sys
 

@@ -108,7 +108,7 @@ _INT64_LIMIT = 2.0**63
 _MAX_FIXED_DIGITS = 18
 #: Chunks of at least this many rows are rendered by polars when it is installed (the
 #: ``fast`` extra) and every field is an id, a category or an integer: its writer is
-#: 1.5-2x pyarrow's. Its import (about 0.2 s) is paid once, by the first such chunk;
+#: 1.5-2x pyarrow's. Its import (0.1-0.2 s) is paid once, by the first such chunk;
 #: smaller inputs do not import it unless it already is.
 _POLARS_MIN_ROWS = 1_000_000
 
