@@ -753,6 +753,38 @@ def test_polars_writes_the_bytes_pyarrow_writes(
     assert by_polars == by_pyarrow
 
 
+def test_a_stream_switching_to_polars_formats_what_polars_leaves_to_pyarrow() -> None:
+    """A small chunk (pyarrow, ids' text rendered for its range), then large ones
+    (polars), some of whose slices polars leaves to pyarrow (a dictionary column): those
+    must not use the first chunk's text for ids beyond its range."""
+    polars = pytest.importorskip("polars")
+    from personakit.rules import writer
+
+    def chunk(start: int, n: int) -> pa.Table:
+        ids = pa.array([start + i % 10 for i in range(n)], pa.int64())  # a narrow range
+        kinds = pa.array(["click", "view"] * (n // 2)).dictionary_encode()
+        return pa.table({"user": ids, "item": ids, "ts": ids, "kind": kinds})
+
+    chunks = [chunk(0, 40), chunk(1000, 400), chunk(5000, 400)]
+    schema = pk.Schema(
+        "interactions",
+        [
+            pk.Field("USER_ID", "string", source="user"),
+            pk.Field("ITEM_ID", "string", source="item"),
+            pk.Field("TIMESTAMP", "long", source="ts"),
+            pk.Field("EVENT_TYPE", "string", source="kind"),
+        ],
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(writer, "_polars", lambda rows: None)
+        expected = csv_bytes(iter(chunks), schema)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(writer, "_polars", lambda rows: polars if rows >= 100 else None)
+        mp.setattr(writer, "_RENDER_ROWS", 64)
+        assert csv_bytes(iter(chunks), schema) == expected
+    assert expected.count(b"\n") == 841
+
+
 def test_small_inputs_do_not_import_polars() -> None:
     """polars is imported (0.1-0.2 s) for large inputs only, not for the quickstart's."""
     import subprocess

@@ -815,11 +815,10 @@ def _write(
         for batch in chunks:
             columns = _select(batch, schema)
             polars = _polars(batch.num_rows) if plain else None
-            if polars is None:
-                texts = [
-                    _IntText.cover(col, f, known)
-                    for col, f, known in zip(columns, schema.fields, texts, strict=True)
-                ]
+            texts = [
+                None if polars else _IntText.cover(col, f, known)
+                for col, f, known in zip(columns, schema.fields, texts, strict=True)
+            ]
             for start in range(0, max(batch.num_rows, 1), _RENDER_ROWS):
                 piece = [col.slice(start, _RENDER_ROWS) for col in columns]
                 args = (piece, schema, rows + start, texts, polars)
