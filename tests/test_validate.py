@@ -117,6 +117,11 @@ def test_diagnostics_on_a_hand_computed_frame() -> None:
     assert stats["single_interaction_user_share"] == pytest.approx(2 / 3)
     # pairs (a,x)x2, (a,y), (b,x), (c,z): one of four pairs repeats
     assert stats["repeat_interaction_rate"] == pytest.approx(1 / 4)
+    names = list(stats)  # the order a report shows them in: users, pairs, items, time
+    assert (
+        names.index("repeat_interaction_rate") == names.index("single_interaction_user_share") + 1
+    )
+    assert names.index("popularity_top1pct_share") < names.index("first_timestamp")
     # item counts x=3, y=1, z=1: top 1% of 3 items is one item
     assert stats["popularity_top1pct_share"] == pytest.approx(3 / 5)
     ranks = np.arange(1, 4)
@@ -453,6 +458,37 @@ def test_duplicate_interaction_rows() -> None:
     # a different event type makes a different row
     frame["event_type"] = ["a"] * 1001 + ["b", "a"]
     assert only(validate(frame, now=NOW), "duplicate-rows").rows == (1000, 1002)
+
+
+@pytest.mark.parametrize("sample_rows", [None, 10])
+def test_interactions_without_rows_or_users_get_a_report_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch, sample_rows: int | None
+) -> None:
+    """No rows at all, or no user in the sample (every USER_ID null): the diagnostics
+    have nothing to count, and the report names the rules broken."""
+    import personakit.rules.checks.datasets as checks
+
+    if sample_rows:
+        monkeypatch.setattr(checks, "_SAMPLE_ROWS", sample_rows)
+    empty = pd.DataFrame(
+        {
+            "USER_ID": pd.Series([], dtype=str),
+            "ITEM_ID": pd.Series([], dtype=str),
+            "TIMESTAMP": pd.Series([], dtype="int64"),
+        }
+    )
+    rules = {p.rule for p in validate(empty, now=NOW).problems}
+    assert {"min-import-records", "min-interactions", "min-users"} <= rules
+    no_users = pa.table(
+        {
+            "USER_ID": pa.nulls(50, pa.string()),
+            "ITEM_ID": pa.array([f"i{i % 7}" for i in range(50)]),
+            "TIMESTAMP": pa.array([NOW - DAY - i for i in range(50)], pa.int64()),
+        }
+    )
+    report = validate(no_users, now=NOW)
+    assert only(report, "required-null").count == 50
+    assert report.stats["n_users"] == 0
 
 
 def test_duplicate_rows_above_the_sample_size_are_estimated_from_a_share_of_users(

@@ -92,6 +92,8 @@ _SAMPLE_ROWS = 1_000_000
 _HASH_KEY = 0x9E3779B97F4A7C15
 #: Bits of the table that narrows the rows sharing a 32-bit digest (:func:`_repeats`).
 _DIGEST_TABLE_BITS = 22
+#: Fewer keys than this are sorted on one thread (a thread costs more than it saves).
+_THREADED_SORT = 100_000
 
 
 def _event_counts(data: Data) -> dict[str, int]:
@@ -336,7 +338,7 @@ class _RowKeys:
         self.ranges: list[tuple[int, int]] | None = []
         total = 1
         for part in parts:
-            lo, hi = int(part.min()), int(part.max())
+            lo, hi = (int(part.min()), int(part.max())) if len(part) else (0, 0)
             total *= hi - lo + 1
             if total >= 2**63 or hi >= 2**63:
                 self.ranges = None
@@ -446,6 +448,8 @@ class _SortedKeys:
             return None
 
         def compute() -> _SortedKeys | None:
+            import numpy as np
+
             parts = [users.codes, items.codes, *_hash_parts(data, ("USER_ID", "ITEM_ID"))]
             sample = _user_sample(data)
             if sample is not None:
@@ -453,10 +457,13 @@ class _SortedKeys:
             row_keys = _RowKeys(parts)
             if row_keys.ranges is None:
                 return None
-            (_, user_span), rest = row_keys.ranges[0], row_keys.ranges[1:]
-            per_user = math.prod(span for _, span in rest)
-            keys = _sorted_in_halves(row_keys.of(slice(None)), user_span // 2 * per_user)
-            return cls(keys, row_keys.ranges)
+            # cut between the users below and above the median row (codes count up
+            # from the lowest, -1 for null): halves of about the same size to sort
+            (user_lo, _), rest = row_keys.ranges[0], row_keys.ranges[1:]
+            rows_to = np.cumsum(np.concatenate([[users.nulls], users.counts]))
+            middle = int(np.searchsorted(rows_to, rows_to[-1] // 2)) - 1  # a code
+            cut = (middle - user_lo) * math.prod(span for _, span in rest)
+            return cls(_sorted_in_halves(row_keys.of(slice(None)), max(cut, 0)), row_keys.ranges)
 
         return data.once("sorted-keys", compute)
 
@@ -479,6 +486,8 @@ def _sorted_in_halves(keys: npt.NDArray[np.uint64], cut: int) -> npt.NDArray[np.
     own (numpy releases the GIL while sorting): the sort is most of validate's work."""
     import numpy as np
 
+    if len(keys) < _THREADED_SORT:
+        return np.sort(keys)
     below = keys < np.uint64(cut)
     n_below = int(below.sum())
     out = np.empty_like(keys)
@@ -503,16 +512,16 @@ def check_duplicate_rows(data: Data, run: Run) -> None:
     run.stats[stat] = 0.0
     if data.n < 2:
         return
-    parts = _hash_parts(data)
-    if not parts:
-        return
-    sample = _user_sample(data)
     if data.dtype is DatasetType.INTERACTIONS:
         # most data has no duplicate: the sort the repeat rate needs anyway settles it
         # (the rows to show are then looked for only when there are some)
         ordered = _SortedKeys.of(data)
         if ordered is not None and not _equal_neighbours(ordered.keys):
             return
+    parts = _hash_parts(data)
+    if not parts:
+        return
+    sample = _user_sample(data)
     if sample is None:
         count, rows = _repeats(_RowKeys(parts), data.n)
         found = f"{count:,} rows repeat"
@@ -673,9 +682,9 @@ def _time_histogram(
     return Histogram(edges.tolist(), counts.tolist())
 
 
-def _interaction_stats(data: Data, run: Run) -> None:
-    """Diagnostics of users and items (documented in docs/validation.md), with warnings
-    for the bad ones."""
+def _user_stats(data: Data, run: Run) -> None:
+    """The counts of users and items and the diagnostics of the users (all documented
+    in docs/validation.md), with a warning when most users have one interaction."""
     import numpy as np
 
     stats = run.stats
@@ -702,6 +711,16 @@ def _interaction_stats(data: Data, run: Run) -> None:
                 count=singles,
                 fix="check USER_ID is a stable id (not a session id), or collect more history",
             )
+
+
+def _item_stats(data: Data, run: Run) -> None:
+    """The diagnostics of the items' popularity, with a warning when it is concentrated."""
+    import numpy as np
+
+    items = data.codes("ITEM_ID")
+    if items is None or data.codes("USER_ID") is None:
+        return
+    stats = run.stats
     popularity = np.sort(items.counts[items.counts > 0])
     if len(popularity):
         k = max(1, math.ceil(0.01 * len(popularity)))
@@ -818,18 +837,18 @@ def check_interactions(data: Data, run: Run) -> None:
     # The duplicate-row scan and the repeat rate (one sort) run on a second thread while
     # the other checks run here: numpy releases the GIL for both. Each side reports into
     # its own child run; they are merged in the order the checks are listed.
-    duplicates, diagnostics, repeats = run.child(), run.child(), run.child()
+    duplicates, of_users, repeats, of_items = (run.child() for _ in range(4))
     with ThreadPoolExecutor(1, thread_name_prefix="personakit-validate") as pool:
         second = pool.submit(_second_thread, data, duplicates, repeats)
         run.guard(data, "training minimums", partial(_check_minimums, data, run))
         run.guard(data, "use cases", partial(_check_use_cases, data, run))
         run.guard(data, "event types", partial(_check_event_type_budget, data, run))
-        diagnostics.guard(data, "diagnostics", partial(_interaction_stats, data, diagnostics))
-        diagnostics.guard(data, "diagnostics", partial(_time_stats, data, diagnostics))
+        of_users.guard(data, "diagnostics", partial(_user_stats, data, of_users))
+        of_items.guard(data, "diagnostics", partial(_item_stats, data, of_items))
+        of_items.guard(data, "diagnostics", partial(_time_stats, data, of_items))
         second.result()
-    run.merge(duplicates)
-    run.merge(diagnostics)
-    run.merge(repeats)
+    for child in (duplicates, of_users, repeats, of_items):
+        run.merge(child)
 
 
 # --------------------------------------------------------------------------- other datasets
