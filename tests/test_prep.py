@@ -459,6 +459,10 @@ def test_auto_unit_warns_when_a_column_mixes_magnitudes() -> None:
     with pytest.warns(UserWarning, match="several magnitudes"):
         out = prep.epoch_seconds([NEW_YEAR_2020, NEW_YEAR_2020 * 1000])
     assert out.tolist() == [NEW_YEAR_2020, NEW_YEAR_2020]
+    # just above the largest number of seconds: milliseconds, fractions included
+    with pytest.warns(UserWarning, match="several magnitudes"):
+        out = prep.epoch_seconds([1.6e9, 100_000_000_000.5, -100_000_000_000.5])
+    assert out.tolist() == [1_600_000_000, 100_000_000, -100_000_001]
 
 
 offsets = st.integers(min_value=-14 * 60, max_value=14 * 60).map(

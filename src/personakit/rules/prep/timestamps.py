@@ -60,7 +60,7 @@ def _numeric_seconds(
         safe = (np.where(nulls, 0, values) if nulls.any() else values).astype(np.int64, copy=False)
     factor: npt.NDArray[np.int64] | int
     if unit == "auto":
-        if not len(safe) or max(-int(safe.min()), int(safe.max())) <= SECONDS_MAX:
+        if not len(safe) or (safe.min() >= -SECONDS_MAX and safe.max() <= SECONDS_MAX):
             factor = 1  # all seconds: the common case, no per-value work
         else:
             size = np.abs(safe)
