@@ -705,31 +705,34 @@ _PLAIN_TEXT = st.text(st.characters(exclude_characters=',"\\\r\n', codec="utf-8"
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    rows=st.lists(
-        st.tuples(
-            st.one_of(st.none(), _PLAIN_TEXT),
-            st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)),
-            st.integers(0, 2**31 - 1),
-        ),
-        min_size=1,
-        max_size=30,
-    ),
+    data=st.data(),
+    n=st.integers(1, 30),
+    text_type=st.sampled_from(["string", "large_string", "dictionary"]),
+    int_type=st.sampled_from([pa.int8(), pa.uint16(), pa.int64(), pa.uint64()]),
     chunk_rows=st.integers(1, 9),
 )
 def test_polars_writes_the_bytes_pyarrow_writes(
-    rows: list[tuple[str | None, int | None, int]], chunk_rows: int
+    data: st.DataObject, n: int, text_type: str, int_type: pa.DataType, chunk_rows: int
 ) -> None:
     """Large inputs of ids, categories and integers are rendered by polars when it is
-    installed: the file must be the one pyarrow writes (empty strings, nulls, any
-    integer, any text that needs no quotes)."""
+    installed: the file must be the one pyarrow writes (empty strings, nulls, text that
+    needs no quotes as strings, large strings or dictionaries, integers of any width)."""
     pytest.importorskip("polars")
     from personakit.rules import writer
 
+    bits = int_type.bit_width
+    if pa.types.is_unsigned_integer(int_type):
+        lo, hi = 0, 2**bits - 1
+    else:
+        lo, hi = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    texts = data.draw(st.lists(st.one_of(st.none(), _PLAIN_TEXT), min_size=n, max_size=n))
+    ints = data.draw(st.lists(st.one_of(st.none(), st.integers(lo, hi)), min_size=n, max_size=n))
+    text = pa.array(texts, pa.large_string() if text_type == "large_string" else pa.string())
     table = pa.table(
         {
-            "user": pa.array([r[0] for r in rows], pa.string()),
-            "item": pa.array([r[1] for r in rows], pa.int64()),
-            "ts": pa.array([r[2] for r in rows], pa.int64()),
+            "user": text.dictionary_encode() if text_type == "dictionary" else text,
+            "item": pa.array(ints, int_type),
+            "ts": pa.array(data.draw(st.lists(st.integers(0, 2**31 - 1), min_size=n, max_size=n))),
         }
     )
     schema = pk.Schema(
@@ -754,16 +757,15 @@ def test_polars_writes_the_bytes_pyarrow_writes(
 
 
 def test_a_stream_switching_to_polars_formats_what_polars_leaves_to_pyarrow() -> None:
-    """A small chunk (pyarrow, ids' text rendered for its range), then large ones
-    (polars), some of whose slices polars leaves to pyarrow (a dictionary column): those
-    must not use the first chunk's text for ids beyond its range."""
+    """A small chunk (pyarrow, the ids' text rendered for its range), then large ones
+    given to polars, whose slices it leaves to pyarrow: those must not use the first
+    chunk's text for ids beyond its range."""
     polars = pytest.importorskip("polars")
     from personakit.rules import writer
 
     def chunk(start: int, n: int) -> pa.Table:
         ids = pa.array([start + i % 10 for i in range(n)], pa.int64())  # a narrow range
-        kinds = pa.array(["click", "view"] * (n // 2)).dictionary_encode()
-        return pa.table({"user": ids, "item": ids, "ts": ids, "kind": kinds})
+        return pa.table({"user": ids, "item": ids, "ts": ids})
 
     chunks = [chunk(0, 40), chunk(1000, 400), chunk(5000, 400)]
     schema = pk.Schema(
@@ -772,7 +774,6 @@ def test_a_stream_switching_to_polars_formats_what_polars_leaves_to_pyarrow() ->
             pk.Field("USER_ID", "string", source="user"),
             pk.Field("ITEM_ID", "string", source="item"),
             pk.Field("TIMESTAMP", "long", source="ts"),
-            pk.Field("EVENT_TYPE", "string", source="kind"),
         ],
     )
     with pytest.MonkeyPatch.context() as mp:
@@ -780,24 +781,34 @@ def test_a_stream_switching_to_polars_formats_what_polars_leaves_to_pyarrow() ->
         expected = csv_bytes(iter(chunks), schema)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(writer, "_polars", lambda rows: polars if rows >= 100 else None)
-        mp.setattr(writer, "_RENDER_ROWS", 64)
+        mp.setattr(writer, "_polars_renders", lambda columns: False)
         assert csv_bytes(iter(chunks), schema) == expected
     assert expected.count(b"\n") == 841
 
 
-def test_small_inputs_do_not_import_polars() -> None:
-    """polars is imported (0.1-0.2 s) for large inputs only, not for the quickstart's."""
+def test_polars_is_imported_once_an_input_reaches_a_million_rows() -> None:
+    """polars's import (0.1-0.2 s) is paid by large inputs only, not by the quickstart's;
+    a stream of small chunks takes it from the chunk that reaches a million rows."""
     import subprocess
     import sys
 
+    pytest.importorskip("polars")
     code = (
-        "import sys, io, personakit as pk\n"
+        "import sys, io, pyarrow as pa, personakit as pk\n"
+        "from personakit.rules import writer\n"
         "pk.write_csv(pk.samples.synthetic(n_users=50, n_items=40, n_interactions=2000)"
         ".interactions, io.BytesIO())\n"
         "print('polars' in sys.modules)\n"
+        "ids = pa.array(range(400_000))\n"
+        "chunk = pa.table({'USER_ID': ids, 'ITEM_ID': ids, 'TIMESTAMP': ids})\n"
+        "used = []\n"
+        "real = writer._polars_csv\n"
+        "writer._polars_csv = lambda *a: used.append(1) or real(*a)\n"
+        "pk.write_csv(iter([chunk] * 3), io.BytesIO())\n"
+        "print('polars' in sys.modules, len(used) == 400_000 // writer._RENDER_ROWS + 1)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.split() == ["False", "True", "True"]
 
 
 # --------------------------------------------------------------------------- after validate

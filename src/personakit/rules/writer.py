@@ -106,10 +106,10 @@ _MAX_WORKERS = 4
 _INT64_LIMIT = 2.0**63
 #: Most digits :func:`_fixed_width_text` renders (int64 has up to 19).
 _MAX_FIXED_DIGITS = 18
-#: Chunks of at least this many rows are rendered by polars when it is installed (the
-#: ``fast`` extra) and every field is an id, a category or an integer: its writer is
-#: 1.5-2x pyarrow's. Its import (0.1-0.2 s) is paid once, by the first such chunk;
-#: smaller inputs do not import it unless it already is.
+#: Once an input has reached this many rows, its chunks are rendered by polars when it
+#: is installed (the ``fast`` extra) and every field is an id, a category or an
+#: integer: 1.2-1.5x pyarrow's writer. Its import (0.1-0.2 s) is paid once per process;
+#: smaller inputs do not import it, but use it when it already is imported.
 _POLARS_MIN_ROWS = 1_000_000
 
 
@@ -814,7 +814,7 @@ def _write(
     try:
         for batch in chunks:
             columns = _select(batch, schema)
-            polars = _polars(batch.num_rows) if plain else None
+            polars = _polars(rows + batch.num_rows) if plain else None
             texts = [
                 None if polars else _IntText.cover(col, f, known)
                 for col, f, known in zip(columns, schema.fields, texts, strict=True)
@@ -944,18 +944,39 @@ def _fixed_width_text(col: _Array) -> _Array | None:
 
 
 def _polars(rows: int) -> Any | None:
-    """The polars module, when it is installed and worth importing for a chunk of
-    ``rows`` rows (:data:`_POLARS_MIN_ROWS`, or already imported); else None."""
+    """The polars module, when it is installed and worth importing for an input of
+    ``rows`` rows so far (:data:`_POLARS_MIN_ROWS`, or already imported); else None."""
     if rows < _POLARS_MIN_ROWS and "polars" not in sys.modules:
         return None
+    return _polars_module()
+
+
+@functools.cache
+def _polars_module() -> Any | None:
+    """polars, imported once; None when it is not installed, or does not import (then
+    pyarrow writes the same bytes, and the reason is logged)."""
     try:
         return importlib.import_module("polars")  # optional: the fast extra
-    except ImportError:
+    except ModuleNotFoundError:
         return None
+    except Exception as exc:  # a broken install must not stop a write pyarrow can do
+        logger.warning("polars is installed but did not import (%s); using pyarrow", exc)
+        return None
+
+
+def _polars_renders(columns: Sequence[_Array]) -> bool:
+    """Whether polars writes these converted columns as pyarrow would: integers, and
+    strings or dictionaries of strings that need no quotes."""
+    import pyarrow.types as pat
+
+    return all(
+        pat.is_integer(t) or _is_text(t) or (pat.is_dictionary(t) and _is_text(t.value_type))
+        for t in (c.type for c in columns)
+    )
 
 
 def _polars_csv(polars: Any, columns: Sequence[_Array], names: Sequence[str]) -> Any:
-    """The CSV text of integer and string columns, rendered by polars.
+    """The CSV text of integer and string (or dictionary) columns, rendered by polars.
 
     The same bytes as pyarrow's writer gives them: integers as their digits, strings
     as they are (none needs quotes: :func:`_needs_render` sent those elsewhere; an
@@ -995,10 +1016,7 @@ def _csv_bytes(
         return b""
     if _needs_render(converted, schema.fields):
         return _render(converted, schema.fields)
-    if polars is not None and all(
-        pat.is_integer(c.type) or pat.is_string(c.type) or pat.is_large_string(c.type)
-        for c in converted
-    ):
+    if polars is not None and _polars_renders(converted):
         return _polars_csv(polars, converted, schema.names)
     for i, col in enumerate(converted):  # integers need no quotes: encoded after the test
         if not pat.is_integer(col.type):
