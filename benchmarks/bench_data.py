@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib.metadata
+import importlib.util
 import os
 import subprocess
 import sys
@@ -55,10 +56,21 @@ import personakit as pk
 from personakit.rules.writer import write_csv
 
 COLUMNS = {"userId": "USER_ID", "movieId": "ITEM_ID", "timestamp": "TIMESTAMP"}
-try:  # the fast extra: write_csv renders large files of ids and integers with polars
-    POLARS: str | None = importlib.metadata.version("polars")
-except importlib.metadata.PackageNotFoundError:
-    POLARS = None
+
+
+def _polars_version() -> str | None:
+    """The installed polars's version (any of its distributions), without importing it:
+    with the fast extra, write_csv renders large files of ids and integers with it."""
+    try:
+        if importlib.util.find_spec("polars") is None:
+            return None
+    except (ImportError, ValueError):  # ValueError: sys.modules["polars"] is None
+        return None
+    dists = importlib.metadata.packages_distributions().get("polars", ["polars"])
+    return importlib.metadata.version(dists[0])
+
+
+POLARS = _polars_version()
 
 
 def ratings(rows: int, seed: int = 0) -> pd.DataFrame:
@@ -117,12 +129,14 @@ def without_polars() -> Iterator[None]:
     """write_csv as it runs without the ``fast`` extra: pyarrow renders every slice."""
     from personakit.rules import writer
 
-    saved = writer._polars
-    writer._polars = lambda rows: None
+    saved = getattr(writer, "_polars", None)  # None: code from before polars
+    if saved is not None:
+        writer._polars = lambda rows: None
     try:
         yield
     finally:
-        writer._polars = saved
+        if saved is not None:
+            writer._polars = saved
 
 
 def polars_import_seconds() -> float:
