@@ -108,7 +108,7 @@ _INT64_LIMIT = 2.0**63
 _MAX_FIXED_DIGITS = 18
 #: Once an input has reached this many rows, its chunks are rendered by polars when it
 #: is installed (the ``fast`` extra) and every field is an id, a category or an
-#: integer: 1.2-1.5x pyarrow's writer. Its import (0.1-0.2 s) is paid once per process;
+#: integer: 1.2-1.3x pyarrow's writer. Its import (0.1-0.2 s) is paid once per process;
 #: smaller inputs do not import it, but use it when it already is imported.
 _POLARS_MIN_ROWS = 1_000_000
 
