@@ -13,24 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from personakit.local.algorithms import SimsModel, TrainingData, sims, train
+from test_algorithms import to_data as events_to_data
 
 T0 = 1_600_000_000
 
 
 def to_data(events: list[tuple[str, str, int]]) -> TrainingData:
     """(user, item, time) events -> TrainingData (items in first-seen order)."""
-    users = sorted({u for u, _, _ in events})
-    items = list(dict.fromkeys(i for _, i, _ in events))
-    upos = {u: k for k, u in enumerate(users)}
-    ipos = {i: k for k, i in enumerate(items)}
-    order = sorted(range(len(events)), key=lambda k: events[k][2])
-    return TrainingData(
-        user_ids=np.array(users),
-        item_ids=np.array(items),
-        users=np.array([upos[events[k][0]] for k in order], np.int32),
-        items=np.array([ipos[events[k][1]] for k in order], np.int32),
-        timestamps=np.array([events[k][2] for k in order], np.int64),
-    )
+    return events_to_data(events, list(dict.fromkeys(i for _, i, _ in events)))
 
 
 def heavy_and_light(seed: int = 0) -> TrainingData:
